@@ -1,0 +1,1 @@
+"""Summon: everything that ships to Lambda besides app.py."""

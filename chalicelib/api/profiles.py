@@ -1,0 +1,128 @@
+"""Routes: health, profiles, settings, categories, provider profiles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice.app import Blueprint
+
+from chalicelib.auth import PROVIDERS
+from chalicelib.errors import PreconditionRequired
+from chalicelib.schemas.common import Page
+from chalicelib.schemas.profiles import (
+    Availability,
+    Category,
+    Profile,
+    ProfilePatch,
+    ProviderMe,
+    ProviderProfileIn,
+    ProviderPublic,
+    SettingsDoc,
+    SettingsOut,
+)
+from chalicelib.services import health
+from chalicelib.services import profiles as svc
+from chalicelib.web import Call, Reply, route
+
+bp = Blueprint(__name__)
+
+
+@route(
+    bp, "/health", method="GET", summary="Liveness and dependency check", auth=False, errors=(503,)
+)
+def get_health(call: Call) -> Reply:
+    report = health.check()
+    return Reply(status=200 if report["status"] == "ok" else 503, body=report)
+
+
+@route(bp, "/me", method="GET", summary="My profile (created on first use)", response=Profile)
+def get_me(call: Call) -> Profile:
+    return svc.me(call.principal)
+
+
+@route(bp, "/me", method="PATCH", summary="Update my profile", body=ProfilePatch, response=Profile)
+def patch_me(call: Call) -> Profile:
+    return svc.patch_me(call.principal, call.body)
+
+
+@route(
+    bp,
+    "/me/settings",
+    method="GET",
+    summary="My settings (ETag = version)",
+    response=SettingsOut,
+    versioned=True,
+)
+def get_settings(call: Call) -> Reply:
+    out = svc.get_settings(call.principal)
+    return Reply(body=out, headers={"ETag": svc.etag(out.version)})
+
+
+@route(
+    bp,
+    "/me/settings",
+    method="PUT",
+    summary='Replace my settings; If-Match: the ETag you read ("0" before the first save)',
+    body=SettingsDoc,
+    response=SettingsOut,
+    versioned=True,
+    errors=(412, 428),
+)
+def put_settings(call: Call) -> Reply:
+    header = call.headers.get("if-match")
+    if header is None:
+        raise PreconditionRequired(
+            'If-Match is required: send the ETag of GET /me/settings ("0" before the first '
+            "save, * to overwrite whatever is there)."
+        )
+    out = svc.put_settings(call.principal, call.body, svc.parse_if_match(header))
+    return Reply(body=out, headers={"ETag": svc.etag(out.version)})
+
+
+@route(bp, "/categories", method="GET", summary="Service categories", response=Page[Category])
+def get_categories(call: Call) -> dict[str, Any]:
+    return {"items": svc.categories(), "cursor": None}
+
+
+@route(
+    bp,
+    "/me/provider",
+    method="PUT",
+    summary="Create or replace my provider profile",
+    body=ProviderProfileIn,
+    response=ProviderMe,
+    roles=(PROVIDERS,),
+)
+def put_provider(call: Call) -> ProviderMe:
+    return svc.put_provider(call.principal, call.body)
+
+
+@route(
+    bp,
+    "/me/provider/availability",
+    method="PUT",
+    summary="Go online/offline",
+    body=Availability,
+    response=ProviderMe,
+    roles=(PROVIDERS,),
+)
+def put_availability(call: Call) -> ProviderMe:
+    return svc.set_availability(call.principal, call.body)
+
+
+@route(
+    bp,
+    "/providers/{provider_id}",
+    method="GET",
+    summary="A provider's public profile",
+    response=ProviderPublic,
+)
+def get_provider(call: Call) -> ProviderPublic:
+    return svc.provider(call.params["provider_id"])
+
+
+@route(bp, "/openapi.json", method="GET", summary="This API's OpenAPI 3.1 document", auth=False)
+def get_openapi(call: Call) -> dict[str, Any]:
+    from chalicelib import openapi
+
+    return openapi.document()

@@ -1,0 +1,129 @@
+"""Cognito ID-token verification and the signed-in principal.
+
+In the cloud, API Gateway's Cognito authorizer verifies the token and hands the claims to
+the app in ``requestContext.authorizer.claims``. The WebSocket ``$connect`` route has no
+Cognito authorizer, and ``chalice local`` only decodes tokens, so both the app's
+``$connect`` handler and devstack's local HTTP gateway verify with :class:`TokenVerifier`:
+RS256 signature against the pool's JWKS (cached per container), expiry, issuer, audience
+(the app client) and ``token_use == "id"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import jwt
+
+from chalicelib import config
+from chalicelib.errors import Unauthenticated
+
+CUSTOMERS = "customers"
+PROVIDERS = "providers"
+ROLES = (CUSTOMERS, PROVIDERS)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the Cognito ``sub``, email and groups (roles)."""
+
+    user_id: str
+    email: str
+    groups: frozenset[str]
+
+    @property
+    def is_customer(self) -> bool:
+        return CUSTOMERS in self.groups
+
+    @property
+    def is_provider(self) -> bool:
+        return PROVIDERS in self.groups
+
+
+def _groups(raw: Any) -> frozenset[str]:
+    """``cognito:groups`` as a set. Decoded JWTs carry a list; API Gateway's REST authorizer
+    flattens it to a string (``"a,b"`` or ``"[a b]"``)."""
+    if raw is None:
+        return frozenset()
+    if isinstance(raw, str):
+        parts = raw.strip("[]").replace(",", " ").split()
+        return frozenset(p for p in parts if p)
+    if isinstance(raw, list | tuple):
+        return frozenset(str(p) for p in raw)
+    return frozenset()
+
+
+def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub:
+        raise Unauthenticated("The token has no subject.")
+    email = claims.get("email")
+    return Principal(
+        user_id=sub,
+        email=email if isinstance(email, str) else "",
+        groups=_groups(claims.get("cognito:groups")),
+    )
+
+
+def bearer_token(header: str | None) -> str:
+    """The raw token of an ``Authorization`` header (raw token or ``Bearer <token>``)."""
+    if header is None or not header.strip():
+        raise Unauthenticated("Missing Authorization header: send the Cognito ID token.")
+    value = header.strip()
+    if value[:7].lower() == "bearer ":
+        value = value[7:].strip()
+    if value.count(".") != 2:
+        raise Unauthenticated("Malformed token: expected a JWT (three dot-separated parts).")
+    return value
+
+
+class TokenVerifier:
+    """Verifies Cognito ID tokens against a JWKS URL."""
+
+    def __init__(self, *, jwks_url: str, issuer: str, audience: str, leeway_s: int = 0) -> None:
+        self._issuer = issuer
+        self._audience = audience
+        self._leeway = leeway_s
+        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=3600, timeout=5)
+
+    def verify(self, token: str) -> dict[str, Any]:
+        try:
+            key = self._jwks.get_signing_key_from_jwt(token)
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key=key.key,
+                algorithms=["RS256"],
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=self._leeway,
+                options={"require": ["exp", "iat", "iss", "sub", "aud", "token_use"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthenticated("The token has expired: sign in again.") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise Unauthenticated("The token was issued to another app client.") from exc
+        except jwt.InvalidIssuerError as exc:
+            raise Unauthenticated("The token was issued by another user pool.") from exc
+        except jwt.PyJWKClientConnectionError as exc:
+            raise Unauthenticated("The signing keys could not be fetched.") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated(f"Invalid token: {exc}.") from exc
+        if claims.get("token_use") != "id":
+            raise Unauthenticated("Send the ID token, not the access token.")
+        return claims
+
+    def jwks_keys(self) -> int:
+        """Fetch (or reuse the cached) signing keys; the number of keys."""
+        return len(self._jwks.get_signing_keys())
+
+    def principal(self, header_or_token: str | None) -> Principal:
+        return principal_from_claims(self.verify(bearer_token(header_or_token)))
+
+
+@lru_cache(maxsize=1)
+def verifier() -> TokenVerifier:
+    """The verifier of this container's user pool (JWKS keys cached for an hour)."""
+    s = config.settings()
+    return TokenVerifier(jwks_url=s.jwks_url, issuer=s.token_issuer, audience=s.user_pool_client_id)

@@ -1,0 +1,127 @@
+"""Settings from the environment: one frozen object, read lazily, cached per container.
+
+Resource names flow one way: infra/ (or devstack's provisioning) creates the resources and
+sets these variables per stage; the app only reads them. Decorator arguments (queue and
+topic names, the authorizer's pool ARN) are read at import and package time, so they go
+through :func:`import_time` with a safe default.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+# Environment variable names: the one list of them (infra/ and devstack/ import these).
+STAGE = "SUMMON_STAGE"
+REGION = "AWS_DEFAULT_REGION"
+TABLE = "SUMMON_TABLE"
+IDEMPOTENCY_TABLE = "SUMMON_IDEMPOTENCY_TABLE"
+USER_POOL_ID = "SUMMON_USER_POOL_ID"
+USER_POOL_ARN = "SUMMON_USER_POOL_ARN"
+USER_POOL_CLIENT_ID = "SUMMON_USER_POOL_CLIENT_ID"
+JWKS_URL = "SUMMON_JWKS_URL"
+TOKEN_ISSUER = "SUMMON_TOKEN_ISSUER"
+MEDIA_BUCKET = "SUMMON_MEDIA_BUCKET"
+STATIC_BUCKET = "SUMMON_STATIC_BUCKET"
+ANALYTICS_BUCKET = "SUMMON_ANALYTICS_BUCKET"
+MEDIA_QUEUE = "SUMMON_MEDIA_QUEUE"
+ANNOUNCEMENTS_TOPIC = "SUMMON_ANNOUNCEMENTS_TOPIC"
+PUSH_APNS_ARN = "SUMMON_PUSH_APNS_ARN"
+PUSH_APNS_SANDBOX_ARN = "SUMMON_PUSH_APNS_SANDBOX_ARN"
+PUSH_FCM_ARN = "SUMMON_PUSH_FCM_ARN"
+WS_CALLBACK_URL = "SUMMON_WS_CALLBACK_URL"
+MEDIA_CDN_DOMAIN = "SUMMON_MEDIA_CDN_DOMAIN"
+CLOUDFRONT_KEY_ID = "SUMMON_CLOUDFRONT_KEY_ID"
+CLOUDFRONT_KEY_SECRET = "SUMMON_CLOUDFRONT_KEY_SECRET"
+SCHEDULE_RATE_MINUTES = "SUMMON_SCHEDULE_RATE_MINUTES"
+
+DEFAULT_STAGE = "local"
+DEFAULT_REGION = "us-east-1"
+
+
+def prefix(stage: str) -> str:
+    """The prefix of every resource name of a stage: ``summon-<stage>``."""
+    return f"summon-{stage}"
+
+
+def default_names(stage: str) -> dict[str, str]:
+    """The resource names a stage uses unless told otherwise (local provisioning uses these)."""
+    p = prefix(stage)
+    return {
+        TABLE: f"{p}-main",
+        IDEMPOTENCY_TABLE: f"{p}-idempotency",
+        MEDIA_BUCKET: f"{p}-media",
+        STATIC_BUCKET: f"{p}-static",
+        ANALYTICS_BUCKET: f"{p}-analytics",
+        MEDIA_QUEUE: f"{p}-media-events",
+        ANNOUNCEMENTS_TOPIC: f"{p}-announcements",
+    }
+
+
+def import_time(name: str) -> str:
+    """A value needed at import/package time (decorator arguments), with a safe default."""
+    stage = os.environ.get(STAGE, DEFAULT_STAGE)
+    fallback = default_names(stage).get(name, "")
+    if name == USER_POOL_ARN and not fallback:
+        fallback = (
+            f"arn:aws:cognito-idp:{DEFAULT_REGION}:000000000000:userpool/{DEFAULT_REGION}_local"
+        )
+    return os.environ.get(name) or fallback
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    region: str
+    table: str
+    idempotency_table: str
+    user_pool_id: str
+    user_pool_client_id: str
+    jwks_url: str
+    token_issuer: str
+    media_bucket: str
+    static_bucket: str
+    analytics_bucket: str
+    media_queue: str
+    announcements_topic: str
+    push_apns_arn: str
+    push_apns_sandbox_arn: str
+    push_fcm_arn: str
+    ws_callback_url: str
+    media_cdn_domain: str
+    cloudfront_key_id: str
+    cloudfront_key_secret: str
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """Read once per container (tests that change the environment: ``settings.cache_clear()``)."""
+    env = os.environ
+    stage = env.get(STAGE, DEFAULT_STAGE)
+    region = env.get(REGION) or env.get("AWS_REGION") or DEFAULT_REGION
+    names = default_names(stage)
+    pool_id = env.get(USER_POOL_ID, "")
+    issuer = env.get(TOKEN_ISSUER) or f"https://cognito-idp.{region}.amazonaws.com/{pool_id}"
+    return Settings(
+        stage=stage,
+        region=region,
+        table=env.get(TABLE) or names[TABLE],
+        idempotency_table=env.get(IDEMPOTENCY_TABLE) or names[IDEMPOTENCY_TABLE],
+        user_pool_id=pool_id,
+        user_pool_client_id=env.get(USER_POOL_CLIENT_ID, ""),
+        jwks_url=env.get(JWKS_URL) or f"{issuer}/.well-known/jwks.json",
+        token_issuer=issuer,
+        media_bucket=env.get(MEDIA_BUCKET) or names[MEDIA_BUCKET],
+        static_bucket=env.get(STATIC_BUCKET) or names[STATIC_BUCKET],
+        analytics_bucket=env.get(ANALYTICS_BUCKET) or names[ANALYTICS_BUCKET],
+        media_queue=env.get(MEDIA_QUEUE) or names[MEDIA_QUEUE],
+        announcements_topic=env.get(ANNOUNCEMENTS_TOPIC) or names[ANNOUNCEMENTS_TOPIC],
+        push_apns_arn=env.get(PUSH_APNS_ARN, ""),
+        push_apns_sandbox_arn=env.get(PUSH_APNS_SANDBOX_ARN, ""),
+        push_fcm_arn=env.get(PUSH_FCM_ARN, ""),
+        ws_callback_url=env.get(WS_CALLBACK_URL, ""),
+        media_cdn_domain=env.get(MEDIA_CDN_DOMAIN, ""),
+        cloudfront_key_id=env.get(CLOUDFRONT_KEY_ID, ""),
+        cloudfront_key_secret=env.get(CLOUDFRONT_KEY_SECRET, ""),
+    )

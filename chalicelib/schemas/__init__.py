@@ -1,0 +1,1 @@
+"""Pydantic models: they validate requests and generate ``/openapi.json``, one per capability."""

@@ -1,0 +1,1 @@
+"""Use cases: take plain values and the principal, raise domain errors."""

@@ -1,0 +1,218 @@
+"""Use cases of profiles, settings, provider profiles and categories."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from chalicelib.auth import ROLES, Principal
+from chalicelib.domain import geo
+from chalicelib.errors import Invalid, NotFound
+from chalicelib.schemas.common import Location
+from chalicelib.schemas.profiles import (
+    Availability,
+    Category,
+    Profile,
+    ProfilePatch,
+    ProviderMe,
+    ProviderProfileIn,
+    ProviderPublic,
+    Rate,
+    RatingSummary,
+    SettingsDoc,
+    SettingsOut,
+)
+from chalicelib.services import events
+from chalicelib.store import keys
+from chalicelib.store import profiles as repo
+from chalicelib.store.models import ProviderItem, UserItem
+
+
+def _roles(principal: Principal) -> list[str]:
+    return sorted(r for r in principal.groups if r in ROLES)
+
+
+def _profile(user_id: str, item: UserItem) -> Profile:
+    return Profile(
+        id=user_id,
+        email=item.email,
+        name=item.name,
+        phone=item.phone,
+        avatar_media_id=item.avatar_media_id,
+        roles=list(item.roles or []),
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+    )
+
+
+def me(principal: Principal) -> Profile:
+    """GET /me — 1 GetItem (+1 PutItem on first use)."""
+    item = repo.get_or_create_user(principal.user_id, principal.email, _roles(principal))
+    return _profile(principal.user_id, item)
+
+
+def ensure_profile(principal: Principal) -> UserItem:
+    """Every service that needs the caller's profile goes through here (created on first use)."""
+    return repo.get_or_create_user(principal.user_id, principal.email, _roles(principal))
+
+
+def patch_me(principal: Principal, patch: ProfilePatch) -> Profile:
+    """PATCH /me — 1 GetItem (+1 PutItem on first use) + 1 UpdateItem."""
+    ensure_profile(principal)
+    changes = {name: getattr(patch, name) for name in patch.model_fields_set}
+    item = repo.update_user(principal.user_id, changes)
+    return _profile(principal.user_id, item)
+
+
+# --- settings -------------------------------------------------------------------------
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def parse_if_match(header: str | None) -> int | None:
+    """``If-Match: "3"`` → 3; ``*`` → None (any version). Anything else is a 400."""
+    if header is None:
+        raise Invalid("If-Match is required")  # replaced by 428 at the route
+    value = header.strip()
+    if value == "*":
+        return None
+    if value.startswith("W/"):
+        value = value[2:]
+    value = value.strip('"')
+    if not value.isdigit():
+        raise Invalid('If-Match: expected an ETag from GET /me/settings, like "3".')
+    return int(value)
+
+
+def get_settings(principal: Principal) -> SettingsOut:
+    """GET /me/settings — 1 GetItem."""
+    data, version = repo.get_settings(principal.user_id)
+    doc = SettingsDoc.model_validate(data) if data else SettingsDoc()
+    return SettingsOut(**doc.model_dump(), version=version)
+
+
+def put_settings(principal: Principal, doc: SettingsDoc, expected: int | None) -> SettingsOut:
+    """PUT /me/settings — 1 conditional PutItem (412 when another device got there first);
+    the user's other devices get ``settings.updated`` live."""
+    version = repo.put_settings(principal.user_id, doc.model_dump(mode="json"), expected)
+    out = SettingsOut(**doc.model_dump(), version=version)
+    events.publish(
+        events.Event(
+            type="settings.updated",
+            recipients=(principal.user_id,),
+            data=out.model_dump(mode="json"),
+            feed=False,
+        )
+    )
+    return out
+
+
+# --- categories -----------------------------------------------------------------------
+
+
+def categories() -> list[Category]:
+    """GET /categories — 0 calls (cached), 1 GetItem per container per minute."""
+    return [Category.model_validate(c) for c in repo.categories()]
+
+
+def check_categories(ids: list[str]) -> None:
+    known = {c["id"] for c in repo.categories()}
+    unknown = [c for c in ids if c not in known]
+    if unknown:
+        raise Invalid(
+            f"categories: unknown category id(s) {', '.join(unknown)}; see GET /categories.",
+            errors=[{"field": "categories", "message": f"unknown: {', '.join(unknown)}"}],
+        )
+
+
+# --- providers ------------------------------------------------------------------------
+
+
+def _rating(item: ProviderItem) -> RatingSummary:
+    count = int(item.rating_count or 0)
+    avg = round(float(item.rating_sum) / count, 2) if count else None
+    return RatingSummary(count=count, average=avg)
+
+
+def _public(user_id: str, item: ProviderItem) -> ProviderPublic:
+    return ProviderPublic(
+        id=user_id,
+        name=item.name,
+        categories=list(item.categories or []),
+        bio=item.bio or "",
+        rate=Rate.model_validate(item.rate) if item.rate else None,
+        radius_km=item.radius_km,
+        online=bool(item.online),
+        rating=_rating(item),
+    )
+
+
+def _mine(user_id: str, item: ProviderItem) -> ProviderMe:
+    location = None
+    if item.lat is not None and item.lng is not None:
+        location = Location(lat=item.lat, lng=item.lng, address=item.address)
+    return ProviderMe(
+        **_public(user_id, item).model_dump(), location=location, version=int(item.version)
+    )
+
+
+def put_provider(principal: Principal, body: ProviderProfileIn) -> ProviderMe:
+    """PUT /me/provider — 1 GetItem profile (+1 PutItem first use) + 1 GetItem provider +
+    1 conditional PutItem. Keeps rating, counters and availability; an online provider is
+    re-indexed at the new location."""
+    check_categories(body.categories)
+    profile = ensure_profile(principal)
+    uid = principal.user_id
+    item = repo.get_provider(uid) or ProviderItem(keys.user(uid), keys.PROVIDER, created_at=None)
+    expected = int(item.version or 0)
+    item.name = profile.name
+    item.categories = body.categories
+    item.bio = body.bio
+    item.lat, item.lng, item.address = body.location.lat, body.location.lng, body.location.address
+    item.radius_km = body.radius_km
+    item.rate = _rate_json(body.rate)
+    item.created_at = item.created_at or item.updated_at
+    if item.online:
+        item.gsi2pk = keys.cell(geo.index_cell(body.location.lat, body.location.lng))
+        item.gsi2sk = uid
+    return _mine(uid, repo.save_provider(item, expected))
+
+
+def _rate_json(rate: Rate | None) -> dict[str, Any] | None:
+    if rate is None:
+        return None
+    return {
+        "amount": str(rate.amount.quantize(Decimal("0.01"))),
+        "currency": rate.currency,
+        "unit": rate.unit,
+    }
+
+
+def set_availability(principal: Principal, body: Availability) -> ProviderMe:
+    """PUT /me/provider/availability — 1 conditional UpdateItem, +1 GetItem when going
+    online without a location (the one on file is used)."""
+    uid = principal.user_id
+    lat = body.location.lat if body.location else None
+    lng = body.location.lng if body.location else None
+    cell = None
+    if body.online:
+        if lat is None or lng is None:
+            current = repo.get_provider(uid)
+            if current is None:
+                raise NotFound("No provider profile yet: PUT /me/provider first.")
+            lat, lng = current.lat, current.lng
+        if lat is None or lng is None:
+            raise Invalid("location: required to go online.")
+        cell = geo.index_cell(lat, lng)
+    item = repo.set_availability(uid, online=body.online, lat=lat, lng=lng, cell=cell)
+    return _mine(uid, item)
+
+
+def provider(user_id: str) -> ProviderPublic:
+    """GET /providers/{id} — 1 GetItem."""
+    item = repo.get_provider(user_id)
+    if item is None:
+        raise NotFound("No such provider.")
+    return _public(user_id, item)

@@ -1,0 +1,152 @@
+"""PynamoDB models: one main table (single-table design) plus the idempotency table.
+
+Access patterns (every request path is GetItem / Query / conditional writes; never Scan;
+the entity type is never a partition key on its own). Keys are built in ``keys.py`` only.
+
+| pattern                               | key condition                                  | index |
+|---------------------------------------|------------------------------------------------|-------|
+| profile of a user                     | pk=USER#<id>, sk=PROFILE                       | table |
+| settings of a user (versioned)        | pk=USER#<id>, sk=SETTINGS                      | table |
+| provider profile of a user            | pk=USER#<id>, sk=PROVIDER                      | table |
+| online providers in a geohash cell    | gsi2pk=CELL#<geohash> (sparse: online only)    | gsi2  |
+| service categories (one cached item)  | pk=CATALOG, sk=CATEGORIES                      | table |
+
+Capabilities add their rows to this table in their own models module (``store/*.py``),
+reusing :class:`Entity` and its two generic indexes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    DiscriminatorAttribute,
+    JSONAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib import config
+
+_S = config.settings()
+
+
+class Gsi1(GlobalSecondaryIndex["Entity"]):
+    """Generic inverted/lookup index (e.g. a provider's offers, a user's jobs)."""
+
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class Gsi2(GlobalSecondaryIndex["Entity"]):
+    """Geo index: online providers by geohash cell (sparse)."""
+
+    class Meta:
+        index_name = "gsi2"
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
+
+
+class Entity(Model):
+    """Base of every item in the main table; ``kind`` tells the entity apart."""
+
+    class Meta:
+        table_name = _S.table
+        region = _S.region
+        billing_mode = "PAY_PER_REQUEST"
+        stream_view_type = "NEW_AND_OLD_IMAGES"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = DiscriminatorAttribute(attr_name="kind")
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
+    ttl = NumberAttribute(null=True)
+    created_at = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+
+    gsi1 = Gsi1()
+    gsi2 = Gsi2()
+
+
+TTL_ATTRIBUTE = "ttl"
+
+
+class UserItem(Entity, discriminator="user"):
+    email = UnicodeAttribute(null=True)
+    name = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
+    avatar_media_id = UnicodeAttribute(null=True)
+    roles = JSONAttribute(null=True)
+
+
+class SettingsItem(Entity, discriminator="settings"):
+    data = JSONAttribute(null=True)
+    version = NumberAttribute(default=0)
+
+
+class ProviderItem(Entity, discriminator="provider"):
+    name = UnicodeAttribute(null=True)
+    categories = JSONAttribute(null=True)
+    bio = UnicodeAttribute(null=True)
+    lat = NumberAttribute(null=True)
+    lng = NumberAttribute(null=True)
+    address = UnicodeAttribute(null=True)
+    radius_km = NumberAttribute(null=True)
+    rate = JSONAttribute(null=True)
+    online = NumberAttribute(default=0)
+    rating_count = NumberAttribute(default=0)
+    rating_sum = NumberAttribute(default=0)
+    offers_received = NumberAttribute(default=0)
+    offers_accepted = NumberAttribute(default=0)
+    version = NumberAttribute(default=0)
+
+
+class CatalogItem(Entity, discriminator="catalog"):
+    categories = JSONAttribute(null=True)
+
+
+class IdempotencyItem(Model):
+    """The table Powertools' idempotency utility writes (its default attribute names)."""
+
+    class Meta:
+        table_name = _S.idempotency_table
+        region = _S.region
+        billing_mode = "PAY_PER_REQUEST"
+
+    id = UnicodeAttribute(hash_key=True)
+    expiration = NumberAttribute(null=True)
+    status = UnicodeAttribute(null=True)
+    data = UnicodeAttribute(null=True)
+    validation = UnicodeAttribute(null=True)
+    in_progress_expiration = NumberAttribute(null=True)
+
+
+IDEMPOTENCY_TTL_ATTRIBUTE = "expiration"
+
+TABLES: tuple[tuple[type[Model], str], ...] = (
+    (Entity, TTL_ATTRIBUTE),
+    (IdempotencyItem, IDEMPOTENCY_TTL_ATTRIBUTE),
+)
+"""Every table with its TTL attribute: devstack provisions these and infra/ derives its
+table definitions from them, so local and cloud share one definition."""
+
+
+def table_spec(model: type[Model]) -> dict[str, Any]:
+    """Key schema, attribute definitions and GSIs of a model's table as plain data, with
+    its TTL attribute (infra/ builds the cloud tables from this)."""
+    ttl = dict((m.Meta.table_name, t) for m, t in TABLES)
+    schema: dict[str, Any] = dict(model._get_schema())
+    schema["table_name"] = model.Meta.table_name
+    schema["ttl_attribute"] = ttl[model.Meta.table_name]
+    return schema

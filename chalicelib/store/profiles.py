@@ -1,0 +1,196 @@
+"""Repository of profiles, settings, provider profiles and the category catalog.
+
+DynamoDB cost per call is stated on each function (GetItem/PutItem/UpdateItem = 1 call)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+
+from chalicelib import ids
+from chalicelib.errors import Conflict, NotFound, PreconditionFailed
+from chalicelib.store import keys
+from chalicelib.store.models import CatalogItem, ProviderItem, SettingsItem, UserItem
+
+
+def _condition_failed(exc: Exception) -> bool:
+    cause = getattr(exc, "cause_response_code", None)
+    return cause == "ConditionalCheckFailedException"
+
+
+# --- profiles -------------------------------------------------------------------------
+
+
+def get_user(user_id: str) -> UserItem | None:
+    """1 GetItem."""
+    try:
+        return UserItem.get(keys.user(user_id), keys.PROFILE)
+    except DoesNotExist:
+        return None
+
+
+def get_or_create_user(user_id: str, email: str, roles: list[str]) -> UserItem:
+    """The profile, created on first use (an account made in the user pool by an admin
+    works on its first call). 1 GetItem; 1 conditional PutItem the first time; 1 UpdateItem
+    when the roles in the token changed."""
+    item = get_user(user_id)
+    if item is None:
+        now = ids.iso()
+        item = UserItem(
+            keys.user(user_id),
+            keys.PROFILE,
+            email=email or None,
+            roles=roles,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            item.save(condition=UserItem.pk.does_not_exist())
+        except PutError as exc:
+            if not _condition_failed(exc):
+                raise
+            found = get_user(user_id)  # created by a concurrent first call
+            if found is None:
+                raise
+            item = found
+    elif sorted(item.roles or []) != sorted(roles):
+        item.update(actions=[UserItem.roles.set(roles)])
+    return item
+
+
+def update_user(user_id: str, changes: dict[str, Any]) -> UserItem:
+    """Set (or, for ``None``, remove) profile fields. 1 UpdateItem (conditional: exists)."""
+    item = UserItem(keys.user(user_id), keys.PROFILE)
+    actions: list[Any] = [UserItem.updated_at.set(ids.iso())]
+    for name, value in changes.items():
+        attr = getattr(UserItem, name)
+        actions.append(attr.remove() if value is None else attr.set(value))
+    item.update(actions=actions, condition=UserItem.pk.exists())
+    return item
+
+
+# --- settings -------------------------------------------------------------------------
+
+
+def get_settings(user_id: str) -> tuple[dict[str, Any], int]:
+    """The settings document and its version (0 when never saved). 1 GetItem."""
+    try:
+        item = SettingsItem.get(keys.user(user_id), keys.SETTINGS)
+    except DoesNotExist:
+        return {}, 0
+    return dict(item.data or {}), int(item.version)
+
+
+def put_settings(user_id: str, data: dict[str, Any], expected_version: int | None) -> int:
+    """Replace the settings if they are still at ``expected_version`` (``None``: any).
+    Returns the new version. 1 conditional PutItem (+1 GetItem when ``None``)."""
+    if expected_version is None:
+        _, expected_version = get_settings(user_id)
+    new_version = expected_version + 1
+    item = SettingsItem(
+        keys.user(user_id),
+        keys.SETTINGS,
+        data=data,
+        version=new_version,
+        updated_at=ids.iso(),
+    )
+    condition = (
+        SettingsItem.pk.does_not_exist()
+        if expected_version == 0
+        else SettingsItem.version == expected_version
+    )
+    try:
+        item.save(condition=condition)
+    except PutError as exc:
+        if _condition_failed(exc):
+            raise PreconditionFailed(
+                f"The settings changed on another device since version {expected_version}: "
+                "GET them again and retry with the new ETag."
+            ) from exc
+        raise
+    return new_version
+
+
+# --- provider profiles ----------------------------------------------------------------
+
+
+def get_provider(user_id: str) -> ProviderItem | None:
+    """1 GetItem."""
+    try:
+        return ProviderItem.get(keys.user(user_id), keys.PROVIDER)
+    except DoesNotExist:
+        return None
+
+
+def save_provider(item: ProviderItem, expected_version: int) -> ProviderItem:
+    """Write a provider profile if nobody changed it meanwhile. 1 conditional PutItem."""
+    condition = (
+        ProviderItem.pk.does_not_exist()
+        if expected_version == 0
+        else ProviderItem.version == expected_version
+    )
+    item.version = expected_version + 1
+    item.updated_at = ids.iso()
+    try:
+        item.save(condition=condition)
+    except PutError as exc:
+        if _condition_failed(exc):
+            raise Conflict("The provider profile changed meanwhile: retry.") from exc
+        raise
+    return item
+
+
+def set_availability(
+    user_id: str, *, online: bool, lat: float | None, lng: float | None, cell: str | None
+) -> ProviderItem:
+    """Go online (indexed under ``cell`` in the sparse geo index) or offline (removed
+    from it). 1 conditional UpdateItem."""
+    item = ProviderItem(keys.user(user_id), keys.PROVIDER)
+    actions: list[Any] = [
+        ProviderItem.online.set(1 if online else 0),
+        ProviderItem.updated_at.set(ids.iso()),
+    ]
+    if lat is not None and lng is not None:
+        actions += [ProviderItem.lat.set(lat), ProviderItem.lng.set(lng)]
+    if online and cell:
+        actions += [ProviderItem.gsi2pk.set(keys.cell(cell)), ProviderItem.gsi2sk.set(user_id)]
+    else:
+        actions += [ProviderItem.gsi2pk.remove(), ProviderItem.gsi2sk.remove()]
+    try:
+        item.update(actions=actions, condition=ProviderItem.pk.exists())
+    except UpdateError as exc:
+        if _condition_failed(exc):
+            raise NotFound("No provider profile yet: PUT /me/provider first.") from exc
+        raise
+    return item
+
+
+# --- categories -----------------------------------------------------------------------
+
+_CATALOG_TTL_S = 60.0
+_catalog: tuple[float, list[dict[str, Any]]] = (0.0, [])
+
+
+def categories() -> list[dict[str, Any]]:
+    """The category catalog: one item, cached per container for a minute.
+    1 GetItem per container per minute, 0 otherwise."""
+    global _catalog
+    loaded_at, cached = _catalog
+    if cached and time.monotonic() - loaded_at < _CATALOG_TTL_S:
+        return cached
+    try:
+        item = CatalogItem.get(*keys.CATALOG)
+        found = list(item.categories or [])
+    except DoesNotExist:
+        found = []
+    _catalog = (time.monotonic(), found)
+    return found
+
+
+def put_categories(items: list[dict[str, Any]]) -> None:
+    """Replace the catalog (seeding/admin). 1 PutItem."""
+    global _catalog
+    CatalogItem(*keys.CATALOG, categories=items, updated_at=ids.iso()).save()
+    _catalog = (0.0, [])

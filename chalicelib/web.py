@@ -1,0 +1,382 @@
+"""The HTTP edge every route reuses.
+
+``route(bp, "/path/{id}", method=..., body=Model, ...)`` registers a Chalice view and, in one
+place: checks the body size (413), requires a verified principal (401) and roles (403),
+parses the JSON body and query string into pydantic models (400 naming the field), honours
+``Idempotency-Key`` on creating POSTs (a retry answers the first response), maps domain
+errors to status codes and one RFC 9457 problem-details body, and records the route for
+``/openapi.json``. A view takes one :class:`Call` and returns a model, a dict or a
+:class:`Reply`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, TypeVar
+
+from chalice.app import Blueprint, CognitoUserPoolAuthorizer, Response
+from pydantic import BaseModel, ValidationError
+
+from chalicelib import config
+from chalicelib.auth import Principal, principal_from_claims
+from chalicelib.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    TooLarge,
+    Unauthenticated,
+    Unprocessable,
+)
+
+log = logging.getLogger("summon.web")
+
+MAX_BODY_BYTES = 64 * 1024
+"""Largest JSON body any route accepts (media goes to S3 through presigned POSTs)."""
+
+PROBLEM_JSON = "application/problem+json"
+M = TypeVar("M", bound=BaseModel)
+
+authorizer = CognitoUserPoolAuthorizer(
+    "cognito",
+    provider_arns=[config.import_time(config.USER_POOL_ARN)],
+    header="Authorization",
+)
+"""The one authorizer: API Gateway's Cognito authorizer in the cloud; devstack's verifying
+gateway locally (same claims, same place in the event)."""
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    """What ``/openapi.json`` says about one route."""
+
+    path: str
+    method: str
+    summary: str
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int
+    auth: bool
+    roles: tuple[str, ...]
+    idempotent: bool
+    versioned: bool
+    tag: str
+    errors: tuple[int, ...]
+
+
+ROUTES: list[RouteSpec] = []
+
+
+@dataclass(frozen=True)
+class Call:
+    """Everything a view may read about the request, already validated."""
+
+    principal: Principal
+    params: Mapping[str, str]
+    headers: Mapping[str, str]
+    body: Any = None
+    query: Any = None
+    request_id: str = ""
+
+    def user_id(self) -> str:
+        return self.principal.user_id
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+ANONYMOUS = Principal(user_id="", email="", groups=frozenset())
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    instance: str = "",
+    request_id: str = "",
+    errors: Sequence[Mapping[str, str]] = (),
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """An RFC 9457 problem-details response: the one error shape of the API."""
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    if request_id:
+        body["request_id"] = request_id
+    if errors:
+        body["errors"] = list(errors)
+    return Response(
+        body=json.dumps(body),
+        status_code=status,
+        headers={"Content-Type": PROBLEM_JSON, **(headers or {})},
+    )
+
+
+def validation_errors(exc: ValidationError) -> list[dict[str, str]]:
+    out = []
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(p) for p in err.get("loc", ())) or "(body)"
+        out.append({"field": loc, "message": str(err.get("msg", "invalid"))})
+    return out
+
+
+def parse_model(model: type[M], data: Any, *, where: str) -> M:
+    """Validate ``data`` into ``model``; a 400 whose message names each bad field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = validation_errors(exc)
+        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        raise Invalid(f"Invalid {where}: {summary}", errors=errors) from exc
+
+
+def json_body(raw: bytes | None) -> Any:
+    if raw is None or raw == b"":
+        return None
+    if len(raw) > MAX_BODY_BYTES:
+        raise TooLarge(f"The body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES} bytes.")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Invalid(f"The body is not valid JSON: {exc}.") from exc
+
+
+def dump(value: Any) -> Any:
+    """Models to JSON-ready dicts (lists and dicts of models too)."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_none=False)
+    if isinstance(value, list):
+        return [dump(v) for v in value]
+    if isinstance(value, dict):
+        return {k: dump(v) for k, v in value.items()}
+    return value
+
+
+def _claims_principal(request: Any) -> Principal:
+    ctx = request.context or {}
+    claims = (ctx.get("authorizer") or {}).get("claims")
+    if not isinstance(claims, dict):
+        raise Unauthenticated("Missing or invalid token.")
+    return principal_from_claims(claims)
+
+
+@lru_cache(maxsize=1)
+def _idempotency() -> tuple[Any, Any]:
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+    )
+
+    store = DynamoDBPersistenceLayer(table_name=config.settings().idempotency_table)
+    cfg = IdempotencyConfig(
+        event_key_jmespath="key",
+        payload_validation_jmespath="fingerprint",
+        expires_after_seconds=24 * 3600,
+    )
+    return store, cfg
+
+
+def run_idempotent(key: str, fingerprint: str, thunk: Callable[[], dict[str, Any]]) -> Any:
+    """Run ``thunk`` once per ``key``; a retry gets the first result (24 h). A retry with
+    another body under the same key is a 422; one still running is a 409."""
+    from aws_lambda_powertools.utilities.idempotency import idempotent_function
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyValidationError,
+    )
+
+    store, cfg = _idempotency()
+
+    @idempotent_function(data_keyword_argument="request", persistence_store=store, config=cfg)
+    def execute(request: dict[str, str]) -> dict[str, Any]:
+        return thunk()
+
+    try:
+        return execute(request={"key": key, "fingerprint": fingerprint})
+    except IdempotencyAlreadyInProgressError as exc:
+        raise Conflict("A request with this Idempotency-Key is still in progress.") from exc
+    except IdempotencyValidationError as exc:
+        raise Unprocessable(
+            "This Idempotency-Key was already used with a different request body."
+        ) from exc
+
+
+def route(
+    bp: Blueprint,
+    path: str,
+    *,
+    method: str,
+    summary: str,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    status: int = 200,
+    auth: bool = True,
+    roles: Sequence[str] = (),
+    idempotent: bool = False,
+    versioned: bool = False,
+    tag: str = "",
+    errors: Sequence[int] = (),
+) -> Callable[[Callable[[Call], Any]], Callable[..., Response]]:
+    """Register ``view`` on ``bp`` with the edge behaviour described in the module doc."""
+    spec = RouteSpec(
+        path=path,
+        method=method.upper(),
+        summary=summary,
+        body=body,
+        query=query,
+        response=response,
+        status=status,
+        auth=auth,
+        roles=tuple(roles),
+        idempotent=idempotent,
+        versioned=versioned,
+        tag=tag or path.strip("/").split("/")[0] or "service",
+        errors=tuple(errors),
+    )
+    ROUTES.append(spec)
+
+    def decorate(view: Callable[[Call], Any]) -> Callable[..., Response]:
+        def handler(**params: str) -> Response:
+            request = bp.current_request
+            request_id = str((request.context or {}).get("requestId", ""))
+            try:
+                return _handle(spec, view, request, params, request_id)
+            except DomainError as exc:
+                return problem(
+                    exc.status,
+                    exc.title,
+                    exc.detail,
+                    instance=request.path,
+                    request_id=request_id,
+                    errors=exc.errors,
+                )
+
+        handler.__name__ = view.__name__
+        handler.__doc__ = view.__doc__
+        bp.route(
+            path,
+            methods=[spec.method],
+            authorizer=authorizer if auth else None,
+        )(handler)
+        return handler
+
+    return decorate
+
+
+def _handle(
+    spec: RouteSpec,
+    view: Callable[[Call], Any],
+    request: Any,
+    params: dict[str, str],
+    request_id: str,
+) -> Response:
+    raw = request.raw_body if spec.method in ("POST", "PUT", "PATCH") else None
+    payload = json_body(raw)
+    principal = _claims_principal(request) if spec.auth else ANONYMOUS
+    if spec.roles and not principal.groups.intersection(spec.roles):
+        raise Forbidden(f"This route is for {' or '.join(spec.roles)} only.")
+    parsed_body = None
+    if spec.body is not None:
+        if payload is None:
+            raise Invalid("A JSON body is required.")
+        parsed_body = parse_model(spec.body, payload, where="body")
+    parsed_query = None
+    if spec.query is not None:
+        parsed_query = parse_model(spec.query, dict(request.query_params or {}), where="query")
+    headers = {k.lower(): v for k, v in (request.headers or {}).items()}
+    call = Call(
+        principal=principal,
+        params=params,
+        headers=headers,
+        body=parsed_body,
+        query=parsed_query,
+        request_id=request_id,
+    )
+
+    def run() -> dict[str, Any]:
+        result = view(call)
+        reply = result if isinstance(result, Reply) else Reply(status=spec.status, body=result)
+        return {"status": reply.status, "body": dump(reply.body), "headers": reply.headers}
+
+    key = headers.get("idempotency-key", "")
+    if spec.idempotent and key:
+        if len(key) > 255:
+            raise Invalid("Idempotency-Key: at most 255 characters.")
+        scope = f"{principal.user_id}:{spec.method}:{request.path}:{key}"
+        out = run_idempotent(scope, json.dumps(payload, sort_keys=True), run)
+    else:
+        out = run()
+    body_out = out["body"]
+    return Response(
+        body=body_out if body_out is not None else "",
+        status_code=out["status"],
+        headers={"Content-Type": "application/json", **out["headers"]}
+        if body_out is not None
+        else dict(out["headers"]),
+    )
+
+
+def error_middleware(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Chalice's own errors (405, 415, uncaught exceptions) in the same problem shape."""
+    try:
+        response: Response = get_response(event)
+    except Exception:
+        log.exception("unhandled error on %s %s", event.method, event.path)
+        return problem(500, "Internal Server Error", "Something went wrong on our side.")
+    if response.status_code < 400:
+        return response
+    headers = {k.lower(): str(v) for k, v in (response.headers or {}).items()}
+    if headers.get("content-type", "").startswith(PROBLEM_JSON):
+        return response
+    if response.status_code >= 500:
+        log.error("%s %s answered %s", event.method, event.path, response.status_code)
+        return problem(response.status_code, "Internal Server Error", "Something went wrong.")
+    detail = _chalice_message(response.body) or "The request was not accepted."
+    extra = {k: str(v) for k, v in (response.headers or {}).items() if k.lower() == "allow"}
+    return problem(
+        response.status_code,
+        _TITLES.get(response.status_code, "Error"),
+        detail,
+        instance=event.path,
+        headers=extra,
+    )
+
+
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+}
+
+
+def _chalice_message(body: Any) -> str:
+    if isinstance(body, dict):
+        return str(body.get("Message") or body.get("message") or "")
+    if isinstance(body, str | bytes):
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return ""
+        if isinstance(data, dict):
+            return str(data.get("Message") or data.get("message") or "")
+    return ""

@@ -1,0 +1,137 @@
+"""The HTTP API on 127.0.0.1 through Chalice's local server, with real Cognito checks.
+
+``chalice local`` only *decodes* ID tokens (and a malformed ``Authorization`` header
+crashes the request). Here the gateway verifies them the way API Gateway's Cognito
+authorizer does (signature against the emulator's JWKS, expiry, issuer, audience,
+``token_use``) with the app's own :class:`chalicelib.auth.TokenVerifier`, then puts the
+claims where API Gateway puts them (``requestContext.authorizer.claims``), so the app code
+path is the cloud's. Every failure is a 401 problem-details response, never a dropped
+connection. Unknown routes are a 404 problem (the cloud stack maps API Gateway's
+MISSING_AUTHENTICATION_TOKEN gateway response the same way).
+
+Run: ``python -m devstack.http_api --port 8000`` (devstack's supervisor does).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from typing import Any
+
+from chalice.app import CognitoUserPoolAuthorizer
+from chalice.config import Config
+from chalice.local import (
+    ChaliceRequestHandler,
+    LambdaContext,
+    LocalDevServer,
+    LocalGateway,
+    LocalGatewayAuthorizer,
+    LocalGatewayException,
+)
+
+from chalicelib import auth
+from chalicelib.errors import Unauthenticated
+from devstack.appload import load_app
+
+log = logging.getLogger("devstack.http")
+
+
+def _problem_bytes(status: int, title: str, detail: str, instance: str = "") -> bytes:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    if instance:
+        body["instance"] = instance
+    return json.dumps(body).encode()
+
+
+class Problem(LocalGatewayException):
+    def __init__(self, status: int, title: str, detail: str, instance: str = "") -> None:
+        super().__init__(
+            {"Content-Type": "application/problem+json"},
+            _problem_bytes(status, title, detail, instance),
+        )
+        self.CODE = status
+
+
+class VerifyingAuthorizer(LocalGatewayAuthorizer):
+    """Cognito authorizer that verifies, like API Gateway's."""
+
+    def authorize(
+        self, raw_path: str, lambda_event: dict[str, Any], lambda_context: LambdaContext
+    ) -> tuple[dict[str, Any], LambdaContext]:
+        route = self._route_for_event(lambda_event)
+        if route is None or not isinstance(route.authorizer, CognitoUserPoolAuthorizer):
+            return super().authorize(raw_path, lambda_event, lambda_context)
+        header = (lambda_event.get("headers") or {}).get("authorization")
+        try:
+            claims = auth.verifier().verify(auth.bearer_token(header))
+        except Unauthenticated as exc:
+            raise Problem(401, "Unauthorized", exc.detail, raw_path) from exc
+        result = {"context": {"claims": claims}, "principalId": claims.get("sub", "")}
+        return self._update_lambda_event(lambda_event, result), lambda_context
+
+
+class VerifyingGateway(LocalGateway):
+    def __init__(self, app_object: Any, config: Config) -> None:
+        super().__init__(app_object, config)
+        self._authorizer = VerifyingAuthorizer(app_object)
+
+    def _generate_lambda_event(
+        self, method: str, path: str, headers: dict[str, str], body: bytes | None
+    ) -> dict[str, Any]:
+        try:
+            return super()._generate_lambda_event(method, path, headers, body)
+        except ValueError as exc:
+            where = path.split("?", maxsplit=1)[0]
+            raise Problem(404, "Not Found", f"No route {method} {where}.") from exc
+
+
+class Handler(ChaliceRequestHandler):
+    def __init__(
+        self, request: Any, client_address: Any, server: Any, app_object: Any, config: Config
+    ) -> None:
+        self._app_object = app_object
+        self._config = config
+        super().__init__(request, client_address, server, app_object, config)
+
+    def setup(self) -> None:
+        super().setup()
+        self.local_gateway = VerifyingGateway(self._app_object, self._config)
+
+    def _generic_handle(self) -> None:
+        try:
+            super()._generic_handle()
+        except Exception:
+            log.exception("local gateway failure on %s %s", self.command, self.path)
+            self._send_http_response(
+                500,
+                {"Content-Type": "application/problem+json"},
+                _problem_bytes(500, "Internal Server Error", "Local gateway failure."),
+            )
+
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        log.info("%s %s", self.address_string(), format % args)
+
+
+def make_server(app: Any, host: str, port: int) -> LocalDevServer:
+    config = Config.create(chalice_stage="local", app_name="summon", lambda_timeout=30)
+    return LocalDevServer(app, config, host, port, handler_cls=Handler)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s http %(message)s")
+    server = make_server(load_app(), args.host, args.port)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""Demo data for the local stack: categories, demo accounts and a few hundred providers
+spread around Lisbon. Deterministic and idempotent (fixed ids, puts overwrite)."""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from dataclasses import dataclass
+
+from chalicelib import ids
+from chalicelib.auth import CUSTOMERS, PROVIDERS
+from chalicelib.domain import geo
+from chalicelib.store import keys
+from chalicelib.store import profiles as repo
+from chalicelib.store.models import Entity, ProviderItem, UserItem
+from devstack.provision import ensure_user
+
+log = logging.getLogger("devstack.seed")
+
+CITY = ("Lisbon", 38.7223, -9.1393)
+DEMO_PASSWORD = "Summon-demo-2026"
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    email: str
+    groups: tuple[str, ...]
+    name: str
+
+
+DEMO_ACCOUNTS = (
+    DemoAccount("customer@summon.local", (CUSTOMERS,), "Carla Customer"),
+    DemoAccount("provider@summon.local", (PROVIDERS,), "Paulo Plumber"),
+    DemoAccount("provider2@summon.local", (PROVIDERS,), "Rita Repairs"),
+    DemoAccount("both@summon.local", (CUSTOMERS, PROVIDERS), "Bruno Both"),
+)
+
+CATEGORIES = [
+    {"id": "plumbing", "name": "Plumbing", "icon": "wrench"},
+    {"id": "electrical", "name": "Electrical", "icon": "bolt"},
+    {"id": "cleaning", "name": "Cleaning", "icon": "broom"},
+    {"id": "moving", "name": "Moving", "icon": "truck"},
+    {"id": "tutoring", "name": "Tutoring", "icon": "book"},
+    {"id": "gardening", "name": "Gardening", "icon": "leaf"},
+    {"id": "handyman", "name": "Handyman", "icon": "hammer"},
+    {"id": "painting", "name": "Painting", "icon": "brush"},
+]
+
+FIRST = ["Ana", "João", "Marta", "Tiago", "Inês", "Rui", "Sofia", "Pedro", "Beatriz", "Nuno"]
+LAST = ["Silva", "Santos", "Ferreira", "Pereira", "Oliveira", "Costa", "Rodrigues", "Martins"]
+
+
+def _provider_item(
+    user_id: str,
+    name: str,
+    cats: list[str],
+    lat: float,
+    lng: float,
+    rng: random.Random,
+    online: bool,
+) -> ProviderItem:
+    count = rng.randint(0, 60)
+    now = ids.iso()
+    item = ProviderItem(
+        keys.user(user_id),
+        keys.PROVIDER,
+        name=name,
+        categories=cats,
+        bio=f"{name}: {', '.join(cats)} around {CITY[0]}.",
+        lat=round(lat, 6),
+        lng=round(lng, 6),
+        radius_km=float(rng.choice([5, 8, 10, 15, 20, 25])),
+        rate={"amount": f"{rng.randint(15, 80)}.00", "currency": "EUR", "unit": "hour"},
+        online=1 if online else 0,
+        rating_count=count,
+        rating_sum=sum(rng.randint(3, 5) for _ in range(count)),
+        offers_received=rng.randint(0, 100),
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+    item.offers_accepted = rng.randint(0, int(item.offers_received))
+    if online:
+        item.gsi2pk = keys.cell(geo.index_cell(lat, lng))
+        item.gsi2sk = user_id
+    return item
+
+
+def demo_providers(count: int, seed: int = 7) -> list[tuple[UserItem, ProviderItem]]:
+    """``count`` providers within ~20 km of the city centre; about 70 % online."""
+    rng = random.Random(seed)
+    out = []
+    _, lat0, lng0 = CITY
+    for i in range(count):
+        user_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"summon-demo-provider-{i}"))
+        name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+        lat = lat0 + rng.uniform(-0.18, 0.18)
+        lng = lng0 + rng.uniform(-0.22, 0.22)
+        cats = rng.sample([c["id"] for c in CATEGORIES], k=rng.randint(1, 3))
+        now = ids.iso()
+        user = UserItem(
+            keys.user(user_id),
+            keys.PROFILE,
+            name=name,
+            roles=[PROVIDERS],
+            created_at=now,
+            updated_at=now,
+        )
+        out.append(
+            (user, _provider_item(user_id, name, cats, lat, lng, rng, online=rng.random() < 0.7))
+        )
+    return out
+
+
+def seed(endpoint: str, region: str, pool_id: str, *, providers: int = 300) -> dict[str, str]:
+    """Seed everything; returns ``{email: sub}`` of the demo accounts."""
+    repo.put_categories(CATEGORIES)
+    subs: dict[str, str] = {}
+    for account in DEMO_ACCOUNTS:
+        sub = ensure_user(
+            endpoint, region, pool_id, account.email, DEMO_PASSWORD, list(account.groups)
+        )
+        subs[account.email] = sub
+        repo.get_or_create_user(sub, account.email, sorted(account.groups))
+        repo.update_user(sub, {"name": account.name})
+    rng = random.Random(11)
+    _, lat0, lng0 = CITY
+    for email in ("provider@summon.local", "provider2@summon.local", "both@summon.local"):
+        sub = subs[email]
+        item = _provider_item(
+            sub,
+            next(a.name for a in DEMO_ACCOUNTS if a.email == email),
+            ["plumbing", "handyman"],
+            lat0 + rng.uniform(-0.02, 0.02),
+            lng0 + rng.uniform(-0.02, 0.02),
+            rng,
+            online=True,
+        )
+        item.radius_km = 20.0
+        item.save()
+    with Entity.batch_write() as batch:
+        for user, provider in demo_providers(providers):
+            batch.save(user)
+            batch.save(provider)
+    log.info(
+        "seeded %d categories, %d demo accounts, %d providers",
+        len(CATEGORIES),
+        len(DEMO_ACCOUNTS),
+        providers,
+    )
+    return subs
