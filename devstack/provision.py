@@ -36,11 +36,11 @@ def aws_env(endpoint: str, region: str = config.DEFAULT_REGION) -> dict[str, str
     }
 
 
-def _client(service: str, endpoint: str, region: str) -> Any:
+def _client(service: str, endpoint: str | None, region: str) -> Any:
     return boto3.client(service, endpoint_url=endpoint, region_name=region, **FAKE_CREDENTIALS)
 
 
-def tables(endpoint: str, region: str) -> None:
+def tables(endpoint: str | None, region: str) -> None:
     ddb = _client("dynamodb", endpoint, region)
     for model, ttl_attribute in TABLES:
         name = model.Meta.table_name

@@ -70,7 +70,7 @@ def _provider_item(
         bio=f"{name}: {', '.join(cats)} around {CITY[0]}.",
         lat=round(lat, 6),
         lng=round(lng, 6),
-        radius_km=float(rng.choice([5, 8, 10, 15, 20, 25])),
+        radius_km=float(rng.choice([5, 8, 10, 15, 20])),
         rate={"amount": f"{rng.randint(15, 80)}.00", "currency": "EUR", "unit": "hour"},
         online=1 if online else 0,
         rating_count=count,

@@ -1,0 +1,94 @@
+"""Helpers shared by the test suites."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def unverified_token(
+    user_id: str | None = None,
+    groups: tuple[str, ...] = ("customers",),
+    email: str | None = None,
+) -> str:
+    """An ID-token-shaped JWT for ``chalice.test.Client``, whose local authorizer only
+    decodes (signature checks are the e2e and integration tests' job)."""
+    sub = user_id or str(uuid.uuid4())
+    now = int(time.time())
+    claims = {
+        "sub": sub,
+        "cognito:username": sub,
+        "cognito:groups": list(groups),
+        "email": email or f"{sub[:8]}@example.com",
+        "token_use": "id",
+        "aud": "test-client",
+        "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_test",
+        "iat": now,
+        "exp": now + 3600,
+    }
+    return jwt.encode(claims, _KEY, algorithm="RS256", headers={"kid": "test"})
+
+
+def forged_token(claims: dict[str, Any], kid: str = "dummy") -> str:
+    """Same claims, signed with a key that is not the pool's."""
+    return jwt.encode(claims, _KEY, algorithm="RS256", headers={"kid": kid})
+
+
+def alg_none_token(claims: dict[str, Any]) -> str:
+    def b64(data: dict[str, Any]) -> str:
+        import base64
+
+        raw = json.dumps(data, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    return f"{b64({'alg': 'none', 'typ': 'JWT', 'kid': 'dummy'})}.{b64(claims)}."
+
+
+class CallCounter:
+    """Counts DynamoDB API calls made through botocore (PynamoDB and boto3 alike)."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __call__(self, event_name: str, **_: Any) -> None:
+        self.calls.append(event_name.rsplit(".", 1)[-1])
+
+    @property
+    def scans(self) -> int:
+        return self.calls.count("Scan")
+
+
+@contextmanager
+def count_dynamodb_calls() -> Iterator[CallCounter]:
+    """Every DynamoDB call made inside the block, by operation name."""
+    from botocore.hooks import HierarchicalEmitter
+
+    counter = CallCounter()
+    original = HierarchicalEmitter.emit
+
+    def emit(self: HierarchicalEmitter, event_name: str, **kwargs: Any) -> Any:
+        if event_name.startswith("before-call.dynamodb."):
+            counter(event_name)
+        return original(self, event_name, **kwargs)
+
+    HierarchicalEmitter.emit = emit  # type: ignore[method-assign]
+    try:
+        yield counter
+    finally:
+        HierarchicalEmitter.emit = original  # type: ignore[method-assign]
