@@ -1,18 +1,26 @@
 """Summon: the Chalice app. This file is the composition root: it declares the app, its
-middleware and registers each capability's blueprint (routes, WebSocket and event
-handlers live with their capability in ``chalicelib/api``; each view parses, calls one
-service function and returns). No boto3 or PynamoDB here."""
+middleware, the event sinks, and registers each capability's blueprint. Routes, WebSocket
+and event handlers live with their capability in ``chalicelib/api`` (one blueprint each, so
+no module grows past a screenful of decorators); each view parses, calls one service
+function and returns. No boto3 or PynamoDB here."""
 
 from __future__ import annotations
 
 from chalice.app import Chalice
 
 from chalicelib import web
-from chalicelib.api import profiles
+from chalicelib.api import devices, marketplace, media, profiles, realtime
 
 app = Chalice(app_name="summon")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
-app.api.binary_types = []  # JSON only; media goes straight to S3
 
 app.register_middleware(web.error_middleware, "http")
+
+# Blueprints, one per capability.
 app.register_blueprint(profiles.bp)
+app.register_blueprint(marketplace.bp)
+app.register_blueprint(realtime.bp)
+app.register_blueprint(media.bp)
+app.register_blueprint(devices.bp)
+
+# Event sinks (chalicelib.services.events): feed, live delivery, push fallback.

@@ -33,7 +33,9 @@ class Event:
 
 
 Sink = Callable[[Event], None]
+OfflineHandler = Callable[[Event, list[str]], None]
 _sinks: list[tuple[str, Sink]] = []
+_offline: list[tuple[str, OfflineHandler]] = []
 
 
 def add_sink(name: str, sink: Sink) -> None:
@@ -48,3 +50,21 @@ def publish(event: Event) -> None:
             sink(event)
         except Exception:
             log.exception("event sink %s failed for %s %s", name, event.type, event.id)
+
+
+def add_offline_handler(name: str, handler: OfflineHandler) -> None:
+    """Register (once, by name) what happens to an event for users with no live connection
+    (the push sender). The live sink calls :func:`deliver_offline`."""
+    if all(n != name for n, _ in _offline):
+        _offline.append((name, handler))
+
+
+def deliver_offline(event: Event, user_ids: list[str]) -> None:
+    """Hand an event to the offline handlers for ``user_ids`` (who have no live socket)."""
+    if not user_ids:
+        return
+    for name, handler in list(_offline):
+        try:
+            handler(event, user_ids)
+        except Exception:
+            log.exception("offline handler %s failed for %s %s", name, event.type, event.id)

@@ -16,3 +16,10 @@ def cell(geohash: str) -> str:
 
 
 CATALOG = ("CATALOG", "CATEGORIES")
+
+# --- conversations (store/conversations.py) ---------------------------------------------
+META = "META"
+
+
+def conversation(conversation_id: str) -> str:
+    return f"CONV#{conversation_id}"
