@@ -191,7 +191,9 @@ def _idempotency() -> tuple[Any, Any]:
     return store, cfg
 
 
-def run_idempotent(key: str, fingerprint: str, thunk: Callable[[], dict[str, Any]]) -> Any:
+def run_idempotent(
+    key: str, fingerprint: str, thunk: Callable[[], dict[str, Any]], lambda_context: Any = None
+) -> Any:
     """Run ``thunk`` once per ``key``; a retry gets the first result (24 h). A retry with
     another body under the same key is a 422; one still running is a 409."""
     from aws_lambda_powertools.utilities.idempotency import idempotent_function
@@ -201,6 +203,8 @@ def run_idempotent(key: str, fingerprint: str, thunk: Callable[[], dict[str, Any
     )
 
     store, cfg = _idempotency()
+    if lambda_context is not None:
+        cfg.register_lambda_context(lambda_context)  # in-progress records expire with the call
 
     @idempotent_function(data_keyword_argument="request", persistence_store=store, config=cfg)
     def execute(request: dict[str, str]) -> dict[str, Any]:
@@ -256,7 +260,7 @@ def route(
             request = bp.current_request
             request_id = str((request.context or {}).get("requestId", ""))
             try:
-                return _handle(spec, view, request, params, request_id)
+                return _handle(spec, view, request, params, request_id, bp.lambda_context)
             except DomainError as exc:
                 return problem(
                     exc.status,
@@ -285,6 +289,7 @@ def _handle(
     request: Any,
     params: dict[str, str],
     request_id: str,
+    lambda_context: Any = None,
 ) -> Response:
     raw = request.raw_body if spec.method in ("POST", "PUT", "PATCH") else None
     payload = json_body(raw)
@@ -319,7 +324,7 @@ def _handle(
         if len(key) > 255:
             raise Invalid("Idempotency-Key: at most 255 characters.")
         scope = f"{principal.user_id}:{spec.method}:{request.path}:{key}"
-        out = run_idempotent(scope, json.dumps(payload, sort_keys=True), run)
+        out = run_idempotent(scope, json.dumps(payload, sort_keys=True), run, lambda_context)
     else:
         out = run()
     body_out = out["body"]

@@ -15,6 +15,5 @@ os.environ.update(
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_REGION": "us-east-1",
         "SUMMON_STAGE": "test",
-        "POWERTOOLS_IDEMPOTENCY_DISABLED": "",
     }
 )

@@ -80,15 +80,15 @@ def count_dynamodb_calls() -> Iterator[CallCounter]:
     from botocore.hooks import HierarchicalEmitter
 
     counter = CallCounter()
-    original = HierarchicalEmitter.emit
+    original = HierarchicalEmitter._emit  # emit_until_response (before-call) bypasses emit()
 
-    def emit(self: HierarchicalEmitter, event_name: str, **kwargs: Any) -> Any:
+    def _emit(self: HierarchicalEmitter, event_name: str, *args: Any, **kwargs: Any) -> Any:
         if event_name.startswith("before-call.dynamodb."):
             counter(event_name)
-        return original(self, event_name, **kwargs)
+        return original(self, event_name, *args, **kwargs)
 
-    HierarchicalEmitter.emit = emit  # type: ignore[method-assign]
+    HierarchicalEmitter._emit = _emit  # type: ignore[method-assign]
     try:
         yield counter
     finally:
-        HierarchicalEmitter.emit = original  # type: ignore[method-assign]
+        HierarchicalEmitter._emit = original  # type: ignore[method-assign]

@@ -1,0 +1,36 @@
+"""Integration fixtures: moto in-process (``mock_aws``) or a real moto server on a free port."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from moto import mock_aws
+from moto.server import ThreadedMotoServer
+
+from tests.support import free_port
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    from chalicelib import config, web
+    from devstack import provision
+
+    with mock_aws():
+        config.settings.cache_clear()
+        web._idempotency.cache_clear()
+        provision.tables(None, config.DEFAULT_REGION)
+        yield
+    web._idempotency.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def moto_server() -> Iterator[str]:
+    """A real moto server (real sockets), for code that fetches over HTTP or races threads."""
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
