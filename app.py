@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from chalice.app import Chalice
 
-from chalicelib import web
+from chalicelib import observability, web
 from chalicelib.api import devices, marketplace, media, profiles, realtime
 
 app = Chalice(app_name="summon")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 
+app.register_middleware(observability.middleware, "all")
 app.register_middleware(web.error_middleware, "http")
 
 # Blueprints, one per capability.

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import uuid
 from typing import Any
 
 from chalice.app import CognitoUserPoolAuthorizer
@@ -80,10 +81,12 @@ class VerifyingGateway(LocalGateway):
         self, method: str, path: str, headers: dict[str, str], body: bytes | None
     ) -> dict[str, Any]:
         try:
-            return super()._generate_lambda_event(method, path, headers, body)
+            event = super()._generate_lambda_event(method, path, headers, body)
         except ValueError as exc:
             where = path.split("?", maxsplit=1)[0]
             raise Problem(404, "Not Found", f"No route {method} {where}.") from exc
+        event["requestContext"]["requestId"] = str(uuid.uuid4())  # as API Gateway sends
+        return event
 
 
 class Handler(ChaliceRequestHandler):
