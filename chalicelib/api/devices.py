@@ -1,7 +1,48 @@
-"""Routes and handlers of the devices capability (see the README's route table)."""
+"""Routes and handlers of the push capability: devices, and the announcements topic."""
 
 from __future__ import annotations
 
-from chalice.app import Blueprint
+from chalice.app import Blueprint, SNSEvent
+
+from chalicelib import config
+from chalicelib.schemas.common import Page
+from chalicelib.schemas.devices import DeviceIn, DeviceOut
+from chalicelib.services import announcements
+from chalicelib.services import devices as svc
+from chalicelib.web import Call, Reply, route
 
 bp = Blueprint(__name__)
+
+
+@route(
+    bp,
+    "/devices",
+    method="POST",
+    summary="Register a push token (201 new, 200 already registered; moves between accounts)",
+    body=DeviceIn,
+    response=DeviceOut,
+    status=201,
+    idempotent=True,
+    errors=(503,),
+)
+def post_device(call: Call) -> Reply:
+    device, created = svc.register(call.principal, call.body)
+    return Reply(status=201 if created else 200, body=device)
+
+
+@route(bp, "/devices", method="GET", summary="My push devices", response=Page[DeviceOut])
+def get_devices(call: Call) -> dict[str, object]:
+    return {"items": svc.list_devices(call.principal), "cursor": None}
+
+
+@route(bp, "/devices/{device_id}", method="DELETE", summary="Remove a push device", status=204)
+def delete_device(call: Call) -> Reply:
+    svc.remove(call.principal, call.params["device_id"])
+    return Reply(status=204)
+
+
+@bp.on_sns_message(topic=config.import_time(config.ANNOUNCEMENTS_TOPIC))
+def announcements_topic(event: SNSEvent) -> None:
+    """Every connected user live, the rest by push (services/announcements.py)."""
+    message_id = str(event.to_dict()["Records"][0]["Sns"]["MessageId"])
+    announcements.broadcast(message_id, event.subject, event.message)

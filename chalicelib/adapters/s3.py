@@ -1,0 +1,149 @@
+"""S3 media: presigned POSTs for uploads, reads for processing, and read URLs.
+
+Read URLs have **one switch**, :func:`read_url`: when the stage configures a CloudFront
+domain, key-pair id and private key (``SUMMON_MEDIA_CDN_DOMAIN``,
+``SUMMON_CLOUDFRONT_KEY_ID``, ``SUMMON_CLOUDFRONT_KEY_SECRET``), media is read through
+CloudFront with signed URLs (canned policy); otherwise (locally) with presigned S3 GETs.
+``SUMMON_CLOUDFRONT_KEY_SECRET`` names the Secrets Manager secret that holds the PEM
+private key (a PEM given inline is used as is, which tests do).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+from urllib.parse import quote
+
+import boto3
+from botocore.exceptions import ClientError
+
+from chalicelib import config
+
+READ_URL_TTL_S = 15 * 60
+
+
+@dataclass(frozen=True)
+class Head:
+    size: int
+    etag: str
+    content_type: str
+
+
+@lru_cache(maxsize=4)
+def _client(region: str) -> Any:
+    return boto3.client("s3", region_name=region)
+
+
+def client() -> Any:
+    return _client(config.settings().region)
+
+
+def bucket() -> str:
+    return config.settings().media_bucket
+
+
+def presigned_post(
+    key: str, content_type: str, max_bytes: int, expires_s: int
+) -> tuple[str, dict[str, str]]:
+    """URL and form fields of a POST whose policy fixes the key, the Content-Type and
+    the size range 1..``max_bytes``."""
+    post = client().generate_presigned_post(
+        Bucket=bucket(),
+        Key=key,
+        Fields={"Content-Type": content_type},
+        Conditions=[
+            {"Content-Type": content_type},
+            ["content-length-range", 1, max_bytes],
+        ],
+        ExpiresIn=expires_s,
+    )
+    return str(post["url"]), {k: str(v) for k, v in post["fields"].items()}
+
+
+def _missing(exc: ClientError) -> bool:
+    code = str(exc.response.get("Error", {}).get("Code", ""))
+    return code in ("404", "NoSuchKey", "NotFound")
+
+
+def head(key: str) -> Head | None:
+    """The object's size, ETag and type, or None when it is gone."""
+    try:
+        meta = client().head_object(Bucket=bucket(), Key=key)
+    except ClientError as exc:
+        if _missing(exc):
+            return None
+        raise
+    return Head(
+        size=int(meta.get("ContentLength", 0)),
+        etag=str(meta.get("ETag", "")).strip('"'),
+        content_type=str(meta.get("ContentType", "")),
+    )
+
+
+def read(key: str, limit: int) -> tuple[bytes, str] | None:
+    """At most ``limit`` bytes of the object and the ETag of what was read (None: gone)."""
+    try:
+        obj = client().get_object(Bucket=bucket(), Key=key, Range=f"bytes=0-{limit - 1}")
+    except ClientError as exc:
+        if _missing(exc):
+            return None
+        raise
+    return obj["Body"].read(), str(obj.get("ETag", "")).strip('"')
+
+
+def put(key: str, body: bytes, content_type: str) -> None:
+    client().put_object(Bucket=bucket(), Key=key, Body=body, ContentType=content_type)
+
+
+def delete(key: str) -> None:
+    client().delete_object(Bucket=bucket(), Key=key)
+
+
+# --- read URLs: the one switch ----------------------------------------------------------
+
+
+def read_url(key: str, ttl_s: int = READ_URL_TTL_S) -> str:
+    """A time-limited URL to read ``key``: CloudFront signed when configured, else a
+    presigned S3 GET."""
+    s = config.settings()
+    if s.media_cdn_domain and s.cloudfront_key_id and s.cloudfront_key_secret:
+        return cloudfront_url(s.media_cdn_domain, s.cloudfront_key_id, key, ttl_s)
+    return str(
+        client().generate_presigned_url(
+            "get_object", Params={"Bucket": bucket(), "Key": key}, ExpiresIn=ttl_s
+        )
+    )
+
+
+def cloudfront_url(domain: str, key_id: str, key: str, ttl_s: int) -> str:
+    from botocore.signers import CloudFrontSigner
+
+    private_key = _cloudfront_key(config.settings().cloudfront_key_secret)
+
+    def rsa_signer(message: bytes) -> bytes:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        signature: bytes = private_key.sign(message, padding.PKCS1v15(), hashes.SHA1())
+        return signature
+
+    expires = datetime.now(UTC) + timedelta(seconds=ttl_s)
+    url = f"https://{domain}/{quote(key)}"
+    return str(
+        CloudFrontSigner(key_id, rsa_signer).generate_presigned_url(url, date_less_than=expires)
+    )
+
+
+@lru_cache(maxsize=2)
+def _cloudfront_key(secret: str) -> Any:
+    """The PEM private key: inline, or the value of the named Secrets Manager secret
+    (fetched once per container)."""
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    pem = secret
+    if not secret.lstrip().startswith("-----BEGIN"):
+        sm = boto3.client("secretsmanager", region_name=config.settings().region)
+        pem = str(sm.get_secret_value(SecretId=secret)["SecretString"])
+    return load_pem_private_key(pem.encode(), password=None)

@@ -1,0 +1,251 @@
+"""Media: presigned uploads, processing of stored files, reads for owner and participants.
+
+Flow: ``POST /uploads`` records a ``pending`` media and answers a presigned POST to
+``uploads/<owner>/<media id>``. S3 sends object-created/removed notifications to the media
+queue; :func:`on_storage_event` (the ``@on_sqs_message`` handler's work) checks the real
+size and type (the POST policy is enforced by S3 in the cloud, but not by the local
+emulator, and a presigned POST can be replayed until it expires), makes a thumbnail,
+settles the record ``ready`` or ``rejected`` with a reason and sends ``media.ready`` to
+the uploader. Every step is keyed on the object's ETag, so a redelivered event changes
+nothing. Rejected files are deleted from the bucket.
+
+Other capabilities attach media with :func:`check_attachable` (validation when a request
+or message names ``media_ids``) and :func:`share` (grants the participants read access).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+
+from chalicelib import ids
+from chalicelib.adapters import s3
+from chalicelib.auth import Principal
+from chalicelib.domain import media as rules
+from chalicelib.errors import Invalid, NotFound
+from chalicelib.schemas.media import MediaOut, UploadIn, UploadOut
+from chalicelib.services import events
+from chalicelib.store import media as repo
+from chalicelib.store.media import MediaItem
+
+log = logging.getLogger("summon.media")
+
+UPLOAD_TTL_S = 10 * 60
+UPLOADS_PREFIX = "uploads/"
+THUMBNAILS_PREFIX = "thumbnails/"
+DELETED = "deleted"
+
+
+def upload_key(owner_id: str, media_id: str) -> str:
+    return f"{UPLOADS_PREFIX}{owner_id}/{media_id}"
+
+
+def thumbnail_key(owner_id: str, media_id: str) -> str:
+    return f"{THUMBNAILS_PREFIX}{owner_id}/{media_id}.jpg"
+
+
+def start_upload(principal: Principal, body: UploadIn) -> UploadOut:
+    """POST /uploads — 1 conditional PutItem (the presigned POST is signed locally)."""
+    problem = rules.upload_problem(body.purpose, body.content_type, body.size_bytes)
+    if problem:
+        field = problem.split(":", 1)[0]
+        raise Invalid(problem, errors=[{"field": field, "message": problem}])
+    media_id = ids.new_id()
+    key = upload_key(principal.user_id, media_id)
+    repo.create(media_id, principal.user_id, body.purpose, body.content_type, body.size_bytes, key)
+    url, fields = s3.presigned_post(key, body.content_type, body.size_bytes, UPLOAD_TTL_S)
+    return UploadOut(
+        id=media_id,
+        url=url,
+        fields=fields,
+        expires_at=ids.iso(ids.now() + timedelta(seconds=UPLOAD_TTL_S)),
+        max_bytes=body.size_bytes,
+    )
+
+
+def _out(item: MediaItem) -> MediaOut:
+    out = MediaOut(
+        id=item.media_id,
+        purpose=item.purpose,  # type: ignore[arg-type]
+        content_type=item.content_type,
+        status=item.status,  # type: ignore[arg-type]
+        reason=item.reason,
+        size_bytes=int(item.size) if item.size is not None else None,
+        width=int(item.width) if item.width is not None else None,
+        height=int(item.height) if item.height is not None else None,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+    )
+    if item.status == repo.READY:
+        out.url = s3.read_url(item.key)
+        out.thumbnail_url = s3.read_url(item.thumb_key) if item.thumb_key else None
+        out.urls_expire_at = ids.iso(ids.now() + timedelta(seconds=s3.READ_URL_TTL_S))
+    return out
+
+
+def get(principal: Principal, media_id: str) -> MediaOut:
+    """GET /media/{id} — 1 BatchGetItem (the record and the caller's grant). The owner and
+    the users it was shared with (participants of its request/job/conversation) may read
+    it; anyone else gets the same 404 as for an unknown id."""
+    if not ids.is_id(media_id):
+        raise NotFound("No such media.")
+    item, granted = repo.get_with_grant(media_id, principal.user_id)
+    if item is None or (item.owner_id != principal.user_id and not granted):
+        raise NotFound("No such media.")
+    return _out(item)
+
+
+def check_attachable(
+    owner_id: str, media_ids: Iterable[str], purposes: Iterable[str] | None = None
+) -> None:
+    """For other capabilities: raise a 400 naming each media id that is unknown, not the
+    owner's, rejected, or of another purpose. Pending media may be attached (it becomes
+    readable when ready). 1 BatchGetItem."""
+    wanted = list(dict.fromkeys(media_ids))
+    if not wanted:
+        return
+    allowed = set(purposes) if purposes is not None else None
+    found = repo.get_many(wanted)
+    bad: list[dict[str, str]] = []
+    for media_id in wanted:
+        item = found.get(media_id)
+        if item is None or item.owner_id != owner_id:
+            bad.append({"field": "media_ids", "message": f"{media_id}: no such media of yours"})
+        elif item.status == repo.REJECTED:
+            bad.append({"field": "media_ids", "message": f"{media_id}: rejected ({item.reason})"})
+        elif allowed is not None and item.purpose not in allowed:
+            bad.append(
+                {
+                    "field": "media_ids",
+                    "message": f"{media_id}: uploaded as {item.purpose}, "
+                    f"expected {' or '.join(sorted(allowed))}",
+                }
+            )
+    if bad:
+        raise Invalid("media_ids: " + "; ".join(b["message"] for b in bad), errors=bad)
+
+
+def share(media_ids: Iterable[str], user_ids: Iterable[str], ref_type: str, ref_id: str) -> None:
+    """For other capabilities: let ``user_ids`` (participants of ``ref_type``/``ref_id``)
+    read ``media_ids`` (check them first with :func:`check_attachable`). 1 BatchWriteItem
+    per 25 grants."""
+    repo.grant(media_ids, user_ids, ref_type, ref_id)
+
+
+# --- processing (the media queue's handler) -----------------------------------------------
+
+
+def parse_key(key: str) -> tuple[str, str] | None:
+    """(owner id, media id) of an original's key, None for any other key."""
+    if not key.startswith(UPLOADS_PREFIX):
+        return None
+    parts = key[len(UPLOADS_PREFIX) :].split("/")
+    if len(parts) != 2 or not parts[0] or not ids.is_id(parts[1]):
+        return None
+    return parts[0], parts[1]
+
+
+def on_storage_event(event_name: str, key: str) -> str:
+    """Handle one S3 notification for ``key``; returns what happened (for logs/tests).
+    Works from the object's *current* state, so duplicates and out-of-order deliveries
+    converge. DynamoDB: 1 GetItem + at most 1 conditional UpdateItem."""
+    parsed = parse_key(key)
+    if parsed is None:
+        return "ignored"  # thumbnails and anything outside uploads/
+    owner_id, media_id = parsed
+    item = repo.get(media_id, consistent=True)
+    if item is None or item.owner_id != owner_id:
+        if s3.head(key) is not None:
+            log.warning("deleting %s: no pending upload of this user has that key", key)
+            s3.delete(key)
+        return "unknown"
+    head = s3.head(key)
+    if head is None:
+        return _removed(item)
+    if head.etag == item.etag:
+        return "duplicate"
+    return _check(item, head)
+
+
+def _removed(item: MediaItem) -> str:
+    if item.status == repo.REJECTED or item.etag is None:
+        return "duplicate"  # already rejected (we delete rejected files) or never uploaded
+    if not repo.settle(
+        item.media_id,
+        from_etag=item.etag,
+        status=repo.REJECTED,
+        etag=DELETED,
+        reason="The file was deleted.",
+    ):
+        return "duplicate"
+    if item.thumb_key:
+        s3.delete(item.thumb_key)
+    return "deleted"
+
+
+def _check(item: MediaItem, head: s3.Head) -> str:
+    rule = rules.PURPOSES[item.purpose]
+    limit = min(int(item.declared_size), rule.max_bytes)
+    thumb: rules.Thumbnail | None = None
+    etag = head.etag
+    if head.size > limit:
+        problem: str | None = rules.file_problem(
+            item.purpose, item.content_type, int(item.declared_size), head.size, b""
+        )
+        size = head.size
+    else:
+        read = s3.read(item.key, limit + 1)
+        if read is None:
+            return _removed(item)
+        data, etag = read
+        size = len(data)
+        problem = rules.file_problem(
+            item.purpose, item.content_type, int(item.declared_size), size, data[:64]
+        )
+        if problem is None and rule.thumbnail:
+            try:
+                thumb = rules.thumbnail(data, item.content_type)
+            except rules.NotAnImage as exc:
+                problem = str(exc)
+    if problem is not None:
+        settled = repo.settle(
+            item.media_id, from_etag=item.etag, status=repo.REJECTED, etag=etag, reason=problem
+        )
+        if settled:
+            s3.delete(item.key)
+            if item.thumb_key:
+                s3.delete(item.thumb_key)
+    else:
+        thumb_key = None
+        if thumb is not None:
+            thumb_key = thumbnail_key(item.owner_id, item.media_id)
+            s3.put(thumb_key, thumb.jpeg, "image/jpeg")
+        settled = repo.settle(
+            item.media_id,
+            from_etag=item.etag,
+            status=repo.READY,
+            etag=etag,
+            size=size,
+            width=thumb.width if thumb else None,
+            height=thumb.height if thumb else None,
+            thumb_key=thumb_key,
+        )
+    if not settled:
+        return "duplicate"
+    status = repo.REJECTED if problem else repo.READY
+    log.info("media %s is %s%s", item.media_id, status, f": {problem}" if problem else "")
+    events.publish(
+        events.Event(
+            type="media.ready",
+            recipients=(item.owner_id,),
+            data={
+                "id": item.media_id,
+                "purpose": item.purpose,
+                "status": status,
+                "reason": problem,
+            },
+            feed=False,
+        )
+    )
+    return status

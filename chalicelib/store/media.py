@@ -1,0 +1,178 @@
+"""Media records: one per upload, plus one grant per user who may read it besides the owner.
+
+| pattern                                  | key condition                                | index |
+|------------------------------------------|----------------------------------------------|-------|
+| a media record                           | pk=MEDIA#<id>, sk=META                       | table |
+| may this user read it? (record + grant)  | BatchGetItem pk=MEDIA#<id>, sk=META and      | table |
+|                                          | sk=VIEWER#<uid>                              |       |
+| grants of a media (request/job sharing)  | pk=MEDIA#<id>, sk begins_with VIEWER#        | table |
+
+The S3 key of an original, ``uploads/<owner>/<media id>``, carries both ids, so the
+processing handler needs no lookup index. A record's state moves only by conditional
+writes on the ``etag`` of the object it was last settled from: a redelivered S3 event
+finds the same ETag and changes nothing; an object re-uploaded under the same key (a
+presigned POST used twice) has a new ETag and is checked again. Pending records expire
+(TTL) a day after the upload was offered; rejected ones a week after.
+
+DynamoDB cost per function is in its docstring.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from chalicelib import ids
+from chalicelib.store import keys
+from chalicelib.store.models import Entity
+
+PENDING, READY, REJECTED = "pending", "ready", "rejected"
+PENDING_TTL_S = 24 * 3600
+REJECTED_TTL_S = 7 * 24 * 3600
+
+
+class MediaItem(Entity, discriminator="media"):
+    media_id = UnicodeAttribute()
+    owner_id = UnicodeAttribute()
+    purpose = UnicodeAttribute()
+    content_type = UnicodeAttribute()
+    declared_size = NumberAttribute()
+    key = UnicodeAttribute()
+    status = UnicodeAttribute(default=PENDING)
+    reason = UnicodeAttribute(null=True)
+    etag = UnicodeAttribute(null=True)
+    size = NumberAttribute(null=True)
+    width = NumberAttribute(null=True)
+    height = NumberAttribute(null=True)
+    thumb_key = UnicodeAttribute(null=True)
+
+
+class MediaViewerItem(Entity, discriminator="media_viewer"):
+    """Grant: ``user_id`` may read the media (a participant of ``ref_type``/``ref_id``)."""
+
+    user_id = UnicodeAttribute()
+    ref_type = UnicodeAttribute()
+    ref_id = UnicodeAttribute()
+
+
+def _condition_failed(exc: Exception) -> bool:
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def create(
+    media_id: str, owner_id: str, purpose: str, content_type: str, size: int, key: str
+) -> MediaItem:
+    """A pending record. 1 conditional PutItem."""
+    now = ids.iso()
+    item = MediaItem(
+        keys.media(media_id),
+        keys.META,
+        media_id=media_id,
+        owner_id=owner_id,
+        purpose=purpose,
+        content_type=content_type,
+        declared_size=size,
+        key=key,
+        status=PENDING,
+        ttl=int(time.time()) + PENDING_TTL_S,
+        created_at=now,
+        updated_at=now,
+    )
+    item.save(condition=MediaItem.pk.does_not_exist())
+    return item
+
+
+def get(media_id: str, *, consistent: bool = False) -> MediaItem | None:
+    """1 GetItem (``consistent``: strongly consistent, for processing right after create)."""
+    try:
+        return MediaItem.get(keys.media(media_id), keys.META, consistent_read=consistent)
+    except DoesNotExist:
+        return None
+
+
+def get_with_grant(media_id: str, user_id: str) -> tuple[MediaItem | None, bool]:
+    """The record and whether ``user_id`` holds a grant on it. 1 BatchGetItem."""
+    found: MediaItem | None = None
+    granted = False
+    for item in Entity.batch_get(
+        [(keys.media(media_id), keys.META), (keys.media(media_id), keys.media_viewer(user_id))]
+    ):
+        if isinstance(item, MediaItem):
+            found = item
+        elif isinstance(item, MediaViewerItem):
+            granted = True
+    return found, granted
+
+
+def get_many(media_ids: Iterable[str]) -> dict[str, MediaItem]:
+    """Records by id (missing ones absent). 1 BatchGetItem per 100 ids."""
+    wanted = [(keys.media(m), keys.META) for m in dict.fromkeys(media_ids)]
+    return {item.media_id: item for item in MediaItem.batch_get(wanted)}
+
+
+def grant(media_ids: Iterable[str], user_ids: Iterable[str], ref_type: str, ref_id: str) -> None:
+    """Let ``user_ids`` read ``media_ids`` (writing a grant twice is harmless).
+    1 BatchWriteItem per 25 grants."""
+    now = ids.iso()
+    with MediaViewerItem.batch_write() as batch:
+        for media_id in dict.fromkeys(media_ids):
+            for user_id in dict.fromkeys(user_ids):
+                batch.save(
+                    MediaViewerItem(
+                        keys.media(media_id),
+                        keys.media_viewer(user_id),
+                        user_id=user_id,
+                        ref_type=ref_type,
+                        ref_id=ref_id,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+
+
+def settle(
+    media_id: str,
+    *,
+    from_etag: str | None,
+    status: str,
+    etag: str,
+    reason: str | None = None,
+    size: int | None = None,
+    width: int | None = None,
+    height: int | None = None,
+    thumb_key: str | None = None,
+) -> bool:
+    """Move the record to ``status`` for the object version ``etag``, only if it is still
+    settled from ``from_etag`` (``None``: never settled). False when another delivery got
+    there first (or the record expired). 1 conditional UpdateItem."""
+    actions: list[Any] = [
+        MediaItem.status.set(status),
+        MediaItem.etag.set(etag),
+        MediaItem.updated_at.set(ids.iso()),
+    ]
+    for text_attr, text in ((MediaItem.reason, reason), (MediaItem.thumb_key, thumb_key)):
+        actions.append(text_attr.remove() if text is None else text_attr.set(text))
+    for num_attr, num in (
+        (MediaItem.size, size),
+        (MediaItem.width, width),
+        (MediaItem.height, height),
+    ):
+        actions.append(num_attr.remove() if num is None else num_attr.set(num))
+    if status == REJECTED:
+        actions.append(MediaItem.ttl.set(int(time.time()) + REJECTED_TTL_S))
+    else:
+        actions.append(MediaItem.ttl.remove())
+    condition = MediaItem.pk.exists() & (
+        MediaItem.etag.does_not_exist() if from_etag is None else MediaItem.etag == from_etag
+    )
+    try:
+        MediaItem(keys.media(media_id), keys.META).update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if _condition_failed(exc):
+            return False
+        raise
+    return True
