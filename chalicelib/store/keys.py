@@ -23,3 +23,38 @@ META = "META"
 
 def conversation(conversation_id: str) -> str:
     return f"CONV#{conversation_id}"
+
+
+# --- devices and media (store/devices.py, store/media.py) --------------------------------
+DEVICE_SHARDS = 16
+"""Devices are also indexed in ``DEVICES#00``..``DEVICES#15`` (gsi1) so announcements can
+enumerate every device owner with 16 Queries, never a Scan, and no hot partition."""
+TOKEN = "TOKEN"
+
+
+def device(device_id: str) -> str:
+    return f"DEVICE#{device_id}"
+
+
+def device_token(platform: str, token_sha256: str) -> str:
+    return f"TOKEN#{platform}#{token_sha256}"
+
+
+def device_shard(shard: int) -> str:
+    return f"DEVICES#{shard:02d}"
+
+
+def device_owner_sort(user_id: str, device_id: str) -> str:
+    return f"{user_id}#{device_id}"
+
+
+def media(media_id: str) -> str:
+    return f"MEDIA#{media_id}"
+
+
+def media_viewer(user_id: str) -> str:
+    return f"VIEWER#{user_id}"
+
+
+def announcement(message_id: str) -> str:
+    return f"ANNOUNCEMENT#{message_id}"
