@@ -25,6 +25,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from devstack import logs
+
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("devstack")
 
@@ -96,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--state-dir", default=str(ROOT / ".devstack"))
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logs.configure()
 
     endpoint = f"http://{args.host}:{args.aws_port}"
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
@@ -121,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with it ignored
     try:
         base_env = dict(os.environ)
         base_env.update(
@@ -138,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
                 env=base_env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
+                start_new_session=True,  # Ctrl-C reaches the supervisor, which stops it last
             )
             children.append(("aws", moto))
             wait_http(f"{endpoint}/moto-api/", 30, moto)
@@ -174,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         (state / "accounts.json").write_text(json.dumps(subs, indent=2))
 
         for name, cmd, ready_url in processes(args):
-            proc = subprocess.Popen(cmd, env=full_env, cwd=ROOT)
+            proc = subprocess.Popen(cmd, env=full_env, cwd=ROOT, start_new_session=True)
             children.append((name, proc))
             if ready_url:
                 wait_http(ready_url, 60, proc)

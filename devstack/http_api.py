@@ -33,6 +33,7 @@ from chalice.local import (
 
 from chalicelib import auth
 from chalicelib.errors import Unauthenticated
+from devstack import logs
 from devstack.appload import load_app
 
 log = logging.getLogger("devstack.http")
@@ -128,7 +129,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s http %(message)s")
+    logs.configure()
     server = make_server(load_app(), args.host, args.port)
     try:
         server.serve_forever()

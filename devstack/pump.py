@@ -86,7 +86,7 @@ from chalice.app import (
 )
 from chalice.local import LambdaContext
 
-from devstack import events
+from devstack import events, logs
 
 LOG = logging.getLogger("devstack.pump")
 
@@ -544,7 +544,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--stage", default="local")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(message)s")
+    logs.configure(args.log_level)
     os.environ.setdefault("AWS_REGION", args.region)
 
     from devstack.appload import load_app

@@ -106,7 +106,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from devstack import events
+from devstack import events, logs
 
 LOG = logging.getLogger("devstack.ws_gateway")
 
@@ -640,7 +640,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-connection", type=float, default=MAX_CONNECTION_S, metavar="S")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(message)s")
+    logs.configure(args.log_level)
     logging.getLogger("websockets").setLevel(logging.WARNING)  # one line per socket is ours
 
     from devstack.appload import load_app
