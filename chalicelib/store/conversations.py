@@ -25,6 +25,9 @@ class ConversationItem(Entity, discriminator="conversation"):
     ref_type = UnicodeAttribute()  # "job" | "quote"
     ref_id = UnicodeAttribute()
     last_seq = NumberAttribute(default=0)
+    last_message = JSONAttribute(null=True)
+    """Preview of the message that took ``last_seq`` (set by the same atomic update that
+    takes the number, so the two always agree): ``{sender_id, text, media_id, at}``."""
 
 
 class MemberItem(Entity, discriminator="conversation_member"):

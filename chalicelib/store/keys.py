@@ -58,3 +58,37 @@ def media_viewer(user_id: str) -> str:
 
 def announcement(message_id: str) -> str:
     return f"ANNOUNCEMENT#{message_id}"
+
+
+# --- real time (store/realtime.py) -------------------------------------------------------
+SOCKETS = "SOCKETS"
+LOCATION = "LOCATION"
+CONNECTION_SHARDS = 16
+"""Connection records are also indexed in ``CONNS#00``..``CONNS#15`` (gsi1), so a broadcast
+(announcements) reaches every live socket with 16 Queries, never a Scan."""
+
+
+def connection(connection_id: str) -> str:
+    return f"CONN#{connection_id}"
+
+
+def connection_shard(shard: int) -> str:
+    return f"CONNS#{shard:02d}"
+
+
+def message(seq: int) -> str:
+    """Messages sort by their per-conversation sequence number (zero-padded)."""
+    return f"MSG#{seq:012d}"
+
+
+MESSAGE_PREFIX = "MSG#"
+
+
+def client_message(sender_id: str, client_msg_id: str) -> str:
+    """The dedupe record of a ``client_msg_id`` (per sender, in the conversation)."""
+    return f"CMID#{sender_id}#{client_msg_id}"
+
+
+def job_location(job_id: str) -> tuple[str, str]:
+    """The last live position of a job's provider (kept beside the job's own items)."""
+    return f"JOB#{job_id}", LOCATION

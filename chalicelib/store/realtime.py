@@ -1,0 +1,490 @@
+"""Real-time storage: live connections, chat messages, read positions, live job locations.
+
+| pattern                                 | key condition                                  | index |
+|-----------------------------------------|------------------------------------------------|-------|
+| a connection → its user and endpoint    | pk=CONN#<connection_id>, sk=META               | table |
+| a user's live sockets (one item, a set) | pk=USER#<uid>, sk=SOCKETS                      | table |
+| live sockets of many users              | BatchGetItem of USER#<uid>/SOCKETS             | table |
+| every live connection (broadcast)       | gsi1pk=CONNS#<00..15> (16 shards)              | gsi1  |
+| messages of a conversation after SEQ    | pk=CONV#<id>, sk > MSG#<seq, zero-padded>      | table |
+| a message by sequence number            | pk=CONV#<id>, sk=MSG#<seq>                     | table |
+| dedupe of a client_msg_id               | pk=CONV#<id>, sk=CMID#<sender>#<client_msg_id> | table |
+| conversation + dedupe record at once    | BatchGetItem (consistent) of the two above     | table |
+| a user's conversations (read positions) | pk=USER#<uid>, sk begins_with CONV#            | table |
+| last live position of a job             | pk=JOB#<job_id>, sk=LOCATION                   | table |
+
+Connections. API Gateway gives each socket an id; ``$connect`` writes a connection record
+(``CONN#<id>``: user, callback endpoint, TTL) and adds ``"<id> <expires> <endpoint>"`` to the
+string set ``conns`` of the user's ``SOCKETS`` item with an atomic ``ADD`` that returns the
+set; ``$disconnect`` deletes the record and removes the element with an atomic ``DELETE``.
+So "first socket opened / last socket closed" (presence) is read from the very update that
+changed the set -- no read-modify-write, no counter that can drift -- and sending to any
+number of users is one BatchGetItem. Every connection carries its expiry (API Gateway
+closes sockets after 2 h), so a socket whose ``$disconnect`` was lost stops counting when it
+expires, and DynamoDB's TTL removes records nobody cleaned up. A send that meets
+``GoneException`` removes the socket (:func:`drop_sockets`).
+
+Messages take their sequence number from the atomic counter ``ConversationItem.last_seq``
+(``ADD 1``, same update sets the preview), then one transaction writes the message, the
+``client_msg_id`` dedupe record (condition: absent) and the sender's read position. A
+retried ``client_msg_id`` is found by the consistent read that starts every send, so it is
+stored once; only two copies racing each other can both pass that read, and then the loser's
+transaction fails on the dedupe record and its number stays unused (a gap ``?after=SEQ``
+skips over; unread counts heal on the next read receipt).
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import ids
+from chalicelib.store import keys
+from chalicelib.store.conversations import ConversationItem, MemberItem
+from chalicelib.store.models import Entity
+
+CONNECTION_TTL_S = 2 * 3600 + 300
+"""API Gateway closes a socket after 2 hours; its records expire 5 minutes later."""
+
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+def _condition_failed(exc: Exception) -> bool:
+    return getattr(exc, "cause_response_code", None) == _CONDITION_FAILED
+
+
+def _shard(connection_id: str) -> int:
+    return zlib.crc32(connection_id.encode()) % keys.CONNECTION_SHARDS
+
+
+# --- models ---------------------------------------------------------------------------
+
+
+class ConnectionItem(Entity, discriminator="connection"):
+    """One live socket: who holds it and where to send to it."""
+
+    user_id = UnicodeAttribute()
+    endpoint = UnicodeAttribute()
+    socket = UnicodeAttribute()
+    """The element of the user's ``SocketsItem.conns`` set for this connection."""
+
+
+class SocketsItem(Entity, discriminator="sockets"):
+    """The live sockets of one user: a string set of ``"<id> <expires> <endpoint>"``."""
+
+    conns = UnicodeSetAttribute(null=True)
+
+
+class MessageItem(Entity, discriminator="message"):
+    message_id = UnicodeAttribute()
+    conversation_id = UnicodeAttribute()
+    seq = NumberAttribute()
+    sender_id = UnicodeAttribute()
+    client_msg_id = UnicodeAttribute()
+    text = UnicodeAttribute(null=True)
+    media_id = UnicodeAttribute(null=True)
+
+
+class ClientMessageItem(Entity, discriminator="client_message"):
+    """``client_msg_id`` → the sequence number its message took (dedupe of retries)."""
+
+    seq = NumberAttribute()
+
+
+class LocationItem(Entity, discriminator="job_location"):
+    job_id = UnicodeAttribute()
+    provider_id = UnicodeAttribute()
+    lat = NumberAttribute()
+    lng = NumberAttribute()
+    heading = NumberAttribute(null=True)
+    speed_mps = NumberAttribute(null=True)
+    accuracy_m = NumberAttribute(null=True)
+    at_ms = NumberAttribute()
+
+
+# --- connections ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Socket:
+    """A live connection of a user, as stored in the user's socket set."""
+
+    user_id: str
+    connection_id: str
+    endpoint: str
+    expires: int
+
+    @property
+    def element(self) -> str:
+        return f"{self.connection_id} {self.expires} {self.endpoint}"
+
+    def alive(self, now_s: float) -> bool:
+        return self.expires > now_s
+
+    @classmethod
+    def parse(cls, user_id: str, element: str) -> Socket | None:
+        parts = element.split(" ", 2)
+        if len(parts) != 3 or not parts[1].isdigit():
+            return None
+        return cls(user_id, parts[0], parts[2], int(parts[1]))
+
+
+def _sockets(user_id: str, elements: Iterable[str] | None) -> list[Socket]:
+    out = [Socket.parse(user_id, e) for e in (elements or ())]
+    return sorted((s for s in out if s is not None), key=lambda s: s.connection_id)
+
+
+def add_connection(
+    connection_id: str, user_id: str, endpoint: str, now_s: float | None = None
+) -> list[Socket]:
+    """Record a new socket; return every socket of the user afterwards (this one included,
+    expired ones too: callers filter with :meth:`Socket.alive`).
+    1 PutItem + 1 UpdateItem (ADD to the socket set, returning the set)."""
+    now = time.time() if now_s is None else now_s
+    expires = int(now) + CONNECTION_TTL_S
+    sock = Socket(user_id, connection_id, endpoint, expires)
+    stamp = ids.iso()
+    ConnectionItem(
+        keys.connection(connection_id),
+        keys.META,
+        user_id=user_id,
+        endpoint=endpoint,
+        socket=sock.element,
+        gsi1pk=keys.connection_shard(_shard(connection_id)),
+        gsi1sk=connection_id,
+        ttl=expires,
+        created_at=stamp,
+    ).save()
+    item = SocketsItem(keys.user(user_id), keys.SOCKETS)
+    item.update(
+        actions=[
+            SocketsItem.conns.add({sock.element}),
+            SocketsItem.kind.set(SocketsItem),
+            SocketsItem.ttl.set(expires),
+            SocketsItem.updated_at.set(stamp),
+        ]
+    )
+    return _sockets(user_id, item.conns)
+
+
+def connection(connection_id: str) -> ConnectionItem | None:
+    """Who holds a connection. 1 GetItem (consistent: a frame may follow $connect at once)."""
+    try:
+        return ConnectionItem.get(keys.connection(connection_id), keys.META, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def remove_connection(connection_id: str) -> tuple[str, list[Socket]] | None:
+    """Forget a socket; ``(user_id, the user's remaining sockets)``, or ``None`` if it was
+    not recorded. 1 DeleteItem (returning the record) + 1 UpdateItem (DELETE from the set,
+    returning what is left)."""
+    table = ConnectionItem._get_connection()
+    old = table.delete_item(keys.connection(connection_id), keys.META, return_values="ALL_OLD")
+    if not old.get("Attributes"):
+        return None
+    record = ConnectionItem.from_raw_data(old["Attributes"])
+    return record.user_id, _remove_elements(record.user_id, {record.socket})
+
+
+def _remove_elements(user_id: str, elements: set[str]) -> list[Socket]:
+    item = SocketsItem(keys.user(user_id), keys.SOCKETS)
+    try:
+        item.update(
+            actions=[SocketsItem.conns.delete(elements)],
+            condition=SocketsItem.pk.exists(),
+        )
+    except UpdateError as exc:
+        if _condition_failed(exc):
+            return []
+        raise
+    return _sockets(user_id, item.conns)
+
+
+def sockets_of(user_ids: Iterable[str]) -> dict[str, list[Socket]]:
+    """Every recorded socket of each user (users with none are absent).
+    1 BatchGetItem per 100 users."""
+    wanted = sorted(set(user_ids))
+    if not wanted:
+        return {}
+    out: dict[str, list[Socket]] = {}
+    for item in SocketsItem.batch_get([(keys.user(u), keys.SOCKETS) for u in wanted]):
+        user_id = item.pk.removeprefix("USER#")
+        found = _sockets(user_id, item.conns)
+        if found:
+            out[user_id] = found
+    return out
+
+
+def drop_sockets(sockets: Iterable[Socket]) -> None:
+    """Forget sockets found dead (``GoneException``) or expired.
+    Per user: 1 UpdateItem; per socket: 1 DeleteItem of its record."""
+    by_user: dict[str, set[str]] = {}
+    for sock in sockets:
+        by_user.setdefault(sock.user_id, set()).add(sock.element)
+        ConnectionItem(keys.connection(sock.connection_id), keys.META).delete()
+    for user_id, elements in by_user.items():
+        _remove_elements(user_id, elements)
+
+
+def all_sockets() -> Iterator[Socket]:
+    """Every recorded connection (for broadcasts). 16 Queries on gsi1 (one per shard,
+    paginated): the cost grows with the number of live sockets, never with the table."""
+    for shard in range(keys.CONNECTION_SHARDS):
+        for item in ConnectionItem.gsi1.query(keys.connection_shard(shard)):
+            if isinstance(item, ConnectionItem):
+                sock = Socket.parse(item.user_id, item.socket)
+                if sock is not None:
+                    yield sock
+
+
+# --- conversations, messages, read positions ----------------------------------------
+
+
+def conversation_and_dedupe(
+    conversation_id: str, sender_id: str, client_msg_id: str
+) -> tuple[ConversationItem | None, int | None]:
+    """The conversation and, if this ``client_msg_id`` was already stored, its sequence
+    number. 1 BatchGetItem (consistent)."""
+    pk = keys.conversation(conversation_id)
+    conv: ConversationItem | None = None
+    seq: int | None = None
+    for item in Entity.batch_get(
+        [(pk, keys.META), (pk, keys.client_message(sender_id, client_msg_id))],
+        consistent_read=True,
+    ):
+        if isinstance(item, ConversationItem):
+            conv = item
+        elif isinstance(item, ClientMessageItem):
+            seq = int(item.seq)
+    return conv, seq
+
+
+def conversation(conversation_id: str, *, consistent: bool = False) -> ConversationItem | None:
+    """1 GetItem."""
+    try:
+        return ConversationItem.get(
+            keys.conversation(conversation_id), keys.META, consistent_read=consistent
+        )
+    except DoesNotExist:
+        return None
+
+
+def take_seq(conversation_id: str, preview: dict[str, Any]) -> int:
+    """The next sequence number of a conversation (atomic ``ADD``), setting the preview of
+    the message that takes it in the same update. 1 UpdateItem."""
+    item = ConversationItem(keys.conversation(conversation_id), keys.META)
+    item.update(
+        actions=[
+            ConversationItem.last_seq.add(1),
+            ConversationItem.last_message.set(preview),
+            ConversationItem.updated_at.set(ids.iso()),
+        ],
+        condition=ConversationItem.pk.exists(),
+    )
+    return int(item.last_seq)
+
+
+def store_message(message: MessageItem) -> bool:
+    """Write a message numbered by :func:`take_seq`, its dedupe record and the sender's read
+    position, atomically. ``False`` when the same ``client_msg_id`` got there first (nothing
+    written). 1 TransactWriteItems (3 items); rarely 2, when the sender had already read
+    past this number."""
+    seq = int(message.seq)
+    conv_pk = keys.conversation(message.conversation_id)
+    dedupe = ClientMessageItem(
+        conv_pk,
+        keys.client_message(message.sender_id, message.client_msg_id),
+        seq=seq,
+        created_at=message.created_at,
+    )
+    member = MemberItem(keys.user(message.sender_id), conv_pk)
+
+    def attempt(with_member: bool) -> None:
+        with TransactWrite(connection=Connection(region=Entity.Meta.region)) as tx:
+            tx.save(dedupe, condition=ClientMessageItem.pk.does_not_exist())
+            tx.save(message, condition=MessageItem.pk.does_not_exist())
+            if with_member:
+                tx.update(
+                    member,
+                    actions=[MemberItem.last_read_seq.set(seq)],
+                    condition=MemberItem.pk.exists() & (MemberItem.last_read_seq < seq),
+                )
+
+    try:
+        attempt(with_member=True)
+    except TransactWriteError as exc:
+        failed = [r is not None and r.code == "ConditionalCheckFailed" for r in _reasons(exc)]
+        if failed[:1] == [True]:
+            return False
+        if failed == [False, False, True]:
+            try:
+                attempt(with_member=False)
+            except TransactWriteError as again:
+                if [r is not None for r in _reasons(again)][:1] == [True]:
+                    return False
+                raise
+            return True
+        raise
+    return True
+
+
+def _reasons(exc: TransactWriteError) -> list[Any]:
+    return list(exc.cancellation_reasons or [])
+
+
+def message(conversation_id: str, seq: int) -> MessageItem | None:
+    """1 GetItem."""
+    try:
+        return MessageItem.get(keys.conversation(conversation_id), keys.message(seq))
+    except DoesNotExist:
+        return None
+
+
+def messages_after(
+    conversation_id: str, after: int, limit: int, start_key: dict[str, Any] | None = None
+) -> tuple[list[MessageItem], dict[str, Any] | None]:
+    """Messages with ``seq > after`` in order, at most ``limit``, and the key to go on from
+    (``None`` on the last page). 1 Query."""
+    results = MessageItem.query(
+        keys.conversation(conversation_id),
+        MessageItem.sk.between(keys.message(after + 1), keys.message(10**12 - 1)),
+        limit=limit,
+        page_size=limit,
+        last_evaluated_key=start_key,
+    )
+    items = list(results)
+    return items, results.last_evaluated_key if len(items) == limit else None
+
+
+def mark_read(user_id: str, conversation_id: str, seq: int) -> bool:
+    """Move a participant's read position forward to ``seq`` (never back). ``False`` when it
+    was already there or past it. 1 UpdateItem (conditional)."""
+    item = MemberItem(keys.user(user_id), keys.conversation(conversation_id))
+    try:
+        item.update(
+            actions=[MemberItem.last_read_seq.set(seq), MemberItem.updated_at.set(ids.iso())],
+            condition=MemberItem.pk.exists() & (MemberItem.last_read_seq < seq),
+        )
+    except UpdateError as exc:
+        if _condition_failed(exc):
+            return False
+        raise
+    return True
+
+
+def member(user_id: str, conversation_id: str) -> MemberItem | None:
+    """1 GetItem."""
+    try:
+        return MemberItem.get(keys.user(user_id), keys.conversation(conversation_id))
+    except DoesNotExist:
+        return None
+
+
+def members(
+    user_id: str, limit: int, start_key: dict[str, Any] | None = None
+) -> tuple[list[MemberItem], dict[str, Any] | None]:
+    """A user's conversations, newest first. 1 Query."""
+    results = MemberItem.query(
+        keys.user(user_id),
+        MemberItem.sk.startswith("CONV#"),
+        scan_index_forward=False,
+        limit=limit,
+        page_size=limit,
+        last_evaluated_key=start_key,
+    )
+    items = list(results)
+    return items, results.last_evaluated_key if len(items) == limit else None
+
+
+def conversations(conversation_ids: Sequence[str]) -> dict[str, ConversationItem]:
+    """Conversations by id. 1 BatchGetItem per 100."""
+    wanted = sorted(set(conversation_ids))
+    if not wanted:
+        return {}
+    found = ConversationItem.batch_get([(keys.conversation(c), keys.META) for c in wanted])
+    return {item.pk.removeprefix("CONV#"): item for item in found}
+
+
+def counterparts(user_id: str, limit: int = 50) -> list[str]:
+    """The other participants of a user's most recent conversations (presence goes to
+    them). 1 Query."""
+    results = MemberItem.query(
+        keys.user(user_id),
+        MemberItem.sk.startswith("CONV#"),
+        scan_index_forward=False,
+        limit=limit,
+        page_size=limit,
+        attributes_to_get=["counterpart_id", "kind"],
+    )
+    return sorted({m.counterpart_id for m in results if m.counterpart_id})
+
+
+# --- live location ---------------------------------------------------------------------
+
+
+def put_location(item: LocationItem, min_interval_ms: int) -> bool:
+    """Keep the job's last position unless the previous one is less than
+    ``min_interval_ms`` old (``False``: throttled, nothing written). 1 conditional PutItem."""
+    at_ms = int(item.at_ms)
+    try:
+        item.save(
+            condition=LocationItem.pk.does_not_exist()
+            | (LocationItem.at_ms <= at_ms - min_interval_ms)
+        )
+    except Exception as exc:
+        if _condition_failed(exc):
+            return False
+        raise
+    return True
+
+
+def location(job_id: str) -> LocationItem | None:
+    """1 GetItem."""
+    try:
+        return LocationItem.get(*keys.job_location(job_id))
+    except DoesNotExist:
+        return None
+
+
+# --- the job, as the marketplace stores it ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobParties:
+    """What live location needs to know about a job."""
+
+    job_id: str
+    customer_id: str
+    provider_id: str | None
+    state: str
+
+
+def job_parties(job_id: str) -> JobParties | None:
+    """The job's customer, provider and state, read through the marketplace's repository
+    (``chalicelib.store.marketplace``). 1 GetItem."""
+    try:
+        market: Any = importlib.import_module("chalicelib.store.marketplace")
+    except ImportError:
+        return None
+    get_job = getattr(market, "get_job", None)
+    if get_job is None:
+        return None
+    job = get_job(job_id)
+    if job is None:
+        return None
+    return JobParties(
+        job_id=job_id,
+        customer_id=str(job.customer_id),
+        provider_id=str(job.provider_id) if getattr(job, "provider_id", None) else None,
+        state=str(job.state),
+    )
