@@ -92,3 +92,75 @@ def client_message(sender_id: str, client_msg_id: str) -> str:
 def job_location(job_id: str) -> tuple[str, str]:
     """The last live position of a job's provider (kept beside the job's own items)."""
     return f"JOB#{job_id}", LOCATION
+
+
+# --- marketplace (store/marketplace.py) ---------------------------------------------------
+def request(request_id: str) -> str:
+    return f"REQ#{request_id}"
+
+
+def customer_requests(customer_id: str) -> str:
+    """gsi1pk of a customer's requests (gsi1sk: the request id, so newest last)."""
+    return f"REQS#{customer_id}"
+
+
+OFFER_PREFIX = "OFFER#"
+
+
+def offer(offer_id: str) -> str:
+    """sk of an offer, kept in its provider's partition (``USER#<provider>``)."""
+    return f"{OFFER_PREFIX}{offer_id}"
+
+
+def pending_offers(provider_id: str) -> str:
+    """gsi1pk of a provider's *pending* offers (sparse: removed when the offer is answered)."""
+    return f"OFFERS#{provider_id}"
+
+
+def quote(quote_id: str) -> str:
+    """sk of a quote, kept in the customer's partition (``USER#<customer>``)."""
+    return f"QUOTE#{quote_id}"
+
+
+def request_quotes(request_id: str) -> str:
+    """gsi1pk of the quotes of one request."""
+    return f"QUOTES#{request_id}"
+
+
+JOB_PREFIX = "JOB#"
+
+
+def job(job_id: str) -> str:
+    """pk of a job (sk META) and, in a participant's partition, sk of its membership."""
+    return f"{JOB_PREFIX}{job_id}"
+
+
+def review(side: str) -> str:
+    """sk of one side's review, in the job's partition."""
+    return f"REVIEW#{side}"
+
+
+def reviews_about(subject_role: str, user_id: str) -> str:
+    """gsi1pk of the *published* reviews about a provider (``provider``) or a customer."""
+    return f"REVIEWS#{subject_role}#{user_id}"
+
+
+def due(day: str) -> str:
+    """gsi2pk of the timers due on a UTC day (``YYYY-MM-DD``): sparse, one partition a day."""
+    return f"DUE#{day}"
+
+
+def due_sort(due_iso: str, ref: str) -> str:
+    """gsi2sk of a timer: due instant first, so ``<= now`` is a key condition."""
+    return f"{due_iso}#{ref}"
+
+
+TIMER_CURSOR = ("SWEEP#timers", "CURSOR")
+"""The oldest day whose timers may still be due (the sweep's catch-up point)."""
+
+NOTE_PREFIX = "NOTE#"
+
+
+def note(event_id: str) -> str:
+    """sk of a feed entry in its recipient's partition (event ids are ULIDs: time order)."""
+    return f"{NOTE_PREFIX}{event_id}"
