@@ -1,13 +1,17 @@
 """Announcements: a message published to the announcements SNS topic reaches every
 connected user live and the rest by push.
 
-How "every user" is enumerated without a Scan: each device is also indexed in one of 16
-shard partitions (``DEVICES#00..15`` on gsi1, see ``store/devices.py``), so the owners of
-all devices are 16 paginated Queries. More audiences (e.g. users with a live socket but no
-device) plug in with :func:`add_audience`. The recipients go through the ordinary events
-port in chunks of :data:`CHUNK` as one ``announcement`` event (same id in every chunk): the
-live sender delivers to sockets and hands the users without one to the push sender. Not
-in the feed (``feed=False``): one feed item per user per announcement is not worth it.
+1. Live: the real-time capability's broadcast (registered in app.py with
+   :func:`use_live_broadcast`) sends the ``announcement`` frame to every live socket (its
+   connection index is sharded, no Scan) and answers the users it reached.
+2. Push: every user who has a device and was not reached live gets it through the events
+   port's offline handlers (the push sender, which applies mute settings). Device owners
+   are enumerated without a Scan: each device is also indexed in one of 16 shard
+   partitions (``DEVICES#00..15`` on gsi1, see ``store/devices.py``): 16 paginated Queries.
+
+Without a live broadcast registered, the device owners get the event through
+:func:`events.publish` (the live sink then reaches those of them with a socket). Not in
+the feed (``feed=False``): one feed item per user per announcement is not worth it.
 
 Considered and not taken: subscribing every platform endpoint to the topic, so SNS fans
 out natively. It needs no enumeration, but SNS would also push to users who are looking
@@ -37,14 +41,15 @@ log = logging.getLogger("summon.announcements")
 
 CHUNK = 100
 LEASE_S = 300
-Audience = Callable[[], Iterable[str]]
-_audiences: list[tuple[str, Audience]] = [("devices", repo.device_owners)]
+LiveBroadcast = Callable[[dict[str, Any]], set[str]]
+_live: LiveBroadcast | None = None
 
 
-def add_audience(name: str, audience: Audience) -> None:
-    """Register (once, by name) another source of announcement recipients."""
-    if all(n != name for n, _ in _audiences):
-        _audiences.append((name, audience))
+def use_live_broadcast(broadcast: LiveBroadcast | None) -> None:
+    """Register the real-time capability's "one frame to every live socket; the users
+    reached" (app.py); ``None`` unregisters (tests)."""
+    global _live
+    _live = broadcast
 
 
 def parse(subject: str | None, message: str) -> dict[str, Any]:
@@ -63,53 +68,49 @@ def parse(subject: str | None, message: str) -> dict[str, Any]:
     return {"title": subject or "Summon", "body": message.strip(), "data": {}}
 
 
-def recipients() -> Iterator[str]:
-    """Every user of every audience, each once."""
-    seen: set[str] = set()
-    for name, audience in list(_audiences):
-        try:
-            for user_id in audience():
-                if user_id not in seen:
-                    seen.add(user_id)
-                    yield user_id
-        except Exception:
-            log.exception("announcement audience %s failed", name)
-            raise
+def _chunks(user_ids: Iterable[str], skip: set[str]) -> Iterator[tuple[str, ...]]:
+    chunk: list[str] = []
+    for user_id in user_ids:
+        if user_id in skip:
+            continue
+        chunk.append(user_id)
+        if len(chunk) == CHUNK:
+            yield tuple(chunk)
+            chunk = []
+    if chunk:
+        yield tuple(chunk)
 
 
 def broadcast(message_id: str, subject: str | None, message: str) -> int:
-    """The topic handler's work; the number of recipients (0 for a duplicate delivery).
-    DynamoDB: 1 conditional PutItem + 16 Queries (+ pages) + 1 UpdateItem, then the
-    sinks' own costs per chunk."""
+    """The topic handler's work; the number of users reached live or handed to push (0 for
+    a duplicate delivery). DynamoDB: 1 conditional PutItem + 16 Queries on the device
+    shards (+ pages) + 1 UpdateItem, plus the live broadcast's and push's own costs."""
     if not repo.claim_announcement(message_id, LEASE_S):
         log.info("announcement %s already sent", message_id)
         return 0
-    parsed = parse(subject, message)
     event_id = ids.new_id()
-    data = {"id": message_id, **parsed}
+    data = {"id": message_id, **parse(subject, message)}
+
+    def event(recipients: tuple[str, ...]) -> events.Event:
+        return events.Event(
+            type="announcement", recipients=recipients, data=data, feed=False, id=event_id
+        )
+
     count = 0
-    chunk: list[str] = []
     try:
-        for user_id in recipients():
-            chunk.append(user_id)
-            if len(chunk) == CHUNK:
-                _publish(event_id, data, chunk)
-                count += len(chunk)
-                chunk = []
-        if chunk:
-            _publish(event_id, data, chunk)
+        reached: set[str] = set()
+        if _live is not None:
+            reached = _live(event(()).frame())
+            count += len(reached)
+        for chunk in _chunks(repo.device_owners(), reached):
+            if _live is not None:
+                events.deliver_offline(event(chunk), list(chunk))
+            else:
+                events.publish(event(chunk))
             count += len(chunk)
     except Exception:
         repo.release_announcement(message_id)  # let SNS's retry send it again
         raise
     repo.finish_announcement(message_id)
-    log.info("announcement %s sent to %d users", message_id, count)
+    log.info("announcement %s reached %d users", message_id, count)
     return count
-
-
-def _publish(event_id: str, data: dict[str, Any], users: list[str]) -> None:
-    events.publish(
-        events.Event(
-            type="announcement", recipients=tuple(users), data=data, feed=False, id=event_id
-        )
-    )

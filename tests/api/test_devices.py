@@ -1,0 +1,271 @@
+"""Devices and push: registration (one device per token, moves between accounts), removal,
+push to offline users in each platform's format, mute settings, dead endpoints, failures,
+and announcements."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests import pushmedia
+from tests.pushmedia import APNS_TOKEN, APNS_TOKEN_2, FCM_TOKEN
+from tests.support import count_dynamodb_calls
+
+pytestmark = pytest.mark.api
+
+
+@pytest.fixture
+def push(aws, monkeypatch):
+    return pushmedia.provision(monkeypatch)
+
+
+@pytest.fixture
+def api(push, client, as_user):
+    return as_user
+
+
+def _register(user, platform="apns", token=APNS_TOKEN):
+    return user.call("POST", "/devices", {"platform": platform, "token": token})
+
+
+def test_registering_the_same_token_twice_is_one_device(api):
+    alice = api()
+    first = _register(alice)
+    assert first.status_code == 201, first.json_body
+    again = _register(alice)
+    assert again.status_code == 200
+    assert again.json_body["id"] == first.json_body["id"]
+    listed = alice.call("GET", "/devices").json_body["items"]
+    assert [d["id"] for d in listed] == [first.json_body["id"]]
+    assert len(pushmedia.endpoints()) == 1
+
+
+def test_a_token_signed_in_on_another_account_moves_there(api):
+    alice, bob = api(), api()
+    old = _register(alice).json_body["id"]
+    moved = _register(bob)
+    assert moved.status_code == 201
+    assert alice.call("GET", "/devices").json_body["items"] == []
+    assert [d["id"] for d in bob.call("GET", "/devices").json_body["items"]] == [
+        moved.json_body["id"]
+    ]
+    assert alice.call("DELETE", f"/devices/{old}").status_code == 404
+    assert len(pushmedia.endpoints()) == 1  # one endpoint per token, whoever holds it
+
+
+def test_delete_removes_the_device_and_its_endpoint(api):
+    alice, mallory = api(), api()
+    device = _register(alice).json_body["id"]
+    assert mallory.call("DELETE", f"/devices/{device}").status_code == 404
+    assert len(pushmedia.endpoints()) == 1
+    response = alice.call("DELETE", f"/devices/{device}")
+    assert response.status_code == 204
+    assert alice.call("GET", "/devices").json_body["items"] == []
+    assert pushmedia.endpoints() == {}
+    assert alice.call("DELETE", f"/devices/{device}").status_code == 404
+    # the token can be registered again afterwards
+    assert _register(alice).status_code == 201
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"platform": "windows", "token": APNS_TOKEN},
+        {"platform": "apns", "token": "not-hex-" * 10},
+        {"platform": "apns", "token": "abc"},
+        {"platform": "fcm", "token": "has spaces in it, which FCM tokens never do"},
+        {"platform": "fcm"},
+        {"platform": "fcm", "token": FCM_TOKEN, "extra": 1},
+    ],
+)
+def test_bad_registrations_are_400_and_write_nothing(api, body):
+    alice = api()
+    with count_dynamodb_calls() as calls:
+        response = alice.call("POST", "/devices", body)
+    assert response.status_code == 400
+    assert response.json_body["detail"].startswith("Invalid body")
+    assert calls.calls == []
+    assert pushmedia.endpoints() == {}
+
+
+def test_route_costs(api):
+    alice = api()
+    with count_dynamodb_calls() as new:
+        device = _register(alice).json_body["id"]
+    with count_dynamodb_calls() as known:
+        _register(alice)
+    with count_dynamodb_calls() as listed:
+        alice.call("GET", "/devices")
+    with count_dynamodb_calls() as deleted:
+        alice.call("DELETE", f"/devices/{device}")
+    assert new.calls == ["GetItem", "TransactWriteItems"]
+    assert known.calls == ["GetItem"]
+    assert listed.calls == ["Query"]
+    assert deleted.calls == ["GetItem", "TransactWriteItems"]
+
+
+# --- push -------------------------------------------------------------------------------
+
+
+def _offer(user_id, offer_id="O1"):
+    from chalicelib.services.events import Event
+
+    return Event(
+        type="offer.new",
+        recipients=(user_id,),
+        data={"offer_id": offer_id, "request": {"category": "plumbing", "description": "Tap"}},
+    )
+
+
+def test_an_offline_user_gets_the_push_on_every_device_in_its_format(api):
+    from chalicelib.services import push
+
+    alice = api()
+    _register(alice, "apns", APNS_TOKEN)
+    _register(alice, "fcm", FCM_TOKEN)
+    push.send_to_users(_offer(alice.user_id), [alice.user_id])
+    payloads = [p for _, p in pushmedia.pushes()]
+    assert len(payloads) == 2
+    apns = next(p for p in payloads if "aps" in p)
+    fcm = next(p for p in payloads if "fcmV1Message" in p)["fcmV1Message"]["message"]
+    assert apns["aps"]["alert"]["title"] == "New job offer: plumbing"
+    assert apns["offer_id"] == "O1"
+    assert fcm["notification"]["body"] == "Tap"
+    assert fcm["data"]["offer_id"] == "O1"
+    assert fcm["android"]["collapse_key"] == "offer:O1"
+
+
+def test_muted_types_are_not_pushed(api):
+    from chalicelib.services import push
+    from chalicelib.services.events import Event
+
+    alice = api()
+    _register(alice)
+    saved = alice.call(
+        "PUT",
+        "/me/settings",
+        {"notifications": {"muted": ["offer.new"]}},
+        headers={"If-Match": '"0"'},
+    )
+    assert saved.status_code == 200, saved.json_body
+    push.send_to_users(_offer(alice.user_id), [alice.user_id])
+    assert pushmedia.pushes() == []
+    chat = Event(
+        type="chat.message",
+        recipients=(alice.user_id,),
+        data={"conversation_id": "C", "text": "hi"},
+    )
+    push.send_to_users(chat, [alice.user_id])
+    assert [p["aps"]["alert"]["body"] for _, p in pushmedia.pushes()] == ["hi"]
+
+
+def test_a_disabled_endpoint_is_cleaned_up_and_the_other_devices_still_get_it(api):
+    from chalicelib.services import push
+
+    alice = api()
+    dead = _register(alice, "apns", APNS_TOKEN).json_body["id"]
+    _register(alice, "fcm", FCM_TOKEN)
+    sns = pushmedia.client("sns")
+    dead_arn = next(a for a, e in pushmedia.endpoints().items() if e.token == APNS_TOKEN)
+    sns.set_endpoint_attributes(EndpointArn=dead_arn, Attributes={"Enabled": "false"})
+    push.send_to_users(_offer(alice.user_id), [alice.user_id])
+    assert [d["platform"] for d in alice.call("GET", "/devices").json_body["items"]] == ["fcm"]
+    assert dead_arn not in pushmedia.endpoints()
+    assert len(pushmedia.pushes()) == 1
+    assert alice.call("DELETE", f"/devices/{dead}").status_code == 404
+
+
+def test_one_failing_device_never_stops_the_others(api, monkeypatch):
+    from chalicelib.adapters import sns
+    from chalicelib.services import push
+
+    alice, bob = api(), api()
+    _register(alice, "apns", APNS_TOKEN)
+    _register(bob, "apns", APNS_TOKEN_2)
+    _register(bob, "fcm", FCM_TOKEN)
+    real = sns.send
+    broken = next(a for a, e in pushmedia.endpoints().items() if e.token == APNS_TOKEN)
+
+    def flaky(arn, platform, n):
+        if arn == broken:
+            raise RuntimeError("throttled")
+        return real(arn, platform, n)
+
+    monkeypatch.setattr(sns, "send", flaky)
+    push.send_to_users(_offer("x"), [alice.user_id, bob.user_id])
+    assert len(pushmedia.pushes()) == 2
+    assert len(alice.call("GET", "/devices").json_body["items"]) == 1  # kept: not gone
+
+
+def test_push_is_a_noop_for_users_without_devices(api):
+    from chalicelib.services import push
+
+    with count_dynamodb_calls() as calls:
+        push.send_to_users(_offer("nobody"), ["nobody"])
+    assert calls.calls == ["BatchGetItem", "Query"]
+    assert pushmedia.pushes() == []
+
+
+# --- announcements ------------------------------------------------------------------------
+
+
+def _announce(client, message_id="m-1", body=None):
+    event = client.events.generate_sns_event(
+        message=json.dumps(body or {"title": "Maintenance", "body": "Tonight 2-3am"}),
+        subject="ignored",
+    )
+    event["Records"][0]["Sns"]["MessageId"] = message_id
+    client.lambda_.invoke("announcements_topic", event)
+
+
+def test_an_announcement_reaches_live_users_live_and_the_rest_by_push(api, client):
+    from chalicelib.services import announcements
+
+    live_user, offline_user = api(), api()
+    _register(live_user, "apns", APNS_TOKEN)
+    _register(offline_user, "fcm", FCM_TOKEN)
+    frames = []
+
+    def broadcast(frame):
+        frames.append(frame)
+        return {live_user.user_id, "user-without-device"}
+
+    announcements.use_live_broadcast(broadcast)
+    try:
+        _announce(client)
+        _announce(client)  # SNS redelivers: nothing twice
+    finally:
+        announcements.use_live_broadcast(None)
+    assert len(frames) == 1
+    assert frames[0]["type"] == "announcement"
+    assert frames[0]["data"]["title"] == "Maintenance"
+    sent = pushmedia.pushes()
+    assert len(sent) == 1
+    fcm = sent[0][1]["fcmV1Message"]["message"]
+    assert fcm["notification"] == {"title": "Maintenance", "body": "Tonight 2-3am"}
+    assert fcm["data"]["event_id"] == frames[0]["id"]
+
+
+def test_a_failed_announcement_is_sent_by_the_retry(api, client, monkeypatch):
+    from chalicelib.services import announcements
+
+    alice = api()
+    _register(alice)
+    calls = {"n": 0}
+
+    def broken(frame):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("gateway down")
+        return set()
+
+    announcements.use_live_broadcast(broken)
+    try:
+        with pytest.raises(RuntimeError):
+            _announce(client, "m-2")
+        _announce(client, "m-2")
+    finally:
+        announcements.use_live_broadcast(None)
+    assert calls["n"] == 2
+    assert len(pushmedia.pushes()) == 1
