@@ -1,0 +1,620 @@
+"""The Chalice app itself (REST API, WebSocket API, event handlers) via ``chalice.cdk``,
+wired to this region's resources.
+
+* Resource names reach the app as stage ``environment_variables`` (the names of
+  :mod:`chalicelib.config`); the Cognito authorizer's pool ARN is one of them, so the
+  API's authorizer points at the pool this stack creates.
+* ``autogen_policy`` is off and Chalice manages no role: every function gets its own role,
+  chosen by what the function is (the REST handler, a WebSocket handler, an SQS, SNS or
+  scheduled handler), with only the actions it needs on the resources it uses. The data
+  policy has no ``dynamodb:Scan``: IAM enforces "no Scan on a request path".
+* Each function logs to its own KMS-encrypted log group with a retention, encrypts its
+  environment with the ``ops`` key, has reserved concurrency, X-Ray tracing, and (when
+  invoked asynchronously) a dead-letter queue.
+* The REST and WebSocket stages log access and errors and are throttled; the REST stage is
+  behind the regional WAF ACL. With a domain, ``api.<domain>`` and ``ws.<domain>`` are
+  regional custom domains with ACM certificates (Chalice generates them from the stage
+  config; :mod:`infra.constructs.dr` points the failover records at them).
+* In the standby region the scheduled handlers are deployed disabled (the global table
+  would otherwise get every sweep twice); the DR runbook enables them on failover.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import (
+    Acknowledgment,
+    ArnFormat,
+    Aws,
+    CfnResource,
+    Duration,
+    RemovalPolicy,
+    Stack,
+    Validations,
+)
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_route53 as route53
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_wafv2 as waf
+from constructs import Construct
+
+from chalicelib import config as app_config
+from infra.compliance import skip_checkov
+from infra.constructs.chalice_app import ChaliceApp
+from infra.constructs.data import TableRef
+from infra.constructs.firewall import Firewall
+from infra.constructs.storage import THUMBNAILS_PREFIX, UPLOADS_PREFIX
+from infra.names import Names
+from infra.settings import DomainSettings, LambdaSettings, Role
+
+API_STAGE = "api"
+WEBSOCKET_FUNCTIONS = ("WebsocketConnect", "WebsocketMessage", "WebsocketDisconnect")
+ASYNC_KINDS = ("sns", "schedule", "other")
+_SAM_STAGE_REF = {"Ref": "RestAPI.Stage"}  # SAM resolves it to the stage it creates
+_ROLE_PLACEHOLDER = "arn:aws:iam::000000000000:role/replaced-by-a-role-per-function"
+REST_THROTTLE = {"ThrottlingBurstLimit": 200, "ThrottlingRateLimit": 100}
+WS_THROTTLE = {"ThrottlingBurstLimit": 500, "ThrottlingRateLimit": 1000}
+
+DATA_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+)
+IDEMPOTENCY_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+)
+
+
+@dataclass(frozen=True)
+class AppFunction:
+    """One Lambda function of the packaged app."""
+
+    logical_id: str
+    kind: str  # api | websocket | sqs | sns | schedule | other
+    function_name: str  # a token (Ref)
+    role: iam.Role
+    log_group: logs.LogGroup
+
+
+def function_kind(logical_id: str, props: Mapping[str, Any]) -> str:
+    if logical_id == "APIHandler":
+        return "api"
+    if logical_id in WEBSOCKET_FUNCTIONS:
+        return "websocket"
+    types = {e.get("Type") for e in props.get("Events", {}).values()}
+    for event_type, kind in (("SQS", "sqs"), ("SNS", "sns"), ("Schedule", "schedule")):
+        if event_type in types:
+            return kind
+    return "other"
+
+
+def _queue_names(props: Mapping[str, Any]) -> list[str]:
+    out = []
+    for event in props.get("Events", {}).values():
+        if event.get("Type") != "SQS":
+            continue
+        queue = event["Properties"]["Queue"]
+        arn = queue.get("Fn::Sub", "") if isinstance(queue, dict) else str(queue)
+        out.append(arn.rsplit(":", 1)[-1])
+    return out
+
+
+class Api(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        names: Names,
+        role: Role,
+        source_dir: Path,
+        out_dir: Path,
+        environment: Mapping[str, str],
+        lambda_settings: LambdaSettings,
+        log_retention: logs.RetentionDays,
+        main_table: TableRef,
+        idempotency_table: TableRef,
+        data_key: kms.IKey,
+        media_bucket: s3.IBucket,
+        storage_key: kms.IKey,
+        ops_key: kms.IKey,
+        push_application_arns: Mapping[str, str],
+        signing_secret_name: str | None,
+        domain: DomainSettings | None,
+        zone: route53.IHostedZone | None,
+        firewall: Firewall | None,
+    ) -> None:
+        super().__init__(scope, id_)
+        stack = Stack.of(self)
+        self._names = names
+        self._log_retention = log_retention
+        self._ops_key = ops_key
+
+        stage_config: dict[str, Any] = {
+            "api_gateway_stage": API_STAGE,
+            "api_gateway_endpoint_type": "REGIONAL",
+            "autogen_policy": False,
+            "manage_iam_role": False,
+            "iam_role_arn": _ROLE_PLACEHOLDER,
+            "environment_variables": dict(environment),
+            "lambda_timeout": lambda_settings.timeout_seconds,
+            "lambda_memory_size": lambda_settings.memory_size,
+            "xray": True,
+            "tags": {"project": "summon", "stage": names.stage, "dr-role": role.value},
+        }
+        self.api_certificate: acm.ICertificate | None = None
+        self.ws_certificate: acm.ICertificate | None = None
+        if domain is not None and zone is not None:
+            self.api_certificate = acm.Certificate(
+                self,
+                "ApiCertificate",
+                domain_name=domain.host("api"),
+                validation=acm.CertificateValidation.from_dns(zone),
+            )
+            self.ws_certificate = acm.Certificate(
+                self,
+                "WebSocketCertificate",
+                domain_name=domain.host("ws"),
+                validation=acm.CertificateValidation.from_dns(zone),
+            )
+            stage_config["api_gateway_custom_domain"] = {
+                "domain_name": domain.host("api"),
+                "certificate_arn": self.api_certificate.certificate_arn,
+                "tls_version": "TLS_1_2",
+            }
+            stage_config["websocket_api_custom_domain"] = {
+                "domain_name": domain.host("ws"),
+                "certificate_arn": self.ws_certificate.certificate_arn,
+            }
+
+        self.app = ChaliceApp(
+            self,
+            "App",
+            source_dir=source_dir,
+            stage=names.stage,
+            stage_config=stage_config,
+            out_dir=out_dir,
+        )
+        resources: dict[str, Any] = self.app.sam["Resources"]
+        self.has_rest_api = "RestAPI" in resources
+        self.has_websocket_api = "WebsocketAPI" in resources
+        self.rest_api_domain = self._included("ApiGatewayCustomDomain", resources)
+        self.websocket_domain = self._included("WebsocketApiCustomDomain", resources)
+
+        self.websocket_api_id: str | None = None
+        if self.has_websocket_api:
+            self.websocket_api_id = self.app.get_resource("WebsocketAPI").ref
+        ws_callback = (
+            f"https://{self.websocket_api_id}.execute-api.{stack.region}.{Aws.URL_SUFFIX}/{API_STAGE}"
+            if self.websocket_api_id
+            else ""
+        )
+
+        # Statements shared by the roles, by capability.
+        data = [
+            iam.PolicyStatement(
+                sid="Data",
+                actions=list(DATA_ACTIONS),
+                resources=[main_table.arn, main_table.index_arn],
+            ),
+            iam.PolicyStatement(
+                sid="Idempotency",
+                actions=list(IDEMPOTENCY_ACTIONS),
+                resources=[idempotency_table.arn],
+            ),
+            _via(data_key, "dynamodb", ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")),
+        ]
+        ws_send = (
+            [
+                iam.PolicyStatement(
+                    sid="WebSocketSend",
+                    actions=["execute-api:ManageConnections"],
+                    resources=[
+                        stack.format_arn(
+                            service="execute-api",
+                            resource=self.websocket_api_id,
+                            resource_name=f"{API_STAGE}/*/@connections/*",
+                        )
+                    ],
+                )
+            ]
+            if self.websocket_api_id
+            else []
+        )
+        push_send = [
+            iam.PolicyStatement(
+                sid="PushSend",
+                actions=["sns:Publish"],
+                resources=[
+                    stack.format_arn(
+                        service="sns", resource="endpoint", resource_name=f"*/{names.prefix}-*/*"
+                    )
+                ],
+            ),
+            iam.PolicyStatement(
+                # Platform endpoints have no resource-level permissions in IAM.
+                sid="PushEndpointCleanup",
+                actions=["sns:GetEndpointAttributes", "sns:DeleteEndpoint"],
+                resources=["*"],
+            ),
+        ]
+        push_manage = [
+            iam.PolicyStatement(
+                sid="PushRegister",
+                actions=["sns:CreatePlatformEndpoint", "sns:SetEndpointAttributes"],
+                resources=["*"],
+            )
+        ] if push_application_arns else []
+        presign = [
+            iam.PolicyStatement(
+                sid="MediaPresign",
+                actions=["s3:PutObject", "s3:GetObject"],
+                resources=[media_bucket.arn_for_objects(f"{UPLOADS_PREFIX}*")],
+            ),
+            iam.PolicyStatement(
+                sid="MediaThumbnailsRead",
+                actions=["s3:GetObject"],
+                resources=[media_bucket.arn_for_objects(f"{THUMBNAILS_PREFIX}*")],
+            ),
+            _via(storage_key, "s3", ("kms:Decrypt", "kms:GenerateDataKey")),
+        ]
+        if signing_secret_name:
+            presign.append(
+                iam.PolicyStatement(
+                    sid="MediaSigningKey",
+                    actions=["secretsmanager:GetSecretValue"],
+                    resources=[
+                        stack.format_arn(
+                            service="secretsmanager",
+                            resource="secret",
+                            resource_name=f"{signing_secret_name}-??????",
+                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    ],
+                )
+            )
+        process_media = [
+            iam.PolicyStatement(
+                sid="MediaProcess",
+                actions=["s3:GetObject", "s3:DeleteObject"],
+                resources=[media_bucket.arn_for_objects(f"{UPLOADS_PREFIX}*")],
+            ),
+            iam.PolicyStatement(
+                sid="MediaThumbnailsWrite",
+                actions=["s3:PutObject"],
+                resources=[media_bucket.arn_for_objects(f"{THUMBNAILS_PREFIX}*")],
+            ),
+            _via(storage_key, "s3", ("kms:Decrypt", "kms:GenerateDataKey")),
+        ]
+        by_kind: dict[str, list[iam.PolicyStatement]] = {
+            "api": [*data, *presign, *push_manage, *push_send, *ws_send],
+            "websocket": [*data, *push_send, *ws_send],
+            "sqs": [*data, *process_media, *push_send, *ws_send],
+            "sns": [*data, *push_send, *ws_send],
+            "schedule": [*data, *push_send, *ws_send],
+            "other": [*data],
+        }
+
+        self.async_dlq = sqs.Queue(
+            self,
+            "AsyncFailures",
+            queue_name=f"{names.prefix}-lambda-async-dlq",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=ops_key,
+            retention_period=Duration.days(14),
+            enforce_ssl=True,
+        )
+
+        self.functions: list[AppFunction] = []
+        for logical_id, res in sorted(resources.items()):
+            if res["Type"] != "AWS::Serverless::Function":
+                continue
+            props = res["Properties"]
+            kind = function_kind(logical_id, props)
+            statements = list(by_kind[kind])
+            queue_names = _queue_names(props)
+            if queue_names:
+                statements += [
+                    iam.PolicyStatement(
+                        sid="QueueConsume",
+                        actions=[
+                            "sqs:ReceiveMessage",
+                            "sqs:DeleteMessage",
+                            "sqs:GetQueueAttributes",
+                            "sqs:ChangeMessageVisibility",
+                        ],
+                        resources=[
+                            stack.format_arn(service="sqs", resource=q) for q in queue_names
+                        ],
+                    ),
+                    _via(ops_key, "sqs", ("kms:Decrypt",)),
+                ]
+            if kind in ASYNC_KINDS:
+                statements += [
+                    iam.PolicyStatement(
+                        sid="AsyncDeadLetters",
+                        actions=["sqs:SendMessage"],
+                        resources=[self.async_dlq.queue_arn],
+                    ),
+                    _via(ops_key, "sqs", ("kms:Decrypt", "kms:GenerateDataKey")),
+                ]
+            self.functions.append(
+                self._wire_function(
+                    logical_id,
+                    kind,
+                    statements,
+                    lambda_settings,
+                    ws_callback,
+                    disable_schedules=role is Role.STANDBY and kind == "schedule",
+                    schedule_events=[
+                        name
+                        for name, e in props.get("Events", {}).items()
+                        if e.get("Type") == "Schedule"
+                    ],
+                )
+            )
+
+        self._api_gateway_logging(firewall)
+
+    # -- functions -------------------------------------------------------------------------
+
+    def _wire_function(
+        self,
+        logical_id: str,
+        kind: str,
+        statements: list[iam.PolicyStatement],
+        lambda_settings: LambdaSettings,
+        ws_callback: str,
+        *,
+        disable_schedules: bool,
+        schedule_events: list[str],
+    ) -> AppFunction:
+        log_group = logs.LogGroup(
+            self,
+            f"{logical_id}Logs",
+            log_group_name=f"{self._names.log_group_prefix}/lambda/{logical_id}",
+            encryption_key=self._ops_key,
+            retention=self._log_retention,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        statements = [
+            iam.PolicyStatement(
+                sid="OwnLogs",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[f"{log_group.log_group_arn}"],
+            ),
+            iam.PolicyStatement(
+                # X-Ray has no resource-level permissions.
+                sid="Tracing",
+                actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                resources=["*"],
+            ),
+            *statements,
+        ]
+        # Inline (part of the role resource) so the policy exists before the function and
+        # its event source mappings are created.
+        role = iam.Role(
+            self,
+            f"{logical_id}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Summon {self._names.stage} {logical_id} ({kind})",
+            inline_policies={"summon": iam.PolicyDocument(statements=_merge_sids(statements))},
+        )
+        fn = self.app.get_resource(logical_id)
+        fn.add_property_override("Role", role.role_arn)
+        fn.add_property_override("KmsKeyArn", self._ops_key.key_arn)
+        fn.add_property_override(
+            "ReservedConcurrentExecutions", lambda_settings.reserved_concurrency[kind]
+        )
+        fn.add_property_override(
+            "LoggingConfig", {"LogGroup": log_group.log_group_name, "LogFormat": "Text"}
+        )
+        if ws_callback:
+            fn.add_property_override(
+                f"Environment.Variables.{app_config.WS_CALLBACK_URL}", ws_callback
+            )
+        if kind in ASYNC_KINDS:
+            fn.add_property_override(
+                "DeadLetterQueue", {"Type": "SQS", "TargetArn": self.async_dlq.queue_arn}
+            )
+        else:
+            skip_checkov(
+                fn,
+                CKV_AWS_116=f"invoked synchronously ({kind}): failures return to the caller "
+                "(API Gateway, or SQS redrive to the queue's own DLQ)",
+            )
+        skip_checkov(
+            fn,
+            CKV_AWS_117="reaches only public AWS endpoints (DynamoDB, S3, SNS, API Gateway, "
+            "Cognito JWKS) over TLS with IAM; a VPC would add NAT cost and cold-start latency",
+            CKV_AWS_272="deployed by CDK from CI-built assets; no Signer profile (see infra/README)",
+        )
+        if disable_schedules:
+            for event in schedule_events:
+                fn.add_property_override(f"Events.{event}.Properties.State", "DISABLED")
+        return AppFunction(logical_id, kind, fn.ref, role, log_group)
+
+    # -- API Gateway stages ----------------------------------------------------------------
+
+    def _api_gateway_logging(self, firewall: Firewall | None) -> None:
+        """Access/execution logging, metrics, tracing and throttling on both stages. API
+        Gateway writes to CloudWatch Logs through the region's account-level role."""
+        if not (self.has_rest_api or self.has_websocket_api):
+            return
+        stack = Stack.of(self)
+        cw_role = iam.Role(
+            self,
+            "ApiGatewayLogsRole",
+            assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name(
+                    "service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+                )
+            ],
+        )
+        account = apigateway.CfnAccount(self, "ApiGatewayAccount", cloud_watch_role_arn=cw_role.role_arn)
+        if self.has_rest_api:
+            rest_logs = self._access_logs("RestApiAccessLogs", "rest-api")
+            rest = self.app.get_resource("RestAPI")
+            rest.add_property_override("Name", f"{self._names.prefix}-api")
+            rest.add_property_override("TracingEnabled", True)
+            rest.add_property_override(
+                "AccessLogSetting",
+                {
+                    "DestinationArn": rest_logs.log_group_arn,
+                    "Format": apigateway.AccessLogFormat.json_with_standard_fields(
+                        caller=False,
+                        http_method=True,
+                        ip=True,
+                        protocol=True,
+                        request_time=True,
+                        resource_path=True,
+                        response_length=True,
+                        status=True,
+                        user=True,
+                    ).to_string(),
+                },
+            )
+            rest.add_property_override(
+                "MethodSettings",
+                [
+                    {
+                        "ResourcePath": "/*",
+                        "HttpMethod": "*",
+                        "LoggingLevel": "ERROR",
+                        "MetricsEnabled": True,
+                        "DataTraceEnabled": False,
+                        **REST_THROTTLE,
+                    }
+                ],
+            )
+            rest.node.add_dependency(account)
+            skip_checkov(
+                rest,
+                CKV_AWS_120="responses are per user and authorized; a stage cache would serve "
+                "one user's data to another",
+            )
+            if self.rest_api_domain is not None:
+                # Chalice names the stage as a string, so CloudFormation may map the domain
+                # before SAM's stage exists: refer to the stage (SAM's "RestAPI.Stage").
+                mapping = self.app.get_resource("ApiGatewayCustomDomainMapping")
+                mapping.add_property_override("Stage", _SAM_STAGE_REF)
+                _ack_sam_ref(mapping)
+            if firewall is not None:
+                assoc = waf.CfnWebACLAssociation(
+                    self,
+                    "RestApiFirewall",
+                    resource_arn="",
+                    web_acl_arn=firewall.arn,
+                )
+                assoc.add_property_override(
+                    "ResourceArn",
+                    {
+                        "Fn::Join": [
+                            "",
+                            [
+                                f"arn:{stack.partition}:apigateway:{stack.region}::/restapis/",
+                                rest.ref,
+                                "/stages/",
+                                _SAM_STAGE_REF,
+                            ],
+                        ]
+                    },
+                )
+                _ack_sam_ref(assoc)
+        if self.has_websocket_api:
+            ws_logs = self._access_logs("WebSocketAccessLogs", "websocket-api")
+            ws_stage = self.app.get_resource("WebsocketAPIStage")
+            ws_stage.add_property_override(
+                "AccessLogSettings",
+                {
+                    "DestinationArn": ws_logs.log_group_arn,
+                    "Format": (
+                        '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp",'
+                        '"requestTime":"$context.requestTime","routeKey":"$context.routeKey",'
+                        '"eventType":"$context.eventType","status":"$context.status",'
+                        '"connectionId":"$context.connectionId",'
+                        '"integrationError":"$context.integrationErrorMessage"}'
+                    ),
+                },
+            )
+            ws_stage.add_property_override(
+                "DefaultRouteSettings",
+                {
+                    "DataTraceEnabled": False,
+                    "DetailedMetricsEnabled": True,
+                    "LoggingLevel": "ERROR",
+                    **WS_THROTTLE,
+                },
+            )
+            ws_stage.node.add_dependency(account)
+            for route in ("WebsocketConnectRoute", "WebsocketMessageRoute", "WebsocketDisconnectRoute"):
+                if route in self.app.sam["Resources"]:
+                    skip_checkov(
+                        self.app.get_resource(route),
+                        CKV_AWS_309="WebSocket: only $connect can carry an authorizer; the app's "
+                        "$connect handler verifies the Cognito ID token (signature, expiry, "
+                        "audience) and refuses bad ones, later frames ride that connection",
+                    )
+
+    def _access_logs(self, id_: str, name: str) -> logs.LogGroup:
+        return logs.LogGroup(
+            self,
+            id_,
+            log_group_name=f"{self._names.log_group_prefix}/{name}/access",
+            encryption_key=self._ops_key,
+            retention=self._log_retention,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
+    def _included(self, logical_id: str, resources: Mapping[str, Any]) -> CfnResource | None:
+        return self.app.get_resource(logical_id) if logical_id in resources else None
+
+
+def _ack_sam_ref(resource: CfnResource) -> None:
+    """CDK validates the template before SAM's transform, which resolves the reference."""
+    Validations.of(resource).acknowledge(
+        Acknowledgment(
+            id="CloudFormation-Validate::F1020",
+            reason="Ref RestAPI.Stage is resolved by the SAM transform (cfn-lint checks after it)",
+        )
+    )
+
+
+def _via(key: kms.IKey, service: str, actions: tuple[str, ...]) -> iam.PolicyStatement:
+    """Use of a KMS key only through one AWS service of this region."""
+    return iam.PolicyStatement(
+        actions=list(actions),
+        resources=[key.key_arn],
+        conditions={"StringEquals": {"kms:ViaService": f"{service}.{Aws.REGION}.amazonaws.com"}},
+    )
+
+
+def _merge_sids(statements: list[iam.PolicyStatement]) -> list[iam.PolicyStatement]:
+    """Drop exact duplicates (the same capability reached through two kinds)."""
+    seen: set[str] = set()
+    out = []
+    for st in statements:
+        key = repr(st.to_statement_json())
+        if key not in seen:
+            seen.add(key)
+            out.append(st)
+    return out

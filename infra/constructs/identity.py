@@ -1,0 +1,290 @@
+"""Cognito: the user pool (email sign-up), the role groups, the mobile app client, the
+optional federated identity providers and the identity pool.
+
+The identity pool hands signed-in users STS credentials that can only put and get objects
+under their *own* upload prefix of the media bucket, ``uploads/<user pool sub>/``: the
+user-pool ``sub`` claim is mapped to the session tag ``user_id`` (identity-pool "attributes
+for access control") and the role's policy names ``uploads/${aws:PrincipalTag/user_id}/*``.
+That is the same prefix the app's presigned POST uses, so both upload paths feed one
+processing pipeline (the object-created events of ``uploads/``).
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, SecretValue, Stack
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from chalicelib.auth import ROLES
+from infra.constructs.storage import UPLOADS_PREFIX
+from infra.names import Names
+from infra.settings import IdentityProviderSettings
+
+USER_ID_TAG = "user_id"
+"""Session tag carrying the user-pool ``sub`` (identity-pool principal-tag mapping)."""
+
+
+class Identity(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        names: Names,
+        providers: IdentityProviderSettings,
+        media_bucket: s3.IBucket,
+        storage_key: kms.IKey,
+    ) -> None:
+        super().__init__(scope, id_)
+        self.user_pool = cognito.UserPool(
+            self,
+            "UserPool",
+            user_pool_name=f"{names.prefix}-users",
+            self_sign_up_enabled=True,
+            sign_in_aliases=cognito.SignInAliases(email=True),
+            sign_in_case_sensitive=False,
+            auto_verify=cognito.AutoVerifiedAttrs(email=True),
+            standard_attributes=cognito.StandardAttributes(
+                email=cognito.StandardAttribute(required=True, mutable=True),
+                fullname=cognito.StandardAttribute(required=False, mutable=True),
+            ),
+            password_policy=cognito.PasswordPolicy(
+                min_length=10,
+                require_lowercase=True,
+                require_uppercase=True,
+                require_digits=True,
+                require_symbols=False,
+                temp_password_validity=Duration.days(3),
+            ),
+            mfa=cognito.Mfa.OPTIONAL,
+            mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
+            account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+            deletion_protection=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        for precedence, group in enumerate(ROLES, start=1):
+            cognito.CfnUserPoolGroup(
+                self,
+                f"Group{group.title()}",
+                user_pool_id=self.user_pool.user_pool_id,
+                group_name=group,
+                precedence=precedence,
+                description=f"Summon {group}",
+            )
+
+        federated = self._identity_providers(providers)
+        if federated and providers.domain_prefix:
+            self.user_pool.add_domain(
+                "HostedUi",
+                cognito_domain=cognito.CognitoDomainOptions(domain_prefix=providers.domain_prefix),
+            )
+        self.client = self.user_pool.add_client(
+            "MobileClient",
+            user_pool_client_name=f"{names.prefix}-mobile",
+            generate_secret=False,
+            auth_flows=cognito.AuthFlow(user_password=True, user_srp=True),
+            prevent_user_existence_errors=True,
+            enable_token_revocation=True,
+            id_token_validity=Duration.hours(1),
+            access_token_validity=Duration.hours(1),
+            refresh_token_validity=Duration.days(30),
+            supported_identity_providers=[
+                cognito.UserPoolClientIdentityProvider.COGNITO,
+                *(p for p, _ in federated),
+            ],
+            o_auth=cognito.OAuthSettings(
+                flows=cognito.OAuthFlows(authorization_code_grant=True),
+                scopes=[
+                    cognito.OAuthScope.OPENID,
+                    cognito.OAuthScope.EMAIL,
+                    cognito.OAuthScope.PROFILE,
+                ],
+                callback_urls=list(providers.callback_urls),
+                logout_urls=list(providers.logout_urls),
+            )
+            if federated
+            else cognito.OAuthSettings(flows=cognito.OAuthFlows(), scopes=[]),
+            disable_o_auth=not federated,
+        )
+        for _, provider in federated:
+            self.client.node.add_dependency(provider)
+
+        self.identity_pool = cognito.CfnIdentityPool(
+            self,
+            "IdentityPool",
+            identity_pool_name=f"{names.prefix}-identities".replace("-", "_"),
+            allow_unauthenticated_identities=False,
+            allow_classic_flow=False,
+            cognito_identity_providers=[
+                cognito.CfnIdentityPool.CognitoIdentityProviderProperty(
+                    client_id=self.client.user_pool_client_id,
+                    provider_name=self.user_pool.user_pool_provider_name,
+                    server_side_token_check=True,
+                )
+            ],
+        )
+        cognito.CfnIdentityPoolPrincipalTag(
+            self,
+            "PrincipalTags",
+            identity_pool_id=self.identity_pool.ref,
+            identity_provider_name=self.user_pool.user_pool_provider_name,
+            principal_tags={USER_ID_TAG: "sub"},
+            use_defaults=False,
+        )
+        self.authenticated_role = self._authenticated_role(media_bucket, storage_key)
+        cognito.CfnIdentityPoolRoleAttachment(
+            self,
+            "Roles",
+            identity_pool_id=self.identity_pool.ref,
+            roles={"authenticated": self.authenticated_role.role_arn},
+        )
+
+    @property
+    def user_pool_arn(self) -> str:
+        return self.user_pool.user_pool_arn
+
+    def _authenticated_role(self, bucket: s3.IBucket, key: kms.IKey) -> iam.Role:
+        stack = Stack.of(self)
+        principal = iam.FederatedPrincipal(
+            "cognito-identity.amazonaws.com",
+            conditions={
+                "StringEquals": {"cognito-identity.amazonaws.com:aud": self.identity_pool.ref},
+                "ForAnyValue:StringLike": {"cognito-identity.amazonaws.com:amr": "authenticated"},
+            },
+            assume_role_action="sts:AssumeRoleWithWebIdentity",
+        ).with_session_tags()
+        role = iam.Role(
+            self,
+            "AuthenticatedRole",
+            assumed_by=principal,
+            description="Signed-in Summon users: their own media upload prefix only",
+            max_session_duration=Duration.hours(1),
+        )
+        own_prefix = bucket.arn_for_objects(f"{UPLOADS_PREFIX}${{aws:PrincipalTag/{USER_ID_TAG}}}/*")
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="OwnUploadPrefix",
+                actions=["s3:PutObject", "s3:GetObject"],
+                resources=[own_prefix],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="MediaKeyThroughS3",
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=[key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}},
+            )
+        )
+        return role
+
+    def _identity_providers(
+        self, p: IdentityProviderSettings
+    ) -> list[tuple[cognito.UserPoolClientIdentityProvider, Construct]]:
+        out: list[tuple[cognito.UserPoolClientIdentityProvider, Construct]] = []
+        email = cognito.AttributeMapping(email=cognito.ProviderAttribute.other("email"))
+        if p.google:
+            out.append(
+                (
+                    cognito.UserPoolClientIdentityProvider.GOOGLE,
+                    cognito.UserPoolIdentityProviderGoogle(
+                        self,
+                        "Google",
+                        user_pool=self.user_pool,
+                        client_id=p.google["clientId"],
+                        client_secret_value=SecretValue.secrets_manager(
+                            p.google["clientSecretName"]
+                        ),
+                        scopes=["openid", "email", "profile"],
+                        attribute_mapping=cognito.AttributeMapping(
+                            email=cognito.ProviderAttribute.GOOGLE_EMAIL,
+                            fullname=cognito.ProviderAttribute.GOOGLE_NAME,
+                        ),
+                    ),
+                )
+            )
+        if p.facebook:
+            out.append(
+                (
+                    cognito.UserPoolClientIdentityProvider.FACEBOOK,
+                    cognito.UserPoolIdentityProviderFacebook(
+                        self,
+                        "Facebook",
+                        user_pool=self.user_pool,
+                        client_id=p.facebook["clientId"],
+                        client_secret=SecretValue.secrets_manager(
+                            p.facebook["clientSecretName"]
+                        ).unsafe_unwrap(),
+                        scopes=["public_profile", "email"],
+                        attribute_mapping=cognito.AttributeMapping(
+                            email=cognito.ProviderAttribute.FACEBOOK_EMAIL,
+                            fullname=cognito.ProviderAttribute.FACEBOOK_NAME,
+                        ),
+                    ),
+                )
+            )
+        if p.apple:
+            out.append(
+                (
+                    cognito.UserPoolClientIdentityProvider.APPLE,
+                    cognito.UserPoolIdentityProviderApple(
+                        self,
+                        "Apple",
+                        user_pool=self.user_pool,
+                        client_id=p.apple["servicesId"],
+                        team_id=p.apple["teamId"],
+                        key_id=p.apple["keyId"],
+                        private_key_value=SecretValue.secrets_manager(
+                            p.apple["privateKeySecretName"]
+                        ),
+                        scopes=["email", "name"],
+                        attribute_mapping=cognito.AttributeMapping(
+                            email=cognito.ProviderAttribute.APPLE_EMAIL,
+                            fullname=cognito.ProviderAttribute.APPLE_NAME,
+                        ),
+                    ),
+                )
+            )
+        for oidc in p.oidc:
+            out.append(
+                (
+                    cognito.UserPoolClientIdentityProvider.custom(oidc.name),
+                    cognito.UserPoolIdentityProviderOidc(
+                        self,
+                        f"Oidc{oidc.name}",
+                        name=oidc.name,
+                        user_pool=self.user_pool,
+                        issuer_url=oidc.issuer_url,
+                        client_id=oidc.client_id,
+                        client_secret=SecretValue.secrets_manager(
+                            oidc.client_secret_name
+                        ).unsafe_unwrap(),
+                        scopes=["openid", "email", "profile"],
+                        attribute_mapping=email,
+                    ),
+                )
+            )
+        for saml in p.saml:
+            out.append(
+                (
+                    cognito.UserPoolClientIdentityProvider.custom(saml.name),
+                    cognito.UserPoolIdentityProviderSaml(
+                        self,
+                        f"Saml{saml.name}",
+                        name=saml.name,
+                        user_pool=self.user_pool,
+                        metadata=cognito.UserPoolIdentityProviderSamlMetadata.url(
+                            saml.metadata_url
+                        ),
+                        attribute_mapping=cognito.AttributeMapping(
+                            email=cognito.ProviderAttribute.other(
+                                "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"
+                            )
+                        ),
+                    ),
+                )
+            )
+        return out

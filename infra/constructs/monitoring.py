@@ -1,0 +1,231 @@
+"""CloudWatch: the alarm topic, alarms and the dashboard of a region.
+
+Alarms (all to the KMS-encrypted alarm topic; e-mail subscribers optional): per Lambda
+function errors and throttles; REST API 5xx and p99 latency; WebSocket integration and
+execution errors; DynamoDB throttled requests (and, in the primary, replication latency to
+the standby); the media queue's age and its dead-letter queue; the async-failure DLQ.
+
+The dashboard adds the business metrics the app emits in embedded metric format
+(namespace ``Summon``, dimension ``service=summon``, see :data:`BUSINESS_METRICS`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.constructs.api import API_STAGE, AppFunction
+from infra.names import Names
+
+METRICS_NAMESPACE = "Summon"
+SERVICE_NAME = "summon"
+BUSINESS_METRICS = (
+    "RequestsCreated",
+    "OffersSent",
+    "Matches",
+    "TimeToAccept",
+    "MessagesSent",
+    "PushesSent",
+)
+"""Metric names the app emits with Powertools Metrics (EMF); TimeToAccept in seconds."""
+
+_PERIOD = Duration.minutes(5)
+
+
+class Monitoring(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        names: Names,
+        key: kms.IKey,
+        alarm_emails: Sequence[str],
+        functions: Sequence[AppFunction],
+        rest_api_name: str | None,
+        websocket_api_id: str | None,
+        table_name: str,
+        replica_region: str | None,
+        media_queue: sqs.IQueue,
+        dead_letter_queues: Sequence[sqs.IQueue],
+    ) -> None:
+        super().__init__(scope, id_)
+        self.topic = sns.Topic(
+            self,
+            "AlarmTopic",
+            topic_name=names.alarm_topic,
+            display_name="Summon alarms",
+            master_key=key,
+            enforce_ssl=True,
+        )
+        for email in alarm_emails:
+            self.topic.add_subscription(subs.EmailSubscription(email))
+        self._action = cw_actions.SnsAction(self.topic)
+        self.alarms: list[cw.Alarm] = []
+        widgets: list[cw.IWidget] = []
+
+        # Lambda
+        fn_errors, fn_throttles, fn_duration = [], [], []
+        for fn in functions:
+            errors = _lambda_metric("Errors", fn.function_name, "Sum")
+            throttles = _lambda_metric("Throttles", fn.function_name, "Sum")
+            self._alarm(f"{fn.logical_id}Errors", errors, 1, f"{fn.logical_id} errors")
+            self._alarm(f"{fn.logical_id}Throttles", throttles, 1, f"{fn.logical_id} throttles")
+            fn_errors.append(errors.with_(label=fn.logical_id))
+            fn_throttles.append(throttles.with_(label=fn.logical_id))
+            fn_duration.append(
+                _lambda_metric("Duration", fn.function_name, "p95").with_(label=fn.logical_id)
+            )
+        if functions:
+            widgets += [
+                cw.GraphWidget(title="Lambda errors", left=fn_errors, width=8),
+                cw.GraphWidget(title="Lambda throttles", left=fn_throttles, width=8),
+                cw.GraphWidget(title="Lambda duration p95 (ms)", left=fn_duration, width=8),
+            ]
+
+        # REST API
+        if rest_api_name is not None:
+            dims = {"ApiName": rest_api_name, "Stage": API_STAGE}
+            five_xx = _metric("AWS/ApiGateway", "5XXError", dims, "Sum")
+            latency = _metric("AWS/ApiGateway", "Latency", dims, "p99")
+            count = _metric("AWS/ApiGateway", "Count", dims, "Sum")
+            self._alarm("Api5xx", five_xx, 5, "REST API 5xx responses")
+            self._alarm("ApiLatencyP99", latency, 3000, "REST API p99 latency above 3 s", periods=3)
+            widgets += [
+                cw.GraphWidget(title="API requests", left=[count], width=8),
+                cw.GraphWidget(title="API 5xx / 4xx", left=[
+                    five_xx, _metric("AWS/ApiGateway", "4XXError", dims, "Sum")
+                ], width=8),
+                cw.GraphWidget(title="API latency p99 (ms)", left=[latency], width=8),
+            ]
+
+        # WebSocket API
+        if websocket_api_id is not None:
+            dims = {"ApiId": websocket_api_id, "Stage": API_STAGE}
+            integration = _metric("AWS/ApiGateway", "IntegrationError", dims, "Sum")
+            execution = _metric("AWS/ApiGateway", "ExecutionError", dims, "Sum")
+            self._alarm("WebSocketIntegrationErrors", integration, 5, "WebSocket integration errors")
+            self._alarm("WebSocketExecutionErrors", execution, 5, "WebSocket execution errors")
+            widgets += [
+                cw.GraphWidget(
+                    title="WebSocket",
+                    left=[
+                        _metric("AWS/ApiGateway", "ConnectCount", dims, "Sum"),
+                        _metric("AWS/ApiGateway", "MessageCount", dims, "Sum"),
+                    ],
+                    right=[integration, execution],
+                    width=12,
+                )
+            ]
+
+        # DynamoDB
+        tdims = {"TableName": table_name}
+        throttled = cw.MathExpression(
+            expression="r + w",
+            using_metrics={
+                "r": _metric("AWS/DynamoDB", "ReadThrottleEvents", tdims, "Sum"),
+                "w": _metric("AWS/DynamoDB", "WriteThrottleEvents", tdims, "Sum"),
+            },
+            label="throttled requests",
+            period=_PERIOD,
+        )
+        self._alarm("TableThrottles", throttled, 1, "DynamoDB throttled requests")
+        ddb_left: list[cw.IMetric] = [
+            _metric("AWS/DynamoDB", "ConsumedReadCapacityUnits", tdims, "Sum"),
+            _metric("AWS/DynamoDB", "ConsumedWriteCapacityUnits", tdims, "Sum"),
+        ]
+        ddb_right: list[cw.IMetric] = [throttled]
+        if replica_region is not None:
+            lag = _metric(
+                "AWS/DynamoDB",
+                "ReplicationLatency",
+                {**tdims, "ReceivingRegion": replica_region},
+                "Average",
+            )
+            self._alarm("ReplicationLatency", lag, 60_000, "global table replication over 60 s",
+                        periods=3)
+            ddb_right.append(lag)
+        widgets.append(cw.GraphWidget(title="DynamoDB", left=ddb_left, right=ddb_right, width=12))
+
+        # Queues
+        age = media_queue.metric_approximate_age_of_oldest_message(period=_PERIOD)
+        self._alarm("MediaQueueAge", age, 900, "media events waiting over 15 min")
+        dlq_metrics = []
+        for i, dlq in enumerate(dead_letter_queues):
+            depth = dlq.metric_approximate_number_of_messages_visible(period=_PERIOD)
+            self._alarm(f"DeadLetters{i}", depth, 1, f"messages in {dlq.node.id}")
+            dlq_metrics.append(depth.with_(label=dlq.node.id))
+        widgets.append(
+            cw.GraphWidget(title="Queues", left=[age], right=dlq_metrics, width=12)
+        )
+
+        # Business metrics (EMF from the app)
+        widgets.append(
+            cw.GraphWidget(
+                title="Marketplace",
+                left=[
+                    _metric(METRICS_NAMESPACE, m, {"service": SERVICE_NAME}, "Sum")
+                    for m in BUSINESS_METRICS
+                    if m != "TimeToAccept"
+                ],
+                right=[
+                    _metric(METRICS_NAMESPACE, "TimeToAccept", {"service": SERVICE_NAME}, "p50"),
+                    _metric(METRICS_NAMESPACE, "TimeToAccept", {"service": SERVICE_NAME}, "p90"),
+                ],
+                width=24,
+            )
+        )
+        self.dashboard = cw.Dashboard(
+            self,
+            "Dashboard",
+            dashboard_name=f"{names.prefix}-{Stack.of(self).region}",
+            default_interval=Duration.hours(6),
+        )
+        row: list[cw.IWidget] = []
+        for w in widgets:
+            row.append(w)
+            if sum(x.width for x in row) >= 24:
+                self.dashboard.add_widgets(cw.Row(*row))
+                row = []
+        if row:
+            self.dashboard.add_widgets(cw.Row(*row))
+
+    def _alarm(
+        self, id_: str, metric: cw.IMetric, threshold: float, description: str, *, periods: int = 1
+    ) -> cw.Alarm:
+        alarm = cw.Alarm(
+            self,
+            id_,
+            metric=metric,
+            threshold=threshold,
+            evaluation_periods=periods,
+            comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            alarm_description=description,
+        )
+        alarm.add_alarm_action(self._action)
+        alarm.add_ok_action(self._action)
+        self.alarms.append(alarm)
+        return alarm
+
+
+def _metric(namespace: str, name: str, dims: dict[str, str], statistic: str) -> cw.Metric:
+    return cw.Metric(
+        namespace=namespace,
+        metric_name=name,
+        dimensions_map=dims,
+        statistic=statistic,
+        period=_PERIOD,
+    )
+
+
+def _lambda_metric(name: str, function_name: str, statistic: str) -> cw.Metric:
+    return _metric("AWS/Lambda", name, {"FunctionName": function_name}, statistic)

@@ -1,0 +1,1 @@
+"""Lambda functions that belong to the infrastructure (not to the app)."""

@@ -1,0 +1,288 @@
+"""Deployment settings, read once from CDK context (``cdk.json``, ``-c key=value`` or a
+context file given to ``infra/scripts/synth.py``) into frozen dataclasses.
+
+Every key lives under the ``summon:`` prefix. Optional features are off unless their key is
+present: the custom domain (certificates, API domains, Route 53 failover, CloudFront
+aliases), push platform applications, social/OIDC/SAML identity providers, the CloudFront
+key group (signed media URLs), the QuickSight data source and the ALB front door.
+``infra/config/example.json`` turns every one of them on with example values; the CI synth
+uses it so that every resource the code can create is linted and policy-checked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from constructs import Node
+
+from chalicelib import config as app_config
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PREFIX = "summon:"
+
+
+class Role(str, Enum):
+    """Which half of the disaster-recovery pair a regional stack is."""
+
+    PRIMARY = "primary"
+    STANDBY = "standby"
+
+
+@dataclass(frozen=True)
+class DomainSettings:
+    name: str
+    hosted_zone_id: str
+    # CloudFront only takes us-east-1 certificates: created in-stack when the primary
+    # region is us-east-1, otherwise give the ARN of one you made there.
+    cloudfront_certificate_arn: str | None = None
+
+    def host(self, label: str) -> str:
+        return f"{label}.{self.name}"
+
+
+@dataclass(frozen=True)
+class OidcProviderSettings:
+    name: str
+    issuer_url: str
+    client_id: str
+    client_secret_name: str
+
+
+@dataclass(frozen=True)
+class SamlProviderSettings:
+    name: str
+    metadata_url: str
+
+
+@dataclass(frozen=True)
+class IdentityProviderSettings:
+    """Federation for the user pool; every provider is off unless configured. Client
+    secrets are read from Secrets Manager (the secret names are given here, never values)."""
+
+    domain_prefix: str | None = None
+    callback_urls: tuple[str, ...] = ()
+    logout_urls: tuple[str, ...] = ()
+    google: dict[str, str] | None = None  # clientId, clientSecretName
+    facebook: dict[str, str] | None = None  # clientId, clientSecretName
+    apple: dict[str, str] | None = None  # servicesId, teamId, keyId, privateKeySecretName
+    oidc: tuple[OidcProviderSettings, ...] = ()
+    saml: tuple[SamlProviderSettings, ...] = ()
+
+    @property
+    def any(self) -> bool:
+        return bool(self.google or self.facebook or self.apple or self.oidc or self.saml)
+
+
+@dataclass(frozen=True)
+class SigningKeySettings:
+    """The CloudFront public key of the signed-URL key group; its private half is a
+    Secrets Manager secret the app reads (``SUMMON_CLOUDFRONT_KEY_SECRET``)."""
+
+    public_key_pem: str
+    private_key_secret_name: str
+
+
+@dataclass(frozen=True)
+class FrontDoorSettings:
+    """The optional ALB in front of the existing web tier (off by default)."""
+
+    vpc_id: str
+    vpc_cidr: str
+    availability_zones: tuple[str, ...]
+    public_subnet_ids: tuple[str, ...]
+    target_ips: tuple[str, ...] = ()
+    target_port: int = 443
+    health_check_path: str = "/health"
+
+
+@dataclass(frozen=True)
+class LambdaSettings:
+    memory_size: int = 512
+    timeout_seconds: int = 30
+    # Reserved concurrency by handler kind (api, websocket, sqs, sns, schedule, other):
+    # a runaway function cannot starve the others, and stays under the account limit.
+    reserved_concurrency: dict[str, int] = field(
+        default_factory=lambda: {
+            "api": 100,
+            "websocket": 100,
+            "sqs": 20,
+            "sns": 10,
+            "schedule": 2,
+            "other": 5,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str = "prod"
+    roles: tuple[Role, ...] = (Role.STANDBY, Role.PRIMARY)
+    primary_region: str = "us-east-1"
+    standby_region: str = "us-west-2"
+    account: str | None = None
+    chalice_source_dir: Path = REPO_ROOT
+    domain: DomainSettings | None = None
+    alarm_emails: tuple[str, ...] = ()
+    push_secrets: dict[str, str] = field(default_factory=dict)  # platform -> secret name
+    identity_providers: IdentityProviderSettings = field(
+        default_factory=IdentityProviderSettings
+    )
+    signing_key: SigningKeySettings | None = None
+    quicksight_principal_arn: str | None = None
+    front_door: FrontDoorSettings | None = None
+    backup_tag: tuple[str, str] = ("summon:backup", "true")
+    log_retention_days: int = 365
+    lambda_settings: LambdaSettings = field(default_factory=LambdaSettings)
+
+    @property
+    def prefix(self) -> str:
+        """``summon-<stage>``: the prefix of every resource name (shared with the app)."""
+        return app_config.prefix(self.stage)
+
+    def region_of(self, role: Role) -> str:
+        return self.primary_region if role is Role.PRIMARY else self.standby_region
+
+    def stack_name(self, role: Role) -> str:
+        return f"Summon-{self.stage}-{role.value}"
+
+    @classmethod
+    def from_node(cls, node: Node) -> Settings:
+        """Read every ``summon:*`` context value of the app (the CDK CLI's ``-c``,
+        ``cdk.json`` and ``cdk.context.json`` all end up there)."""
+
+        def get(key: str) -> Any:
+            return node.try_get_context(PREFIX + key)
+
+        return cls.from_mapping({k: v for k in _KEYS if (v := get(k)) is not None})
+
+    @classmethod
+    def from_mapping(cls, ctx: dict[str, Any]) -> Settings:
+        """Build settings from context values without the ``summon:`` prefix (JSON
+        strings are accepted wherever an object or list is expected, as ``-c`` gives)."""
+        ctx = {k: _json(v) for k, v in ctx.items()}
+        unknown = set(ctx) - set(_KEYS)
+        if unknown:
+            raise ValueError(f"unknown summon:* context keys: {sorted(unknown)}")
+        role = str(ctx.get("role", "all"))
+        if role not in {"all", "primary", "standby"}:
+            raise ValueError("summon:role must be one of all, primary, standby")
+        roles = (Role.STANDBY, Role.PRIMARY) if role == "all" else (Role(role),)
+        primary = str(ctx.get("primaryRegion", "us-east-1"))
+        standby = str(ctx.get("standbyRegion", "us-west-2"))
+        if primary == standby:
+            raise ValueError("the primary and standby regions must differ")
+        domain = None
+        if d := ctx.get("domain"):
+            domain = DomainSettings(
+                name=d["name"],
+                hosted_zone_id=d["hostedZoneId"],
+                cloudfront_certificate_arn=d.get("cloudFrontCertificateArn"),
+            )
+            if primary != "us-east-1" and not domain.cloudfront_certificate_arn:
+                raise ValueError(
+                    "summon:domain.cloudFrontCertificateArn is required when the primary "
+                    "region is not us-east-1 (CloudFront only uses us-east-1 certificates)"
+                )
+        idp = ctx.get("identityProviders") or {}
+        signing = ctx.get("cloudFrontSigningKey")
+        front = ctx.get("frontDoor")
+        lam = ctx.get("lambda") or {}
+        defaults = LambdaSettings()
+        account = ctx.get("account") or os.environ.get("CDK_DEFAULT_ACCOUNT")
+        return cls(
+            stage=str(ctx.get("stage", "prod")),
+            roles=roles,
+            primary_region=primary,
+            standby_region=standby,
+            account=str(account) if account else None,
+            chalice_source_dir=Path(ctx.get("chaliceSourceDir", REPO_ROOT)).resolve(),
+            domain=domain,
+            alarm_emails=tuple(ctx.get("alarmEmails", ())),
+            push_secrets=dict(ctx.get("pushSecrets", {})),
+            identity_providers=IdentityProviderSettings(
+                domain_prefix=idp.get("domainPrefix"),
+                callback_urls=tuple(idp.get("callbackUrls", ())),
+                logout_urls=tuple(idp.get("logoutUrls", ())),
+                google=idp.get("google"),
+                facebook=idp.get("facebook"),
+                apple=idp.get("apple"),
+                oidc=tuple(
+                    OidcProviderSettings(
+                        name=o["name"],
+                        issuer_url=o["issuerUrl"],
+                        client_id=o["clientId"],
+                        client_secret_name=o["clientSecretName"],
+                    )
+                    for o in idp.get("oidc", ())
+                ),
+                saml=tuple(
+                    SamlProviderSettings(name=s["name"], metadata_url=s["metadataUrl"])
+                    for s in idp.get("saml", ())
+                ),
+            ),
+            signing_key=SigningKeySettings(
+                public_key_pem=signing["publicKeyPem"],
+                private_key_secret_name=signing["privateKeySecretName"],
+            )
+            if signing
+            else None,
+            quicksight_principal_arn=ctx.get("quickSightPrincipalArn"),
+            front_door=FrontDoorSettings(
+                vpc_id=front["vpcId"],
+                vpc_cidr=front["vpcCidr"],
+                availability_zones=tuple(front["availabilityZones"]),
+                public_subnet_ids=tuple(front["publicSubnetIds"]),
+                target_ips=tuple(front.get("targetIps", ())),
+                target_port=int(front.get("targetPort", 443)),
+                health_check_path=front.get("healthCheckPath", "/health"),
+            )
+            if front
+            else None,
+            backup_tag=tuple(ctx.get("backupTag", ("summon:backup", "true"))),  # type: ignore[arg-type]
+            log_retention_days=int(ctx.get("logRetentionDays", 365)),
+            lambda_settings=LambdaSettings(
+                memory_size=int(lam.get("memorySize", defaults.memory_size)),
+                timeout_seconds=int(lam.get("timeoutSeconds", defaults.timeout_seconds)),
+                reserved_concurrency={
+                    **defaults.reserved_concurrency,
+                    **lam.get("reservedConcurrency", {}),
+                },
+            ),
+        )
+
+
+_KEYS = (
+    "stage",
+    "role",
+    "primaryRegion",
+    "standbyRegion",
+    "account",
+    "chaliceSourceDir",
+    "domain",
+    "alarmEmails",
+    "pushSecrets",
+    "identityProviders",
+    "cloudFrontSigningKey",
+    "quickSightPrincipalArn",
+    "frontDoor",
+    "backupTag",
+    "logRetentionDays",
+    "lambda",
+)
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in "{[":
+        return json.loads(value)
+    return value
+
+
+def load_context_file(path: Path) -> dict[str, Any]:
+    """A JSON file of ``summon:*`` keys (as in ``cdk.json``'s ``context``)."""
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data.get("context", data)

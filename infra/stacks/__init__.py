@@ -1,0 +1,1 @@
+"""Stacks: one regional stack class, instantiated for the primary and the standby."""

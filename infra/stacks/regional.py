@@ -1,0 +1,308 @@
+"""One region of Summon: every construct wired together. The same class makes the primary
+and the standby stack; ``role`` decides the differences (who owns the global tables and
+the replication, where CloudFront and the analytics export live, primary vs secondary
+failover records, schedules disabled in the standby).
+
+Deploy order: the standby first (its keys, buckets and backup vault are the replication and
+copy destinations the primary names), then the primary (which creates the global tables
+with their standby replicas).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import CfnOutput, Environment, Stack, Tags
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_route53 as route53
+from constructs import Construct
+
+from chalicelib import config as app_config
+from infra.constructs.analytics import Analytics
+from infra.constructs.api import Api
+from infra.constructs.data import Data
+from infra.constructs.dr import Backups, FailoverRecords, FailoverTarget
+from infra.constructs.edge import Edge
+from infra.constructs.firewall import Firewall
+from infra.constructs.frontdoor import FrontDoor
+from infra.constructs.identity import Identity
+from infra.constructs.keys import Keys
+from infra.constructs.messaging import Messaging
+from infra.constructs.monitoring import METRICS_NAMESPACE, SERVICE_NAME, Monitoring
+from infra.constructs.storage import Storage
+from infra.names import Names
+from infra.settings import Role, Settings
+
+
+class RegionalStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        settings: Settings,
+        role: Role,
+        chalice_out_dir: Path,
+        **kwargs: Any,
+    ) -> None:
+        region = settings.region_of(role)
+        other_region = (
+            settings.standby_region if role is Role.PRIMARY else settings.primary_region
+        )
+        super().__init__(
+            scope,
+            id_,
+            env=Environment(account=settings.account, region=region),
+            description=f"Summon {settings.stage} ({role.value}, {region})",
+            termination_protection=True,
+            **kwargs,
+        )
+        Tags.of(self).add("project", "summon")
+        Tags.of(self).add("stage", settings.stage)
+        Tags.of(self).add("dr-role", role.value)
+        self.role = role
+        names = Names(stage=settings.stage, region=region, account=settings.account)
+        retention = _retention(settings.log_retention_days)
+        domain = settings.domain
+        zone = (
+            route53.HostedZone.from_hosted_zone_attributes(
+                self, "Zone", hosted_zone_id=domain.hosted_zone_id, zone_name=domain.name
+            )
+            if domain
+            else None
+        )
+
+        self.keys = Keys(self, "Keys", names=names)
+        self.messaging = Messaging(
+            self, "Messaging", names=names, key=self.keys.ops, push_secrets=settings.push_secrets
+        )
+        self.storage = Storage(
+            self,
+            "Storage",
+            names=names,
+            role=role,
+            standby_region=settings.standby_region,
+            key=self.keys.storage,
+            media_queue=self.messaging.media_queue,
+            media_queue_policy=self.messaging.media_queue_policy,
+        )
+        self.data = Data(
+            self,
+            "Data",
+            names=names,
+            role=role,
+            standby_region=settings.standby_region,
+            key=self.keys.data,
+        )
+        self.identity = Identity(
+            self,
+            "Identity",
+            names=names,
+            providers=settings.identity_providers,
+            media_bucket=self.storage.media,
+            storage_key=self.keys.storage,
+        )
+        self.firewall = Firewall(
+            self, "Firewall", names=names, waf_scope="REGIONAL", log_key=self.keys.ops,
+            log_retention=retention,
+        )
+
+        # CloudFront is global: the primary owns it (origin groups fail over to the
+        # standby's buckets). Its WAF ACL must be in us-east-1.
+        self.edge: Edge | None = None
+        if role is Role.PRIMARY:
+            cf_firewall = (
+                Firewall(
+                    self, "EdgeFirewall", names=names, waf_scope="CLOUDFRONT",
+                    log_key=self.keys.ops, log_retention=retention,
+                )
+                if region == "us-east-1"
+                else None
+            )
+            self.edge = Edge(
+                self,
+                "Edge",
+                names=names,
+                standby_region=settings.standby_region,
+                static_bucket=self.storage.static,
+                media_bucket=self.storage.media,
+                log_bucket=self.storage.logs,
+                domain=domain,
+                zone=zone,
+                signing_key=settings.signing_key,
+                web_acl_arn=cf_firewall.arn if cf_firewall else None,
+            )
+
+        signing = settings.signing_key
+        media_domain = ""
+        if self.edge is not None:
+            media_domain = self.edge.media_domain
+        environment = {
+            app_config.STAGE: settings.stage,
+            app_config.TABLE: self.data.main.name,
+            app_config.IDEMPOTENCY_TABLE: self.data.idempotency.name,
+            app_config.USER_POOL_ID: self.identity.user_pool.user_pool_id,
+            app_config.USER_POOL_ARN: self.identity.user_pool_arn,
+            app_config.USER_POOL_CLIENT_ID: self.identity.client.user_pool_client_id,
+            app_config.MEDIA_BUCKET: self.storage.media.bucket_name,
+            app_config.STATIC_BUCKET: self.storage.static.bucket_name,
+            app_config.ANALYTICS_BUCKET: self.storage.analytics.bucket_name,
+            app_config.MEDIA_QUEUE: names.media_queue,
+            app_config.ANNOUNCEMENTS_TOPIC: names.announcements_topic,
+            **self.messaging.push_env,
+            app_config.MEDIA_CDN_DOMAIN: media_domain,
+            app_config.CLOUDFRONT_KEY_ID: (
+                self.edge.public_key.public_key_id
+                if self.edge is not None and self.edge.public_key is not None
+                else ""
+            ),
+            app_config.CLOUDFRONT_KEY_SECRET: (
+                signing.private_key_secret_name if signing and media_domain else ""
+            ),
+            "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+        }
+        self.api = Api(
+            self,
+            "Api",
+            names=names,
+            role=role,
+            source_dir=settings.chalice_source_dir,
+            out_dir=chalice_out_dir,
+            environment=environment,
+            lambda_settings=settings.lambda_settings,
+            log_retention=retention,
+            main_table=self.data.main,
+            idempotency_table=self.data.idempotency,
+            data_key=self.keys.data,
+            media_bucket=self.storage.media,
+            storage_key=self.keys.storage,
+            ops_key=self.keys.ops,
+            push_application_arns=self.messaging.platform_application_arns,
+            signing_secret_name=signing.private_key_secret_name if signing and media_domain else None,
+            domain=domain,
+            zone=zone,
+            firewall=self.firewall,
+        )
+
+        self.front_door: FrontDoor | None = None
+        if settings.front_door is not None:
+            if domain is None or zone is None:
+                raise ValueError("summon:frontDoor needs summon:domain (its certificate)")
+            self.front_door = FrontDoor(
+                self,
+                "FrontDoor",
+                names=names,
+                settings=settings.front_door,
+                domain=domain,
+                zone=zone,
+                log_bucket=self.storage.logs,
+                firewall=self.firewall,
+            )
+
+        if domain is not None and zone is not None and self.api.rest_api_domain is not None:
+            targets = [
+                FailoverTarget(
+                    "api",
+                    self.api.rest_api_domain.get_att("RegionalDomainName").to_string(),
+                    self.api.rest_api_domain.get_att("RegionalHostedZoneId").to_string(),
+                )
+            ]
+            if self.api.websocket_domain is not None:
+                targets.append(
+                    FailoverTarget(
+                        "ws",
+                        self.api.websocket_domain.get_att("RegionalDomainName").to_string(),
+                        self.api.websocket_domain.get_att("RegionalHostedZoneId").to_string(),
+                    )
+                )
+            if self.front_door is not None:
+                lb = self.front_door.load_balancer
+                targets.append(
+                    FailoverTarget(
+                        "www",
+                        f"dualstack.{lb.load_balancer_dns_name}",
+                        lb.load_balancer_canonical_hosted_zone_id,
+                    )
+                )
+            rest_api_id = self.api.app.get_resource("RestAPI").ref
+            self.failover = FailoverRecords(
+                self,
+                "Failover",
+                role=role,
+                domain=domain,
+                zone=zone,
+                health_check_fqdn=f"{rest_api_id}.execute-api.{region}.amazonaws.com",
+                targets=targets,
+            )
+
+        self.backups = Backups(
+            self,
+            "Backups",
+            names=names,
+            role=role,
+            other_region=other_region,
+            key=self.keys.data,
+            table_arns=[self.data.main.arn, self.data.idempotency.arn],
+            backup_tag=settings.backup_tag,
+        )
+
+        self.analytics = Analytics(
+            self,
+            "Analytics",
+            names=names,
+            bucket=self.storage.analytics,
+            storage_key=self.keys.storage,
+            ops_key=self.keys.ops,
+            log_retention=retention,
+            table_stream_arn=self.data.main.stream_arn,
+            quicksight_principal_arn=settings.quicksight_principal_arn,
+            reserved_concurrency=settings.lambda_settings.reserved_concurrency["other"],
+        )
+
+        dlqs = [self.messaging.media_dlq, self.api.async_dlq]
+        if self.analytics.exporter is not None:
+            dlqs.append(self.analytics.export_failures)
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            names=names,
+            key=self.keys.ops,
+            alarm_emails=settings.alarm_emails,
+            functions=self.api.functions,
+            rest_api_name=f"{names.prefix}-api" if self.api.has_rest_api else None,
+            websocket_api_id=self.api.websocket_api_id,
+            table_name=self.data.main.name,
+            replica_region=settings.standby_region if role is Role.PRIMARY else None,
+            media_queue=self.messaging.media_queue,
+            dead_letter_queues=dlqs,
+        )
+
+        CfnOutput(self, "UserPoolId", value=self.identity.user_pool.user_pool_id)
+        CfnOutput(self, "UserPoolClientId", value=self.identity.client.user_pool_client_id)
+        CfnOutput(self, "IdentityPoolId", value=self.identity.identity_pool.ref)
+        CfnOutput(self, "MediaBucket", value=self.storage.media.bucket_name)
+        CfnOutput(self, "AlarmTopic", value=self.monitoring.topic.topic_arn)
+        if self.edge is not None:
+            CfnOutput(self, "StaticDistribution", value=self.edge.static.distribution_domain_name)
+            if self.edge.media is not None:
+                CfnOutput(self, "MediaDistribution", value=self.edge.media.distribution_domain_name)
+
+
+_RETENTIONS = (
+    (30, logs.RetentionDays.ONE_MONTH),
+    (90, logs.RetentionDays.THREE_MONTHS),
+    (180, logs.RetentionDays.SIX_MONTHS),
+    (365, logs.RetentionDays.ONE_YEAR),
+    (400, logs.RetentionDays.THIRTEEN_MONTHS),
+    (545, logs.RetentionDays.EIGHTEEN_MONTHS),
+    (731, logs.RetentionDays.TWO_YEARS),
+    (1827, logs.RetentionDays.FIVE_YEARS),
+    (3653, logs.RetentionDays.TEN_YEARS),
+)
+
+
+def _retention(days: int) -> logs.RetentionDays:
+    """The shortest CloudWatch Logs retention of at least ``days`` (capped at ten years)."""
+    return next((r for d, r in _RETENTIONS if d >= days), _RETENTIONS[-1][1])
