@@ -9,9 +9,9 @@ connected user live and the rest by push.
    are enumerated without a Scan: each device is also indexed in one of 16 shard
    partitions (``DEVICES#00..15`` on gsi1, see ``store/devices.py``): 16 paginated Queries.
 
-Without a live broadcast registered, the device owners get the event through
-:func:`events.publish` (the live sink then reaches those of them with a socket). Not in
-the feed (``feed=False``): one feed item per user per announcement is not worth it.
+Without a live broadcast registered nobody counts as live and every device owner gets the
+push. Not in the feed (``feed=False``): one feed item per user per announcement is not
+worth it.
 
 Considered and not taken: subscribing every platform endpoint to the topic, so SNS fans
 out natively. It needs no enumeration, but SNS would also push to users who are looking
@@ -103,10 +103,7 @@ def broadcast(message_id: str, subject: str | None, message: str) -> int:
             reached = _live(event(()).frame())
             count += len(reached)
         for chunk in _chunks(repo.device_owners(), reached):
-            if _live is not None:
-                events.deliver_offline(event(chunk), list(chunk))
-            else:
-                events.publish(event(chunk))
+            events.deliver_offline(event(chunk), list(chunk))
             count += len(chunk)
     except Exception:
         repo.release_announcement(message_id)  # let SNS's retry send it again

@@ -1,0 +1,184 @@
+"""Media and push against the running local stack: presigned POST uploads processed by the
+event pump, reads, pushes visible in the emulator, dead endpoints, announcements."""
+
+from __future__ import annotations
+
+import io
+import json
+import secrets
+import time
+from typing import Any
+
+import pytest
+import requests
+from botocore.exceptions import ClientError
+from PIL import Image
+
+pytestmark = pytest.mark.e2e
+
+WAIT_S = 30
+
+
+def _png(w: int = 600, h: int = 400) -> bytes:
+    """A photo-like (incompressible) PNG."""
+    image = Image.frombytes("RGB", (w, h), secrets.token_bytes(w * h * 3))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def _until(probe, what: str, timeout: float = WAIT_S) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def _upload(stack, token: str, data: bytes, content_type: str = "image/png") -> str:
+    started = stack.call(
+        "POST",
+        "/uploads",
+        token,
+        json={"purpose": "chat_image", "content_type": content_type, "size_bytes": len(data)},
+    )
+    assert started.status_code == 201, started.text
+    body = started.json()
+    posted = requests.post(
+        body["url"],
+        data=body["fields"],
+        files={"file": ("upload", data, content_type)},
+        timeout=30,
+    )
+    assert posted.status_code in (200, 201, 204), posted.text
+    return str(body["id"])
+
+
+def _settled(stack, token: str, media_id: str) -> dict[str, Any]:
+    def probe() -> dict[str, Any] | None:
+        got = stack.call("GET", f"/media/{media_id}", token).json()
+        return got if got["status"] != "pending" else None
+
+    return _until(probe, f"media {media_id} to be processed")
+
+
+def test_a_real_png_uploaded_with_the_presigned_post_becomes_ready(stack):
+    _, token = stack.new_account("customers")
+    data = _png()
+    media_id = _upload(stack, token, data)
+    media = _settled(stack, token, media_id)
+    assert media["status"] == "ready", media
+    assert (media["width"], media["height"], media["size_bytes"]) == (600, 400, len(data))
+    original = requests.get(media["url"], timeout=30)
+    assert original.status_code == 200
+    assert original.content == data  # byte for byte
+    thumb = requests.get(media["thumbnail_url"], timeout=30)
+    assert thumb.status_code == 200
+    assert len(thumb.content) < len(data)
+    assert max(Image.open(io.BytesIO(thumb.content)).size) == 320
+
+
+def test_a_fake_png_is_rejected(stack):
+    _, token = stack.new_account("customers")
+    media_id = _upload(stack, token, b"just some text with a .png name " * 10)
+    media = _settled(stack, token, media_id)
+    assert media["status"] == "rejected"
+    assert "not a image/png" in media["reason"]
+    assert media["url"] is None
+
+
+def test_ten_gigabytes_is_refused_up_front(stack):
+    _, token = stack.new_account("customers")
+    response = stack.call(
+        "POST",
+        "/uploads",
+        token,
+        json={"purpose": "chat_image", "content_type": "image/png", "size_bytes": 10 * 1024**3},
+    )
+    assert response.status_code == 400
+    assert "size_bytes" in response.json()["detail"]
+
+
+def test_another_user_cannot_read_the_media(stack):
+    _, owner = stack.new_account("customers")
+    _, other = stack.new_account("customers")
+    media_id = _upload(stack, owner, _png(30, 30))
+    assert stack.call("GET", f"/media/{media_id}", owner).status_code == 200
+    response = stack.call("GET", f"/media/{media_id}", other)
+    assert response.status_code == 404
+    assert response.headers["Content-Type"] == "application/problem+json"
+
+
+# --- push -------------------------------------------------------------------------------
+
+
+def _endpoints(stack) -> list[dict[str, Any]]:
+    """The emulator's SNS platform endpoints: what each phone would have received."""
+    data = requests.get(f"{stack.endpoint}/moto-api/data.json", timeout=30).json()
+    return list(data.get("sns", {}).get("PlatformEndpoint", []))
+
+
+def _endpoint_deleted(stack, arn: str) -> bool:
+    # (data.json keeps every endpoint ever made, deleted or not: ask SNS itself)
+    try:
+        stack.client("sns").get_endpoint_attributes(EndpointArn=arn)
+    except ClientError as exc:
+        return exc.response["Error"]["Code"] == "NotFound"
+    return False
+
+
+def _pushes_to(stack, token: str) -> list[dict[str, Any]]:
+    for endpoint in _endpoints(stack):
+        if endpoint["token"] == token:
+            out = []
+            for raw in endpoint["messages"].values():
+                outer = json.loads(raw)
+                out.append(json.loads(outer[next(k for k in outer if k != "default")]))
+            return out
+    return []
+
+
+def _device(stack, token: str, platform: str = "fcm") -> tuple[str, str]:
+    push_token = f"e2e-{secrets.token_hex(40)}" if platform == "fcm" else secrets.token_hex(32)
+    response = stack.call(
+        "POST", "/devices", token, json={"platform": platform, "token": push_token}
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"]), push_token
+
+
+def _announce(stack, title: str, body: str) -> None:
+    stack.client("sns").publish(
+        TopicArn=stack.env["SUMMON_ANNOUNCEMENTS_TOPIC_ARN"],
+        Message=json.dumps({"title": title, "body": body}),
+    )
+
+
+def test_an_announcement_reaches_an_offline_device_and_dead_endpoints_are_cleaned_up(stack):
+    _, alice = stack.new_account("customers")
+    _, bob = stack.new_account("providers")
+    _, alice_push = _device(stack, alice, "fcm")
+    bob_device, bob_push = _device(stack, bob, "apns")
+    arn = next(e["arn"] for e in _endpoints(stack) if e["token"] == bob_push)
+    stack.client("sns").set_endpoint_attributes(EndpointArn=arn, Attributes={"Enabled": "false"})
+    title = f"Maintenance {secrets.token_hex(3)}"
+    _announce(stack, title, "Tonight 2-3am")
+
+    def received() -> list[dict[str, Any]]:
+        return [
+            p
+            for p in _pushes_to(stack, alice_push)
+            if p["fcmV1Message"]["message"]["notification"]["title"] == title
+        ]
+
+    [push] = _until(received, "the announcement push")
+    assert push["fcmV1Message"]["message"]["notification"]["body"] == "Tonight 2-3am"
+    _until(
+        lambda: stack.call("GET", "/devices", bob).json()["items"] == [],
+        "the disabled endpoint's device to be forgotten",
+    )
+    _until(lambda: _endpoint_deleted(stack, arn), "the disabled endpoint to be deleted")
+    assert stack.call("DELETE", f"/devices/{bob_device}", bob).status_code == 404
