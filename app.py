@@ -10,7 +10,7 @@ from chalice.app import Chalice
 
 from chalicelib import observability, web
 from chalicelib.api import devices, marketplace, media, profiles, realtime
-from chalicelib.services import events, push
+from chalicelib.services import events, notifications, push
 
 app = Chalice(app_name="summon")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
@@ -26,4 +26,5 @@ app.register_blueprint(media.bp)
 app.register_blueprint(devices.bp)
 
 # Event sinks (chalicelib.services.events): feed, live delivery, push fallback.
+events.add_sink("feed", notifications.record)
 events.add_offline_handler("push", push.send_to_users)

@@ -1,0 +1,245 @@
+"""Requests, offers, quotes, jobs, reviews and the notification feed."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, Field, StrictInt, field_validator, model_validator
+
+from chalicelib.domain.reviews import MAX_RATING, MIN_RATING, REVIEW_TEXT_MAX_CHARS
+from chalicelib.ids import ULID_PATTERN
+from chalicelib.schemas.common import Location, PageQuery, Strict
+
+DESCRIPTION_MAX_CHARS = 2000
+MAX_MEDIA = 10
+NOTE_MAX_CHARS = 1000
+MAX_ETA_MINUTES = 7 * 24 * 60
+
+Mode = Literal["instant", "quote"]
+RequestStatus = Literal["open", "matched", "expired", "cancelled"]
+OfferStatus = Literal["pending", "accepted", "declined", "expired", "withdrawn"]
+QuoteStatus = Literal["pending", "accepted", "declined", "withdrawn"]
+JobState = Literal[
+    "requested",
+    "offered",
+    "accepted",
+    "scheduled",
+    "en_route",
+    "arrived",
+    "in_progress",
+    "completed",
+    "cancelled",
+    "expired",
+]
+RouteTarget = Literal["en_route", "arrived", "in_progress", "completed", "cancelled"]
+Side = Literal["customer", "provider"]
+
+
+# --- requests ---------------------------------------------------------------------------------
+
+
+class TimeWindow(Strict):
+    """When the customer wants the work done (absent: now)."""
+
+    start: AwareDatetime = Field(description="ISO 8601 with a timezone, e.g. 2026-05-01T09:00Z")
+    end: AwareDatetime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TimeWindow:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class RequestIn(Strict):
+    category: str = Field(min_length=1, max_length=64, description="A category id")
+    description: str = Field(min_length=1, max_length=DESCRIPTION_MAX_CHARS)
+    location: Location
+    mode: Mode = Field(description="instant: offers to the nearest providers; quote: quotes")
+    window: TimeWindow | None = None
+    media_ids: list[str] = Field(default_factory=list, max_length=MAX_MEDIA)
+
+    @field_validator("media_ids")
+    @classmethod
+    def _media(cls, value: list[str]) -> list[str]:
+        import re
+
+        bad = [m for m in value if not re.match(ULID_PATTERN, m)]
+        if bad:
+            raise ValueError(f"not media ids: {', '.join(bad[:3])}")
+        if len(set(value)) != len(value):
+            raise ValueError("media ids must be unique")
+        return value
+
+
+class RequestsQuery(PageQuery):
+    role: Literal["customer", "provider"] | None = Field(
+        default=None,
+        description="customer: requests I made; provider: requests offered to me "
+        "(default: customer if I am one)",
+    )
+
+
+class MyOffer(BaseModel):
+    id: str
+    status: OfferStatus
+    expires_at: str
+    quote_id: str | None = None
+
+
+class RequestOut(BaseModel):
+    """A request as its customer sees it, or (``my_offer`` set) as an offered provider does:
+    then ``location`` is approximate (about 1 km) and ``address`` hidden until the job is
+    theirs."""
+
+    id: str
+    customer_id: str
+    category: str
+    description: str
+    location: Location
+    mode: Mode
+    window: TimeWindow | None = None
+    media_ids: list[str]
+    status: RequestStatus
+    status_reason: str | None = None
+    created_at: str
+    updated_at: str | None = None
+    expires_at: str
+    job_id: str | None = None
+    offers_pending: int | None = Field(default=None, description="Customer view only")
+    offers_sent: int | None = Field(default=None, description="Customer view only")
+    quotes: int | None = Field(default=None, description="Customer view only")
+    distance_km: float | None = Field(default=None, description="Provider view only")
+    my_offer: MyOffer | None = Field(default=None, description="Provider view only")
+
+
+class CancelIn(Strict):
+    reason: str | None = Field(default=None, max_length=500)
+
+
+# --- offers -----------------------------------------------------------------------------------
+
+
+class OfferOut(BaseModel):
+    id: str
+    request_id: str
+    mode: Mode
+    status: OfferStatus
+    status_reason: str | None = None
+    created_at: str
+    expires_at: str
+    category: str
+    description: str
+    approx_location: Location = Field(description="The request's location to about 1 km")
+    distance_km: float
+    window: TimeWindow | None = None
+    quote_id: str | None = None
+    job_id: str | None = None
+
+
+# --- quotes -----------------------------------------------------------------------------------
+
+
+class Money(Strict):
+    amount: Decimal = Field(gt=0, le=1_000_000, max_digits=9, decimal_places=2)
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217")
+
+
+class QuoteIn(Strict):
+    price: Money
+    eta_minutes: StrictInt = Field(ge=1, le=MAX_ETA_MINUTES, description="Minutes until arrival")
+    note: str = Field(default="", max_length=NOTE_MAX_CHARS)
+
+
+class QuoteOut(BaseModel):
+    id: str
+    request_id: str
+    provider_id: str
+    price: Money
+    eta_minutes: int
+    note: str
+    status: QuoteStatus
+    conversation_id: str
+    created_at: str
+    job_id: str | None = None
+
+
+# --- jobs -----------------------------------------------------------------------------------
+
+
+class TransitionIn(Strict):
+    to: RouteTarget
+
+
+class Transition(BaseModel):
+    from_: JobState = Field(alias="from", serialization_alias="from")
+    to: JobState
+    by: Literal["customer", "provider", "system"]
+    at: str
+
+    model_config = {"populate_by_name": True}
+
+
+class ReviewState(BaseModel):
+    customer_reviewed: bool
+    provider_reviewed: bool
+    published_at: str | None = None
+    window_closes_at: str | None = None
+
+
+class JobOut(BaseModel):
+    id: str
+    request_id: str
+    customer_id: str
+    provider_id: str
+    mode: Mode
+    category: str
+    description: str
+    location: Location
+    window: TimeWindow | None = None
+    media_ids: list[str]
+    state: JobState
+    conversation_id: str
+    offer_id: str | None = None
+    quote_id: str | None = None
+    price: Money | None = None
+    created_at: str
+    updated_at: str | None = None
+    completed_at: str | None = None
+    history: list[Transition]
+    reviews: ReviewState
+    next: list[RouteTarget] = Field(
+        description="The transitions the caller may take now (POST /jobs/{id}/transitions)"
+    )
+
+
+# --- reviews --------------------------------------------------------------------------------
+
+
+class ReviewIn(Strict):
+    rating: StrictInt = Field(ge=MIN_RATING, le=MAX_RATING)
+    text: str = Field(default="", max_length=REVIEW_TEXT_MAX_CHARS)
+
+
+class ReviewOut(BaseModel):
+    id: str
+    job_id: str
+    author_role: Side
+    rating: int
+    text: str
+    created_at: str
+    published_at: str | None = Field(
+        default=None,
+        description="Reviews stay hidden until both sides reviewed or the window closed",
+    )
+
+
+# --- feed -----------------------------------------------------------------------------------
+
+
+class NotificationOut(BaseModel):
+    id: str
+    type: str
+    at: str
+    data: dict[str, Any]

@@ -1,0 +1,582 @@
+"""Marketplace storage: requests, offers, quotes, jobs, reviews, due timers, the feed.
+
+Access patterns (never a Scan; no partition keyed by an entity type alone; keys come from
+``keys.py``). "C" marks a strongly consistent read (everything a write decides on).
+
+| pattern                             | key condition                                   | index |
+|-------------------------------------|-------------------------------------------------|-------|
+| request by id (C)                   | pk=REQ#<id>, sk=META                            | table |
+| a customer's requests, newest first | gsi1pk=REQS#<customer>                          | gsi1  |
+| online providers near a point       | gsi2pk=CELL#<geohash>, each cell of the disc    | gsi2  |
+| an offer of mine by id (C)          | pk=USER#<provider>, sk=OFFER#<id>               | table |
+| every offer I had, newest first     | pk=USER#<provider>, sk begins_with OFFER#       | table |
+| my pending offers (sparse)          | gsi1pk=OFFERS#<provider>                        | gsi1  |
+| a quote to me by id (C)             | pk=USER#<customer>, sk=QUOTE#<id>               | table |
+| the quotes of a request             | gsi1pk=QUOTES#<request>                         | gsi1  |
+| job by id (C)                       | pk=JOB#<id>, sk=META                            | table |
+| my jobs, newest first               | pk=USER#<me>, sk begins_with JOB# (+BatchGet)   | table |
+| one side's review of a job (C)      | pk=JOB#<id>, sk=REVIEW#<side>                   | table |
+| published reviews about a provider  | gsi1pk=REVIEWS#provider#<id>, newest first      | gsi1  |
+| timers due by now (sparse)          | gsi2pk=DUE#<UTC day>, gsi2sk <= <now>           | gsi2  |
+| my notification feed, newest first  | pk=USER#<me>, sk begins_with NOTE#              | table |
+
+Invariants kept by conditional writes, never read-modify-write:
+
+* A request and everything hanging off it (its offers, quotes and the job it becomes)
+  change together in **one** ``TransactWriteItems`` whose first item is the request
+  itself, saved on condition that its ``version`` is still the one read
+  (:meth:`Changes.save_request`). So two providers accepting at once, a decline racing an
+  expiry, or a quote racing an acceptance can never both win: the second transaction is
+  cancelled and the service re-reads and decides again (:class:`Stale`).
+* The request keeps its offers' states (``offers``: provider -> id, status, expiry) and
+  its quotes (``quotes``: provider -> quote id), so the decision needs that one item; the
+  offer and quote items mirror them for the provider's and customer's own listings.
+* Counters (a provider's offers received/accepted and rating sum/count) move by atomic
+  ``ADD`` inside the same transaction.
+* Open requests and completed-but-unpublished jobs carry a due timer in the sparse
+  ``DUE#<day>`` index; the scheduled sweep reads only what is due.
+
+Each repository function states its DynamoDB cost.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
+
+from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import ids
+from chalicelib.store import keys
+from chalicelib.store.models import Entity, ProviderItem
+
+log = logging.getLogger("summon.store.marketplace")
+
+T = TypeVar("T", bound=Entity)
+Page = tuple[list[T], dict[str, Any] | None]
+
+FEED_TTL = timedelta(days=30)
+"""How long a feed entry is kept (DynamoDB TTL)."""
+
+
+# --- models ---------------------------------------------------------------------------------
+
+
+class RequestItem(Entity, discriminator="request"):
+    """pk=REQ#<id>, sk=META; gsi1 = the customer's requests; gsi2 = its due timer."""
+
+    request_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    category = UnicodeAttribute()
+    description = UnicodeAttribute()
+    lat = NumberAttribute()
+    lng = NumberAttribute()
+    address = UnicodeAttribute(null=True)
+    mode = UnicodeAttribute()
+    window_start = UnicodeAttribute(null=True)
+    window_end = UnicodeAttribute(null=True)
+    media_ids = JSONAttribute(null=True)
+    status = UnicodeAttribute()
+    status_reason = UnicodeAttribute(null=True)
+    expires_at = UnicodeAttribute()
+    due_at = UnicodeAttribute(null=True)
+    job_id = UnicodeAttribute(null=True)
+    offers = JSONAttribute(null=True)
+    """{provider_id: {"id", "status", "expires_at", "distance_km"}} -- every offer it made."""
+    quotes = JSONAttribute(null=True)
+    """{provider_id: quote_id}."""
+    version = NumberAttribute(default=0)
+
+
+class OfferItem(Entity, discriminator="offer"):
+    """pk=USER#<provider>, sk=OFFER#<id>; gsi1 (only while pending) = my pending offers.
+    Carries a summary of the request so a provider's list needs no second read."""
+
+    offer_id = UnicodeAttribute()
+    request_id = UnicodeAttribute()
+    provider_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    mode = UnicodeAttribute()
+    status = UnicodeAttribute()
+    status_reason = UnicodeAttribute(null=True)
+    expires_at = UnicodeAttribute()
+    distance_km = NumberAttribute()
+    category = UnicodeAttribute()
+    description = UnicodeAttribute()
+    approx_lat = NumberAttribute()
+    approx_lng = NumberAttribute()
+    window_start = UnicodeAttribute(null=True)
+    window_end = UnicodeAttribute(null=True)
+    quote_id = UnicodeAttribute(null=True)
+    job_id = UnicodeAttribute(null=True)
+
+
+class QuoteItem(Entity, discriminator="quote"):
+    """pk=USER#<customer>, sk=QUOTE#<id>; gsi1 = the quotes of its request."""
+
+    quote_id = UnicodeAttribute()
+    request_id = UnicodeAttribute()
+    provider_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    amount = UnicodeAttribute()
+    currency = UnicodeAttribute()
+    eta_minutes = NumberAttribute()
+    note = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()
+    conversation_id = UnicodeAttribute()
+    job_id = UnicodeAttribute(null=True)
+
+
+class JobItem(Entity, discriminator="job"):
+    """pk=JOB#<id>, sk=META; gsi2 = its review-window timer once completed."""
+
+    job_id = UnicodeAttribute()
+    request_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    provider_id = UnicodeAttribute()
+    mode = UnicodeAttribute()
+    category = UnicodeAttribute()
+    description = UnicodeAttribute()
+    lat = NumberAttribute()
+    lng = NumberAttribute()
+    address = UnicodeAttribute(null=True)
+    window_start = UnicodeAttribute(null=True)
+    window_end = UnicodeAttribute(null=True)
+    media_ids = JSONAttribute(null=True)
+    state = UnicodeAttribute()
+    conversation_id = UnicodeAttribute()
+    offer_id = UnicodeAttribute(null=True)
+    quote_id = UnicodeAttribute(null=True)
+    price = JSONAttribute(null=True)
+    history = JSONAttribute(null=True)
+    """[{"from", "to", "by", "at"}] -- every transition taken."""
+    completed_at = UnicodeAttribute(null=True)
+    customer_review = JSONAttribute(null=True)
+    """{"rating", "at"} once the customer reviewed (the rating to publish)."""
+    provider_review = JSONAttribute(null=True)
+    reviews_published_at = UnicodeAttribute(null=True)
+    due_at = UnicodeAttribute(null=True)
+    version = NumberAttribute(default=0)
+
+
+class JobMemberItem(Entity, discriminator="job_member"):
+    """pk=USER#<participant>, sk=JOB#<id>: lists a user's jobs (never changes)."""
+
+    job_id = UnicodeAttribute()
+    role = UnicodeAttribute()
+
+
+class ReviewItem(Entity, discriminator="review"):
+    """pk=JOB#<id>, sk=REVIEW#<side>; gsi1 (only once published) = reviews about the
+    subject, newest first."""
+
+    review_id = UnicodeAttribute()
+    job_id = UnicodeAttribute()
+    side = UnicodeAttribute()
+    author_id = UnicodeAttribute()
+    subject_id = UnicodeAttribute()
+    rating = NumberAttribute()
+    text = UnicodeAttribute(null=True)
+    published_at = UnicodeAttribute(null=True)
+
+
+class NotificationItem(Entity, discriminator="notification"):
+    """pk=USER#<recipient>, sk=NOTE#<event id>: one feed entry (expires after 30 days)."""
+
+    event_id = UnicodeAttribute()
+    type = UnicodeAttribute()
+    at = UnicodeAttribute()
+    data = JSONAttribute(null=True)
+
+
+class TimerCursorItem(Entity, discriminator="timer_cursor"):
+    """The oldest UTC day whose timers may still be due."""
+
+    day = UnicodeAttribute()
+
+
+# --- transactions -----------------------------------------------------------------------------
+
+
+class Stale(Exception):
+    """A transaction was cancelled: something it was conditioned on changed meanwhile
+    (another writer won). Re-read and decide again."""
+
+
+def _cancelled(exc: TransactWriteError) -> bool:
+    code = getattr(exc, "cause_response_code", None)
+    return code in ("TransactionCanceledException", "ConditionalCheckFailedException")
+
+
+class Changes:
+    """The writes of one state change, committed atomically: 1 TransactWriteItems.
+
+    The first write is normally the request (or job) saved under its version condition,
+    which is what makes concurrent decisions exclusive."""
+
+    def __init__(self) -> None:
+        self._ops: list[Callable[[TransactWrite], None]] = []
+
+    def __len__(self) -> int:
+        return len(self._ops)
+
+    def save_new(self, item: Entity) -> None:
+        """Create ``item``; fails if it exists."""
+        self._ops.append(lambda tx: tx.save(item, condition=Entity.pk.does_not_exist()))
+
+    def save_request(self, item: RequestItem, expected_version: int) -> None:
+        """Write the request if it is still at ``expected_version`` (0: new)."""
+        condition = (
+            RequestItem.pk.does_not_exist()
+            if expected_version == 0
+            else RequestItem.version == expected_version
+        )
+        item.version = expected_version + 1
+        item.updated_at = ids.iso()
+        self._ops.append(lambda tx: tx.save(item, condition=condition))
+
+    def save_job(self, item: JobItem, expected_version: int) -> None:
+        """Write the job if it is still at ``expected_version`` (0: new)."""
+        condition = (
+            JobItem.pk.does_not_exist()
+            if expected_version == 0
+            else JobItem.version == expected_version
+        )
+        item.version = expected_version + 1
+        item.updated_at = ids.iso()
+        self._ops.append(lambda tx: tx.save(item, condition=condition))
+
+    def update(self, item: Entity, actions: list[Action], condition: Condition | None) -> None:
+        self._ops.append(lambda tx: tx.update(item, actions=actions, condition=condition))
+
+    def set_offer_status(
+        self,
+        provider_id: str,
+        offer_id: str,
+        status: str,
+        *,
+        reason: str | None = None,
+        quote_id: str | None = None,
+        job_id: str | None = None,
+    ) -> None:
+        """Move an offer on from ``pending`` (leaving the pending index), or, with
+        ``status="pending"``, just attach a quote id."""
+        item = OfferItem(keys.user(provider_id), keys.offer(offer_id))
+        actions: list[Action] = [
+            OfferItem.status.set(status),
+            OfferItem.updated_at.set(ids.iso()),
+        ]
+        if status != "pending":
+            actions += [OfferItem.gsi1pk.remove(), OfferItem.gsi1sk.remove()]
+        if reason:
+            actions.append(OfferItem.status_reason.set(reason))
+        if quote_id:
+            actions.append(OfferItem.quote_id.set(quote_id))
+        if job_id:
+            actions.append(OfferItem.job_id.set(job_id))
+        self.update(item, actions, OfferItem.status == "pending")
+
+    def set_quote_status(
+        self, customer_id: str, quote_id: str, status: str, job_id: str | None = None
+    ) -> None:
+        item = QuoteItem(keys.user(customer_id), keys.quote(quote_id))
+        actions: list[Action] = [QuoteItem.status.set(status), QuoteItem.updated_at.set(ids.iso())]
+        if job_id:
+            actions.append(QuoteItem.job_id.set(job_id))
+        self.update(item, actions, QuoteItem.status == "pending")
+
+    def count_for_provider(
+        self,
+        provider_id: str,
+        *,
+        offers_received: int = 0,
+        offers_accepted: int = 0,
+        rating: int | None = None,
+    ) -> None:
+        """Atomic ``ADD`` on the provider's counters. Also bumps the profile's version, so a
+        concurrent ``PUT /me/provider`` (a versioned whole-item write) retries instead of
+        writing stale counters back."""
+        item = ProviderItem(keys.user(provider_id), keys.PROVIDER)
+        actions: list[Action] = [ProviderItem.version.add(1)]
+        if offers_received:
+            actions.append(ProviderItem.offers_received.add(offers_received))
+        if offers_accepted:
+            actions.append(ProviderItem.offers_accepted.add(offers_accepted))
+        if rating is not None:
+            actions += [ProviderItem.rating_count.add(1), ProviderItem.rating_sum.add(rating)]
+        self.update(item, actions, ProviderItem.pk.exists())
+
+    def commit(self) -> None:
+        """1 TransactWriteItems (up to 100 writes). Raises :class:`Stale` when cancelled."""
+        if not self._ops:
+            return
+        if len(self._ops) > 100:
+            raise ValueError(f"a transaction takes at most 100 writes, not {len(self._ops)}")
+        try:
+            with TransactWrite(connection=Connection(region=Entity.Meta.region)) as tx:
+                for op in self._ops:
+                    op(tx)
+        except TransactWriteError as exc:
+            if _cancelled(exc):
+                raise Stale(str(exc)) from exc
+            raise
+
+
+# --- reads ------------------------------------------------------------------------------------
+
+
+def _get(model: type[T], pk: str, sk: str) -> T | None:
+    try:
+        return model.get(pk, sk, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def _page(results: Any, limit: int) -> Page[Any]:
+    items = list(results)
+    return items, results.last_evaluated_key if len(items) == limit else None
+
+
+def get_request(request_id: str) -> RequestItem | None:
+    """1 GetItem (consistent)."""
+    return _get(RequestItem, keys.request(request_id), keys.META)
+
+
+def get_requests(request_ids: Iterable[str]) -> dict[str, RequestItem]:
+    """Requests by id. 1 BatchGetItem per 100 (0 for none)."""
+    wanted = sorted(set(request_ids))
+    if not wanted:
+        return {}
+    found = RequestItem.batch_get([(keys.request(r), keys.META) for r in wanted])
+    return {item.request_id: item for item in found}
+
+
+def customer_requests(
+    customer_id: str, limit: int, start_key: dict[str, Any] | None
+) -> Page[RequestItem]:
+    """A customer's requests, newest first. 1 Query (gsi1)."""
+    return _page(
+        RequestItem.gsi1.query(
+            keys.customer_requests(customer_id),
+            scan_index_forward=False,
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=start_key,
+        ),
+        limit,
+    )
+
+
+def get_offer(provider_id: str, offer_id: str) -> OfferItem | None:
+    """1 GetItem (consistent)."""
+    return _get(OfferItem, keys.user(provider_id), keys.offer(offer_id))
+
+
+def provider_offers(
+    provider_id: str, limit: int, start_key: dict[str, Any] | None
+) -> Page[OfferItem]:
+    """Every offer a provider had, newest first. 1 Query."""
+    return _page(
+        OfferItem.query(
+            keys.user(provider_id),
+            OfferItem.sk.startswith(keys.OFFER_PREFIX),
+            scan_index_forward=False,
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=start_key,
+        ),
+        limit,
+    )
+
+
+def pending_offers(
+    provider_id: str, limit: int, start_key: dict[str, Any] | None
+) -> Page[OfferItem]:
+    """A provider's pending offers, newest first. 1 Query (gsi1, sparse)."""
+    return _page(
+        OfferItem.gsi1.query(
+            keys.pending_offers(provider_id),
+            scan_index_forward=False,
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=start_key,
+        ),
+        limit,
+    )
+
+
+def get_quote(customer_id: str, quote_id: str) -> QuoteItem | None:
+    """1 GetItem (consistent)."""
+    return _get(QuoteItem, keys.user(customer_id), keys.quote(quote_id))
+
+
+def request_quotes(
+    request_id: str, limit: int, start_key: dict[str, Any] | None
+) -> Page[QuoteItem]:
+    """The quotes of a request, oldest first. 1 Query (gsi1)."""
+    return _page(
+        QuoteItem.gsi1.query(
+            keys.request_quotes(request_id),
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=start_key,
+        ),
+        limit,
+    )
+
+
+def get_job(job_id: str) -> JobItem | None:
+    """1 GetItem (consistent)."""
+    return _get(JobItem, keys.job(job_id), keys.META)
+
+
+def user_jobs(user_id: str, limit: int, start_key: dict[str, Any] | None) -> Page[JobItem]:
+    """A participant's jobs, newest first. 1 Query + 1 BatchGetItem."""
+    members, last = _page(
+        JobMemberItem.query(
+            keys.user(user_id),
+            JobMemberItem.sk.startswith(keys.JOB_PREFIX),
+            scan_index_forward=False,
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=start_key,
+        ),
+        limit,
+    )
+    if not members:
+        return [], last
+    found = {
+        j.job_id: j for j in JobItem.batch_get([(keys.job(m.job_id), keys.META) for m in members])
+    }
+    return [found[m.job_id] for m in members if m.job_id in found], last
+
+
+def reviews_about(
+    subject_role: str, user_id: str, limit: int, start_key: dict[str, Any] | None
+) -> Page[ReviewItem]:
+    """Published reviews about a provider (or customer), newest first. 1 Query (gsi1)."""
+    return _page(
+        ReviewItem.gsi1.query(
+            keys.reviews_about(subject_role, user_id),
+            scan_index_forward=False,
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=start_key,
+        ),
+        limit,
+    )
+
+
+def job_reviews(job_id: str) -> list[ReviewItem]:
+    """Both reviews of a job (0-2). 1 Query (consistent)."""
+    return list(
+        ReviewItem.query(
+            keys.job(job_id), ReviewItem.sk.startswith(keys.review("")), consistent_read=True
+        )
+    )
+
+
+# --- geo ----------------------------------------------------------------------------------------
+
+
+def online_providers_in(cells: Sequence[str], max_workers: int = 8) -> list[ProviderItem]:
+    """Every online provider indexed under these cells. 1 Query per cell (more only when a
+    cell's page passes 1 MB), run in parallel; reads only the providers in those cells."""
+
+    def one(cell: str) -> list[ProviderItem]:
+        return [
+            item
+            for item in Entity.gsi2.query(keys.cell(cell))
+            if isinstance(item, ProviderItem) and item.online
+        ]
+
+    if len(cells) <= 1:
+        return [p for c in cells for p in one(c)]
+    with ThreadPoolExecutor(max_workers=min(max_workers, len(cells))) as pool:
+        return [p for found in pool.map(one, cells) for p in found]
+
+
+# --- timers ---------------------------------------------------------------------------------
+
+
+def day_of(moment: datetime) -> str:
+    return moment.astimezone(UTC).date().isoformat()
+
+
+def set_due(item: RequestItem | JobItem, due: datetime | None, ref: str) -> None:
+    """Arm (or, with ``None``, disarm) an item's timer in the sparse due index."""
+    if due is None:
+        item.due_at = None
+        item.gsi2pk = None
+        item.gsi2sk = None
+        return
+    at = ids.iso(due)
+    item.due_at = at
+    item.gsi2pk = keys.due(day_of(due))
+    item.gsi2sk = keys.due_sort(at, ref)
+
+
+def due_on(day: str, now: datetime) -> list[Entity]:
+    """Requests and jobs whose timer of ``day`` is due by ``now``. 1 Query (gsi2) per
+    1 MB page; reads only due timers (the index is sparse and ordered by due time)."""
+    upper = ids.iso(now) + "~"  # '~' sorts after '#' and every id character
+    return list(Entity.gsi2.query(keys.due(day), Entity.gsi2sk <= upper))
+
+
+def timer_cursor() -> str | None:
+    """1 GetItem."""
+    item = _get(TimerCursorItem, *keys.TIMER_CURSOR)
+    return item.day if item else None
+
+
+def move_timer_cursor(old: str | None, new: str) -> None:
+    """Move the cursor forward from ``old`` (if nobody else moved it). 1 conditional PutItem."""
+    item = TimerCursorItem(*keys.TIMER_CURSOR, day=new, updated_at=ids.iso())
+    condition = TimerCursorItem.pk.does_not_exist() if old is None else TimerCursorItem.day == old
+    try:
+        item.save(condition=condition)
+    except PutError as exc:
+        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+            raise
+
+
+def days_between(first: str, last: str) -> list[str]:
+    start, end = date.fromisoformat(first), date.fromisoformat(last)
+    return [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
+
+
+# --- the feed -------------------------------------------------------------------------------
+
+
+def save_notifications(items: Sequence[NotificationItem]) -> None:
+    """1 BatchWriteItem per 25 entries."""
+    expires = int((ids.now() + FEED_TTL).timestamp())
+    with NotificationItem.batch_write() as batch:
+        for item in items:
+            item.ttl = expires
+            batch.save(item)
+
+
+def notifications(
+    user_id: str, limit: int, start_key: dict[str, Any] | None
+) -> Page[NotificationItem]:
+    """A user's feed, newest first. 1 Query."""
+    return _page(
+        NotificationItem.query(
+            keys.user(user_id),
+            NotificationItem.sk.startswith(keys.NOTE_PREFIX),
+            scan_index_forward=False,
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=start_key,
+        ),
+        limit,
+    )
