@@ -74,7 +74,7 @@ def notification_for(event: Event, badge: int | None = None) -> sns.Notification
     if event.type not in PUSH_TYPES:
         return None
     d = event.data
-    status = _text(_find(d, "status", "to"), "")
+    status = _text(_find(d, "status", "state", "to"), "")
     title: str
     body: str
     collapse: str | None
@@ -82,6 +82,9 @@ def notification_for(event: Event, badge: int | None = None) -> sns.Notification
         category = _text(_find(d, "category_name", "category"), "")
         title = f"New job offer: {category}" if category else "New job offer"
         body = _text(_find(d, "description"), "A customer near you needs help. Tap to see it.")
+        distance = _find(d, "distance_km")
+        if isinstance(distance, int | float) and not isinstance(distance, bool):
+            body = f"{body} · {distance:.1f} km away"
         collapse = f"offer:{_text(_find(d, 'offer_id', 'id'), event.id)}"
     elif event.type == "request.updated":
         title = "Your request"
@@ -89,6 +92,8 @@ def notification_for(event: Event, badge: int | None = None) -> sns.Notification
         collapse = f"request:{_text(_find(d, 'request_id', 'id'), event.id)}"
     elif event.type == "quote.new":
         price = _find(d, "price", "amount")
+        if isinstance(price, Mapping):
+            price = f"{price.get('amount')} {price.get('currency', '')}".strip()
         title = "New quote"
         body = f"A provider quoted {price}." if price is not None else "A provider sent a quote."
         collapse = f"quote:{_text(_find(d, 'quote_id', 'id'), event.id)}"

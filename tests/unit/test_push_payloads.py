@@ -117,6 +117,30 @@ def test_offer_names_the_category_and_the_job():
     assert n.collapse_key == "offer:O7"
 
 
+def test_marketplace_shapes_offer_quote_and_job():
+    offer = notification_for(
+        _event(
+            "offer.new",
+            {
+                "id": "O2",
+                "request_id": "R2",
+                "category": "cleaning",
+                "description": "Flat",
+                "distance_km": 2.345,
+            },
+        )
+    )
+    assert offer is not None
+    assert (offer.title, offer.body) == ("New job offer: cleaning", "Flat · 2.3 km away")
+    assert offer.data["id"] == "O2" and offer.data["request_id"] == "R2"
+    quote = notification_for(
+        _event("quote.new", {"id": "Q1", "price": {"amount": "45.00", "currency": "EUR"}})
+    )
+    assert quote is not None and quote.body == "A provider quoted 45.00 EUR."
+    job = notification_for(_event("job.updated", {"id": "J1", "state": "arrived"}))
+    assert job is not None and job.body == "Your provider has arrived."
+
+
 def test_announcement_uses_its_title_and_body():
     n = notification_for(
         _event("announcement", {"id": "A1", "title": "Maintenance", "body": "Tonight 2-3am"})
