@@ -10,7 +10,7 @@ from chalice.app import Chalice
 
 from chalicelib import observability, web
 from chalicelib.api import devices, marketplace, media, profiles, realtime
-from chalicelib.services import events, notifications, push
+from chalicelib.services import announcements, events, live, notifications, push
 
 app = Chalice(app_name="summon")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
@@ -25,6 +25,14 @@ app.register_blueprint(realtime.bp)
 app.register_blueprint(media.bp)
 app.register_blueprint(devices.bp)
 
+# WebSocket API (chalicelib/api/realtime.py). On the app, not the blueprint: Chalice wraps
+# WebSocket handlers only here, and Lambda calls them as app.<name>.
+ws_connect = app.on_ws_connect()(realtime.ws_connect)
+ws_message = app.on_ws_message()(realtime.ws_message)
+ws_disconnect = app.on_ws_disconnect()(realtime.ws_disconnect)
+
 # Event sinks (chalicelib.services.events): feed, live delivery, push fallback.
 events.add_sink("feed", notifications.record)
 events.add_offline_handler("push", push.send_to_users)
+events.add_sink("live", live.deliver)
+announcements.use_live_broadcast(live.broadcast)

@@ -91,7 +91,7 @@ def client_message(sender_id: str, client_msg_id: str) -> str:
 
 def job_location(job_id: str) -> tuple[str, str]:
     """The last live position of a job's provider (kept beside the job's own items)."""
-    return f"JOB#{job_id}", LOCATION
+    return job(job_id), LOCATION
 
 
 # --- marketplace (store/marketplace.py) ---------------------------------------------------

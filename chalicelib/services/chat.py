@@ -1,0 +1,202 @@
+"""Chat: messages, typing indicators, read receipts, unread counts, catch-up.
+
+Conversations are opened by the marketplace (one per job, one per quote); only their
+participants may read or write them -- to anyone else a conversation does not exist (404).
+``chat.send`` over the socket and ``POST /conversations/{id}/messages`` are this one
+:func:`send`: the message is stored (with its per-conversation ``seq``) before it is
+delivered, as a ``chat.message`` event to every participant's live sockets (the sender's
+other devices too) and as push to the other participants who have none. Typing indicators
+are never stored. A participant's read position only moves forward; unread counts are
+``last_seq - last_read_seq`` (sending a message marks everything before it read).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import ids
+from chalicelib.errors import NotFound
+from chalicelib.schemas.common import Page
+from chalicelib.schemas.realtime import (
+    ConversationSummary,
+    Message,
+    MessageContent,
+    MessagePreview,
+    ReadState,
+)
+from chalicelib.services import events, live
+from chalicelib.store import keys, pagination
+from chalicelib.store import realtime as store
+from chalicelib.store.conversations import ConversationItem, MemberItem
+
+_MAX_CACHED = 10_000
+_participants: dict[str, tuple[str, ...]] = {}
+
+
+def _remember(conv: ConversationItem) -> tuple[str, ...]:
+    people = tuple(str(p) for p in (conv.participants or []))
+    if len(_participants) >= _MAX_CACHED:
+        _participants.pop(next(iter(_participants)))
+    _participants[str(conv.pk).removeprefix("CONV#")] = people
+    return people
+
+
+def participants(user_id: str, conversation_id: str) -> tuple[str, ...]:
+    """The participants, if ``user_id`` is one of them (else 404). A conversation's
+    participants never change, so this is 0 calls once the container has seen it, else
+    1 GetItem."""
+    people = _participants.get(conversation_id)
+    if people is None:
+        conv = store.conversation(conversation_id)
+        people = _remember(conv) if conv is not None else ()
+    if user_id not in people:
+        raise NotFound(f"No conversation {conversation_id} of yours.")
+    return people
+
+
+def _checked(user_id: str, conversation_id: str, conv: ConversationItem | None) -> tuple[str, ...]:
+    people = _remember(conv) if conv is not None else ()
+    if user_id not in people:
+        raise NotFound(f"No conversation {conversation_id} of yours.")
+    return people
+
+
+def _message(item: store.MessageItem) -> Message:
+    return Message(
+        id=item.message_id,
+        conversation_id=item.conversation_id,
+        seq=int(item.seq),
+        sender_id=item.sender_id,
+        client_msg_id=item.client_msg_id,
+        text=item.text,
+        media_id=item.media_id,
+        created_at=str(item.created_at),
+    )
+
+
+def _stored(conversation_id: str, seq: int) -> Message:
+    item = store.message(conversation_id, seq)
+    if item is None:  # the dedupe record is written in the same transaction as the message
+        raise NotFound(f"Message {seq} of conversation {conversation_id} is missing.")
+    return _message(item)
+
+
+def send(user_id: str, conversation_id: str, content: MessageContent) -> tuple[Message, bool]:
+    """Store a message and deliver it; ``(message, True)``, or ``(the first one, False)``
+    for a retried ``client_msg_id``.
+    1 BatchGetItem (conversation + dedupe) + 1 UpdateItem (seq) + 1 TransactWriteItems
+    + 1 BatchGetItem (the participants' sockets). A retry: 1 BatchGetItem + 1 GetItem."""
+    conv, seen = store.conversation_and_dedupe(conversation_id, user_id, content.client_msg_id)
+    people = _checked(user_id, conversation_id, conv)
+    if seen is not None:
+        return _stored(conversation_id, seen), False
+    now = ids.iso()
+    preview = {"sender_id": user_id, "text": content.text, "media_id": content.media_id, "at": now}
+    seq = store.take_seq(conversation_id, preview)
+    item = store.MessageItem(
+        keys.conversation(conversation_id),
+        keys.message(seq),
+        message_id=ids.new_id(),
+        conversation_id=conversation_id,
+        seq=seq,
+        sender_id=user_id,
+        client_msg_id=content.client_msg_id,
+        text=content.text,
+        media_id=content.media_id,
+        created_at=now,
+    )
+    if not store.store_message(item):  # a copy of this very send got there first
+        _, seen = store.conversation_and_dedupe(conversation_id, user_id, content.client_msg_id)
+        if seen is None:
+            raise NotFound(f"Conversation {conversation_id} changed meanwhile: retry.")
+        return _stored(conversation_id, seen), False
+    message = _message(item)
+    events.publish(
+        events.Event(
+            type="chat.message",
+            recipients=people,
+            data=message.model_dump(mode="json"),
+            feed=False,
+        )
+    )
+    return message, True
+
+
+def typing(user_id: str, conversation_id: str, is_typing: bool) -> None:
+    """``chat.typing`` to the other participants' sockets (not stored, never pushed).
+    1 BatchGetItem (+1 GetItem the first time this container sees the conversation)."""
+    people = participants(user_id, conversation_id)
+    others = [p for p in people if p != user_id]
+    data = {"conversation_id": conversation_id, "user_id": user_id, "typing": is_typing}
+    live.send_to_users(others, live.frame("chat.typing", data))
+
+
+def read(user_id: str, conversation_id: str, seq: int) -> ReadState:
+    """Everything up to ``seq`` (at most the last message) is read; every participant's
+    sockets get ``chat.read`` (read receipts; the reader's other devices clear their badge).
+    1 GetItem (conversation) + 1 UpdateItem (forward only) + 1 BatchGetItem (sockets);
+    reading an older position changes nothing: 1 GetItem + 1 UpdateItem + 1 GetItem."""
+    conv = store.conversation(conversation_id, consistent=True)
+    people = _checked(user_id, conversation_id, conv)
+    assert conv is not None
+    last_seq = int(conv.last_seq or 0)
+    upto = min(seq, last_seq)
+    if store.mark_read(user_id, conversation_id, upto):
+        position = upto
+        data = {"conversation_id": conversation_id, "user_id": user_id, "seq": upto}
+        live.send_to_users(people, live.frame("chat.read", data))
+    else:
+        found = store.member(user_id, conversation_id)
+        position = int(found.last_read_seq or 0) if found is not None else 0
+    return ReadState(
+        conversation_id=conversation_id,
+        user_id=user_id,
+        last_read_seq=position,
+        unread=max(0, last_seq - position),
+    )
+
+
+def messages(
+    user_id: str, conversation_id: str, after: int, limit: int, cursor: str | None
+) -> Page[Message]:
+    """Messages with ``seq > after`` in order (catch-up after a reconnect).
+    1 Query (+1 GetItem the first time this container sees the conversation)."""
+    participants(user_id, conversation_id)
+    start = pagination.decode(cursor, hash_key="pk", hash_value=keys.conversation(conversation_id))
+    items, last_key = store.messages_after(conversation_id, after, limit, start)
+    return Page[Message](items=[_message(i) for i in items], cursor=pagination.encode(last_key))
+
+
+def conversations(user_id: str, limit: int, cursor: str | None) -> Page[ConversationSummary]:
+    """My conversations, newest first, with unread counts and whether the counterpart is
+    online. 1 Query + 1 BatchGetItem (conversations) + 1 BatchGetItem (sockets)."""
+    start = pagination.decode(cursor, hash_key="pk", hash_value=keys.user(user_id))
+    mine, last_key = store.members(user_id, limit, start)
+    convs = store.conversations([m.conversation_id for m in mine])
+    online = live.online([m.counterpart_id for m in mine if m.counterpart_id])
+    items = [
+        _summary(m, convs.get(m.conversation_id), online)
+        for m in mine
+        if m.conversation_id in convs
+    ]
+    return Page[ConversationSummary](items=items, cursor=pagination.encode(last_key))
+
+
+def _summary(
+    member: MemberItem, conv: ConversationItem | None, online: set[str]
+) -> ConversationSummary:
+    last_seq = int(conv.last_seq or 0) if conv is not None else 0
+    read_upto = int(member.last_read_seq or 0)
+    preview: Any = conv.last_message if conv is not None else None
+    return ConversationSummary(
+        id=member.conversation_id,
+        ref_type=member.ref_type,
+        ref_id=member.ref_id,
+        counterpart_id=member.counterpart_id,
+        counterpart_online=member.counterpart_id in online,
+        last_seq=last_seq,
+        last_read_seq=read_upto,
+        unread=max(0, last_seq - read_upto),
+        last_message=MessagePreview.model_validate(preview) if preview else None,
+        created_at=member.created_at,
+    )

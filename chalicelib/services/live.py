@@ -1,0 +1,227 @@
+"""Live delivery: frames to every live socket of a user, the ``live`` event sink, the
+offline fallback, broadcasts (announcements), and live job location.
+
+:func:`deliver` is registered in ``app.py`` as the ``live`` sink of the events port: every
+domain event (``offer.new``, ``job.updated``, ``chat.message`` ...) reaches every live
+connection of each recipient as its frame (``Event.frame()``); recipients none of whose
+sockets took it go to :func:`events.deliver_offline` (mobile push), except for the
+ephemeral types (:data:`EPHEMERAL`) and the user who caused the event (``data.sender_id``
+or ``data.actor_id``: nobody gets a push about their own message).
+
+Cost of one delivery: 1 BatchGetItem for up to 100 recipients, then one ``@connections``
+POST per socket in parallel. A socket that answers Gone (or has expired) is forgotten:
+1 UpdateItem per user + 1 DeleteItem per socket.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib import ids
+from chalicelib.adapters import websocket
+from chalicelib.domain.jobs import JobState
+from chalicelib.errors import Conflict, DomainError, Forbidden, NotFound
+from chalicelib.schemas.realtime import JobLocation, LocationFrame
+from chalicelib.services import events
+from chalicelib.store import keys
+from chalicelib.store import realtime as store
+
+EPHEMERAL = frozenset({"chat.typing", "chat.read", "presence", "job.location"})
+"""Frame types that only make sense live: never handed to the offline (push) handlers."""
+
+ACTOR_FIELDS = ("sender_id", "actor_id")
+"""Fields of ``Event.data`` naming the user who caused the event (no push to them)."""
+
+_BATCH = 100
+
+_sender: websocket.Sender | None = None
+
+
+def sender() -> websocket.Sender:
+    """The sender of this container (built on first use)."""
+    global _sender
+    if _sender is None:
+        _sender = websocket.ApiGatewaySender()
+    return _sender
+
+
+def use_sender(replacement: websocket.Sender | None) -> None:
+    """Swap the sender (tests); ``None`` goes back to the real one."""
+    global _sender
+    _sender = replacement
+
+
+def frame(type_: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A server → client frame that is not a domain event (same shape as ``Event.frame``)."""
+    return {"type": type_, "id": ids.new_id(), "at": ids.iso(), "data": data}
+
+
+def _encode(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), default=str).encode()
+
+
+# --- sending --------------------------------------------------------------------------
+
+
+def send_to_users(user_ids: Iterable[str], payload: dict[str, Any]) -> set[str]:
+    """Send one frame to every live socket of each user; the users at least one socket of
+    whom took it. 1 BatchGetItem per 100 users (+ cleanup of dead sockets)."""
+    wanted = sorted(set(user_ids))
+    reached: set[str] = set()
+    for start in range(0, len(wanted), _BATCH):
+        reached |= _send_batch(wanted[start : start + _BATCH], payload)
+    return reached
+
+
+def _send_batch(user_ids: list[str], payload: dict[str, Any]) -> set[str]:
+    now = time.time()
+    live: list[store.Socket] = []
+    dead: list[store.Socket] = []
+    for sockets in store.sockets_of(user_ids).values():
+        for sock in sockets:
+            (live if sock.alive(now) else dead).append(sock)
+    return _send_sockets(live, payload, dead)
+
+
+def _send_sockets(
+    live: list[store.Socket], payload: dict[str, Any], dead: list[store.Socket] | None = None
+) -> set[str]:
+    by_target = {websocket.Target(s.connection_id, s.endpoint): s for s in live}
+    result = sender().send(list(by_target), _encode(payload))
+    gone = [by_target[t] for t in result.gone]
+    if gone or dead:
+        store.drop_sockets([*gone, *(dead or [])])
+    return {by_target[t].user_id for t in result.delivered}
+
+
+def online(user_ids: Iterable[str]) -> set[str]:
+    """The users with at least one live (unexpired) socket. 1 BatchGetItem per 100 users."""
+    now = time.time()
+    wanted = sorted(set(user_ids))
+    out: set[str] = set()
+    for start in range(0, len(wanted), _BATCH):
+        found = store.sockets_of(wanted[start : start + _BATCH])
+        out |= {u for u, socks in found.items() if any(s.alive(now) for s in socks)}
+    return out
+
+
+def send_to_connection(connection_id: str, endpoint: str, payload: dict[str, Any]) -> bool:
+    """One frame to one socket (replies: ``pong``, ``error``, acks). 0 DynamoDB calls."""
+    target = websocket.Target(connection_id, endpoint)
+    return bool(sender().send([target], _encode(payload)).delivered)
+
+
+def deliver(event: events.Event) -> None:
+    """The ``live`` sink: the event's frame to its recipients' sockets, and the recipients
+    who have none (or whose sockets are all gone) to the offline handlers (push)."""
+    reached = send_to_users(event.recipients, event.frame())
+    if event.type in EPHEMERAL:
+        return
+    actors = {event.data.get(f) for f in ACTOR_FIELDS}
+    offline = [u for u in dict.fromkeys(event.recipients) if u not in reached and u not in actors]
+    events.deliver_offline(event, offline)
+
+
+def broadcast(payload: dict[str, Any]) -> set[str]:
+    """One frame to every live socket of every user (announcements); the users reached.
+    16 Queries (the connection index shards, paginated) + the sends in parallel."""
+    now = time.time()
+    live: list[store.Socket] = []
+    dead: list[store.Socket] = []
+    for sock in store.all_sockets():
+        (live if sock.alive(now) else dead).append(sock)
+    reached: set[str] = set()
+    step = _BATCH * 10
+    for start in range(0, len(live), step):
+        reached |= _send_sockets(live[start : start + step], payload)
+    if dead:
+        store.drop_sockets(dead)
+    return reached
+
+
+# --- live location --------------------------------------------------------------------
+
+LOCATION_INTERVAL_MS = 1000
+"""At most one position per job per second is kept and forwarded; faster updates are
+refused with an ``error`` frame (status 429) and dropped."""
+
+LOCATION_STATES = frozenset({JobState.EN_ROUTE, JobState.ARRIVED})
+
+
+class TooFrequent(DomainError):
+    status = 429
+    title = "Too Many Requests"
+
+
+@dataclass(frozen=True)
+class _Job:
+    customer_id: str
+    provider_id: str | None
+    state: str
+
+
+def _job_of_participant(user_id: str, job_id: str) -> _Job:
+    job = store.job_parties(job_id)
+    if job is None or user_id not in (job.customer_id, job.provider_id):
+        raise NotFound(f"No job {job_id} of yours.")
+    return _Job(job.customer_id, job.provider_id, job.state)
+
+
+def update_location(user_id: str, update: LocationFrame) -> JobLocation:
+    """``location.update`` from the job's provider while it is ``en_route`` or ``arrived``:
+    keep it as the job's last position and send ``job.location`` to the customer only.
+    1 GetItem (job) + 1 conditional PutItem (throttle) + 1 BatchGetItem (the customer's
+    sockets)."""
+    job = _job_of_participant(user_id, update.job_id)
+    if user_id != job.provider_id:
+        raise Forbidden("Only the job's provider sends its location.")
+    if job.state not in LOCATION_STATES:
+        raise Conflict(
+            f"The job is {job.state}: location is shared only while it is en_route or arrived."
+        )
+    now_ms = int(time.time() * 1000)
+    item = store.LocationItem(
+        *keys.job_location(update.job_id),
+        job_id=update.job_id,
+        provider_id=user_id,
+        lat=update.lat,
+        lng=update.lng,
+        heading=update.heading,
+        speed_mps=update.speed_mps,
+        accuracy_m=update.accuracy_m,
+        at_ms=now_ms,
+        updated_at=ids.iso(),
+    )
+    if not store.put_location(item, LOCATION_INTERVAL_MS):
+        raise TooFrequent(
+            f"Location updates are kept at most once every {LOCATION_INTERVAL_MS} ms per job; "
+            "this one was dropped."
+        )
+    out = _location(item)
+    send_to_users([job.customer_id], frame("job.location", out.model_dump(mode="json")))
+    return out
+
+
+def _location(item: store.LocationItem) -> JobLocation:
+    return JobLocation(
+        job_id=item.job_id,
+        lat=float(item.lat),
+        lng=float(item.lng),
+        heading=None if item.heading is None else float(item.heading),
+        speed_mps=None if item.speed_mps is None else float(item.speed_mps),
+        accuracy_m=None if item.accuracy_m is None else float(item.accuracy_m),
+        at=str(item.updated_at),
+    )
+
+
+def last_location(user_id: str, job_id: str) -> JobLocation:
+    """The job's last position, for its customer or provider. 1 GetItem (job) + 1 GetItem."""
+    _job_of_participant(user_id, job_id)
+    item = store.location(job_id)
+    if item is None:
+        raise NotFound(f"Job {job_id} has no position yet.")
+    return _location(item)
