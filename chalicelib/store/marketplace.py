@@ -211,6 +211,12 @@ class Stale(Exception):
     (another writer won). Re-read and decide again."""
 
 
+def _connection() -> Connection:
+    """The models' own (cached) connection: a new ``Connection`` per transaction would build
+    a new botocore session and client each time (tens of ms of model loading)."""
+    return Entity._get_connection().connection
+
+
 def _cancelled(exc: TransactWriteError) -> bool:
     code = getattr(exc, "cause_response_code", None)
     return code in ("TransactionCanceledException", "ConditionalCheckFailedException")
@@ -321,7 +327,7 @@ class Changes:
         if len(self._ops) > 100:
             raise ValueError(f"a transaction takes at most 100 writes, not {len(self._ops)}")
         try:
-            with TransactWrite(connection=Connection(region=Entity.Meta.region)) as tx:
+            with TransactWrite(connection=_connection()) as tx:
                 for op in self._ops:
                     op(tx)
         except TransactWriteError as exc:

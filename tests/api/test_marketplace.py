@@ -5,14 +5,23 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.store import keys
-from chalicelib.store.marketplace import JobItem, OfferItem, RequestItem
-from chalicelib.store.models import Entity, ProviderItem
+from chalicelib.store.models import ProviderItem
 
 pytestmark = pytest.mark.api
 
 HERE = {"lat": 38.7223, "lng": -9.1393}
 NEAR = {"lat": 38.73, "lng": -9.15}
 FAR = {"lat": 41.15, "lng": -8.61}  # Porto, ~275 km
+
+
+@pytest.fixture(autouse=True)
+def _settings_first(aws):
+    """Read the settings before chalice's test client patches the stage into the
+    environment (the idempotency table's name depends on it)."""
+    from chalicelib import config, web
+
+    config.settings()
+    web._idempotency.cache_clear()
 
 
 def become_provider(api, where=NEAR, categories=("plumbing",), radius_km=15, online=True):
@@ -111,3 +120,279 @@ def test_instant_request_offers_nearby_providers_and_first_accept_wins(as_user):
 
     stats = ProviderItem.get(keys.user(near1.user_id), keys.PROVIDER)
     assert (stats.offers_received, stats.offers_accepted) == (1, 1)
+
+
+def matched_job(as_user, **request_overrides):
+    """A customer, a provider and the job between them (instant, accepted)."""
+    provider = become_provider(as_user(("providers",)))
+    customer = as_user(("customers",))
+    created = customer.call("POST", "/requests", request_body(**request_overrides))
+    assert created.status_code == 201, created.json_body
+    offer = offers_of(provider)[0]
+    job = provider.call("POST", f"/offers/{offer['id']}/accept").json_body
+    return customer, provider, job
+
+
+def walk(api, job_id, *states):
+    for state in states:
+        response = api.call("POST", f"/jobs/{job_id}/transitions", {"to": state})
+        assert response.status_code == 200, (state, response.json_body)
+    return response.json_body
+
+
+def test_the_job_lifecycle_enforces_who_moves_it_and_says_why(as_user):
+    customer, provider, job = matched_job(as_user)
+    jid = job["id"]
+    early = customer.call("POST", f"/jobs/{jid}/transitions", {"to": "en_route"})
+    assert early.status_code == 409
+    assert "only the provider" in early.json_body["detail"]
+    skip = provider.call("POST", f"/jobs/{jid}/transitions", {"to": "in_progress"})
+    assert skip.status_code == 409
+    assert "cannot go from accepted to in_progress" in skip.json_body["detail"]
+
+    arrived = walk(provider, jid, "en_route", "arrived")
+    assert arrived["state"] == "arrived"
+    assert arrived["next"] == ["in_progress"]  # the provider may no longer cancel
+    late_cancel = provider.call("POST", f"/jobs/{jid}/transitions", {"to": "cancelled"})
+    assert late_cancel.status_code == 409
+    assert "can cancel only while" in late_cancel.json_body["detail"]
+
+    walk(provider, jid, "in_progress")
+    done = walk(customer, jid, "completed")
+    assert done["state"] == "completed"
+    assert done["reviews"]["window_closes_at"]
+    assert [h["to"] for h in done["history"]] == [
+        "accepted",
+        "en_route",
+        "arrived",
+        "in_progress",
+        "completed",
+    ]
+    final = customer.call("POST", f"/jobs/{jid}/transitions", {"to": "cancelled"})
+    assert final.status_code == 409
+    assert "final state" in final.json_body["detail"]
+
+    listed = provider.call("GET", "/jobs").json_body["items"]
+    assert [j["id"] for j in listed] == [jid]
+    assert customer.call("GET", f"/jobs/{jid}").json_body["state"] == "completed"
+    assert as_user().call("GET", f"/jobs/{jid}").status_code == 404
+
+
+def test_reviews_are_hidden_until_both_sides_reviewed_then_rate_the_provider(as_user):
+    customer, provider, job = matched_job(as_user)
+    jid = job["id"]
+    not_yet = customer.call("POST", f"/jobs/{jid}/reviews", {"rating": 5})
+    assert not_yet.status_code == 409
+    assert "only once it is completed" in not_yet.json_body["detail"]
+    walk(provider, jid, "en_route", "arrived", "in_progress", "completed")
+
+    first = customer.call("POST", f"/jobs/{jid}/reviews", {"rating": 4, "text": "Quick, tidy"})
+    assert first.status_code == 201, first.json_body
+    assert first.json_body["published_at"] is None
+    reviews = customer.call("GET", f"/providers/{provider.user_id}/reviews").json_body
+    assert reviews["items"] == []  # hidden until the provider reviewed too
+    twice = customer.call("POST", f"/jobs/{jid}/reviews", {"rating": 5})
+    assert twice.status_code == 409
+    assert "already reviewed" in twice.json_body["detail"]
+
+    second = provider.call("POST", f"/jobs/{jid}/reviews", {"rating": 5, "text": "Kind"})
+    assert second.status_code == 201
+    assert second.json_body["published_at"] is not None
+    visible = as_user().call("GET", f"/providers/{provider.user_id}/reviews").json_body["items"]
+    assert [(r["rating"], r["text"], r["author_role"]) for r in visible] == [
+        (4, "Quick, tidy", "customer")
+    ]
+    profile = as_user().call("GET", f"/providers/{provider.user_id}").json_body
+    assert profile["rating"] == {"count": 1, "average": 4.0}
+    state = customer.call("GET", f"/jobs/{jid}").json_body["reviews"]
+    assert state["customer_reviewed"] and state["provider_reviewed"]
+    assert state["published_at"] == second.json_body["published_at"]
+
+
+def test_quote_mode_end_to_end(as_user):
+    cheap = become_provider(as_user(("providers",)))
+    pricey = become_provider(as_user(("providers",)), where={"lat": 38.71, "lng": -9.12})
+    customer = as_user(("customers",))
+    created = customer.call("POST", "/requests", request_body(mode="quote"))
+    assert created.status_code == 201
+    rid = created.json_body["id"]
+    invitation = offers_of(cheap)[0]
+    assert invitation["mode"] == "quote"
+    wrong_way = cheap.call("POST", f"/offers/{invitation['id']}/accept")
+    assert wrong_way.status_code == 409
+    assert "quotes" in wrong_way.json_body["detail"]
+
+    q1 = cheap.call(
+        "POST",
+        f"/requests/{rid}/quotes",
+        {"price": {"amount": "40", "currency": "EUR"}, "eta_minutes": 30, "note": "Today"},
+    )
+    assert q1.status_code == 201, q1.json_body
+    assert q1.json_body["conversation_id"]
+    assert q1.json_body["price"] == {"amount": "40.00", "currency": "EUR"}
+    q2 = pricey.call(
+        "POST",
+        f"/requests/{rid}/quotes",
+        {"price": {"amount": "90.5", "currency": "EUR"}, "eta_minutes": 15},
+    )
+    assert q2.status_code == 201
+    again = cheap.call(
+        "POST",
+        f"/requests/{rid}/quotes",
+        {"price": {"amount": "35", "currency": "EUR"}, "eta_minutes": 30},
+    )
+    assert again.status_code == 409
+    assert "already quoted" in again.json_body["detail"]
+    assert "quote.new" in feed_types(customer)
+
+    listed = customer.call("GET", f"/requests/{rid}/quotes").json_body["items"]
+    assert {q["id"] for q in listed} == {q1.json_body["id"], q2.json_body["id"]}
+    own = cheap.call("GET", f"/requests/{rid}/quotes").json_body["items"]
+    assert [q["id"] for q in own] == [q1.json_body["id"]]  # not the competitor's price
+
+    chosen = customer.call("POST", f"/quotes/{q1.json_body['id']}/accept")
+    assert chosen.status_code == 200, chosen.json_body
+    job = chosen.json_body
+    assert job["provider_id"] == cheap.user_id
+    assert job["conversation_id"] == q1.json_body["conversation_id"]
+    assert job["price"] == {"amount": "40.00", "currency": "EUR"}
+    other = customer.call("POST", f"/quotes/{q2.json_body['id']}/accept")
+    assert other.status_code == 409
+    statuses = {
+        q["id"]: q["status"]
+        for q in customer.call("GET", f"/requests/{rid}/quotes").json_body["items"]
+    }
+    assert statuses == {q1.json_body["id"]: "accepted", q2.json_body["id"]: "declined"}
+    assert "offer.withdrawn" in feed_types(pricey)
+    assert customer.call("GET", f"/requests/{rid}").json_body["status"] == "matched"
+
+
+def test_quotes_only_from_invited_providers_on_quote_requests(as_user):
+    invited = become_provider(as_user(("providers",)))
+    outsider = become_provider(as_user(("providers",)), where=FAR)
+    customer = as_user(("customers",))
+    instant = customer.call("POST", "/requests", request_body()).json_body
+    quote = {"price": {"amount": "10", "currency": "EUR"}, "eta_minutes": 5}
+    refused = invited.call("POST", f"/requests/{instant['id']}/quotes", quote)
+    assert refused.status_code == 409
+    assert "instant" in refused.json_body["detail"]
+    quoting = customer.call("POST", "/requests", request_body(mode="quote")).json_body
+    stranger = outsider.call("POST", f"/requests/{quoting['id']}/quotes", quote)
+    assert stranger.status_code == 404
+    assert outsider.call("GET", f"/requests/{quoting['id']}/quotes").status_code == 404
+
+
+def test_decline_and_cancel(as_user):
+    provider = become_provider(as_user(("providers",)))
+    customer = as_user(("customers",))
+    rid = customer.call("POST", "/requests", request_body()).json_body["id"]
+    offer = offers_of(provider)[0]
+    declined = provider.call("POST", f"/offers/{offer['id']}/decline")
+    assert declined.status_code == 200
+    assert declined.json_body["status"] == "declined"
+    assert offers_of(provider) == []
+    assert provider.call("POST", f"/offers/{offer['id']}/accept").status_code == 409
+    assert provider.call("POST", f"/offers/{offer['id']}/decline").status_code == 409
+    request = customer.call("GET", f"/requests/{rid}").json_body
+    assert (request["status"], request["offers_pending"]) == ("open", 0)
+
+    cancelled = customer.call("POST", f"/requests/{rid}/cancel")
+    assert cancelled.status_code == 200
+    assert cancelled.json_body["status"] == "cancelled"
+    twice = customer.call("POST", f"/requests/{rid}/cancel")
+    assert twice.status_code == 409
+    assert "already cancelled" in twice.json_body["detail"]
+
+
+def test_cancelling_a_matched_request_cancels_its_job_while_allowed(as_user):
+    customer, provider, job = matched_job(as_user)
+    rid = job["request_id"]
+    cancelled = customer.call("POST", f"/requests/{rid}/cancel")
+    assert cancelled.status_code == 200
+    assert customer.call("GET", f"/jobs/{job['id']}").json_body["state"] == "cancelled"
+    assert "job.updated" in feed_types(provider)
+
+    customer, provider, job = matched_job(as_user)
+    walk(provider, job["id"], "en_route", "arrived", "in_progress")
+    refused = customer.call("POST", f"/requests/{job['request_id']}/cancel")
+    assert refused.status_code == 409
+    assert "can cancel only while" in refused.json_body["detail"]
+    assert customer.call("GET", f"/jobs/{job['id']}").json_body["state"] == "in_progress"
+
+
+def test_a_provider_cancelling_the_job_cancels_the_request(as_user):
+    customer, provider, job = matched_job(as_user)
+    done = walk(provider, job["id"], "cancelled")
+    assert done["state"] == "cancelled"
+    request = customer.call("GET", f"/requests/{job['request_id']}").json_body
+    assert request["status"] == "cancelled"
+    assert "provider" in request["status_reason"]
+
+
+def test_a_request_nobody_can_take_expires_at_once_and_says_why(as_user):
+    become_provider(as_user(("providers",)), where=FAR)
+    customer = as_user(("customers",))
+    created = customer.call("POST", "/requests", request_body())
+    assert created.status_code == 201
+    assert created.json_body["status"] == "expired"
+    assert created.json_body["status_reason"] == "no provider is available nearby right now"
+
+
+def test_a_customer_who_is_also_a_provider_is_not_offered_their_own_request(as_user):
+    both = become_provider(as_user(("customers", "providers")))
+    created = both.call("POST", "/requests", request_body())
+    assert created.json_body["status"] == "expired"
+    assert offers_of(both) == []
+    mine = both.call("GET", "/requests?role=customer").json_body["items"]
+    assert [r["id"] for r in mine] == [created.json_body["id"]]
+
+
+def test_lists_are_paginated_with_cursors_of_their_own(as_user):
+    provider = become_provider(as_user(("providers",)))
+    customer = as_user(("customers",))
+    made = [customer.call("POST", "/requests", request_body()).json_body["id"] for _ in range(3)]
+    seen, cursor = [], None
+    while True:
+        path = "/requests?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        page = customer.call("GET", path).json_body
+        seen += [r["id"] for r in page["items"]]
+        cursor = page["cursor"]
+        if not cursor:
+            break
+    assert seen == list(reversed(made))  # newest first
+    offered = provider.call("GET", "/requests?role=provider&limit=2").json_body
+    assert len(offered["items"]) == 2 and offered["cursor"]
+    foreign = provider.call("GET", f"/requests?cursor={page_cursor(customer)}")
+    assert foreign.status_code == 400
+    assert len(offers_of(provider)) == 3
+    first = provider.call("GET", "/offers?limit=1").json_body
+    rest = provider.call("GET", f"/offers?limit=5&cursor={first['cursor']}").json_body
+    assert len(first["items"]) + len(rest["items"]) == 3
+    feed = provider.call("GET", "/notifications?limit=2").json_body
+    assert len(feed["items"]) == 2 and feed["cursor"]
+
+
+def page_cursor(api):
+    return api.call("GET", "/requests?limit=1").json_body["cursor"]
+
+
+def test_idempotency_key_answers_a_retry_with_the_first_request(as_user):
+    provider = become_provider(as_user(("providers",)))
+    customer = as_user(("customers",))
+    headers = {"Idempotency-Key": "retry-1"}
+    first = customer.call("POST", "/requests", request_body(), headers=headers)
+    retry = customer.call("POST", "/requests", request_body(), headers=headers)
+    assert first.status_code == retry.status_code == 201
+    assert first.json_body["id"] == retry.json_body["id"]
+    assert len(offers_of(provider)) == 1
+    other_body = customer.call(
+        "POST", "/requests", request_body(description="Other"), headers=headers
+    )
+    assert other_body.status_code == 422
+
+    quoting = customer.call("POST", "/requests", request_body(mode="quote")).json_body
+    quote = {"price": {"amount": "10", "currency": "EUR"}, "eta_minutes": 5}
+    a = provider.call("POST", f"/requests/{quoting['id']}/quotes", quote, headers=headers)
+    b = provider.call("POST", f"/requests/{quoting['id']}/quotes", quote, headers=headers)
+    assert a.status_code == b.status_code == 201
+    assert a.json_body["id"] == b.json_body["id"]
