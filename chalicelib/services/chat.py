@@ -7,14 +7,15 @@ participants may read or write them -- to anyone else a conversation does not ex
 delivered, as a ``chat.message`` event to every participant's live sockets (the sender's
 other devices too) and as push to the other participants who have none. Typing indicators
 are never stored. A participant's read position only moves forward; unread counts are
-``last_seq - last_read_seq`` (sending a message marks everything before it read).
+``last_seq - max(last_read_seq, last_sent[me])``: sending a message marks everything
+before it read, without a second write (``store/realtime.py``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import ids
+from chalicelib import ids, observability
 from chalicelib.errors import NotFound
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.realtime import (
@@ -74,26 +75,10 @@ def _message(item: store.MessageItem) -> Message:
     )
 
 
-def _stored(conversation_id: str, seq: int) -> Message:
-    item = store.message(conversation_id, seq)
-    if item is None:  # the dedupe record is written in the same transaction as the message
-        raise NotFound(f"Message {seq} of conversation {conversation_id} is missing.")
-    return _message(item)
-
-
-def send(user_id: str, conversation_id: str, content: MessageContent) -> tuple[Message, bool]:
-    """Store a message and deliver it; ``(message, True)``, or ``(the first one, False)``
-    for a retried ``client_msg_id``.
-    1 BatchGetItem (conversation + dedupe) + 1 UpdateItem (seq) + 1 TransactWriteItems
-    + 1 BatchGetItem (the participants' sockets). A retry: 1 BatchGetItem + 1 GetItem."""
-    conv, seen = store.conversation_and_dedupe(conversation_id, user_id, content.client_msg_id)
-    people = _checked(user_id, conversation_id, conv)
-    if seen is not None:
-        return _stored(conversation_id, seen), False
-    now = ids.iso()
-    preview = {"sender_id": user_id, "text": content.text, "media_id": content.media_id, "at": now}
-    seq = store.take_seq(conversation_id, preview)
-    item = store.MessageItem(
+def _new_item(
+    user_id: str, conversation_id: str, seq: int, content: MessageContent, at: str
+) -> store.MessageItem:
+    return store.MessageItem(
         keys.conversation(conversation_id),
         keys.message(seq),
         message_id=ids.new_id(),
@@ -103,13 +88,11 @@ def send(user_id: str, conversation_id: str, content: MessageContent) -> tuple[M
         client_msg_id=content.client_msg_id,
         text=content.text,
         media_id=content.media_id,
-        created_at=now,
+        created_at=at,
     )
-    if not store.store_message(item):  # a copy of this very send got there first
-        _, seen = store.conversation_and_dedupe(conversation_id, user_id, content.client_msg_id)
-        if seen is None:
-            raise NotFound(f"Conversation {conversation_id} changed meanwhile: retry.")
-        return _stored(conversation_id, seen), False
+
+
+def _deliver(people: tuple[str, ...], item: store.MessageItem) -> Message:
     message = _message(item)
     events.publish(
         events.Event(
@@ -119,7 +102,39 @@ def send(user_id: str, conversation_id: str, content: MessageContent) -> tuple[M
             feed=False,
         )
     )
-    return message, True
+    return message
+
+
+def send(user_id: str, conversation_id: str, content: MessageContent) -> tuple[Message, bool]:
+    """Store a message, then deliver it; ``(message, True)``, or ``(the stored one, False)``
+    for a retried ``client_msg_id``.
+    1 BatchGetItem (conversation + dedupe record) + 1 UpdateItem (seq) + 1 PutItem (claim
+    the client_msg_id) + 1 PutItem (message) + 1 BatchGetItem (the participants' sockets).
+    A retry: 1 BatchGetItem + 1 GetItem."""
+    conv, seen = store.conversation_and_dedupe(conversation_id, user_id, content.client_msg_id)
+    people = _checked(user_id, conversation_id, conv)
+    if seen is not None:
+        stored = store.message(conversation_id, seen)
+        if stored is not None:
+            return _message(stored), False
+        # The first attempt stopped between its claim and its message: finish it.
+        item = _new_item(user_id, conversation_id, seen, content, ids.iso())
+        store.put_message(item)
+        return _deliver(people, item), True
+    now = ids.iso()
+    preview = {"sender_id": user_id, "text": content.text, "media_id": content.media_id, "at": now}
+    seq = store.take_seq(conversation_id, user_id, preview)
+    if not store.claim_client_msg(conversation_id, user_id, content.client_msg_id, seq):
+        # A copy of this very send claimed it a moment ago (this number stays unused).
+        _, first = store.conversation_and_dedupe(conversation_id, user_id, content.client_msg_id)
+        stored = store.message(conversation_id, first) if first is not None else None
+        if stored is not None:
+            return _message(stored), False
+        return _message(_new_item(user_id, conversation_id, first or seq, content, now)), False
+    item = _new_item(user_id, conversation_id, seq, content, now)
+    store.put_message(item)
+    observability.count("MessagesSent")
+    return _deliver(people, item), True
 
 
 def typing(user_id: str, conversation_id: str, is_typing: bool) -> None:
@@ -148,12 +163,23 @@ def read(user_id: str, conversation_id: str, seq: int) -> ReadState:
     else:
         found = store.member(user_id, conversation_id)
         position = int(found.last_read_seq or 0) if found is not None else 0
+    position = _read_upto(conv, user_id, position)
     return ReadState(
         conversation_id=conversation_id,
         user_id=user_id,
         last_read_seq=position,
         unread=max(0, last_seq - position),
     )
+
+
+def _read_upto(conv: ConversationItem | None, user_id: str, last_read_seq: int) -> int:
+    """What a participant has read: up to their receipt, or their own latest message."""
+    sent = (
+        dict(conv.last_sent.attribute_values)
+        if conv is not None and conv.last_sent is not None
+        else {}
+    )
+    return max(last_read_seq, int(sent.get(user_id, 0)))
 
 
 def messages(
@@ -186,7 +212,9 @@ def _summary(
     member: MemberItem, conv: ConversationItem | None, online: set[str]
 ) -> ConversationSummary:
     last_seq = int(conv.last_seq or 0) if conv is not None else 0
-    read_upto = int(member.last_read_seq or 0)
+    read_upto = _read_upto(
+        conv, str(member.pk).removeprefix("USER#"), int(member.last_read_seq or 0)
+    )
     preview: Any = conv.last_message if conv is not None else None
     return ConversationSummary(
         id=member.conversation_id,

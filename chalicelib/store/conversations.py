@@ -10,7 +10,9 @@ receipts and unread counts and extends this module.
 
 from __future__ import annotations
 
-from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
+from typing import Any
+
+from pynamodb.attributes import JSONAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
@@ -28,6 +30,9 @@ class ConversationItem(Entity, discriminator="conversation"):
     last_message = JSONAttribute(null=True)
     """Preview of the message that took ``last_seq`` (set by the same atomic update that
     takes the number, so the two always agree): ``{sender_id, text, media_id, at}``."""
+    last_sent: MapAttribute[str, Any] = MapAttribute(default=dict)
+    """``{user_id: seq}``: each participant's latest own message, set by that same update.
+    A participant has read everything up to ``max(last_read_seq, last_sent[me])``."""
 
 
 class MemberItem(Entity, discriminator="conversation_member"):

@@ -25,12 +25,16 @@ expires, and DynamoDB's TTL removes records nobody cleaned up. A send that meets
 ``GoneException`` removes the socket (:func:`drop_sockets`).
 
 Messages take their sequence number from the atomic counter ``ConversationItem.last_seq``
-(``ADD 1``, same update sets the preview), then one transaction writes the message, the
-``client_msg_id`` dedupe record (condition: absent) and the sender's read position. A
-retried ``client_msg_id`` is found by the consistent read that starts every send, so it is
-stored once; only two copies racing each other can both pass that read, and then the loser's
-transaction fails on the dedupe record and its number stays unused (a gap ``?after=SEQ``
-skips over; unread counts heal on the next read receipt).
+(one UpdateItem that also sets the preview and the sender's ``last_sent``, so what a
+participant has read is ``max(last_read_seq, last_sent[me])`` with no second write), then
+the ``client_msg_id`` dedupe record is claimed (conditional put) and the message written.
+A retried ``client_msg_id`` is found by the consistent read that starts every send, so it is
+stored once; two copies racing each other can both pass that read, and then the loser's
+claim fails and its number stays unused (a gap that ``?after=SEQ`` skips over). A send that
+stopped between the claim and the message is completed by its retry, which carries the
+same content. No transaction: two plain conditional puts cost half the write units, and
+the local emulator (moto) copies the whole table for every transaction (100+ ms each) and
+restores that copy when one is cancelled, losing concurrent writes.
 """
 
 from __future__ import annotations
@@ -42,11 +46,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
-from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib import ids
+from chalicelib.errors import NotFound
 from chalicelib.store import keys, marketplace
 from chalicelib.store.conversations import ConversationItem, MemberItem
 from chalicelib.store.models import Entity
@@ -278,59 +281,59 @@ def conversation(conversation_id: str, *, consistent: bool = False) -> Conversat
         return None
 
 
-def take_seq(conversation_id: str, preview: dict[str, Any]) -> int:
-    """The next sequence number of a conversation (atomic ``ADD``), setting the preview of
-    the message that takes it in the same update. 1 UpdateItem."""
+def take_seq(conversation_id: str, sender_id: str, preview: dict[str, Any]) -> int:
+    """The next sequence number of a conversation (atomic increment), recording it as the
+    sender's latest own message (``last_sent``) and as the preview, in the same update.
+    1 UpdateItem (2 for a conversation stored before ``last_sent`` existed)."""
     item = ConversationItem(keys.conversation(conversation_id), keys.META)
-    item.update(
-        actions=[
-            ConversationItem.last_seq.add(1),
-            ConversationItem.last_message.set(preview),
-            ConversationItem.updated_at.set(ids.iso()),
-        ],
-        condition=ConversationItem.pk.exists(),
-    )
-    return int(item.last_seq)
-
-
-def store_message(message: MessageItem) -> bool:
-    """Write a message numbered by :func:`take_seq`, its dedupe record and the sender's read
-    position (sending marks everything before it read), atomically. ``False`` when the same
-    ``client_msg_id`` got there first (nothing written). 1 TransactWriteItems (3 items).
-
-    The read position is set without a condition: a condition that fails would cancel the
-    message with it, and a cancelled transaction in the local emulator (moto) restores a
-    snapshot of the whole table, losing concurrent writes. The price is a rare, harmless
-    race: a receipt for a later message landing between :func:`take_seq` and this write is
-    moved back to this message (one message shows unread until the next receipt)."""
-    seq = int(message.seq)
-    conv_pk = keys.conversation(message.conversation_id)
-    dedupe = ClientMessageItem(
-        conv_pk,
-        keys.client_message(message.sender_id, message.client_msg_id),
-        seq=seq,
-        created_at=message.created_at,
-    )
-    member = MemberItem(keys.user(message.sender_id), conv_pk)
-    try:
-        with TransactWrite(connection=Connection(region=Entity.Meta.region)) as tx:
-            tx.save(dedupe, condition=ClientMessageItem.pk.does_not_exist())
-            tx.save(message, condition=MessageItem.pk.does_not_exist())
-            tx.update(
-                member,
-                actions=[MemberItem.last_read_seq.set(seq)],
-                condition=MemberItem.pk.exists(),
+    actions = [
+        ConversationItem.last_seq.set(ConversationItem.last_seq + 1),
+        ConversationItem.last_sent[sender_id].set(ConversationItem.last_seq + 1),
+        ConversationItem.last_message.set(preview),
+        ConversationItem.updated_at.set(ids.iso()),
+    ]
+    for attempt in range(2):
+        try:
+            item.update(actions=actions, condition=ConversationItem.pk.exists())
+            return int(item.last_seq)
+        except UpdateError as exc:
+            code = getattr(exc, "cause_response_code", None)
+            if code == _CONDITION_FAILED:
+                raise NotFound(f"No conversation {conversation_id}.") from exc
+            if code != "ValidationException" or attempt:
+                raise
+            item.update(
+                actions=[ConversationItem.last_sent.set(ConversationItem.last_sent | {})],
+                condition=ConversationItem.pk.exists(),
             )
-    except TransactWriteError as exc:
-        reasons = _reasons(exc)
-        if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+    raise AssertionError("unreachable")
+
+
+def claim_client_msg(conversation_id: str, sender_id: str, client_msg_id: str, seq: int) -> bool:
+    """Record that ``client_msg_id`` took ``seq``; ``False`` when a copy of the same send
+    claimed it first. 1 conditional PutItem."""
+    item = ClientMessageItem(
+        keys.conversation(conversation_id),
+        keys.client_message(sender_id, client_msg_id),
+        seq=seq,
+        created_at=ids.iso(),
+    )
+    try:
+        item.save(condition=ClientMessageItem.pk.does_not_exist())
+    except PutError as exc:
+        if _condition_failed(exc):
             return False
         raise
     return True
 
 
-def _reasons(exc: TransactWriteError) -> list[Any]:
-    return list(exc.cancellation_reasons or [])
+def put_message(message: MessageItem) -> None:
+    """Store a message under the number it took (never over another). 1 PutItem."""
+    try:
+        message.save(condition=MessageItem.pk.does_not_exist())
+    except PutError as exc:
+        if not _condition_failed(exc):
+            raise
 
 
 def message(conversation_id: str, seq: int) -> MessageItem | None:

@@ -129,6 +129,27 @@ def test_a_retried_client_msg_id_stores_one_message(pair, sent):
     assert last_seq(cid) == 2
 
 
+def test_a_send_that_stopped_after_its_claim_is_completed_by_its_retry(pair, sent):
+    customer, _, cid = pair
+    seq = store.take_seq(cid, customer.user_id, {})
+    assert store.claim_client_msg(cid, customer.user_id, "half-done", seq)  # then it crashed
+    retry = send(customer, cid, "finally", client_msg_id="half-done")
+    assert retry.status_code == 201
+    assert (retry.json_body["seq"], retry.json_body["text"]) == (seq, "finally")
+    assert [m["text"] for m in sent.of_type("p-sock", "chat.message")] == ["finally"]
+    assert send(customer, cid, "finally", client_msg_id="half-done").status_code == 200
+
+
+def test_a_conversation_stored_before_last_sent_existed_still_takes_messages(pair):
+    customer, provider, cid = pair
+    item = conversations.ConversationItem(keys.conversation(cid), keys.META)
+    item.update(actions=[conversations.ConversationItem.last_sent.remove()])
+    assert send(customer, cid).status_code == 201
+    assert send(provider, cid, client_msg_id="p").json_body["seq"] == 2
+    [summary] = customer.call("GET", "/conversations").json_body["items"]
+    assert summary["unread"] == 1
+
+
 def test_an_idempotency_key_replays_the_first_answer(pair):
     customer, _, cid = pair
     headers = {"Idempotency-Key": "k-1"}
@@ -140,7 +161,24 @@ def test_an_idempotency_key_replays_the_first_answer(pair):
     assert last_seq(cid) == 1
 
 
-def test_concurrent_sends_get_distinct_consecutive_numbers(pair):
+@pytest.fixture
+def atomic_requests(monkeypatch):
+    """DynamoDB applies each request atomically; moto in-process does not (two concurrent
+    ``SET n = n + 1`` can both read the old value). Serialise moto's request handling so
+    the test checks this code, not the emulator."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    lock = threading.Lock()
+    original = BotocoreStubber.process_request
+
+    def process_request(self, request):
+        with lock:
+            return original(self, request)
+
+    monkeypatch.setattr(BotocoreStubber, "process_request", process_request)
+
+
+def test_concurrent_sends_get_distinct_consecutive_numbers(pair, atomic_requests):
     customer, provider, cid = pair
     results: list[int] = []
 
@@ -377,7 +415,7 @@ def test_each_route_stays_within_its_dynamodb_budget(pair):
     customer, _, cid = pair
     chat._participants.clear()
     budgets = {
-        ("POST", f"/conversations/{cid}/messages"): 4,
+        ("POST", f"/conversations/{cid}/messages"): 5,
         ("GET", f"/conversations/{cid}/messages?after=0"): 2,
         ("POST", f"/conversations/{cid}/read"): 3,
         ("GET", "/conversations"): 3,
