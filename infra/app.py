@@ -25,7 +25,9 @@ from infra.stacks.regional import RegionalStack  # noqa: E402
 CHALICE_OUT = _HERE / "chalice.out"
 
 
-def build(app: cdk.App, settings: Settings | None = None) -> dict[Role, RegionalStack]:
+def build(
+    app: cdk.App, settings: Settings | None = None, *, chalice_out_dir: Path = CHALICE_OUT
+) -> dict[Role, RegionalStack]:
     """Add the regional stacks the settings ask for to ``app``."""
     settings = settings or Settings.from_node(app.node)
     stacks: dict[Role, RegionalStack] = {}
@@ -36,7 +38,7 @@ def build(app: cdk.App, settings: Settings | None = None) -> dict[Role, Regional
             stack_name=settings.stack_name(role),
             settings=settings,
             role=role,
-            chalice_out_dir=CHALICE_OUT,
+            chalice_out_dir=chalice_out_dir,
         )
     return stacks
 

@@ -85,8 +85,7 @@ class Names:
 
     def backup_vault_arn(self, region: str) -> str:
         return (
-            f"arn:{Aws.PARTITION}:backup:{region}:{self._account}:backup-vault:"
-            f"{self.backup_vault}"
+            f"arn:{Aws.PARTITION}:backup:{region}:{self._account}:backup-vault:{self.backup_vault}"
         )
 
     # Analytics

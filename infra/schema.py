@@ -88,7 +88,7 @@ class Column:
 def _load_store_modules() -> None:
     """Capabilities define their models in ``chalicelib/store/*.py``: import them all so
     every ``Entity`` subclass has registered its discriminator."""
-    import chalicelib.store as store
+    from chalicelib import store
 
     for info in pkgutil.iter_modules(store.__path__):
         importlib.import_module(f"{store.__name__}.{info.name}")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "summon:"
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     """Which half of the disaster-recovery pair a regional stack is."""
 
     PRIMARY = "primary"
@@ -129,9 +129,7 @@ class Settings:
     domain: DomainSettings | None = None
     alarm_emails: tuple[str, ...] = ()
     push_secrets: dict[str, str] = field(default_factory=dict)  # platform -> secret name
-    identity_providers: IdentityProviderSettings = field(
-        default_factory=IdentityProviderSettings
-    )
+    identity_providers: IdentityProviderSettings = field(default_factory=IdentityProviderSettings)
     signing_key: SigningKeySettings | None = None
     quicksight_principal_arn: str | None = None
     front_door: FrontDoorSettings | None = None
@@ -243,7 +241,7 @@ class Settings:
             )
             if front
             else None,
-            backup_tag=tuple(ctx.get("backupTag", ("summon:backup", "true"))),  # type: ignore[arg-type]
+            backup_tag=tuple(ctx.get("backupTag", ("summon:backup", "true"))),
             log_retention_days=int(ctx.get("logRetentionDays", 365)),
             lambda_settings=LambdaSettings(
                 memory_size=int(lam.get("memorySize", defaults.memory_size)),
@@ -285,4 +283,5 @@ def _json(value: Any) -> Any:
 def load_context_file(path: Path) -> dict[str, Any]:
     """A JSON file of ``summon:*`` keys (as in ``cdk.json``'s ``context``)."""
     data: dict[str, Any] = json.loads(path.read_text())
-    return data.get("context", data)
+    ctx: dict[str, Any] = data.get("context", data)
+    return ctx

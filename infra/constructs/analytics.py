@@ -157,9 +157,10 @@ class Analytics(Construct):
         )
 
     def _changes_table(self) -> glue.CfnTable:
-        cols = tuple(
-            schema.Column(n, "string") for n in ("pk", "sk", schema.DISCRIMINATOR)
-        ) + META_COLUMNS
+        cols = (
+            tuple(schema.Column(n, "string") for n in ("pk", "sk", schema.DISCRIMINATOR))
+            + META_COLUMNS
+        )
         return self._glue_table(
             "TableChanges",
             name="changes",

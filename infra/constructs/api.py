@@ -158,6 +158,9 @@ class Api(Construct):
             "lambda_timeout": lambda_settings.timeout_seconds,
             "lambda_memory_size": lambda_settings.memory_size,
             "xray": True,
+            # Dependencies in a managed layer cached by requirements.txt alone: a code
+            # change re-zips the app only, instead of re-downloading every wheel.
+            "automatic_layer": True,
             "tags": {"project": "summon", "stage": names.stage, "dr-role": role.value},
         }
         self.api_certificate: acm.ICertificate | None = None
@@ -256,13 +259,17 @@ class Api(Construct):
                 resources=["*"],
             ),
         ]
-        push_manage = [
-            iam.PolicyStatement(
-                sid="PushRegister",
-                actions=["sns:CreatePlatformEndpoint", "sns:SetEndpointAttributes"],
-                resources=["*"],
-            )
-        ] if push_application_arns else []
+        push_manage = (
+            [
+                iam.PolicyStatement(
+                    sid="PushRegister",
+                    actions=["sns:CreatePlatformEndpoint", "sns:SetEndpointAttributes"],
+                    resources=["*"],
+                )
+            ]
+            if push_application_arns
+            else []
+        )
         presign = [
             iam.PolicyStatement(
                 sid="MediaPresign",
@@ -445,7 +452,7 @@ class Api(Construct):
             fn,
             CKV_AWS_117="reaches only public AWS endpoints (DynamoDB, S3, SNS, API Gateway, "
             "Cognito JWKS) over TLS with IAM; a VPC would add NAT cost and cold-start latency",
-            CKV_AWS_272="deployed by CDK from CI-built assets; no Signer profile (see infra/README)",
+            CKV_AWS_272="deployed by CDK from CI-built assets; no Signer profile (infra/README)",
         )
         if disable_schedules:
             for event in schedule_events:
@@ -470,7 +477,9 @@ class Api(Construct):
                 )
             ],
         )
-        account = apigateway.CfnAccount(self, "ApiGatewayAccount", cloud_watch_role_arn=cw_role.role_arn)
+        account = apigateway.CfnAccount(
+            self, "ApiGatewayAccount", cloud_watch_role_arn=cw_role.role_arn
+        )
         if self.has_rest_api:
             rest_logs = self._access_logs("RestApiAccessLogs", "rest-api")
             rest = self.app.get_resource("RestAPI")
@@ -566,7 +575,11 @@ class Api(Construct):
                 },
             )
             ws_stage.node.add_dependency(account)
-            for route in ("WebsocketConnectRoute", "WebsocketMessageRoute", "WebsocketDisconnectRoute"):
+            for route in (
+                "WebsocketConnectRoute",
+                "WebsocketMessageRoute",
+                "WebsocketDisconnectRoute",
+            ):
                 if route in self.app.sam["Resources"]:
                     skip_checkov(
                         self.app.get_resource(route),

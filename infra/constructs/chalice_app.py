@@ -21,8 +21,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from chalice.cdk import Chalice
 from aws_cdk import Stack
+from chalice.cdk import Chalice
 from constructs import Construct
 
 _APP_MODULES = ("app", "chalicelib")
@@ -32,7 +32,7 @@ def _is_app_module(name: str) -> bool:
     return any(name == m or name.startswith(m + ".") for m in _APP_MODULES)
 
 
-class ChaliceApp(Chalice):  # type: ignore[misc]
+class ChaliceApp(Chalice):
     def __init__(
         self,
         scope: Construct,

@@ -71,7 +71,9 @@ class Data(Construct):
                 refs.append(TableRef(table.table_name, table.table_arn, table.table_stream_arn))
             else:
                 # The standby region's replica is created by the primary's global table.
-                arn = stack.format_arn(service="dynamodb", resource="table", resource_name=table_name)
+                arn = stack.format_arn(
+                    service="dynamodb", resource="table", resource_name=table_name
+                )
                 refs.append(TableRef(table_name, arn, None))
         self.main, self.idempotency = refs
 

@@ -93,7 +93,9 @@ class Edge(Construct):
                 if dist is None:
                     continue
                 target = route53.RecordTarget.from_alias(targets.CloudFrontTarget(dist))
-                route53.ARecord(self, f"{label}A", zone=zone, record_name=domain.host(label), target=target)
+                route53.ARecord(
+                    self, f"{label}A", zone=zone, record_name=domain.host(label), target=target
+                )
                 route53.AaaaRecord(
                     self, f"{label}Aaaa", zone=zone, record_name=domain.host(label), target=target
                 )

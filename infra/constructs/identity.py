@@ -106,7 +106,7 @@ class Identity(Construct):
                 logout_urls=list(providers.logout_urls),
             )
             if federated
-            else cognito.OAuthSettings(flows=cognito.OAuthFlows(), scopes=[]),
+            else None,
             disable_o_auth=not federated,
         )
         for _, provider in federated:
@@ -163,7 +163,9 @@ class Identity(Construct):
             description="Signed-in Summon users: their own media upload prefix only",
             max_session_duration=Duration.hours(1),
         )
-        own_prefix = bucket.arn_for_objects(f"{UPLOADS_PREFIX}${{aws:PrincipalTag/{USER_ID_TAG}}}/*")
+        own_prefix = bucket.arn_for_objects(
+            f"{UPLOADS_PREFIX}${{aws:PrincipalTag/{USER_ID_TAG}}}/*"
+        )
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="OwnUploadPrefix",

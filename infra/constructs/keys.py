@@ -27,8 +27,13 @@ class Keys(Construct):
             iam.PolicyStatement(
                 sid="CloudWatchLogs",
                 principals=[iam.ServicePrincipal(f"logs.{region}.amazonaws.com")],
-                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*",
-                         "kms:GenerateDataKey*", "kms:Describe*"],
+                actions=[
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ],
                 resources=["*"],  # in a key policy "*" means this key
                 conditions={
                     "ArnLike": {

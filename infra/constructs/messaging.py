@@ -135,7 +135,9 @@ class Messaging(Construct):
             k: SecretValue.secrets_manager(secret_name, json_field=k).unsafe_unwrap()
             for k in secret_keys
         }
-        arn = stack.format_arn(service="sns", resource="app", resource_name=f"{sns_platform}/{name}")
+        arn = stack.format_arn(
+            service="sns", resource="app", resource_name=f"{sns_platform}/{name}"
+        )
         cr.AwsCustomResource(
             self,
             f"Push{sns_platform.title().replace('_', '')}",

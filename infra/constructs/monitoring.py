@@ -101,9 +101,11 @@ class Monitoring(Construct):
             self._alarm("ApiLatencyP99", latency, 3000, "REST API p99 latency above 3 s", periods=3)
             widgets += [
                 cw.GraphWidget(title="API requests", left=[count], width=8),
-                cw.GraphWidget(title="API 5xx / 4xx", left=[
-                    five_xx, _metric("AWS/ApiGateway", "4XXError", dims, "Sum")
-                ], width=8),
+                cw.GraphWidget(
+                    title="API 5xx / 4xx",
+                    left=[five_xx, _metric("AWS/ApiGateway", "4XXError", dims, "Sum")],
+                    width=8,
+                ),
                 cw.GraphWidget(title="API latency p99 (ms)", left=[latency], width=8),
             ]
 
@@ -112,7 +114,9 @@ class Monitoring(Construct):
             dims = {"ApiId": websocket_api_id, "Stage": API_STAGE}
             integration = _metric("AWS/ApiGateway", "IntegrationError", dims, "Sum")
             execution = _metric("AWS/ApiGateway", "ExecutionError", dims, "Sum")
-            self._alarm("WebSocketIntegrationErrors", integration, 5, "WebSocket integration errors")
+            self._alarm(
+                "WebSocketIntegrationErrors", integration, 5, "WebSocket integration errors"
+            )
             self._alarm("WebSocketExecutionErrors", execution, 5, "WebSocket execution errors")
             widgets += [
                 cw.GraphWidget(
@@ -150,8 +154,9 @@ class Monitoring(Construct):
                 {**tdims, "ReceivingRegion": replica_region},
                 "Average",
             )
-            self._alarm("ReplicationLatency", lag, 60_000, "global table replication over 60 s",
-                        periods=3)
+            self._alarm(
+                "ReplicationLatency", lag, 60_000, "global table replication over 60 s", periods=3
+            )
             ddb_right.append(lag)
         widgets.append(cw.GraphWidget(title="DynamoDB", left=ddb_left, right=ddb_right, width=12))
 
@@ -163,9 +168,7 @@ class Monitoring(Construct):
             depth = dlq.metric_approximate_number_of_messages_visible(period=_PERIOD)
             self._alarm(f"DeadLetters{i}", depth, 1, f"messages in {dlq.node.id}")
             dlq_metrics.append(depth.with_(label=dlq.node.id))
-        widgets.append(
-            cw.GraphWidget(title="Queues", left=[age], right=dlq_metrics, width=12)
-        )
+        widgets.append(cw.GraphWidget(title="Queues", left=[age], right=dlq_metrics, width=12))
 
         # Business metrics (EMF from the app)
         widgets.append(
@@ -193,10 +196,10 @@ class Monitoring(Construct):
         for w in widgets:
             row.append(w)
             if sum(x.width for x in row) >= 24:
-                self.dashboard.add_widgets(cw.Row(*row))
+                self.dashboard.add_widgets(*row)
                 row = []
         if row:
-            self.dashboard.add_widgets(cw.Row(*row))
+            self.dashboard.add_widgets(*row)
 
     def _alarm(
         self, id_: str, metric: cw.IMetric, threshold: float, description: str, *, periods: int = 1

@@ -121,9 +121,7 @@ class Storage(Construct):
 
     # -- buckets ---------------------------------------------------------------------------
 
-    def _bucket(
-        self, id_: str, purpose: str, *, lifecycle: list[s3.LifecycleRule]
-    ) -> s3.Bucket:
+    def _bucket(self, id_: str, purpose: str, *, lifecycle: list[s3.LifecycleRule]) -> s3.Bucket:
         return s3.Bucket(
             self,
             id_,
@@ -209,7 +207,9 @@ class Storage(Construct):
                     queue=queue.queue_arn,
                     filter=s3.CfnBucket.NotificationFilterProperty(
                         s3_key=s3.CfnBucket.S3KeyFilterProperty(
-                            rules=[s3.CfnBucket.FilterRuleProperty(name="prefix", value=UPLOADS_PREFIX)]
+                            rules=[
+                                s3.CfnBucket.FilterRuleProperty(name="prefix", value=UPLOADS_PREFIX)
+                            ]
                         )
                     ),
                 )

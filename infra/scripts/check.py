@@ -46,14 +46,26 @@ def cfn_lint(templates: list[Path]) -> tuple[int, int]:
         level = f["Level"]
         errors += level == "Error"
         warnings += level == "Warning"
-        where = Path(f["Filename"]).relative_to(ROOT) if Path(f["Filename"]).is_absolute() else f["Filename"]
+        where = (
+            Path(f["Filename"]).relative_to(ROOT)
+            if Path(f["Filename"]).is_absolute()
+            else f["Filename"]
+        )
         print(f"  cfn-lint {level:<13} {f['Rule']['Id']} {where}: {f['Message']}")
     return errors, warnings
 
 
 def checkov(templates: list[Path], config: Path | None = None) -> int:
-    cmd = [str(BIN / "checkov"), "--framework", "cloudformation", "--quiet", "--compact",
-           "--output", "json", "--skip-download"]
+    cmd = [
+        str(BIN / "checkov"),
+        "--framework",
+        "cloudformation",
+        "--quiet",
+        "--compact",
+        "--output",
+        "json",
+        "--skip-download",
+    ]
     if config is not None:
         cmd += ["--config-file", str(config)]
     for t in templates:

@@ -48,7 +48,9 @@ def synth_cdk(ctx: dict[str, Any], outdir: Path = CDK_OUT) -> list[Path]:
     from infra.app import build
 
     shutil.rmtree(outdir, ignore_errors=True)
-    app = cdk.App(outdir=str(outdir), context=ctx)
+    # CDK's built-in template validation runs before the SAM transform (so it misreads the
+    # Chalice resources) and doubles the synth time; check.py runs cfn-lint after it.
+    app = cdk.App(outdir=str(outdir), context=ctx, builtin_cloud_formation_validation=False)
     build(app)
     app.synth()
     return sorted(outdir.glob("*.template.json"))
@@ -59,8 +61,17 @@ def chalice_package(stage: str, region: str, outdir: Path = CHALICE_OUT) -> Path
     env = {**os.environ, "AWS_DEFAULT_REGION": region}
     chalice = Path(sys.executable).parent / "chalice"
     subprocess.run(
-        [str(chalice), "--project-dir", str(ROOT), "package", "--stage", stage,
-         "--pkg-format", "cloudformation", str(outdir)],
+        [
+            str(chalice),
+            "--project-dir",
+            str(ROOT),
+            "package",
+            "--stage",
+            stage,
+            "--pkg-format",
+            "cloudformation",
+            str(outdir),
+        ],
         check=True,
         env=env,
     )
@@ -69,10 +80,18 @@ def chalice_package(stage: str, region: str, outdir: Path = CHALICE_OUT) -> Path
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--context", default=str(EXAMPLE),
-                        help="context JSON file, or 'none' (default: infra/config/example.json)")
-    parser.add_argument("-c", dest="overrides", action="append", default=[],
-                        help="context override key=value (repeatable)")
+    parser.add_argument(
+        "--context",
+        default=str(EXAMPLE),
+        help="context JSON file, or 'none' (default: infra/config/example.json)",
+    )
+    parser.add_argument(
+        "-c",
+        dest="overrides",
+        action="append",
+        default=[],
+        help="context override key=value (repeatable)",
+    )
     parser.add_argument("--chalice-stage", default="prod", help="stage for chalice package")
     parser.add_argument("--region", default="us-east-1", help="region for chalice package")
     parser.add_argument("--skip-chalice-package", action="store_true")

@@ -47,9 +47,7 @@ class RegionalStack(Stack):
         **kwargs: Any,
     ) -> None:
         region = settings.region_of(role)
-        other_region = (
-            settings.standby_region if role is Role.PRIMARY else settings.primary_region
-        )
+        other_region = settings.standby_region if role is Role.PRIMARY else settings.primary_region
         super().__init__(
             scope,
             id_,
@@ -104,7 +102,11 @@ class RegionalStack(Stack):
             storage_key=self.keys.storage,
         )
         self.firewall = Firewall(
-            self, "Firewall", names=names, waf_scope="REGIONAL", log_key=self.keys.ops,
+            self,
+            "Firewall",
+            names=names,
+            waf_scope="REGIONAL",
+            log_key=self.keys.ops,
             log_retention=retention,
         )
 
@@ -114,8 +116,12 @@ class RegionalStack(Stack):
         if role is Role.PRIMARY:
             cf_firewall = (
                 Firewall(
-                    self, "EdgeFirewall", names=names, waf_scope="CLOUDFRONT",
-                    log_key=self.keys.ops, log_retention=retention,
+                    self,
+                    "EdgeFirewall",
+                    names=names,
+                    waf_scope="CLOUDFRONT",
+                    log_key=self.keys.ops,
+                    log_retention=retention,
                 )
                 if region == "us-east-1"
                 else None
@@ -180,7 +186,9 @@ class RegionalStack(Stack):
             storage_key=self.keys.storage,
             ops_key=self.keys.ops,
             push_application_arns=self.messaging.platform_application_arns,
-            signing_secret_name=signing.private_key_secret_name if signing and media_domain else None,
+            signing_secret_name=signing.private_key_secret_name
+            if signing and media_domain
+            else None,
             domain=domain,
             zone=zone,
             firewall=self.firewall,

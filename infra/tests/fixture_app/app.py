@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from chalice import Chalice, CognitoUserPoolAuthorizer, Rate
+from chalice.app import Chalice, CognitoUserPoolAuthorizer, Rate
 
 app = Chalice(app_name="summon")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
@@ -51,15 +51,17 @@ def ws_disconnect(event: object) -> None:
 @app.on_sqs_message(
     queue=os.environ.get("SUMMON_MEDIA_QUEUE", "summon-local-media-events"), batch_size=5
 )
-def media_uploaded(event: object) -> None:
+def media_events(event: object) -> None:
     return None
 
 
-@app.on_sns_message(topic=os.environ.get("SUMMON_ANNOUNCEMENTS_TOPIC", "summon-local-announcements"))
-def announcement(event: object) -> None:
+@app.on_sns_message(
+    topic=os.environ.get("SUMMON_ANNOUNCEMENTS_TOPIC", "summon-local-announcements")
+)
+def announcements_topic(event: object) -> None:
     return None
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))
-def redispatch_offers(event: object) -> None:
+def marketplace_timers(event: object) -> None:
     return None

@@ -1,0 +1,88 @@
+"""CloudWatch: alarms to the alarm topic, and the dashboard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match
+
+from infra.tests.conftest import Synth
+
+pytestmark = pytest.mark.cdk
+
+
+def _alarm(template: Any, stack: Any, namespace: str, metric: str, **dims: Any) -> None:
+    topic = stack.resolve(stack.monitoring.topic.topic_arn)
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "Namespace": namespace,
+            "MetricName": metric,
+            "AlarmActions": [topic],
+            "OKActions": [topic],
+            **(
+                {"Dimensions": Match.array_with([{"Name": k, "Value": v} for k, v in dims.items()])}
+                if dims
+                else {}
+            ),
+        },
+    )
+
+
+@pytest.mark.parametrize("role", ["primary", "standby"])
+def test_lambda_errors_and_throttles_alarm_for_every_function(full: Synth, role: str) -> None:
+    stack = full.primary if role == "primary" else full.standby
+    template = full.primary_t if role == "primary" else full.standby_t
+    assert stack.api.functions
+    for fn in stack.api.functions:
+        for metric in ("Errors", "Throttles"):
+            _alarm(
+                template, stack, "AWS/Lambda", metric, FunctionName=stack.resolve(fn.function_name)
+            )
+
+
+def test_api_websocket_table_and_queue_alarms(full: Synth) -> None:
+    stack, template = full.primary, full.primary_t
+    _alarm(template, stack, "AWS/ApiGateway", "5XXError", ApiName="summon-prod-api", Stage="api")
+    _alarm(template, stack, "AWS/ApiGateway", "Latency", ApiName="summon-prod-api")
+    ws = stack.resolve(stack.api.websocket_api_id)
+    _alarm(template, stack, "AWS/ApiGateway", "IntegrationError", ApiId=ws)
+    _alarm(template, stack, "AWS/ApiGateway", "ExecutionError", ApiId=ws)
+    _alarm(template, stack, "AWS/DynamoDB", "ReplicationLatency", ReceivingRegion="us-west-2")
+    _alarm(template, stack, "AWS/SQS", "ApproximateAgeOfOldestMessage")
+    _alarm(template, stack, "AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    topic = stack.resolve(stack.monitoring.topic.topic_arn)
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "Metrics": Match.array_with([Match.object_like({"Expression": "r + w"})]),
+            "AlarmActions": [topic],
+        },
+    )
+
+
+def test_alarm_topic_is_encrypted_and_subscribed(full: Synth) -> None:
+    stack = full.primary
+    full.primary_t.has_resource_properties(
+        "AWS::SNS::Topic",
+        {
+            "TopicName": "summon-prod-alarms",
+            "KmsMasterKeyId": stack.resolve(stack.keys.ops.key_arn),
+        },
+    )
+    full.primary_t.has_resource_properties(
+        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "oncall@example.com"}
+    )
+
+
+def test_dashboard_shows_business_metrics(full: Synth) -> None:
+    full.primary_t.has_resource_properties(
+        "AWS::CloudWatch::Dashboard",
+        {
+            "DashboardName": "summon-prod-us-east-1",
+            "DashboardBody": Match.object_like(
+                {"Fn::Join": ["", Match.array_with([Match.string_like_regexp("RequestsCreated")])]}
+            ),
+        },
+    )
