@@ -133,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        if base_env.get("DEVSTACK_METER_FILE"):  # children run in ROOT: make it absolute
+            base_env["DEVSTACK_METER_FILE"] = os.path.abspath(base_env["DEVSTACK_METER_FILE"])
         if port_open(args.host, args.aws_port):
             log.info("reusing the AWS emulator already on %s", endpoint)
         else:

@@ -33,7 +33,7 @@ from chalice.local import (
 
 from chalicelib import auth
 from chalicelib.errors import Unauthenticated
-from devstack import logs
+from devstack import logs, meter
 from devstack.appload import load_app
 
 log = logging.getLogger("devstack.http")
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
     logs.configure()
-    server = make_server(load_app(), args.host, args.port)
+    server = make_server(meter.maybe_install(load_app(), "http"), args.host, args.port)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

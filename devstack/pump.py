@@ -547,10 +547,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.configure(args.log_level)
     os.environ.setdefault("AWS_REGION", args.region)
 
+    from devstack import meter
     from devstack.appload import load_app
 
     pump = EventPump(
-        load_app(),
+        meter.maybe_install(load_app(), "pump"),
         endpoint_url=args.endpoint_url,
         region=args.region,
         schedule_period_s=args.schedule_period,

@@ -643,10 +643,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.configure(args.log_level)
     logging.getLogger("websockets").setLevel(logging.WARNING)  # one line per socket is ours
 
+    from devstack import meter
     from devstack.appload import load_app
 
     gateway = WebSocketGateway(
-        load_app(),
+        meter.maybe_install(load_app(), "ws"),
         args.host,
         args.port,
         args.stage,
