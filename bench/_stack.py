@@ -1,0 +1,200 @@
+"""The real local stack (``python -m devstack``) on free ports, for one benchmark.
+
+The same approach as the e2e tests' ``stack`` fixture (copied, not imported: ``bench`` does
+not depend on ``tests``): a supervisor in its own session on free ports, a throwaway state
+directory, ``.devstack``-style ``env`` file read back, readiness = ``/health`` answers and
+the WebSocket port accepts. With ``meter_file`` the app processes meter every handler
+invocation into it (``devstack/meter.py``)::
+
+    with running(meter_file=path) as stack:
+        token = stack.sign_in("customer@summon.local")
+        stack.call("GET", "/me", token)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import requests
+
+from devstack.seed import DEMO_PASSWORD
+
+ROOT = Path(__file__).resolve().parent.parent
+START_TIMEOUT_S = 120.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Stack:
+    http: str
+    ws: str
+    endpoint: str
+    env: dict[str, str]
+    log: Path
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    def sign_in(self, email: str, password: str = DEMO_PASSWORD) -> str:
+        """A standard Cognito sign-in (USER_PASSWORD_AUTH); the ID token."""
+        result = self.client("cognito-idp").initiate_auth(
+            ClientId=self.env["SUMMON_USER_POOL_CLIENT_ID"],
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": email, "PASSWORD": password},
+        )
+        return str(result["AuthenticationResult"]["IdToken"])
+
+    def new_account(self, *groups: str) -> tuple[str, str]:
+        """An account made by an admin in the user pool: (email, ID token)."""
+        idp = self.client("cognito-idp")
+        pool = self.env["SUMMON_USER_POOL_ID"]
+        email = f"bench-{uuid.uuid4().hex[:10]}@example.com"
+        idp.admin_create_user(
+            UserPoolId=pool,
+            Username=email,
+            UserAttributes=[{"Name": "email", "Value": email}],
+            MessageAction="SUPPRESS",
+        )
+        idp.admin_set_user_password(
+            UserPoolId=pool, Username=email, Password=DEMO_PASSWORD, Permanent=True
+        )
+        for group in groups:
+            idp.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName=group)
+        return email, self.sign_in(email)
+
+    def call(self, method: str, path: str, token: str | None = None, **kw: Any) -> Any:
+        headers = dict(kw.pop("headers", {}) or {})
+        if token is not None:
+            headers.setdefault("Authorization", token)
+        return requests.request(method, self.http + path, headers=headers, timeout=30, **kw)
+
+    def ok(self, method: str, path: str, token: str | None = None, **kw: Any) -> Any:
+        """:meth:`call` that must succeed; its JSON body (None for 204)."""
+        response = self.call(method, path, token, **kw)
+        if response.status_code >= 300:
+            raise RuntimeError(f"{method} {path}: {response.status_code} {response.text}")
+        return response.json() if response.content else None
+
+
+def _read_env(path: Path) -> dict[str, str]:
+    env = {}
+    for line in path.read_text().splitlines():
+        key, _, value = line.removeprefix("export ").partition("=")
+        env[key] = json.loads(value)
+    return env
+
+
+def _port_open(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+@contextmanager
+def running(
+    *,
+    meter_file: Path | None = None,
+    providers: int = 40,
+    schedule_period: float = 1.0,
+) -> Iterator[Stack]:
+    """Start the stack, yield it once HTTP and WebSocket answer, stop it (Ctrl-C order)."""
+    with tempfile.TemporaryDirectory(prefix="bench-devstack-") as tmp:
+        state = Path(tmp)
+        aws, http, ws = free_port(), free_port(), free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SUMMON_"))}
+        env.pop("DEVSTACK_METER_FILE", None)
+        if meter_file is not None:
+            env["DEVSTACK_METER_FILE"] = str(Path(meter_file).resolve())
+        log_path = state / "stack.log"
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "devstack",
+                    "--aws-port",
+                    str(aws),
+                    "--http-port",
+                    str(http),
+                    "--ws-port",
+                    str(ws),
+                    "--providers",
+                    str(providers),
+                    "--schedule-period",
+                    str(schedule_period),
+                    "--state-dir",
+                    str(state),
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            base = f"http://127.0.0.1:{http}"
+            try:
+                _wait(proc, state, base, ws, log_path)
+                yield Stack(
+                    http=base,
+                    ws=f"ws://127.0.0.1:{ws}",
+                    endpoint=f"http://127.0.0.1:{aws}",
+                    env=_read_env(state / "env"),
+                    log=log_path,
+                )
+            finally:
+                _stop(proc)
+
+
+def _wait(proc: subprocess.Popen[bytes], state: Path, base: str, ws: int, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError("devstack exited:\n" + log.read_text()[-4000:])
+        if (state / "env").exists() and _port_open(ws):
+            try:
+                with urllib.request.urlopen(base + "/health", timeout=2):
+                    return
+            except OSError:
+                pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("devstack did not start:\n" + log.read_text()[-4000:])
+        time.sleep(0.2)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
