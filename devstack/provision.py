@@ -97,7 +97,11 @@ def queues_topics_buckets(endpoint: str, region: str, names: dict[str, str]) -> 
         Bucket=names[config.MEDIA_BUCKET],
         NotificationConfiguration={
             "QueueConfigurations": [
-                {"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]}
+                {
+                    "QueueArn": queue_arn,
+                    "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "uploads/"}]}},
+                }
             ]
         },
     )

@@ -94,8 +94,9 @@ def get_settings(principal: Principal) -> SettingsOut:
 
 
 def put_settings(principal: Principal, doc: SettingsDoc, expected: int | None) -> SettingsOut:
-    """PUT /me/settings — 1 conditional PutItem (412 when another device got there first);
-    the user's other devices get ``settings.updated`` live."""
+    """PUT /me/settings — 1 conditional PutItem (412 when another device got there first)
+    + 1 BatchGetItem by the live sink (the user's sockets): the user's other devices get
+    ``settings.updated`` live."""
     version = repo.put_settings(principal.user_id, doc.model_dump(mode="json"), expected)
     out = SettingsOut(**doc.model_dump(), version=version)
     events.publish(

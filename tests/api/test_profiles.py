@@ -221,7 +221,8 @@ def test_route_costs_stay_within_their_budget(as_user):
         ("GET", "/me", None, {}, 1),
         ("PATCH", "/me", {"name": "B"}, {}, 2),
         ("GET", "/me/settings", None, {}, 1),
-        ("PUT", "/me/settings", {"locale": "en"}, {"If-Match": '"0"'}, 1),
+        # the write + the live sink's lookup of the user's sockets (settings.updated)
+        ("PUT", "/me/settings", {"locale": "en"}, {"If-Match": '"0"'}, 2),
         ("GET", "/categories", None, {}, 0),
         ("PUT", "/me/provider", PROVIDER_BODY, {}, 3),
         ("PUT", "/me/provider/availability", {"online": True}, {}, 2),
