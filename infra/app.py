@@ -1,4 +1,5 @@
-"""The CDK app: ``python -m infra.app`` from the repository root (``cdk.json`` does this).
+"""The CDK app: ``cdk`` runs it from ``infra/`` (``cdk.json``: ``../.venv/bin/python app.py``);
+``python -m infra.app`` from the repository root works too.
 
 Context selects what to synthesize: ``summon:role`` = ``primary`` | ``standby`` | ``all``
 (default ``all``: both regional stacks), plus the other ``summon:*`` keys of

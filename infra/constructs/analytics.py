@@ -447,6 +447,5 @@ class Analytics(Construct):
             CKV_AWS_116="invoked by a stream event source mapping, whose on-failure "
             "destination is the export-failures queue (a function DLQ is never used)",
             CKV_AWS_117="reaches only the DynamoDB stream and Firehose APIs",
-            CKV_AWS_272="deployed by CDK from the repository; no Signer profile (see infra/README)",
         )
         return fn

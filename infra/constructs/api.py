@@ -452,7 +452,6 @@ class Api(Construct):
             fn,
             CKV_AWS_117="reaches only public AWS endpoints (DynamoDB, S3, SNS, API Gateway, "
             "Cognito JWKS) over TLS with IAM; a VPC would add NAT cost and cold-start latency",
-            CKV_AWS_272="deployed by CDK from CI-built assets; no Signer profile (infra/README)",
         )
         if disable_schedules:
             for event in schedule_events:
@@ -575,18 +574,6 @@ class Api(Construct):
                 },
             )
             ws_stage.node.add_dependency(account)
-            for route in (
-                "WebsocketConnectRoute",
-                "WebsocketMessageRoute",
-                "WebsocketDisconnectRoute",
-            ):
-                if route in self.app.sam["Resources"]:
-                    skip_checkov(
-                        self.app.get_resource(route),
-                        CKV_AWS_309="WebSocket: only $connect can carry an authorizer; the app's "
-                        "$connect handler verifies the Cognito ID token (signature, expiry, "
-                        "audience) and refuses bad ones, later frames ride that connection",
-                    )
 
     def _access_logs(self, id_: str, name: str) -> logs.LogGroup:
         return logs.LogGroup(

@@ -11,7 +11,7 @@ alias (``static.<domain>``, ``media.<domain>``) with an ACM certificate from us-
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Annotations, Duration
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
@@ -157,9 +157,11 @@ class Edge(Construct):
                 cloudfront.ErrorResponse(http_status=404, ttl=Duration.seconds(10)),
             ],
         )
-        reasons = {
-            "CKV_AWS_374": "a marketplace open to every country: no geo restriction",
-        }
+        Annotations.of(dist).acknowledge_warning(
+            "@aws-cdk/aws-cloudfront-origins:updateImportedBucketPolicyOac",
+            "the standby stack grants its own buckets to this account's distributions",
+        )
+        reasons: dict[str, str] = {}
         if self._web_acl_arn is None:
             reasons["CKV_AWS_68"] = (
                 "CLOUDFRONT-scope WAF must be created in us-east-1; this primary region is "

@@ -99,12 +99,6 @@ class Storage(Construct):
             ):
                 self._replicate(bucket, purpose, standby_region, replication_role)
         else:
-            for bucket in (self.media, self.static, self.analytics):
-                skip_checkov(
-                    bucket,
-                    CKV_AWS_144="standby twin: the destination of the primary's replication "
-                    "(failback replication is a runbook step)",
-                )
             # The primary's CloudFront distributions fail over to these buckets (origin
             # groups): let CloudFront of this account read them through OAC.
             for bucket in (self.media, self.static):
@@ -183,10 +177,7 @@ class Storage(Construct):
             ],
         )
         skip_checkov(
-            bucket,
-            CKV_AWS_18="this is the access-log bucket; logging it to itself would loop",
-            CKV_AWS_145="log delivery (S3, CloudFront, ALB) only writes to SSE-S3 buckets",
-            CKV_AWS_144="access logs are regional evidence, not replicated data",
+            bucket, CKV_AWS_18="this is the access-log bucket; logging it to itself would loop"
         )
         return bucket
 
