@@ -26,6 +26,9 @@ invocation, i.e. per Lambda invocation it would be in the cloud::
   a device endpoint (``TargetArn``), ``ws_posts``/``ws_post_bytes``/``ws_messages`` the
   ``@connections`` posts (``ws_messages``: billed WebSocket messages, 32 KB each).
 * ``in_bytes``: the size of the inbound WebSocket frame (a billed message too).
+* ``dynamodb.ms`` / ``aws_ms``: time spent waiting on DynamoDB / the other AWS services
+  (summed over calls, so parallel fan-out can exceed ``ms``); the rest of ``ms`` is the
+  handler's own work.
 
 How calls are attributed: botocore emits ``before-call.<service>.<Op>`` and ``after-call``
 through ``HierarchicalEmitter._emit(event_name, kwargs, stop_on_response)`` (``before-call``
@@ -90,6 +93,7 @@ class Invocation:
     start: float = field(default_factory=time.time)
     ms: float = 0.0
     dynamodb_ops: list[str] = field(default_factory=list)
+    dynamodb_op_ms: list[float] = field(default_factory=list)
     read_units: float = 0.0
     write_units: float = 0.0
     aws: dict[str, int] = field(default_factory=dict)
@@ -97,16 +101,21 @@ class Invocation:
     ws_posts: int = 0
     ws_post_bytes: int = 0
     ws_messages: int = 0
+    dynamodb_ms: float = 0.0
+    aws_ms: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def add_dynamodb(self, op: str, read_units: float, write_units: float) -> None:
+    def add_dynamodb(self, op: str, read_units: float, write_units: float, ms: float) -> None:
         with self._lock:
             self.dynamodb_ops.append(op)
+            self.dynamodb_op_ms.append(round(ms, 3))
+            self.dynamodb_ms += ms
             self.read_units += read_units
             self.write_units += write_units
 
-    def add_other(self, service: str, op: str, body: Any) -> None:
+    def add_other(self, service: str, op: str, body: Any, ms: float) -> None:
         with self._lock:
+            self.aws_ms += ms
             key = f"{service}.{op}"
             self.aws[key] = self.aws.get(key, 0) + 1
             if service == "sns" and op == "Publish" and _field(body, "TargetArn"):
@@ -131,11 +140,14 @@ class Invocation:
             "dynamodb": {
                 "calls": len(self.dynamodb_ops),
                 "ops": list(self.dynamodb_ops),
+                "op_ms": list(self.dynamodb_op_ms),
                 "scans": self.dynamodb_ops.count("Scan"),
                 "read_units": round(self.read_units, 3),
                 "write_units": round(self.write_units, 3),
+                "ms": round(self.dynamodb_ms, 3),
             },
             "aws": dict(self.aws),
+            "aws_ms": round(self.aws_ms, 3),
             "push": self.push,
             "ws_posts": self.ws_posts,
             "ws_post_bytes": self.ws_post_bytes,
@@ -320,11 +332,14 @@ def _on_event(event_name: str, kwargs: Mapping[str, Any]) -> None:
     if phase == "before-call":
         if isinstance(context, dict):
             params = kwargs.get("params") or {}
-            context[_CONTEXT_KEY] = params.get("body")
+            context[_CONTEXT_KEY] = (params.get("body"), time.perf_counter())
         return
-    body = context.get(_CONTEXT_KEY) if isinstance(context, dict) else None
+    body, started = None, time.perf_counter()
+    if isinstance(context, dict) and _CONTEXT_KEY in context:
+        body, started = context[_CONTEXT_KEY]
+    ms = (time.perf_counter() - started) * 1000
     if service != "dynamodb":
-        inv.add_other(service, op, body)
+        inv.add_other(service, op, body, ms)
         return
     request: Mapping[str, Any] = {}
     if isinstance(body, bytes | str) and body:
@@ -334,7 +349,7 @@ def _on_event(event_name: str, kwargs: Mapping[str, Any]) -> None:
             request = {}
     response = kwargs.get("parsed") if phase == "after-call" else None
     reads, writes = request_units(op, request, response if isinstance(response, Mapping) else {})
-    inv.add_dynamodb(op, reads, writes)
+    inv.add_dynamodb(op, reads, writes, ms)
 
 
 def _patch_process() -> None:
