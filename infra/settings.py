@@ -135,6 +135,9 @@ class Settings:
     front_door: FrontDoorSettings | None = None
     backup_tag: tuple[str, str] = ("summon:backup", "true")
     log_retention_days: int = 365
+    # Set while the standby serves traffic (primary region down): the standby then runs the
+    # scheduled handlers the primary normally runs alone.
+    failover: bool = False
     lambda_settings: LambdaSettings = field(default_factory=LambdaSettings)
 
     @property
@@ -243,6 +246,7 @@ class Settings:
             else None,
             backup_tag=tuple(ctx.get("backupTag", ("summon:backup", "true"))),
             log_retention_days=int(ctx.get("logRetentionDays", 365)),
+            failover=str(ctx.get("failover", "false")).lower() == "true",
             lambda_settings=LambdaSettings(
                 memory_size=int(lam.get("memorySize", defaults.memory_size)),
                 timeout_seconds=int(lam.get("timeoutSeconds", defaults.timeout_seconds)),
@@ -271,6 +275,7 @@ _KEYS = (
     "backupTag",
     "logRetentionDays",
     "lambda",
+    "failover",
 )
 
 

@@ -16,7 +16,8 @@ wired to this region's resources.
   regional custom domains with ACM certificates (Chalice generates them from the stage
   config; :mod:`infra.constructs.dr` points the failover records at them).
 * In the standby region the scheduled handlers are deployed disabled (the global table
-  would otherwise get every sweep twice); the DR runbook enables them on failover.
+  would otherwise get every sweep twice); on failover the runbook redeploys the standby
+  with ``-c summon:failover=true``, which enables them.
 """
 
 from __future__ import annotations
@@ -125,6 +126,7 @@ class Api(Construct):
         *,
         names: Names,
         role: Role,
+        run_schedules: bool,
         source_dir: Path,
         out_dir: Path,
         environment: Mapping[str, str],
@@ -306,7 +308,7 @@ class Api(Construct):
             ),
             iam.PolicyStatement(
                 sid="MediaThumbnailsWrite",
-                actions=["s3:PutObject"],
+                actions=["s3:PutObject", "s3:DeleteObject"],
                 resources=[media_bucket.arn_for_objects(f"{THUMBNAILS_PREFIX}*")],
             ),
             _via(storage_key, "s3", ("kms:Decrypt", "kms:GenerateDataKey")),
@@ -370,7 +372,7 @@ class Api(Construct):
                     statements,
                     lambda_settings,
                     ws_callback,
-                    disable_schedules=role is Role.STANDBY and kind == "schedule",
+                    disable_schedules=not run_schedules and kind == "schedule",
                     schedule_events=[
                         name
                         for name, e in props.get("Events", {}).items()

@@ -28,6 +28,7 @@ THUMBNAILS_PREFIX = "thumbnails/"
 ANALYTICS_DATA_PREFIX = "data/"
 ANALYTICS_ERRORS_PREFIX = "errors/"
 ATHENA_RESULTS_PREFIX = "athena-results/"
+MEDIA_EVENTS = ("s3:ObjectCreated:*", "s3:ObjectRemoved:*")
 ORIGINALS_TO_GLACIER_DAYS = 90
 NONCURRENT_TO_GLACIER_DAYS = 30
 
@@ -184,26 +185,24 @@ class Storage(Construct):
     # -- media events ----------------------------------------------------------------------
 
     def _notify_uploads(self, queue: sqs.IQueue, queue_policy: sqs.CfnQueuePolicy) -> None:
-        """Object-created under ``uploads/`` -> the media queue -> the app's
+        """Object created/removed under ``uploads/`` -> the media queue -> the app's
         ``@app.on_sqs_message`` handler (Chalice cannot package ``on_s3_event`` for
         CloudFormation). Set on the bucket itself rather than through CDK's notification
         custom resource: the bucket's name is known, so the queue policy can name it
         without a dependency cycle."""
         cfn = self.media.node.default_child
         assert isinstance(cfn, s3.CfnBucket)
+        uploads = s3.CfnBucket.NotificationFilterProperty(
+            s3_key=s3.CfnBucket.S3KeyFilterProperty(
+                rules=[s3.CfnBucket.FilterRuleProperty(name="prefix", value=UPLOADS_PREFIX)]
+            )
+        )
         cfn.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
             queue_configurations=[
                 s3.CfnBucket.QueueConfigurationProperty(
-                    event="s3:ObjectCreated:*",
-                    queue=queue.queue_arn,
-                    filter=s3.CfnBucket.NotificationFilterProperty(
-                        s3_key=s3.CfnBucket.S3KeyFilterProperty(
-                            rules=[
-                                s3.CfnBucket.FilterRuleProperty(name="prefix", value=UPLOADS_PREFIX)
-                            ]
-                        )
-                    ),
+                    event=event, queue=queue.queue_arn, filter=uploads
                 )
+                for event in MEDIA_EVENTS
             ]
         )
         # S3 checks it may send to the queue when the configuration is saved.

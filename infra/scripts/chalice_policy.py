@@ -83,7 +83,7 @@ def policy(stage: str) -> dict[str, Any]:
         {
             "Sid": "MediaThumbnails",
             "Effect": "Allow",
-            "Action": ["s3:PutObject", "s3:GetObject"],
+            "Action": ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
             "Resource": f"{media}/thumbnails/*",
         },
         {

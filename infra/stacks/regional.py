@@ -174,6 +174,7 @@ class RegionalStack(Stack):
             "Api",
             names=names,
             role=role,
+            run_schedules=role is Role.PRIMARY or settings.failover,
             source_dir=settings.chalice_source_dir,
             out_dir=chalice_out_dir,
             environment=environment,

@@ -76,6 +76,13 @@ def full(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synth]:
 
 
 @pytest.fixture(scope="session")
+def standby_in_failover(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synth]:
+    """The standby alone, redeployed to serve while the primary region is down."""
+    ctx = _context(example=False, **{"summon:role": "standby", "summon:failover": "true"})
+    yield synth(tmp_path_factory.mktemp("failover"), ctx)
+
+
+@pytest.fixture(scope="session")
 def minimal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synth]:
     """Only ``cdk.json``'s context: no domain, push, IdPs, signing key, QuickSight, ALB."""
     yield synth(tmp_path_factory.mktemp("minimal"), _context(example=False))

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Matcher
 
+from infra.settings import Role
 from infra.tests.conftest import Synth
 
 pytestmark = pytest.mark.cdk
@@ -198,7 +199,9 @@ def test_backup_selects_the_tables_and_tagged_web_tier(full: Synth) -> None:
     full.standby_t.resource_count_is("AWS::Backup::BackupVault", 1)
 
 
-def test_schedules_are_parked_in_the_standby(full: Synth) -> None:
+def test_schedules_are_parked_in_the_standby_until_failover(
+    full: Synth, standby_in_failover: Synth
+) -> None:
     def schedules(template: Mapping[str, Any]) -> list[dict[str, Any]]:
         out = []
         for r in template["Resources"].values():
@@ -212,3 +215,6 @@ def test_schedules_are_parked_in_the_standby(full: Synth) -> None:
     assert primary and standby
     assert all("State" not in p for p in primary)
     assert all(p["State"] == "DISABLED" for p in standby)
+    assert list(standby_in_failover.stacks) == [Role.STANDBY]
+    serving = schedules(standby_in_failover.standby_t.to_json())
+    assert serving and all("State" not in p for p in serving)

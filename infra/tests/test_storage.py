@@ -199,12 +199,13 @@ def test_media_uploads_notify_the_media_queue(full: Synth) -> None:
                 "NotificationConfiguration": {
                     "QueueConfigurations": [
                         {
-                            "Event": "s3:ObjectCreated:*",
+                            "Event": event,
                             "Queue": stack.resolve(stack.messaging.media_queue.queue_arn),
                             "Filter": {
                                 "S3Key": {"Rules": [{"Name": "prefix", "Value": "uploads/"}]}
                             },
                         }
+                        for event in ("s3:ObjectCreated:*", "s3:ObjectRemoved:*")
                     ]
                 },
             },
