@@ -1,0 +1,201 @@
+"""First accept wins: 20 providers accept one request at the same moment, over and over,
+against a real moto server (real sockets, real conditional transactions), and never do two
+of them get the job.
+
+moto runs each DynamoDB call without isolation (a TransactWriteItems snapshots the whole
+table, applies its items one by one and, when one fails, restores the snapshot -- undoing
+whatever other threads wrote meanwhile). DynamoDB executes every call atomically, so the
+server here runs one call at a time, which is the guarantee the code relies on; the
+threads still race for real, interleaving their reads and transactions in any order.
+"""
+
+from __future__ import annotations
+
+import threading
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from moto.server import ThreadedMotoServer
+from pynamodb.models import Model
+
+from chalicelib.errors import Conflict
+from chalicelib.schemas.marketplace import QuoteIn
+from chalicelib.services import events, matching, offers, quotes, requests
+from chalicelib.store import keys
+from chalicelib.store import marketplace as store
+from chalicelib.store.models import Entity, ProviderItem
+from tests.integration.marketplace_support import customer, provider, request_in
+
+pytestmark = pytest.mark.integration
+
+SPOT = (39.50, -7.80)
+CONTENDERS = 20
+ROUNDS = 5
+
+
+class OneCallAtATime:
+    """WSGI wrapper: each API call runs alone, as each DynamoDB call is atomic."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        with self.lock:
+            return list(self.app(environ, start_response))
+
+
+class _SnapshotOnce:
+    """moto's TransactWriteItems means to snapshot each table once per transaction (to roll
+    back) but copies it once per *item*; with this, repeated copies of the same object in
+    one transaction share the first copy (it is taken before any item is applied)."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.memo: dict[int, Any] = {}
+
+    def deepcopy(self, value: Any, *args: Any) -> Any:
+        if id(value) not in self.memo:
+            self.memo[id(value)] = (value, self.real.deepcopy(value, *args))
+        return self.memo[id(value)][1]
+
+
+def _snapshot_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import moto.dynamodb.models as models
+
+    real_copy, original = models.copy, models.DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: Any) -> None:
+        models.copy = _SnapshotOnce(real_copy)  # type: ignore[assignment]
+        try:
+            original(self, transact_items)
+        finally:
+            models.copy = real_copy
+
+    monkeypatch.setattr(models.DynamoDBBackend, "transact_write_items", transact_write_items)
+
+
+def _reset_connections() -> None:
+    def every(cls: type) -> Iterator[type]:
+        yield cls
+        for sub in cls.__subclasses__():
+            yield from every(sub)
+
+    for cls in every(Model):
+        cls._connection = None
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    from chalicelib import config
+
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto.start()
+    moto._server.app = OneCallAtATime(moto._server.app)  # type: ignore[union-attr]
+    _snapshot_once(monkeypatch)
+    host, port = moto.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    monkeypatch.setenv(matching.OFFERS_AT_ONCE, str(CONTENDERS))
+    monkeypatch.setattr(events, "_sinks", [])  # delivery is not what races here
+    config.settings.cache_clear()
+    matching.market_settings.cache_clear()
+    _reset_connections()
+    try:
+        fresh_tables(endpoint)
+        yield endpoint
+    finally:
+        _reset_connections()
+        matching.market_settings.cache_clear()
+        moto.stop()
+
+
+def fresh_tables(endpoint: str) -> None:
+    """An empty emulator with the app's tables (without the stream: moto's copy of it on
+    every transaction grows with every write ever made) and the categories."""
+    from chalicelib import config
+    from chalicelib.store import profiles
+    from devstack import provision, seed
+
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"))
+    stream = Entity.Meta.stream_view_type
+    del Entity.Meta.stream_view_type
+    try:
+        provision.tables(endpoint, config.DEFAULT_REGION)
+    finally:
+        Entity.Meta.stream_view_type = stream
+    profiles.put_categories(seed.CATEGORIES)
+
+
+def _race(calls: list[Any]) -> list[Any]:
+    """Run the calls at the same moment from as many threads; each result or exception."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call: Any) -> Any:
+        barrier.wait()
+        try:
+            return call()
+        except Exception as exc:  # noqa: BLE001 - the test inspects every outcome
+            return exc
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def test_twenty_simultaneous_accepts_never_make_two_winners(server: str) -> None:
+    providers = [provider(SPOT[0] + i * 0.001, SPOT[1]) for i in range(CONTENDERS)]
+    for round_ in range(ROUNDS):
+        buyer = customer()
+        request = requests.create(buyer, request_in(*SPOT))
+        assert request.offers_sent == CONTENDERS
+        calls = []
+        for who in providers:
+            offer = store.provider_offers(who.user_id, 1, None)[0][0]
+            assert offer.request_id == request.id
+            calls.append(lambda who=who, oid=offer.offer_id: offers.accept(who, oid))
+        outcomes = _race(calls)
+
+        winners = [o for o in outcomes if not isinstance(o, Exception)]
+        losers = [o for o in outcomes if isinstance(o, Exception)]
+        assert len(winners) == 1, outcomes
+        assert all(isinstance(o, Conflict) for o in losers), losers
+        job = winners[0]
+        stored = store.get_request(request.id)
+        assert stored is not None
+        assert (stored.status, stored.job_id) == ("matched", job.id)
+        states = sorted(o["status"] for o in (stored.offers or {}).values())
+        assert states == ["accepted"] + ["withdrawn"] * (CONTENDERS - 1)
+        jobs_of_customer, _ = store.user_jobs(buyer.user_id, 10, None)
+        assert [j.job_id for j in jobs_of_customer] == [job.id]
+        assert store.pending_offers(job.provider_id, 10, None)[0] == []
+        accepted = [
+            int(ProviderItem.get(keys.user(p.user_id), keys.PROVIDER).offers_accepted)
+            for p in providers
+        ]
+        assert sum(accepted) == round_ + 1  # one more accepted offer per round, in total
+
+
+def test_a_customer_choosing_two_quotes_at_once_gets_one_job(server: str) -> None:
+    quoters = [provider(SPOT[0], SPOT[1] + i * 0.001) for i in range(4)]
+    for _ in range(3):
+        buyer = customer()
+        request = requests.create(buyer, request_in(*SPOT, mode="quote"))
+        made = [
+            quotes.create(
+                who,
+                request.id,
+                QuoteIn.model_validate(
+                    {"price": {"amount": "50", "currency": "EUR"}, "eta_minutes": 20}
+                ),
+            )
+            for who in quoters
+        ]
+        outcomes = _race([lambda q=q, b=buyer: quotes.accept(b, q.id) for q in made])
+        winners = [o for o in outcomes if not isinstance(o, Exception)]
+        assert len(winners) == 1, outcomes
+        assert all(isinstance(o, Conflict) for o in outcomes if isinstance(o, Exception))
+        stored = store.get_request(request.id)
+        assert stored is not None and stored.job_id == winners[0].id
