@@ -95,6 +95,8 @@ def create(
             now=now,
             already_reviewed=getattr(job, mine) is not None,
         )
+        if job.reviews_published_at:
+            raise Conflict("The reviews of this job are already published: it takes no more.")
         _, subject = _subject(job, side)
         review = store.ReviewItem(
             keys.job(job.job_id),
