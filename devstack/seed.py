@@ -143,6 +143,7 @@ def seed(endpoint: str, region: str, pool_id: str, *, providers: int = 300) -> d
         for user, provider in demo_providers(providers):
             batch.save(user)
             batch.save(provider)
+    seed_open_requests(subs["customer@summon.local"])
     log.info(
         "seeded %d categories, %d demo accounts, %d providers",
         len(CATEGORIES),
@@ -150,3 +151,58 @@ def seed(endpoint: str, region: str, pool_id: str, *, providers: int = 300) -> d
         providers,
     )
     return subs
+
+
+# --- open requests (the marketplace) -----------------------------------------------------
+
+DEMO_REQUESTS = (
+    ("instant", "plumbing", "The kitchen sink is leaking", 38.7107, -9.1366, "Rua Augusta 120"),
+    ("instant", "electrical", "Lights keep tripping the breaker", 38.7200, -9.1500, None),
+    ("quote", "painting", "Paint a two-bedroom flat, white walls", 38.7369, -9.1427, None),
+    ("quote", "moving", "Move a sofa and a bed to the 3rd floor", 38.7077, -9.1365, None),
+    ("quote", "cleaning", "Deep clean after a renovation", 38.7500, -9.1600, None),
+)
+
+
+def _demo_request_id(index: int) -> str:
+    """A fixed, valid ULID per demo request (so seeding twice creates nothing new)."""
+    import hashlib
+
+    from ulid import ULID
+
+    millis = 1_767_225_600_000 + index  # 2026-01-01T00:00:00Z
+    tail = hashlib.sha256(f"summon-demo-request-{index}".encode()).digest()[:10]
+    return str(ULID.from_bytes(millis.to_bytes(6, "big") + tail))
+
+
+def seed_open_requests(customer_id: str) -> int:
+    """A few open requests from the demo customer around the city, matched and offered like
+    any other (the demo providers see offers and invitations at once; the instant ones are
+    re-dispatched and then expire on the timers, the quote ones stay open for a day).
+    Returns how many were created (0 when they exist)."""
+    from chalicelib.auth import CUSTOMERS, Principal
+    from chalicelib.schemas.marketplace import RequestIn
+    from chalicelib.services import events, notifications, requests
+    from chalicelib.store import marketplace as market
+
+    events.add_sink("feed", notifications.record)
+    customer = Principal(
+        user_id=customer_id, email="customer@summon.local", groups=frozenset({CUSTOMERS})
+    )
+    made = 0
+    for index, (mode, category, text, lat, lng, address) in enumerate(DEMO_REQUESTS):
+        request_id = _demo_request_id(index)
+        if market.get_request(request_id) is not None:
+            continue
+        body = RequestIn.model_validate(
+            {
+                "category": category,
+                "description": text,
+                "location": {"lat": lat, "lng": lng, "address": address},
+                "mode": mode,
+            }
+        )
+        requests.create(customer, body, request_id=request_id)
+        made += 1
+    log.info("seeded %d open requests", made)
+    return made

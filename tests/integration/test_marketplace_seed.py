@@ -1,0 +1,31 @@
+"""The demo world gets a few open requests, offered to the seeded providers, once."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.services import events
+from chalicelib.store import marketplace as store
+from chalicelib.store.models import Entity
+
+pytestmark = pytest.mark.integration
+
+
+def test_seeded_open_requests_are_offered_to_nearby_providers_and_seeded_once(
+    aws, monkeypatch
+) -> None:
+    from chalicelib.store import profiles
+    from devstack import seed
+
+    monkeypatch.setattr(events, "_sinks", [])
+    profiles.put_categories(seed.CATEGORIES)
+    with Entity.batch_write() as batch:
+        for user, provider in seed.demo_providers(120):
+            batch.save(user)
+            batch.save(provider)
+    assert seed.seed_open_requests("demo-customer") == len(seed.DEMO_REQUESTS)
+    assert seed.seed_open_requests("demo-customer") == 0
+    made, _ = store.customer_requests("demo-customer", 10, None)
+    assert len(made) == len(seed.DEMO_REQUESTS)
+    assert {r.status for r in made} == {"open"}
+    assert all(r.offers for r in made)
