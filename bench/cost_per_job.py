@@ -84,6 +84,11 @@ PRICES: dict[str, Price] = {
 }
 
 
+#: Typical in-region latencies (ms) for the estimate at cloud speed: DynamoDB single-item
+#: and batch calls, transactions, other AWS calls (SNS publish, @connections post).
+CLOUD_MS = {"*": 6.0, "TransactWriteItems": 15.0, "TransactGetItems": 12.0, "aws": 15.0}
+
+
 def memory_mb() -> int:
     """``lambda_memory_size`` of the dev stage (or the top level), as deployed."""
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
@@ -111,6 +116,18 @@ def quantities(
         "sns_request": sum(r["push"] for r in job),
         "sns_push": sum(r["push"] for r in job),
     }
+
+
+def _rate(p: Price) -> str:
+    return f"${p.usd:g}/M" if p.per == 1e6 else f"${p.usd:.10f}".rstrip("0")
+
+
+def cloud_ms(r: dict[str, Any]) -> float:
+    """The invocation's time with the emulator's waits replaced by typical cloud latencies
+    (:data:`CLOUD_MS`); parallel fan-out is counted as serial, so this is an upper bound."""
+    own = max(r["ms"] - r["dynamodb"]["ms"] - r.get("aws_ms", 0.0), 0.0)
+    ddb = sum(CLOUD_MS.get(op, CLOUD_MS["*"]) for op in r["dynamodb"]["ops"])
+    return own + ddb + CLOUD_MS["aws"] * sum(r.get("aws", {}).values())
 
 
 def price(q: dict[str, float]) -> dict[str, float]:
@@ -163,7 +180,7 @@ def report(jobs: list[Measured], timers: list[dict[str, Any]], mem_mb: int) -> l
         qty = m.quantities[key]
         shown = f"{qty:.3f}" if key == "lambda_gb_s" else f"{qty:g}"
         lines.append(
-            f"  {p.unit:50} {shown:>9} x ${p.usd:g}/{p.per:g} = ${usd:.7f} ({usd / m.total:5.1%})"
+            f"  {p.unit:50} {shown:>9} x {_rate(p):>16} = ${usd:.7f} ({usd / m.total:5.1%})"
         )
     job = [r for r in m.records if r["kind"] != "schedule"]
     ms = sum(r["ms"] for r in job)
@@ -173,6 +190,13 @@ def report(jobs: list[Measured], timers: list[dict[str, Any]], mem_mb: int) -> l
         f"  ({len(job)} invocations, {calls} DynamoDB calls, handler time {ms:.0f} ms at "
         f"{mem_mb} MB, of which {min(waits / ms, 1):.0%} waiting on the local emulator; "
         f"job wall time {m.run.wall_s:.1f} s)"
+    )
+    cloud = sum(math.ceil(cloud_ms(r)) for r in job) / 1000 * mem_mb / 1024
+    at_cloud = m.total - m.usd["lambda_gb_s"] + cloud * PRICES["lambda_gb_s"].usd
+    lines.append(
+        f"  (at cloud latencies -- {CLOUD_MS['*']:g} ms a DynamoDB call, "
+        f"{CLOUD_MS['TransactWriteItems']:g} ms a transaction, {CLOUD_MS['aws']:g} ms an SNS "
+        f"or @connections call -- Lambda would be {cloud:.3f} GB-s and the job ${at_cloud:.6f})"
     )
     by_name: dict[str, list[dict[str, Any]]] = {}
     for r in job:

@@ -21,7 +21,12 @@ invocation, i.e. per Lambda invocation it would be in the cloud::
   a Query's total) up to 4 KB, 0.5 unit eventually consistent, 1 consistent, 2
   transactional; writes round each item up to 1 KB, 2 units transactional. For an
   ``UpdateItem``/``DeleteItem`` that returns no attributes the size is that of the key and
-  the values sent: a lower bound (exact whenever the item stays under 1 KB).
+  the values sent: a lower bound (exact whenever the item stays under 1 KB). Writes to a
+  global secondary index are billed too: when the call shows the item's image (a Put's
+  item, an ``ALL_NEW``/``ALL_OLD`` answer) and it carries an index's keys, the projected
+  size is added as write units per index (the tables' indexes are read once per process
+  with ``DescribeTable``, unmetered). An index entry removed by an update that returns no
+  image is not seen, so write units are a lower bound.
 * ``aws``: every other AWS call by ``service.Operation``; ``push`` counts SNS publishes to
   a device endpoint (``TargetArn``), ``ws_posts``/``ws_post_bytes``/``ws_messages`` the
   ``@connections`` posts (``ws_messages``: billed WebSocket messages, 32 KB each).
@@ -249,8 +254,33 @@ def _write_units(size: int) -> float:
     return float(max(1, math.ceil(size / WRITE_UNIT_BYTES)))
 
 
+Index = tuple[str, str | None, str, tuple[str, ...]]
+"""A global secondary index: (hash key, range key, projection type, included attributes)."""
+
+
+def index_units(item: Mapping[str, Any] | None, indexes: list[Index]) -> float:
+    """Write units the index entries of one written item image cost."""
+    if not item:
+        return 0.0
+    units = 0.0
+    for hash_key, range_key, projection, included in indexes:
+        if hash_key not in item or (range_key is not None and range_key not in item):
+            continue
+        keys = {hash_key, *([range_key] if range_key else [])}
+        if projection == "ALL":
+            projected: Mapping[str, Any] = item
+        else:
+            wanted = keys | set(included)
+            projected = {k: v for k, v in item.items() if k in wanted}
+        units += _write_units(item_size(projected))
+    return units
+
+
 def request_units(
-    op: str, request: Mapping[str, Any], response: Mapping[str, Any]
+    op: str,
+    request: Mapping[str, Any],
+    response: Mapping[str, Any],
+    indexes: Callable[[str], list[Index]] = lambda table: [],
 ) -> tuple[float, float]:
     """(read units, write units) of one DynamoDB call on an on-demand table."""
     consistent = bool(request.get("ConsistentRead"))
@@ -281,18 +311,22 @@ def request_units(
             reads += 2 * _read_units(item_size((got or {}).get("Item")), True)
         missing = len(request.get("TransactItems") or []) - len(response.get("Responses") or [])
         return reads + 2 * max(missing, 0), 0.0
+    table = str(request.get("TableName") or "")
     if op == "PutItem":
         size = max(item_size(request.get("Item")), item_size(response.get("Attributes")))
-        return 0.0, _write_units(size)
+        return 0.0, _write_units(size) + index_units(request.get("Item"), indexes(table))
     if op in ("UpdateItem", "DeleteItem"):
         sent = item_size(request.get("Key")) + item_size(request.get("ExpressionAttributeValues"))
-        return 0.0, _write_units(max(sent, item_size(response.get("Attributes"))))
+        image = response.get("Attributes")
+        writes = _write_units(max(sent, item_size(image)))
+        return 0.0, writes + index_units(image, indexes(table))
     if op == "BatchWriteItem":
         writes = 0.0
-        for requests in (request.get("RequestItems") or {}).values():
+        for name, requests in (request.get("RequestItems") or {}).items():
             for r in requests:
                 if "PutRequest" in r:
-                    writes += _write_units(item_size(r["PutRequest"].get("Item")))
+                    item = r["PutRequest"].get("Item")
+                    writes += _write_units(item_size(item)) + index_units(item, indexes(name))
                 elif "DeleteRequest" in r:
                     writes += _write_units(item_size(r["DeleteRequest"].get("Key")))
         return 0.0, writes
@@ -302,6 +336,7 @@ def request_units(
             for action, spec in entry.items():
                 if action == "Put":
                     size = item_size(spec.get("Item"))
+                    writes += index_units(spec.get("Item"), indexes(str(spec.get("TableName"))))
                 else:
                     size = item_size(spec.get("Key"))
                     size += item_size(spec.get("ExpressionAttributeValues"))
@@ -311,6 +346,43 @@ def request_units(
 
 
 # --- the botocore hook ----------------------------------------------------------------
+
+_indexes: dict[str, list[Index]] = {}
+_indexes_lock = threading.Lock()
+
+
+def table_indexes(table: str) -> list[Index]:
+    """The global secondary indexes of ``table`` (``DescribeTable`` once, not metered)."""
+    if not table:
+        return []
+    with _indexes_lock:
+        found = _indexes.get(table)
+        if found is not None:
+            return found
+        token = _current.set(None)  # the lookup is the meter's, not the handler's
+        try:
+            import boto3
+
+            described = boto3.client("dynamodb").describe_table(TableName=table)["Table"]
+            found = []
+            for gsi in described.get("GlobalSecondaryIndexes") or []:
+                schema = {k["KeyType"]: k["AttributeName"] for k in gsi["KeySchema"]}
+                projection = gsi.get("Projection") or {}
+                found.append(
+                    (
+                        schema["HASH"],
+                        schema.get("RANGE"),
+                        str(projection.get("ProjectionType", "ALL")),
+                        tuple(projection.get("NonKeyAttributes") or ()),
+                    )
+                )
+        except Exception:  # noqa: BLE001 - no index accounting rather than a failed handler
+            found = []
+        finally:
+            _current.reset(token)
+        _indexes[table] = found
+        return found
+
 
 _CONTEXT_KEY = "devstack_meter"
 _HOOKED = ("before-call.", "after-call.", "after-call-error.")
@@ -348,7 +420,8 @@ def _on_event(event_name: str, kwargs: Mapping[str, Any]) -> None:
         except ValueError:
             request = {}
     response = kwargs.get("parsed") if phase == "after-call" else None
-    reads, writes = request_units(op, request, response if isinstance(response, Mapping) else {})
+    parsed = response if isinstance(response, Mapping) else {}
+    reads, writes = request_units(op, request, parsed, table_indexes)
     inv.add_dynamodb(op, reads, writes, ms)
 
 

@@ -35,13 +35,33 @@ def _client(endpoint: str, service: str = "dynamodb") -> Any:
 
 
 @pytest.fixture
-def table(moto_endpoint: str) -> str:
+def table(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A table with one index (the meter reads its indexes with the process's settings)."""
+    for key, value in {
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }.items():
+        monkeypatch.setenv(key, value)
     name = f"meter-{uuid.uuid4().hex[:8]}"
     ddb = _client(moto_endpoint)
     ddb.create_table(
         TableName=name,
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        AttributeDefinitions=[
+            {"AttributeName": k, "AttributeType": "S"} for k in ("pk", "gsi1pk", "gsi1sk")
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "gsi1",
+                "KeySchema": [
+                    {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+                    {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
         BillingMode="PAY_PER_REQUEST",
     )
     ddb.put_item(TableName=name, Item={"pk": {"S": "big"}, "blob": {"S": "x" * 5000}})
@@ -70,11 +90,14 @@ def _app(endpoint: str, table: str, overlap: threading.Barrier) -> Chalice:
     def message(event: Any) -> None:
         ddb.put_item(TableName=table, Item={"pk": {"S": uuid.uuid4().hex}, "v": {"S": "y" * 1500}})
 
+    indexed = {"gsi1pk": {"S": "DUE#1"}, "gsi1sk": {"S": "1"}}
+
     @app.schedule(Rate(1, unit=Rate.MINUTES))
     def sweep(event: Any) -> None:
         ddb.transact_write_items(
             TransactItems=[
-                {"Put": {"TableName": table, "Item": {"pk": {"S": f"t{i}"}}}} for i in range(2)
+                {"Put": {"TableName": table, "Item": {"pk": {"S": "t0"}}}},
+                {"Put": {"TableName": table, "Item": {"pk": {"S": "t1"}, **indexed}}},
             ]
         )
 
@@ -148,7 +171,8 @@ def test_websocket_and_scheduled_handlers_are_named_and_their_writes_sized(
     assert ws["dynamodb"]["write_units"] == 2  # a 1.5 KB item: two 1 KB units
     assert (schedule["kind"], schedule["name"]) == ("schedule", "sweep")
     assert schedule["dynamodb"]["ops"] == ["TransactWriteItems"]
-    assert schedule["dynamodb"]["write_units"] == 4  # two small items, transactional: 2 each
+    # two small items, transactional: 2 each, and the index entry of the second: 1
+    assert schedule["dynamodb"]["write_units"] == 2 + 2 + 1
 
 
 def test_without_the_variable_the_app_is_left_untouched(monkeypatch: pytest.MonkeyPatch) -> None:
