@@ -75,6 +75,8 @@ def test_resource_names_reach_every_function(full: Synth) -> None:
 
 
 def test_each_function_has_its_own_role_log_group_and_limits(full: Synth) -> None:
+    stack = full.primary
+    ops_key = stack.resolve(stack.keys.ops.key_arn)
     functions = _resources(full.primary_t.to_json(), "AWS::Serverless::Function")
     roles = [fn["Properties"]["Role"]["Fn::GetAtt"][0] for fn in functions.values()]
     assert len(set(roles)) == len(functions)
@@ -82,9 +84,7 @@ def test_each_function_has_its_own_role_log_group_and_limits(full: Synth) -> Non
         props = fn["Properties"]
         assert props["Tracing"] == "Active", name
         assert props["ReservedConcurrentExecutions"] > 0, name
-        assert (
-            props["KmsKeyArn"] == {"Fn::GetAtt": [Match.any_value(), "Arn"]} or props["KmsKeyArn"]
-        )
+        assert props["KmsKeyArn"] == ops_key, name
         assert "LogGroup" in props["LoggingConfig"], name
     async_kinds = [
         f
