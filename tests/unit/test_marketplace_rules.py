@@ -1,0 +1,90 @@
+"""The marketplace's own small rules: clock settings, due-timer keys, sweep days, views."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from chalicelib import ids
+from chalicelib.services import matching
+from chalicelib.store import keys
+from chalicelib.store import marketplace as store
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings():
+    matching.market_settings.cache_clear()
+    yield
+    matching.market_settings.cache_clear()
+
+
+def test_clock_settings_default_to_the_dispatch_policy(monkeypatch):
+    for name in (matching.OFFER_TTL_SECONDS, matching.REQUEST_TTL_SECONDS):
+        monkeypatch.delenv(name, raising=False)
+    settings = matching.market_settings()
+    assert settings.offer_ttl == timedelta(seconds=60)
+    assert settings.request_ttl("instant") == timedelta(minutes=15)
+    assert settings.request_ttl("quote") == timedelta(hours=24)
+    assert (settings.offers_at_once, settings.quote_invitations) == (3, 10)
+
+
+def test_clock_settings_come_from_the_environment_and_refuse_nonsense(monkeypatch):
+    monkeypatch.setenv(matching.OFFER_TTL_SECONDS, "2")
+    assert matching.market_settings().offer_ttl == timedelta(seconds=2)
+    matching.market_settings.cache_clear()
+    monkeypatch.setenv(matching.OFFER_TTL_SECONDS, "soon")
+    with pytest.raises(ValueError, match="SUMMON_OFFER_TTL_SECONDS must be a whole number"):
+        matching.market_settings()
+    matching.market_settings.cache_clear()
+    monkeypatch.setenv(matching.OFFER_TTL_SECONDS, "0")
+    with pytest.raises(ValueError, match="at least 1"):
+        matching.market_settings()
+
+
+def test_due_timer_keys_sort_by_time_and_compare_with_now():
+    early = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
+    item = store.RequestItem(keys.request("A"), keys.META)
+    store.set_due(item, early, keys.request("A"))
+    assert item.gsi2pk == "DUE#2026-05-01"
+    assert item.due_at == "2026-05-01T09:00:00.000Z"
+    upper_now = ids.iso(early) + "~"
+    assert item.gsi2sk is not None and item.gsi2sk <= upper_now  # due exactly now
+    assert item.gsi2sk > ids.iso(early - timedelta(milliseconds=1)) + "~"
+    store.set_due(item, None, "")
+    assert (item.gsi2pk, item.gsi2sk, item.due_at) == (None, None, None)
+
+
+def test_sweep_days():
+    assert store.days_between("2026-02-27", "2026-03-01") == [
+        "2026-02-27",
+        "2026-02-28",
+        "2026-03-01",
+    ]
+    assert store.day_of(datetime(2026, 5, 1, 23, 59, tzinfo=UTC)) == "2026-05-01"
+
+
+def test_next_due_is_the_first_offer_to_expire_or_the_request():
+    request = store.RequestItem(
+        keys.request("R"),
+        keys.META,
+        mode="instant",
+        expires_at="2026-05-01T09:15:00.000Z",
+        offers={
+            "a": {"id": "1", "status": "pending", "expires_at": "2026-05-01T09:01:00.000Z"},
+            "b": {"id": "2", "status": "declined", "expires_at": "2026-05-01T09:00:30.000Z"},
+        },
+    )
+    assert ids.iso(matching.next_due(request)) == "2026-05-01T09:01:00.000Z"
+    request.offers = {}
+    assert ids.iso(matching.next_due(request)) == "2026-05-01T09:15:00.000Z"
+    request.mode = "quote"
+    request.offers = {"a": {"id": "1", "status": "pending", "expires_at": "2026-05-01T09:01Z"}}
+    assert ids.iso(matching.next_due(request)) == "2026-05-01T09:15:00.000Z"
+
+
+def test_providers_see_a_request_only_approximately():
+    assert matching.approx(38.722345) == 38.72
+    assert matching.approx(-9.139301) == -9.14
