@@ -5,7 +5,15 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StrictInt, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 from chalicelib.domain.reviews import MAX_RATING, MIN_RATING, REVIEW_TEXT_MAX_CHARS
 from chalicelib.ids import ULID_PATTERN
@@ -173,12 +181,16 @@ class TransitionIn(Strict):
 
 
 class Transition(BaseModel):
-    from_: JobState = Field(alias="from", serialization_alias="from")
+    """One step of a job's history: ``{"from", "to", "by", "at"}``."""
+
+    model_config = ConfigDict(
+        validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+    )
+
+    from_: JobState = Field(alias="from")
     to: JobState
     by: Literal["customer", "provider", "system"]
     at: str
-
-    model_config = {"populate_by_name": True}
 
 
 class ReviewState(BaseModel):

@@ -168,6 +168,8 @@ def test_the_job_lifecycle_enforces_who_moves_it_and_says_why(as_user):
         "in_progress",
         "completed",
     ]
+    assert done["history"][-1]["from"] == "in_progress"
+    assert done["history"][-1]["by"] == "customer"
     final = customer.call("POST", f"/jobs/{jid}/transitions", {"to": "cancelled"})
     assert final.status_code == 409
     assert "final state" in final.json_body["detail"]
