@@ -139,7 +139,15 @@ def main(argv: list[str] | None = None) -> int:
             log.info("reusing the AWS emulator already on %s", endpoint)
         else:
             moto = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", args.host, "-p", str(args.aws_port)],
+                [
+                    sys.executable,
+                    "-m",
+                    "devstack.emulator",
+                    "--host",
+                    args.host,
+                    "--port",
+                    str(args.aws_port),
+                ],
                 env=base_env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
