@@ -65,7 +65,7 @@ def patch_transactions() -> None:
         return
 
     def transact_write_items(self: Any, transact_items: Any) -> Any:
-        models.copy = _CopyOnce()  # type: ignore[assignment]
+        models.copy = _CopyOnce()  # type: ignore[assignment,attr-defined]
         try:
             return original(self, transact_items)
         finally:
