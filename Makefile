@@ -9,7 +9,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_PROGRESS_BAR := off
 
 .PHONY: help dev test lint format typecheck unit integration api e2e cdk synth check-templates \
-        package bench install install-infra clean
+        chalice-policy package bench install install-infra clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -71,6 +71,10 @@ synth: install-infra ## CDK templates to infra/cdk.out, chalice package to build
 
 check-templates: synth ## cfn-lint and checkov on every synthesized template
 	$(PY) infra/scripts/check.py
+
+chalice-policy: install-infra ## regenerate .chalice/policy-<stage>.json (least privilege)
+	$(PY) infra/scripts/chalice_policy.py --stage dev > .chalice/policy-dev.json
+	$(PY) infra/scripts/chalice_policy.py --stage prod > .chalice/policy-prod.json
 
 package: install ## chalice package (CloudFormation) into build/chalice
 	$(VENV)/bin/chalice package --stage dev --pkg-format cloudformation build/chalice

@@ -1,5 +1,6 @@
-"""package_size: the ``chalice package`` deployment zip, zipped and unpacked, against
-Lambda's 50 MB (zipped, direct upload) and 250 MB (unpacked) limits."""
+"""package_size: what ``chalice package`` ships -- the app's deployment zip plus the shared
+dependency layer (``automatic_layer``) -- zipped and unpacked, against Lambda's 50 MB
+(zipped, direct upload) and 250 MB (unpacked, function + layers) limits."""
 
 from __future__ import annotations
 
@@ -25,21 +26,28 @@ def measure() -> dict[str, float]:
             check=True,
             capture_output=True,
         )
-        zipped = Path(out) / "deployment.zip"
-        with zipfile.ZipFile(zipped) as z:
-            unpacked = sum(i.file_size for i in z.infolist())
-            files = len(z.infolist())
+        zipped = unpacked = files = 0
+        sizes: dict[str, float] = {}
+        for archive in sorted(Path(out).glob("*.zip")):
+            with zipfile.ZipFile(archive) as z:
+                unpacked += sum(i.file_size for i in z.infolist())
+                files += len(z.infolist())
+            zipped += archive.stat().st_size
+            sizes[archive.name] = archive.stat().st_size / 1e6
         return {
-            "zip_mb": zipped.stat().st_size / 1e6,
+            "zip_mb": zipped / 1e6,
             "unpacked_mb": unpacked / 1e6,
             "files": files,
+            "app_mb": sizes.get("deployment.zip", 0.0),
+            "layer_mb": sizes.get("layer-deployment.zip", 0.0),
         }
 
 
 def main() -> None:
     m = measure()
     print(
-        f"package_size: {m['zip_mb']:.1f} MB zipped (limit 50, target <= {TARGET_MB:.0f}), "
+        f"package_size: {m['zip_mb']:.1f} MB zipped (limit 50, target <= {TARGET_MB:.0f}; "
+        f"app {m['app_mb']:.2f} MB + layer {m['layer_mb']:.1f} MB), "
         f"{m['unpacked_mb']:.1f} MB unpacked (limit 250), {m['files']:.0f} files",
         flush=True,
     )
