@@ -173,7 +173,7 @@ def make_offers(
     made: list[store.OfferItem] = []
     for ranked in chosen:
         pid = ranked.provider_id
-        oid = ids.new_id()
+        oid = request.request_id  # one offer per provider and request: it bears the request's id
         distance = round(ranked.candidate.distance_km, 2)
         offer = store.OfferItem(
             keys.user(pid),

@@ -34,12 +34,16 @@ _ANSWERED = {
 }
 
 
-def my_offer(principal: Principal, offer_id: str) -> store.OfferItem:
-    """The caller's own offer; 404 for anyone else's. 1 GetItem."""
-    offer = store.get_offer(principal.user_id, offer_id) if ids.is_id(offer_id) else None
-    if offer is None:
+def my_offer(principal: Principal, offer_id: str) -> tuple[store.OfferItem, store.RequestItem]:
+    """The caller's own offer and its request; 404 for anyone else's. 1 BatchGetItem."""
+    offer, request = (
+        store.get_offer_and_request(principal.user_id, offer_id)
+        if ids.is_id(offer_id)
+        else (None, None)
+    )
+    if offer is None or request is None:
         raise NotFound(f"No offer {offer_id} of yours.")
-    return offer
+    return offer, request
 
 
 def _refuse(offer: store.OfferItem) -> Conflict:
@@ -64,14 +68,14 @@ def list_pending(
 
 
 def accept(principal: Principal, offer_id: str, now: datetime | None = None) -> JobOut:
-    """POST /offers/{id}/accept — 1 GetItem (offer) + 1 GetItem (request) + 1
+    """POST /offers/{id}/accept — 1 BatchGetItem (the offer and its request) + 1
     TransactWriteItems (request matched, this offer accepted, the others withdrawn, the job
     and its two memberships, the provider's accepted counter) + 1 TransactWriteItems (the
     job's conversation) + 1 BatchWriteItem (feed). Losing a race: +1 GetItem, then 409.
     Accepting an offer one already won answers the job again (1 GetItem more)."""
     now = now or ids.now()
     uid = principal.user_id
-    offer = my_offer(principal, offer_id)
+    offer, request = my_offer(principal, offer_id)
     if offer.status == OfferStatus.ACCEPTED and offer.job_id:
         return jobs.get(principal, offer.job_id)
     if offer.mode == dispatch.Mode.QUOTE:
@@ -81,10 +85,9 @@ def accept(principal: Principal, offer_id: str, now: datetime | None = None) -> 
         )
     if offer.status != OfferStatus.PENDING:
         raise _refuse(offer)
-    for _ in range(MAX_ATTEMPTS):
-        request = store.get_request(offer.request_id)
-        if request is None:
-            raise NotFound(f"No offer {offer_id} of yours.")
+    for attempt in range(MAX_ATTEMPTS):
+        if attempt:
+            request = store.get_request(offer.request_id) or request
         if request.status != RequestStatus.OPEN:
             raise not_open(request)
         entry = (request.offers or {}).get(uid)
@@ -130,20 +133,19 @@ def accept(principal: Principal, offer_id: str, now: datetime | None = None) -> 
 
 
 def decline(principal: Principal, offer_id: str, now: datetime | None = None) -> OfferOut:
-    """POST /offers/{id}/decline — 1 GetItem (offer) + 1 GetItem (request) + 1
+    """POST /offers/{id}/decline — 1 BatchGetItem (the offer and its request) + 1
     TransactWriteItems (the offer and the request; an instant request's timer is set to now
     so the next sweep offers it to the next candidate) + 1 BatchWriteItem (feed)."""
     now = now or ids.now()
     uid = principal.user_id
-    offer = my_offer(principal, offer_id)
+    offer, request = my_offer(principal, offer_id)
     if offer.status != OfferStatus.PENDING:
         raise _refuse(offer)
     if offer.quote_id:
         raise Conflict("You have quoted on this request: the customer decides now.")
-    for _ in range(MAX_ATTEMPTS):
-        request = store.get_request(offer.request_id)
-        if request is None:
-            raise NotFound(f"No offer {offer_id} of yours.")
+    for attempt in range(MAX_ATTEMPTS):
+        if attempt:
+            request = store.get_request(offer.request_id) or request
         entry = (request.offers or {}).get(uid)
         if request.status != RequestStatus.OPEN:
             raise not_open(request)

@@ -8,7 +8,7 @@ Access patterns (never a Scan; no partition keyed by an entity type alone; keys 
 | request by id (C)                   | pk=REQ#<id>, sk=META                            | table |
 | a customer's requests, newest first | gsi1pk=REQS#<customer>                          | gsi1  |
 | online providers near a point       | gsi2pk=CELL#<geohash>, each cell of the disc    | gsi2  |
-| an offer of mine by id (C)          | pk=USER#<provider>, sk=OFFER#<id>               | table |
+| an offer of mine + its request (C)  | pk=USER#<provider>, sk=OFFER#<request id>; REQ# | table |
 | every offer I had, newest first     | pk=USER#<provider>, sk begins_with OFFER#       | table |
 | my pending offers (sparse)          | gsi1pk=OFFERS#<provider>                        | gsi1  |
 | a quote to me by id (C)             | pk=USER#<customer>, sk=QUOTE#<id>               | table |
@@ -98,6 +98,8 @@ class RequestItem(Entity, discriminator="request"):
 
 class OfferItem(Entity, discriminator="offer"):
     """pk=USER#<provider>, sk=OFFER#<id>; gsi1 (only while pending) = my pending offers.
+    A provider has at most one offer per request, so an offer's id is its request's id
+    (unique among the provider's offers): offer and request are read in one BatchGetItem.
     Carries a summary of the request so a provider's list needs no second read."""
 
     offer_id = UnicodeAttribute()
@@ -384,6 +386,24 @@ def customer_requests(
 def get_offer(provider_id: str, offer_id: str) -> OfferItem | None:
     """1 GetItem (consistent)."""
     return _get(OfferItem, keys.user(provider_id), keys.offer(offer_id))
+
+
+def get_offer_and_request(
+    provider_id: str, offer_id: str
+) -> tuple[OfferItem | None, RequestItem | None]:
+    """A provider's offer and its request together: an offer's id *is* its request's id
+    (a provider has at most one offer per request). 1 BatchGetItem (consistent)."""
+    found = Entity.batch_get(
+        [(keys.user(provider_id), keys.offer(offer_id)), (keys.request(offer_id), keys.META)],
+        consistent_read=True,
+    )
+    offer = request = None
+    for item in found:
+        if isinstance(item, OfferItem):
+            offer = item
+        elif isinstance(item, RequestItem):
+            request = item
+    return offer, request
 
 
 def provider_offers(

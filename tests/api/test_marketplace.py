@@ -80,6 +80,7 @@ def test_instant_request_offers_nearby_providers_and_first_accept_wins(as_user):
     assert offered[other_trade.user_id] == []
     offer1 = offered[near1.user_id][0]
     assert offer1["request_id"] == request["id"]
+    assert offer1["id"] == request["id"]  # one offer per provider and request
     assert offer1["category"] == "plumbing"
     assert offer1["distance_km"] < 2
     assert "address" not in offer1["approx_location"] or not offer1["approx_location"]["address"]

@@ -98,10 +98,10 @@ def bad_cases(w):
         ("c1", "POST", f"/requests/{rid}/cancel", b"{nope", 400, "not valid JSON"),
         ("c1", "GET", "/offers", None, 403, "providers"),
         ("p1", "GET", "/offers?limit=1000", None, 400, "limit"),
-        ("p2", "POST", f"/offers/{oid}/accept", None, 404, "No offer"),
+        ("stranger", "POST", f"/offers/{oid}/accept", None, 404, "No offer"),
         ("p1", "POST", "/offers/01ARZ3NDEKTSV4RRFFQ69G5FAV/accept", None, 404, "No offer"),
         ("p1", "POST", f"/offers/{oid}/accept", b"not json", 400, "not valid JSON"),
-        ("p2", "POST", f"/offers/{oid}/decline", None, 404, "No offer"),
+        ("stranger", "POST", f"/offers/{oid}/decline", None, 404, "No offer"),
         ("c1", "POST", f"/offers/{oid}/decline", None, 403, "providers"),
         (
             "p2",
@@ -205,8 +205,8 @@ def test_every_route_stays_within_its_documented_dynamodb_budget(as_user, monkey
     cost("GET /requests/{id}", 1, p1, "GET", f"/requests/{rid}")
     offers = cost("GET /offers", 1, p1, "GET", "/offers")["items"]
     o2 = offers_of(p2)[0]["id"]
-    cost("POST /offers/{id}/decline", 4, p2, "POST", f"/offers/{o2}/decline")
-    job = cost("POST /offers/{id}/accept", 5, p1, "POST", f"/offers/{offers[0]['id']}/accept")
+    cost("POST /offers/{id}/decline", 3, p2, "POST", f"/offers/{o2}/decline")
+    job = cost("POST /offers/{id}/accept", 4, p1, "POST", f"/offers/{offers[0]['id']}/accept")
     cost("GET /jobs", 2, p1, "GET", "/jobs")
     cost("GET /jobs/{id}", 1, customer, "GET", f"/jobs/{job['id']}")
     cost("POST /jobs/{id}/transitions", 3, p1, "POST", f"/jobs/{job['id']}/transitions",
