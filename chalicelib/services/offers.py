@@ -20,7 +20,7 @@ from chalicelib.services.requests import (
     not_open,
     offer_out,
     request_out,
-    withdrawn_out,
+    tell_withdrawn,
 )
 from chalicelib.store import conversations, keys, pagination
 from chalicelib.store import marketplace as store
@@ -125,8 +125,7 @@ def accept(principal: Principal, offer_id: str, now: datetime | None = None) -> 
         )
         with notifications.batched():
             notifications.emit("job.updated", (job.customer_id, uid), jobs.job_out(job, ""))
-            for pid in others:
-                notifications.emit("offer.withdrawn", (pid,), withdrawn_out(request, pid, "taken"))
+            tell_withdrawn(request, others, "withdrawn", "taken")
             notifications.emit("request.updated", (job.customer_id,), request_out(request, None))
         return jobs.job_out(job, uid)
     raise Conflict("The request kept changing while you accepted; look at it again.")

@@ -19,8 +19,8 @@ from chalicelib.services.requests import (
     close_offers,
     not_open,
     request_out,
+    tell_withdrawn,
     visible_request,
-    withdrawn_out,
 )
 from chalicelib.store import conversations, keys, pagination
 from chalicelib.store import marketplace as store
@@ -180,10 +180,7 @@ def accept(principal: Principal, quote_id: str, now: datetime | None = None) -> 
             continue
         with notifications.batched():
             notifications.emit("job.updated", (uid, provider), jobs.job_out(job, ""))
-            for pid in others:
-                notifications.emit(
-                    "offer.withdrawn", (pid,), withdrawn_out(request, pid, "another_quote")
-                )
+            tell_withdrawn(request, others, "withdrawn", "another_quote")
             notifications.emit("request.updated", (uid,), request_out(request, None))
         return jobs.job_out(job, uid)
     raise Conflict("The request kept changing while you chose; look at it again.")

@@ -116,14 +116,18 @@ def offer_out(offer: store.OfferItem) -> OfferOut:
     )
 
 
-def withdrawn_out(request: store.RequestItem, provider_id: str, reason: str) -> dict[str, Any]:
-    entry = (request.offers or {}).get(provider_id, {})
-    return {
-        "offer_id": entry.get("id"),
+def tell_withdrawn(
+    request: store.RequestItem, providers: list[str], status: str, reason: str
+) -> None:
+    """One ``offer.withdrawn`` to every provider whose offer of ``request`` just ended the
+    same way (an offer bears its request's id, so they all get the same frame)."""
+    data = {
+        "offer_id": request.request_id,
         "request_id": request.request_id,
-        "status": entry.get("status"),
+        "status": status,
         "reason": reason,
     }
+    notifications.emit("offer.withdrawn", providers, data)
 
 
 # --- helpers shared by the offer, quote and timer paths ------------------------------------------
@@ -370,10 +374,7 @@ def cancel(
             continue
         out = request_out(request, principal.user_id)
         with notifications.batched():
-            for pid in withdrawn:
-                notifications.emit(
-                    "offer.withdrawn", (pid,), withdrawn_out(request, pid, "cancelled")
-                )
+            tell_withdrawn(request, withdrawn, "withdrawn", "cancelled")
             if job is not None:
                 notifications.emit(
                     "job.updated", (job.customer_id, job.provider_id), jobs.job_out(job, "")
@@ -464,14 +465,8 @@ def on_timer(request_id: str, now: datetime) -> bool:
 
             media.share(media_ids, [o.provider_id for o in made], "request", request_id)
         with notifications.batched():
-            for pid in timed_out:
-                notifications.emit(
-                    "offer.withdrawn", (pid,), withdrawn_out(request, pid, "expired")
-                )
-            for pid in withdrawn:
-                notifications.emit(
-                    "offer.withdrawn", (pid,), withdrawn_out(request, pid, "request_expired")
-                )
+            tell_withdrawn(request, timed_out, "expired", "expired")
+            tell_withdrawn(request, withdrawn, "expired", "request_expired")
             for offer in made:
                 notifications.emit("offer.new", (offer.provider_id,), offer_out(offer))
             if timed_out or made or expire:
