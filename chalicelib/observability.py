@@ -51,7 +51,7 @@ def middleware(event: Any, get_response: Callable[[Any], Any]) -> Any:
     try:
         response = get_response(event)
         status = getattr(response, "status_code", None)
-        if status is not None:
+        if status is not None and getattr(event, "method", ""):  # HTTP requests only
             logger.info(
                 "request",
                 extra={
