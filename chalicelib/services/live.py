@@ -38,6 +38,12 @@ ACTOR_FIELDS = ("sender_id", "actor_id")
 
 _BATCH = 100
 
+GONE_GRACE_S = 10.0
+"""A socket is recorded during its ``$connect``, before API Gateway lets anyone send to it:
+until then ``@connections`` answers Gone. So Gone only removes sockets older than this;
+a young one just misses the frame (and is cleaned up by its ``$disconnect`` if it really
+is gone)."""
+
 _sender: websocket.Sender | None = None
 
 
@@ -92,7 +98,8 @@ def _send_sockets(
 ) -> set[str]:
     by_target = {websocket.Target(s.connection_id, s.endpoint): s for s in live}
     result = sender().send(list(by_target), _encode(payload))
-    gone = [by_target[t] for t in result.gone]
+    now = time.time()
+    gone = [s for s in (by_target[t] for t in result.gone) if s.connected_for(now) > GONE_GRACE_S]
     if gone or dead:
         store.drop_sockets([*gone, *(dead or [])])
     return {by_target[t].user_id for t in result.delivered}

@@ -132,6 +132,10 @@ class Socket:
     def alive(self, now_s: float) -> bool:
         return self.expires > now_s
 
+    def connected_for(self, now_s: float) -> float:
+        """Seconds since ``$connect`` recorded it."""
+        return now_s - (self.expires - CONNECTION_TTL_S)
+
     @classmethod
     def parse(cls, user_id: str, element: str) -> Socket | None:
         parts = element.split(" ", 2)

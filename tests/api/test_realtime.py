@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import defaultdict
 
 import pytest
@@ -367,8 +368,9 @@ def test_a_chat_message_is_pushed_to_offline_participants_but_never_to_its_sende
 
 def test_a_gone_socket_is_forgotten_and_the_others_still_get_the_frame(as_user, sent, offline):
     user = as_user()
-    presence.connected("alive", user.user_id, ENDPOINT)
-    presence.connected("dead", user.user_id, ENDPOINT)
+    a_minute_ago = time.time() - 60
+    store.add_connection("alive", user.user_id, ENDPOINT, a_minute_ago)
+    store.add_connection("dead", user.user_id, ENDPOINT, a_minute_ago)
     sent.gone.add("dead")
     events.publish(events.Event(type="job.updated", recipients=(user.user_id,), data={"id": "J"}))
     assert sent.types("alive") == ["job.updated"]
@@ -380,6 +382,28 @@ def test_a_gone_socket_is_forgotten_and_the_others_still_get_the_frame(as_user, 
     events.publish(events.Event(type="job.updated", recipients=(user.user_id,), data={"id": "J"}))
     assert store.sockets_of([user.user_id]) == {}
     assert offline == [("job.updated", [user.user_id])]  # every socket gone: push instead
+
+
+def test_a_socket_still_connecting_is_not_mistaken_for_a_dead_one(as_user, sent, offline):
+    """API Gateway answers Gone until the upgrade completes, i.e. during $connect."""
+    user = as_user()
+    presence.connected("opening", user.user_id, ENDPOINT)
+    sent.gone.add("opening")
+    events.publish(events.Event(type="job.updated", recipients=(user.user_id,), data={"id": "J"}))
+    assert store.connection("opening") is not None
+    assert offline == [("job.updated", [user.user_id])]
+    sent.gone.clear()
+    events.publish(events.Event(type="job.updated", recipients=(user.user_id,), data={"id": "J"}))
+    assert sent.types("opening") == ["job.updated"]
+
+
+def test_expired_sockets_are_skipped_and_forgotten(as_user, sent):
+    user = as_user()
+    store.add_connection("old", user.user_id, ENDPOINT, time.time() - store.CONNECTION_TTL_S - 1)
+    presence.connected("new", user.user_id, ENDPOINT)
+    events.publish(events.Event(type="job.updated", recipients=(user.user_id,), data={"id": "J"}))
+    assert sent.types("new") == ["job.updated"] and sent.types("old") == []
+    assert [s.connection_id for s in store.sockets_of([user.user_id])[user.user_id]] == ["new"]
 
 
 def test_presence_goes_to_counterparts_on_first_open_and_last_close(pair, sent):

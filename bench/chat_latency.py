@@ -1,0 +1,383 @@
+"""chat_latency: delivery latency of chat messages on the local stack, with 50 and 200
+concurrent sockets, beside a bare ``websockets`` relay measured in the same run as the floor.
+
+``python -m bench.chat_latency [--sizes 50,200] [--seconds 10] [--rate 0.25] [--attach]``
+
+Each size opens that many sockets as pairs of users, one conversation per pair (connecting
+in waves of :data:`WAVE` pairs). After a warm-up message per pair, for ``--seconds`` the
+first of each pair sends ``chat.send`` at ``--rate`` messages per second (open loop,
+jittered; 200 sockets at 0.25/s is 25 messages/s, about what the emulator sustains on two
+cores); latency is the time from that send to the ``chat.message`` frame arriving on the
+other user's socket: the gateway, the app's handler (5 DynamoDB calls on the emulator), the
+``@connections`` POST back through the gateway. The floor is the same traffic through a
+relay that only forwards frames (a separate process, same machine, measured in the same
+run). The stack is started on free ports (``python -m devstack``, 20 seeded providers)
+unless ``--attach`` uses the one ``make dev`` runs (``.devstack/env``, ports 8000/8001).
+Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "Bench-chat-2026!"
+WAVE = 10
+"""Pairs connecting at once: each ``$connect`` is 4 DynamoDB calls on the emulator, and the
+gateway, like API Gateway, gives an upgrade 10 s to complete."""
+SETTLE_S = 2.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_port(port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def _read_env(path: Path) -> dict[str, str]:
+    env = {}
+    for line in path.read_text().splitlines():
+        key, _, value = line.removeprefix("export ").partition("=")
+        env[key] = json.loads(value)
+    return env
+
+
+@dataclass
+class Stack:
+    http: str
+    ws: str
+    env: dict[str, str]
+
+
+@contextmanager
+def local_stack(attach: bool) -> Iterator[Stack]:
+    """The running ``make dev`` stack, or a fresh one on free ports (stopped afterwards)."""
+    if attach:
+        yield Stack(
+            "http://127.0.0.1:8000", "ws://127.0.0.1:8001", _read_env(ROOT / ".devstack/env")
+        )
+        return
+    state = Path(tempfile.mkdtemp(prefix="bench-chat-"))
+    aws, http, ws = _free_port(), _free_port(), _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SUMMON_"))}
+    log = (state / "stack.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "devstack", "--aws-port", str(aws), "--http-port", str(http),
+         "--ws-port", str(ws), "--providers", "20", "--state-dir", str(state)],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError("devstack exited:\n" + (state / "stack.log").read_text())
+            if (state / "env").exists():
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{http}/health", timeout=2):
+                        break
+                except OSError:
+                    pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("devstack did not start")
+            time.sleep(0.2)
+        _wait_port(ws, 60)
+        yield Stack(f"http://127.0.0.1:{http}", f"ws://127.0.0.1:{ws}", _read_env(state / "env"))
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+@dataclass
+class User:
+    user_id: str
+    token: str
+
+
+def make_users(stack: Stack, count: int) -> list[User]:
+    """``count`` accounts in the emulator's user pool, signed in (their ID tokens)."""
+    import boto3
+    import jwt
+
+    idp = boto3.client(
+        "cognito-idp",
+        endpoint_url=stack.env["AWS_ENDPOINT_URL"],
+        region_name=stack.env.get("AWS_DEFAULT_REGION", "us-east-1"),
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    pool, client = stack.env["SUMMON_USER_POOL_ID"], stack.env["SUMMON_USER_POOL_CLIENT_ID"]
+
+    def one(_: int) -> User:
+        email = f"bench-{uuid.uuid4().hex[:12]}@example.com"
+        idp.admin_create_user(
+            UserPoolId=pool,
+            Username=email,
+            UserAttributes=[{"Name": "email", "Value": email}],
+            MessageAction="SUPPRESS",
+        )
+        idp.admin_set_user_password(
+            UserPoolId=pool, Username=email, Password=PASSWORD, Permanent=True
+        )
+        token = idp.initiate_auth(
+            ClientId=client,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": email, "PASSWORD": PASSWORD},
+        )["AuthenticationResult"]["IdToken"]
+        sub = jwt.decode(token, options={"verify_signature": False})["sub"]
+        return User(str(sub), str(token))
+
+    with ThreadPoolExecutor(8) as pool_:
+        return list(pool_.map(one, range(count)))
+
+
+def open_conversations(stack: Stack, pairs: list[tuple[User, User]]) -> list[str]:
+    """One conversation per pair, written the way the marketplace opens them."""
+    os.environ.update({k: v for k, v in stack.env.items() if k.startswith(("AWS_", "SUMMON_"))})
+    from chalicelib.store import conversations
+
+    return [
+        conversations.open_conversation([a.user_id, b.user_id], "job", "bench") for a, b in pairs
+    ]
+
+
+# --- the load -------------------------------------------------------------------------
+
+
+async def _drive(
+    links: list[tuple[str, str, Any]],
+    seconds: float,
+    rate: float,
+) -> tuple[list[float], int]:
+    """``links``: (sender url, receiver url, frame factory(n, key) -> str). Latencies (ms)
+    and the number of messages that never arrived."""
+    from websockets.asyncio.client import connect
+
+    sent_at: dict[str, float] = {}
+    latencies: list[float] = []
+
+    async def _open(url: str) -> Any:
+        return await connect(url, max_size=None, open_timeout=60)
+
+    async def receive(ws: Any, measure: bool) -> None:
+        async for raw in ws:
+            if not measure:
+                continue  # the sender's own acknowledgements
+            frame = json.loads(raw)
+            key = _key_of(frame)
+            started = sent_at.pop(key, None) if key else None
+            if started is not None:
+                latencies.append((time.perf_counter() - started) * 1000)
+
+    async def open_all() -> list[tuple[Any, Any, Any]]:
+        out = []
+        for chunk in range(0, len(links), WAVE):  # in waves, as clients would
+            batch = links[chunk : chunk + WAVE]
+            opened = await asyncio.gather(
+                *(asyncio.gather(_open(s), _open(r)) for s, r, _ in batch)
+            )
+            out += [(a, b, make) for (a, b), (_, _, make) in zip(opened, batch, strict=True)]
+        return out
+
+    sockets = await open_all()
+    await asyncio.sleep(SETTLE_S)  # let the presence frames of the connects go by
+    readers = [asyncio.create_task(receive(b, True)) for _, b, _ in sockets]
+    readers += [asyncio.create_task(receive(a, False)) for a, _, _ in sockets]
+
+    # Warm-up, not measured: one message per pair, all delivered before the clock starts
+    # (first frames of a socket, first use of each code path in the stack's processes).
+    for index, (a, _, make) in enumerate(sockets):
+        sent_at[f"warm-{index}"] = time.perf_counter()
+        await a.send(make(-1, f"warm-{index}"))
+    deadline = time.perf_counter() + 30
+    while sent_at and time.perf_counter() < deadline:
+        await asyncio.sleep(0.05)
+    sent_at.clear()
+    latencies.clear()
+
+    async def talk(index: int, ws: Any, make: Any) -> None:
+        rng = random.Random(index)
+        await asyncio.sleep(rng.uniform(0, 1 / rate))
+        end = time.perf_counter() + seconds
+        n = 0
+        while time.perf_counter() < end:
+            key = f"{index}-{n}"
+            sent_at[key] = time.perf_counter()
+            await ws.send(make(n, key))
+            n += 1
+            await asyncio.sleep(rng.uniform(0.5, 1.5) / rate)
+
+    await asyncio.gather(*(talk(i, a, make) for i, (a, _, make) in enumerate(sockets)))
+    deadline = time.perf_counter() + 10
+    while sent_at and time.perf_counter() < deadline:
+        await asyncio.sleep(0.05)
+    lost = len(sent_at)
+    for task in readers:
+        task.cancel()
+    for a, b, _ in sockets:
+        await a.close()
+        await b.close()
+    return latencies, lost
+
+
+def _key_of(frame: dict[str, Any]) -> str | None:
+    if frame.get("type") == "chat.message":
+        cid = frame["data"].get("client_msg_id", "")
+        return str(cid).removeprefix("b-") if str(cid).startswith("b-") else None
+    if "relay" in frame:
+        return str(frame["relay"])
+    return None
+
+
+def stack_links(stack: Stack, users: list[User]) -> list[tuple[str, str, Any]]:
+    pairs = list(zip(users[0::2], users[1::2], strict=True))
+    convs = open_conversations(stack, pairs)
+    links = []
+    for (a, b), cid in zip(pairs, convs, strict=True):
+
+        def make(n: int, key: str, cid: str = cid) -> str:
+            return json.dumps(
+                {"action": "chat.send", "conversation_id": cid, "client_msg_id": f"b-{key}",
+                 "text": f"message {n}"}
+            )  # fmt: skip
+
+        links.append((f"{stack.ws}/?token={a.token}", f"{stack.ws}/?token={b.token}", make))
+    return links
+
+
+def relay_links(url: str, sockets: int) -> list[tuple[str, str, Any]]:
+    links = []
+    for i in range(sockets // 2):
+        peer = f"r{i}"
+
+        def make(n: int, key: str, peer: str = peer) -> str:
+            return json.dumps({"to": peer, "relay": key, "text": f"message {n}"})
+
+        links.append((f"{url}/?id=s{i}", f"{url}/?id={peer}", make))
+    return links
+
+
+# --- the floor: a relay that only forwards ----------------------------------------------
+
+
+async def _relay(port: int) -> None:
+    from websockets.asyncio.server import ServerConnection, serve
+
+    peers: dict[str, ServerConnection] = {}
+
+    async def handler(ws: ServerConnection) -> None:
+        query = urllib.parse.urlsplit(ws.request.path if ws.request else "").query
+        name = urllib.parse.parse_qs(query).get("id", [""])[0]
+        peers[name] = ws
+        try:
+            async for raw in ws:
+                target = peers.get(json.loads(raw).get("to", ""))
+                if target is not None:
+                    await target.send(raw)
+        finally:
+            peers.pop(name, None)
+
+    async with serve(handler, "127.0.0.1", port, compression=None, max_size=None):
+        await asyncio.Future()
+
+
+@contextmanager
+def relay_server() -> Iterator[str]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.chat_latency", "--relay-server", str(port)], cwd=ROOT
+    )
+    try:
+        _wait_port(port, 30)
+        yield f"ws://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def report(name: str, sockets: int, latencies: list[float], lost: int, seconds: float) -> None:
+    n = len(latencies)
+    print(
+        f"chat_latency: {name:<13} {sockets:>4} sockets  p50 {_pct(latencies, 0.5):7.1f} ms  "
+        f"p99 {_pct(latencies, 0.99):7.1f} ms  max {max(latencies, default=0):7.1f} ms  "
+        f"({n} delivered, {lost} lost, {n / seconds:.0f} msg/s)",
+        flush=True,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.chat_latency", description=__doc__)
+    parser.add_argument("--sizes", default="50,200", help="socket counts, comma-separated")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rate", type=float, default=0.25, help="messages/s per sending socket")
+    parser.add_argument("--attach", action="store_true", help="use the running make dev stack")
+    parser.add_argument("--relay-server", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.relay_server:
+        asyncio.run(_relay(args.relay_server))
+        return 0
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    print(
+        f"chat_latency: {args.rate:g} msg/s per sender for {args.seconds:g} s; "
+        "half the sockets send, half receive (one process, monotonic clock)",
+        flush=True,
+    )
+    started = time.perf_counter()
+    with local_stack(args.attach) as stack, relay_server() as relay:
+        users = make_users(stack, max(sizes))
+        for size in sizes:
+            floor = asyncio.run(_drive(relay_links(relay, size), args.seconds, args.rate))
+            report("relay (floor)", size, *floor, args.seconds)
+            links = stack_links(stack, users[:size])
+            measured = asyncio.run(_drive(links, args.seconds, args.rate))
+            report("local stack", size, *measured, args.seconds)
+            stack_p50 = statistics.median(measured[0]) if measured[0] else float("nan")
+            floor_p50 = statistics.median(floor[0]) if floor[0] else float("nan")
+            print(f"chat_latency: {size} sockets: stack/floor p50 {stack_p50 / floor_p50:.0f}x")
+    print(f"chat_latency: done in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
