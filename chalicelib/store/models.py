@@ -62,7 +62,8 @@ class Entity(Model):
         table_name = _S.table
         region = _S.region
         billing_mode = "PAY_PER_REQUEST"
-        stream_view_type = "NEW_AND_OLD_IMAGES"
+        # No stream here: infra/ adds NEW_AND_OLD_IMAGES in the cloud, where the analytics
+        # export consumes it; locally nothing would, and moto keeps stream records forever.
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
