@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
-from chalicelib.schemas.common import Strict
+from chalicelib.schemas.common import Model, Strict
 
 Platform = Literal["apns", "apns_sandbox", "fcm"]
 _APNS = re.compile(r"^[0-9a-fA-F]{64,200}$")
@@ -34,7 +34,7 @@ class DeviceIn(Strict):
         return self
 
 
-class DeviceOut(BaseModel):
+class DeviceOut(Model):
     id: str
     platform: Platform
     created_at: str | None = None

@@ -7,7 +7,6 @@ from typing import Any, Literal
 
 from pydantic import (
     AwareDatetime,
-    BaseModel,
     ConfigDict,
     Field,
     StrictInt,
@@ -17,7 +16,7 @@ from pydantic import (
 
 from chalicelib.domain.reviews import MAX_RATING, MIN_RATING, REVIEW_TEXT_MAX_CHARS
 from chalicelib.ids import ULID_PATTERN
-from chalicelib.schemas.common import Location, PageQuery, Strict
+from chalicelib.schemas.common import Location, Model, PageQuery, Strict
 
 DESCRIPTION_MAX_CHARS = 2000
 MAX_MEDIA = 10
@@ -89,14 +88,14 @@ class RequestsQuery(PageQuery):
     )
 
 
-class MyOffer(BaseModel):
+class MyOffer(Model):
     id: str
     status: OfferStatus
     expires_at: str
     quote_id: str | None = None
 
 
-class RequestOut(BaseModel):
+class RequestOut(Model):
     """A request as its customer sees it, or (``my_offer`` set) as an offered provider does:
     then ``location`` is approximate (about 1 km) and ``address`` hidden until the job is
     theirs."""
@@ -129,7 +128,7 @@ class CancelIn(Strict):
 # --- offers -----------------------------------------------------------------------------------
 
 
-class OfferOut(BaseModel):
+class OfferOut(Model):
     id: str
     request_id: str
     mode: Mode
@@ -160,7 +159,7 @@ class QuoteIn(Strict):
     note: str = Field(default="", max_length=NOTE_MAX_CHARS)
 
 
-class QuoteOut(BaseModel):
+class QuoteOut(Model):
     id: str
     request_id: str
     provider_id: str
@@ -180,7 +179,7 @@ class TransitionIn(Strict):
     to: RouteTarget
 
 
-class Transition(BaseModel):
+class Transition(Model):
     """One step of a job's history: ``{"from", "to", "by", "at"}``."""
 
     model_config = ConfigDict(
@@ -193,14 +192,14 @@ class Transition(BaseModel):
     at: str
 
 
-class ReviewState(BaseModel):
+class ReviewState(Model):
     customer_reviewed: bool
     provider_reviewed: bool
     published_at: str | None = None
     window_closes_at: str | None = None
 
 
-class JobOut(BaseModel):
+class JobOut(Model):
     id: str
     request_id: str
     customer_id: str
@@ -234,7 +233,7 @@ class ReviewIn(Strict):
     text: str = Field(default="", max_length=REVIEW_TEXT_MAX_CHARS)
 
 
-class ReviewOut(BaseModel):
+class ReviewOut(Model):
     id: str
     job_id: str
     author_role: Side
@@ -250,7 +249,7 @@ class ReviewOut(BaseModel):
 # --- feed -----------------------------------------------------------------------------------
 
 
-class NotificationOut(BaseModel):
+class NotificationOut(Model):
     id: str
     type: str
     at: str

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from chalicelib.schemas.common import Strict
+from chalicelib.schemas.common import Model, Strict
 
 Purpose = Literal["avatar", "request_photo", "chat_image", "document"]
 MediaStatus = Literal["pending", "ready", "rejected"]
@@ -21,7 +21,7 @@ class UploadIn(Strict):
     size_bytes: int = Field(ge=1, description="The file's exact size in bytes")
 
 
-class UploadOut(BaseModel):
+class UploadOut(Model):
     """POST ``url`` as multipart/form-data with every entry of ``fields`` and then the file
     as the field ``file`` (last). The media then goes ``pending`` → ``ready`` or
     ``rejected``; the uploader gets ``media.ready`` either way."""
@@ -33,7 +33,7 @@ class UploadOut(BaseModel):
     max_bytes: int
 
 
-class MediaOut(BaseModel):
+class MediaOut(Model):
     id: str
     purpose: Purpose
     content_type: str

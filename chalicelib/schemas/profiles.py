@@ -5,11 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from chalicelib.domain.geo import MAX_RADIUS_KM
 from chalicelib.ids import ULID_PATTERN
-from chalicelib.schemas.common import Location, Strict
+from chalicelib.schemas.common import Location, Model, Strict
 
 Role = Literal["customers", "providers"]
 E164 = r"^\+[1-9][0-9]{6,14}$"
@@ -26,7 +26,7 @@ EVENT_TYPES = (
 MAX_CLIENT_SETTINGS_BYTES = 8 * 1024
 
 
-class Profile(BaseModel):
+class Profile(Model):
     id: str
     email: str | None = None
     name: str | None = None
@@ -82,7 +82,7 @@ class SettingsOut(SettingsDoc):
     version: int = Field(description="Also sent as the ETag header")
 
 
-class Category(BaseModel):
+class Category(Model):
     id: str
     name: str
     icon: str | None = None
@@ -116,12 +116,12 @@ class Availability(Strict):
     )
 
 
-class RatingSummary(BaseModel):
+class RatingSummary(Model):
     count: int
     average: float | None
 
 
-class ProviderPublic(BaseModel):
+class ProviderPublic(Model):
     """What anyone signed in sees of a provider (never the exact location)."""
 
     id: str

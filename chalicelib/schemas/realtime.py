@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, TypeAdapter, model_validator
+from pydantic import ConfigDict, Field, TypeAdapter, model_validator
 
 from chalicelib.ids import ULID_PATTERN
-from chalicelib.schemas.common import MAX_LIMIT, Strict
+from chalicelib.schemas.common import MAX_LIMIT, Model, Strict
 
 ID_PATTERN = r"^[0-9A-Za-z_-]{1,64}$"
 CLIENT_MSG_ID_PATTERN = r"^[0-9A-Za-z._:-]{1,64}$"
@@ -62,7 +62,7 @@ class MessagesQuery(Strict):
     cursor: str | None = Field(default=None, max_length=2048)
 
 
-class Message(BaseModel):
+class Message(Model):
     id: str
     conversation_id: str
     seq: int
@@ -73,14 +73,14 @@ class Message(BaseModel):
     created_at: str
 
 
-class MessagePreview(BaseModel):
+class MessagePreview(Model):
     sender_id: str
     text: str | None = None
     media_id: str | None = None
     at: str
 
 
-class ConversationSummary(BaseModel):
+class ConversationSummary(Model):
     id: str
     ref_type: str = Field(description="job or quote")
     ref_id: str
@@ -93,14 +93,14 @@ class ConversationSummary(BaseModel):
     created_at: str | None = None
 
 
-class ReadState(BaseModel):
+class ReadState(Model):
     conversation_id: str
     user_id: str
     last_read_seq: int
     unread: int
 
 
-class JobLocation(BaseModel):
+class JobLocation(Model):
     job_id: str
     lat: float
     lng: float
@@ -157,4 +157,4 @@ ClientFrame = Annotated[
 ACTIONS = ("chat.send", "chat.typing", "chat.read", "location.update", "ping")
 CLIENT_FRAME: TypeAdapter[
     ChatSendFrame | ChatTypingFrame | ChatReadFrame | LocationFrame | PingFrame
-] = TypeAdapter(ClientFrame)
+] = TypeAdapter(ClientFrame, config=ConfigDict(defer_build=True))  # built on first frame
