@@ -16,6 +16,7 @@ POST per socket in parallel. A socket that answers Gone (or has expired) is forg
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from chalicelib.schemas.realtime import JobLocation, LocationFrame
 from chalicelib.services import events
 from chalicelib.store import keys
 from chalicelib.store import realtime as store
+
+log = logging.getLogger("summon.live")
 
 EPHEMERAL = frozenset({"chat.typing", "chat.read", "presence", "job.location"})
 """Frame types that only make sense live: never handed to the offline (push) handlers."""
@@ -101,8 +104,17 @@ def _send_sockets(
     now = time.time()
     gone = [s for s in (by_target[t] for t in result.gone) if s.connected_for(now) > GONE_GRACE_S]
     if gone or dead:
-        store.drop_sockets([*gone, *(dead or [])])
+        _forget([*gone, *(dead or [])])
     return {by_target[t].user_id for t in result.delivered}
+
+
+def _forget(sockets: list[store.Socket]) -> None:
+    """Best effort: a failed clean-up is retried by the next send (or TTL), and must never
+    keep a frame from the others or an event from the offline handlers."""
+    try:
+        store.drop_sockets(sockets)
+    except Exception:
+        log.exception("could not forget %d dead sockets", len(sockets))
 
 
 def online(user_ids: Iterable[str]) -> set[str]:
@@ -146,7 +158,7 @@ def broadcast(payload: dict[str, Any]) -> set[str]:
     for start in range(0, len(live), step):
         reached |= _send_sockets(live[start : start + step], payload)
     if dead:
-        store.drop_sockets(dead)
+        _forget(dead)
     return reached
 
 
