@@ -51,7 +51,8 @@ def middleware(event: Any, get_response: Callable[[Any], Any]) -> Any:
     try:
         response = get_response(event)
         status = getattr(response, "status_code", None)
-        if status is not None and getattr(event, "method", ""):  # HTTP requests only
+        is_http = isinstance(getattr(event, "method", None), str)
+        if status is not None and is_http:  # HTTP requests only (not WebSocket events)
             logger.info(
                 "request",
                 extra={
