@@ -68,7 +68,7 @@ def processes(args: argparse.Namespace) -> list[tuple[str, list[str], str | None
             (
                 "ws",
                 [py, "-m", "devstack.ws_gateway", "--host", host, "--port", str(args.ws_port)],
-                None,
+                f"http://{host}:{args.ws_port}/",  # answers (426) once it listens
             )
         )
     if importlib.util.find_spec("devstack.pump"):

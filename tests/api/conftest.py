@@ -44,6 +44,7 @@ def aws() -> Iterator[None]:
 
     with mock_aws():
         config.settings.cache_clear()
+        config.settings()  # read now: chalice's test client sets SUMMON_STAGE=dev per call
         provision.tables(None, config.DEFAULT_REGION)
         profiles.put_categories(seed.CATEGORIES)
         yield

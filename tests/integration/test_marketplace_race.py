@@ -26,7 +26,7 @@ from chalicelib.schemas.marketplace import QuoteIn
 from chalicelib.services import events, matching, offers, quotes, requests
 from chalicelib.store import keys
 from chalicelib.store import marketplace as store
-from chalicelib.store.models import Entity, ProviderItem
+from chalicelib.store.models import ProviderItem
 from tests.integration.marketplace_support import customer, provider, request_in
 
 pytestmark = pytest.mark.integration
@@ -114,19 +114,13 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 def fresh_tables(endpoint: str) -> None:
-    """An empty emulator with the app's tables (without the stream: moto's copy of it on
-    every transaction grows with every write ever made) and the categories."""
+    """An empty emulator with the app's tables and the categories."""
     from chalicelib import config
     from chalicelib.store import profiles
     from devstack import provision, seed
 
     urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"))
-    stream = Entity.Meta.stream_view_type
-    del Entity.Meta.stream_view_type
-    try:
-        provision.tables(endpoint, config.DEFAULT_REGION)
-    finally:
-        Entity.Meta.stream_view_type = stream
+    provision.tables(endpoint, config.DEFAULT_REGION)
     profiles.put_categories(seed.CATEGORIES)
 
 
