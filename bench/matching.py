@@ -235,19 +235,14 @@ def on_moto(items: list[Any], points: list[tuple[float, float, str]]) -> list[Ma
     from chalicelib.store.models import Entity
 
     with mock_aws():
-        stream = Entity.Meta.stream_view_type
-        del Entity.Meta.stream_view_type
-        try:
-            Entity.create_table(wait=True)
-        finally:
-            Entity.Meta.stream_view_type = stream
+        Entity.create_table(wait=True)
         with Entity.batch_write() as batch:
             for item in items:
                 batch.save(item)
         return match_all(points, None)
 
 
-def run_size(count: int, matches: int, seed: int) -> None:
+def run_size(count: int, matches: int, seed: int) -> dict[str, float]:
     from chalicelib.domain import geo
 
     rng = random.Random(seed)
@@ -297,6 +292,14 @@ def run_size(count: int, matches: int, seed: int) -> None:
         same = sum(a.candidates == b.candidates for a, b in zip(results, emulated, strict=True))
         print(f"  same candidates on the emulator   {same}/{len(results)} matches")
     sys.stdout.flush()
+    return {
+        "items": statistics.median(float(m.items) for m in results),
+        "per_near": statistics.median(
+            m.items / max(n, 1) for m, n in zip(results, near, strict=True)
+        ),
+        "queries": statistics.median(float(m.queries) for m in results),
+        "ms": statistics.median(m.ms for m in results),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -307,9 +310,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from moto import mock_aws
 
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     with mock_aws():  # nothing may reach a real endpoint; the index is served from memory
-        for size in (int(s) for s in args.sizes.split(",") if s.strip()):
-            run_size(size, args.matches, args.seed)
+        figures = {size: run_size(size, args.matches, args.seed) for size in sizes}
+    small, large = figures[min(sizes)], figures[max(sizes)]
+    print(
+        f"matching_scale: {max(sizes):,}/{min(sizes):,} providers -- Queries per match "
+        f"{small['queries']:.0f} -> {large['queries']:.0f}; items read per match "
+        f"{small['items']:,.0f} -> {large['items']:,.0f} ({large['items'] / small['items']:.0f}x, "
+        f"the providers near the request grow with density); items read per online provider "
+        f"within 20 km {small['per_near']:.1f} -> {large['per_near']:.1f} "
+        f"(ratio {large['per_near'] / small['per_near']:.2f}x, target <= 1.2x); app time per "
+        f"match {small['ms']:.1f} -> {large['ms']:.1f} ms",
+        flush=True,
+    )
     print(
         "  (Queries and items read grow with the providers near the request, not with the "
         "total; add about one DynamoDB Query latency per match: a match's Queries run in "
