@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from chalice.app import Chalice
 
-from chalicelib import observability, web
+from chalicelib import lazy, observability, web
 from chalicelib.api import devices, marketplace, media, profiles, realtime
-from chalicelib.services import announcements, events, live, notifications, push
+from chalicelib.services import announcements, events
 
 app = Chalice(app_name="summon")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
@@ -31,8 +31,9 @@ ws_connect = app.on_ws_connect()(realtime.ws_connect)
 ws_message = app.on_ws_message()(realtime.ws_message)
 ws_disconnect = app.on_ws_disconnect()(realtime.ws_disconnect)
 
-# Event sinks (chalicelib.services.events): feed, live delivery, push fallback.
-events.add_sink("feed", notifications.record)
-events.add_offline_handler("push", push.send_to_users)
-events.add_sink("live", live.deliver)
-announcements.use_live_broadcast(live.broadcast)
+# Event sinks (chalicelib.services.events): feed, live delivery, push fallback. Each imports
+# its capability on its first event (chalicelib/lazy.py: a cold start loads what it uses).
+events.add_sink("feed", lazy.function("chalicelib.services.notifications", "record"))
+events.add_offline_handler("push", lazy.function("chalicelib.services.push", "send_to_users"))
+events.add_sink("live", lazy.function("chalicelib.services.live", "deliver"))
+announcements.use_live_broadcast(lazy.function("chalicelib.services.live", "broadcast"))

@@ -16,7 +16,6 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
-import boto3
 from botocore.exceptions import ClientError
 
 from chalicelib import config
@@ -33,6 +32,8 @@ class Head:
 
 @lru_cache(maxsize=4)
 def _client(region: str) -> Any:
+    import boto3  # on first use: boto3 + s3transfer cost ~5-10 ms beyond botocore
+
     return boto3.client("s3", region_name=region)
 
 
@@ -144,6 +145,8 @@ def _cloudfront_key(secret: str) -> Any:
 
     pem = secret
     if not secret.lstrip().startswith("-----BEGIN"):
+        import boto3
+
         sm = boto3.client("secretsmanager", region_name=config.settings().region)
         pem = str(sm.get_secret_value(SecretId=secret)["SecretString"])
     return load_pem_private_key(pem.encode(), password=None)

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
 from chalicelib import config
@@ -126,6 +125,8 @@ def message_for(platform: str, n: Notification) -> tuple[str, dict[str, dict[str
 
 @lru_cache(maxsize=4)
 def _client(region: str) -> Any:
+    import boto3  # on first use: boto3 costs ~5-10 ms beyond botocore
+
     return boto3.client("sns", region_name=region)
 
 

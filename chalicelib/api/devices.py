@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice.app import Blueprint, SNSEvent
 
-from chalicelib import config
+from chalicelib import config, lazy
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.devices import DeviceIn, DeviceOut
-from chalicelib.services import announcements
-from chalicelib.services import devices as svc
 from chalicelib.web import Call, Reply, route
+
+if TYPE_CHECKING:
+    from chalicelib.services import announcements
+    from chalicelib.services import devices as svc
+else:  # imported on first use: a cold start of another capability skips them (lazy.py)
+    announcements = lazy.module("chalicelib.services.announcements")
+    svc = lazy.module("chalicelib.services.devices")
 
 bp = Blueprint(__name__)
 

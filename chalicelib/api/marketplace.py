@@ -6,11 +6,11 @@ the DynamoDB cost of each route is stated on the service function it calls."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, Rate
 
-from chalicelib import config
+from chalicelib import config, lazy
 from chalicelib.auth import CUSTOMERS, PROVIDERS
 from chalicelib.schemas.common import Page, PageQuery
 from chalicelib.schemas.marketplace import (
@@ -26,8 +26,17 @@ from chalicelib.schemas.marketplace import (
     ReviewOut,
     TransitionIn,
 )
-from chalicelib.services import jobs, notifications, offers, quotes, requests, reviews
 from chalicelib.web import Call, route
+
+if TYPE_CHECKING:
+    from chalicelib.services import jobs, notifications, offers, quotes, requests, reviews
+else:  # imported on first use: a cold start of another capability skips them (lazy.py)
+    jobs = lazy.module("chalicelib.services.jobs")
+    notifications = lazy.module("chalicelib.services.notifications")
+    offers = lazy.module("chalicelib.services.offers")
+    quotes = lazy.module("chalicelib.services.quotes")
+    requests = lazy.module("chalicelib.services.requests")
+    reviews = lazy.module("chalicelib.services.reviews")
 
 bp = Blueprint(__name__)
 

@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
 from chalice.app import Blueprint, SQSEvent
 
-from chalicelib import config
+from chalicelib import config, lazy
 from chalicelib.schemas.media import MediaOut, UploadIn, UploadOut
-from chalicelib.services import media as svc
 from chalicelib.web import Call, route
+
+if TYPE_CHECKING:
+    from chalicelib.services import media as svc
+else:  # imported on first use: a cold start of another capability skips it (lazy.py)
+    svc = lazy.module("chalicelib.services.media")
 
 bp = Blueprint(__name__)
 log = logging.getLogger("summon.media")

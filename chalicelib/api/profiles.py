@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint
 
+from chalicelib import lazy
 from chalicelib.auth import PROVIDERS
 from chalicelib.errors import PreconditionRequired
 from chalicelib.schemas.common import Page
@@ -20,9 +21,14 @@ from chalicelib.schemas.profiles import (
     SettingsDoc,
     SettingsOut,
 )
-from chalicelib.services import health
-from chalicelib.services import profiles as svc
 from chalicelib.web import Call, Reply, route
+
+if TYPE_CHECKING:
+    from chalicelib.services import health
+    from chalicelib.services import profiles as svc
+else:  # imported on first use: a cold start of another capability skips them (lazy.py)
+    health = lazy.module("chalicelib.services.health")
+    svc = lazy.module("chalicelib.services.profiles")
 
 bp = Blueprint(__name__)
 

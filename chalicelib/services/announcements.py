@@ -31,11 +31,15 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib import ids
+from chalicelib import ids, lazy
 from chalicelib.services import events
-from chalicelib.store import devices as repo
+
+if TYPE_CHECKING:
+    from chalicelib.store import devices as repo
+else:  # app.py registers the live broadcast at import; PynamoDB waits for a message
+    repo = lazy.module("chalicelib.store.devices")
 
 log = logging.getLogger("summon.announcements")
 
