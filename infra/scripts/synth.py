@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -57,24 +56,14 @@ def synth_cdk(ctx: dict[str, Any], outdir: Path = CDK_OUT) -> list[Path]:
 
 
 def chalice_package(stage: str, region: str, outdir: Path = CHALICE_OUT) -> Path:
+    """``chalice package`` without the AWS SDK the Lambda runtime provides (infra/packaging.py,
+    the same step as ``make package``)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from infra import packaging
+
     shutil.rmtree(outdir, ignore_errors=True)
-    env = {**os.environ, "AWS_DEFAULT_REGION": region}
-    chalice = Path(sys.executable).parent / "chalice"
-    subprocess.run(
-        [
-            str(chalice),
-            "--project-dir",
-            str(ROOT),
-            "package",
-            "--stage",
-            stage,
-            "--pkg-format",
-            "cloudformation",
-            str(outdir),
-        ],
-        check=True,
-        env=env,
-    )
+    packaging.package(stage, outdir, region=region)
     return outdir / "sam.json"
 
 
