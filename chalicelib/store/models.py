@@ -25,6 +25,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
+from pynamodb.connection import TableConnection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -80,7 +81,7 @@ class Entity(Model):
     gsi2 = Gsi2()
 
     @classmethod
-    def _get_connection(cls) -> Any:
+    def _get_connection(cls) -> TableConnection:
         """One connection (one botocore client) for every entity of the table: PynamoDB
         caches one per class, and each costs 50-130 ms to build on a cold container."""
         if cls is Entity:
