@@ -63,5 +63,7 @@ def remove(principal: Principal, device_id: str) -> None:
 
 def forget(item: DeviceItem) -> None:
     """Remove a device and its SNS endpoint (unless the token moved to someone else)."""
-    if repo.remove(item.user_id, item.device_id, item.platform, item.token_sha256):
+    if repo.remove(
+        item.user_id, item.device_id, item.platform, item.token_sha256, item.endpoint_arn
+    ):
         sns.delete_endpoint(item.endpoint_arn)

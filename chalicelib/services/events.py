@@ -1,7 +1,8 @@
 """The single publishing port of domain events.
 
-Every state change emits one :class:`Event` through :func:`publish`. Sinks added with
-:func:`add_sink` do the rest: the notification feed records it (when ``feed``), the live
+Every state change emits its events (:class:`Event`) through :func:`publish`, inside
+:func:`batched` when it emits several (the sinks then get them together). Sinks added with
+:func:`add_sink` do the rest: the notification feed records them (when ``feed``), the live
 sender delivers it to the recipients' sockets, and the push sender reaches the ones with
 no live socket. A failing sink is logged and never undoes the state change that emitted
 the event (the feed is the catch-up path)."""
@@ -9,7 +10,9 @@ the event (the feed is the catch-up path)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,10 +35,17 @@ class Event:
         return {"type": self.type, "id": self.id, "at": self.at, "data": self.data}
 
 
-Sink = Callable[[Event], None]
-OfflineHandler = Callable[[Event, list[str]], None]
+Sink = Callable[[Sequence[Event]], None]
+"""Takes the events of one change, in the order they were published (a single event
+outside :func:`batched`), so it can look up what all their recipients need at once."""
+
+Delivery = tuple[Event, Sequence[str]]
+"""An event and those of its recipients it is to reach offline (no live socket took it)."""
+
+OfflineHandler = Callable[[Sequence[Delivery]], None]
 _sinks: list[tuple[str, Sink]] = []
 _offline: list[tuple[str, OfflineHandler]] = []
+_local = threading.local()
 
 
 def add_sink(name: str, sink: Sink) -> None:
@@ -45,26 +55,71 @@ def add_sink(name: str, sink: Sink) -> None:
 
 
 def publish(event: Event) -> None:
+    """Hand one event to every sink (inside :func:`batched`: at the end of the block)."""
+    publish_many([event])
+
+
+def publish_many(batch: Iterable[Event]) -> None:
+    """Hand the events of one change to every sink together (inside :func:`batched`: at
+    the end of the block, with the block's other events)."""
+    pending = list(batch)
+    buffer: list[Event] | None = getattr(_local, "buffer", None)
+    if buffer is not None:
+        buffer.extend(pending)
+    elif pending:
+        _dispatch(pending)
+
+
+@contextmanager
+def batched() -> Iterator[None]:
+    """Hold the events published inside the block and hand them to the sinks together at
+    its end, so one state change that tells several people several things costs each sink
+    one round of look-ups (the feed: one BatchWriteItem; live: one BatchGetItem of
+    sockets; push: one BatchGetItem of settings and devices), not one per event. Nested
+    blocks join the outer one. The events go out even when the block raises after them:
+    they describe changes already committed."""
+    if getattr(_local, "buffer", None) is not None:
+        yield
+        return
+    _local.buffer = []
+    try:
+        yield
+    finally:
+        pending: list[Event] = _local.buffer
+        _local.buffer = None
+        if pending:
+            _dispatch(pending)
+
+
+def _dispatch(batch: list[Event]) -> None:
     for name, sink in list(_sinks):
         try:
-            sink(event)
+            sink(batch)
         except Exception:
-            log.exception("event sink %s failed for %s %s", name, event.type, event.id)
+            kinds = ", ".join(dict.fromkeys(e.type for e in batch))
+            log.exception("event sink %s failed for %d events (%s)", name, len(batch), kinds)
 
 
 def add_offline_handler(name: str, handler: OfflineHandler) -> None:
-    """Register (once, by name) what happens to an event for users with no live connection
-    (the push sender). The live sink calls :func:`deliver_offline`."""
+    """Register (once, by name) what happens to events for users with no live connection
+    (the push sender). The live sink calls :func:`deliver_offline_many`."""
     if all(n != name for n, _ in _offline):
         _offline.append((name, handler))
 
 
-def deliver_offline(event: Event, user_ids: list[str]) -> None:
-    """Hand an event to the offline handlers for ``user_ids`` (who have no live socket)."""
-    if not user_ids:
+def deliver_offline(event: Event, user_ids: Sequence[str]) -> None:
+    """Hand one event to the offline handlers for ``user_ids`` (who have no live socket)."""
+    deliver_offline_many([(event, user_ids)])
+
+
+def deliver_offline_many(deliveries: Iterable[Delivery]) -> None:
+    """Hand the events of one change to the offline handlers together, each with its
+    recipients who have no live socket (events with nobody offline are left out)."""
+    batch = [(event, list(users)) for event, users in deliveries if users]
+    if not batch:
         return
     for name, handler in list(_offline):
         try:
-            handler(event, user_ids)
+            handler(batch)
         except Exception:
-            log.exception("offline handler %s failed for %s %s", name, event.type, event.id)
+            log.exception("offline handler %s failed for %d events", name, len(batch))

@@ -8,9 +8,10 @@ sockets took it go to :func:`events.deliver_offline` (mobile push), except for t
 ephemeral types (:data:`EPHEMERAL`) and the user who caused the event (``data.sender_id``
 or ``data.actor_id``: nobody gets a push about their own message).
 
-Cost of one delivery: 1 BatchGetItem for up to 100 recipients, then one ``@connections``
-POST per socket in parallel. A socket that answers Gone (or has expired) is forgotten:
-1 UpdateItem per user + 1 DeleteItem per socket.
+Cost of one delivery (all the events of one change, :func:`events.batched`): 1 BatchGetItem
+for the sockets of up to 100 recipients, then one ``@connections`` POST per socket and
+event, the sockets of an event in parallel. A socket that answers Gone (or has expired) is
+forgotten: 1 UpdateItem per user + 1 DeleteItem per socket.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,33 +80,44 @@ def _encode(payload: dict[str, Any]) -> bytes:
 def send_to_users(user_ids: Iterable[str], payload: dict[str, Any]) -> set[str]:
     """Send one frame to every live socket of each user; the users at least one socket of
     whom took it. 1 BatchGetItem per 100 users (+ cleanup of dead sockets)."""
-    wanted = sorted(set(user_ids))
-    reached: set[str] = set()
-    for start in range(0, len(wanted), _BATCH):
-        reached |= _send_batch(wanted[start : start + _BATCH], payload)
+    live, dead = _sockets_of(user_ids)
+    reached, gone = _send_sockets([s for socks in live.values() for s in socks], payload)
+    if gone or dead:
+        _forget([*gone, *dead])
     return reached
 
 
-def _send_batch(user_ids: list[str], payload: dict[str, Any]) -> set[str]:
+def _sockets_of(
+    user_ids: Iterable[str],
+) -> tuple[dict[str, list[store.Socket]], list[store.Socket]]:
+    """The live sockets of each user (users with none are absent) and the expired ones.
+    1 BatchGetItem per 100 users."""
     now = time.time()
-    live: list[store.Socket] = []
+    wanted = sorted(set(user_ids))
+    live: dict[str, list[store.Socket]] = {}
     dead: list[store.Socket] = []
-    for sockets in store.sockets_of(user_ids).values():
-        for sock in sockets:
-            (live if sock.alive(now) else dead).append(sock)
-    return _send_sockets(live, payload, dead)
+    for start in range(0, len(wanted), _BATCH):
+        for user_id, sockets in store.sockets_of(wanted[start : start + _BATCH]).items():
+            for sock in sockets:
+                if sock.alive(now):
+                    live.setdefault(user_id, []).append(sock)
+                else:
+                    dead.append(sock)
+    return live, dead
 
 
 def _send_sockets(
-    live: list[store.Socket], payload: dict[str, Any], dead: list[store.Socket] | None = None
-) -> set[str]:
+    live: list[store.Socket], payload: dict[str, Any]
+) -> tuple[set[str], list[store.Socket]]:
+    """One frame to these sockets in parallel: the users reached, and the sockets that
+    answered Gone (older than :data:`GONE_GRACE_S`) for the caller to forget."""
+    if not live:
+        return set(), []
     by_target = {websocket.Target(s.connection_id, s.endpoint): s for s in live}
     result = sender().send(list(by_target), _encode(payload))
     now = time.time()
     gone = [s for s in (by_target[t] for t in result.gone) if s.connected_for(now) > GONE_GRACE_S]
-    if gone or dead:
-        _forget([*gone, *(dead or [])])
-    return {by_target[t].user_id for t in result.delivered}
+    return {by_target[t].user_id for t in result.delivered}, gone
 
 
 def _forget(sockets: list[store.Socket]) -> None:
@@ -134,15 +146,28 @@ def send_to_connection(connection_id: str, endpoint: str, payload: dict[str, Any
     return bool(sender().send([target], _encode(payload)).delivered)
 
 
-def deliver(event: events.Event) -> None:
-    """The ``live`` sink: the event's frame to its recipients' sockets, and the recipients
-    who have none (or whose sockets are all gone) to the offline handlers (push)."""
-    reached = send_to_users(event.recipients, event.frame())
-    if event.type in EPHEMERAL:
-        return
-    actors = {event.data.get(f) for f in ACTOR_FIELDS}
-    offline = [u for u in dict.fromkeys(event.recipients) if u not in reached and u not in actors]
-    events.deliver_offline(event, offline)
+def deliver(batch: Sequence[events.Event]) -> None:
+    """The ``live`` sink: each event's frame to its recipients' sockets, in order, and the
+    recipients none of whose sockets took it to the offline handlers (push), all the
+    events of one change together. 1 BatchGetItem (per 100 recipients) for the sockets of
+    every recipient of every event, then the sends; dead sockets are forgotten once."""
+    live, dead = _sockets_of(u for event in batch for u in event.recipients)
+    gone: dict[str, store.Socket] = {}
+    offline: list[events.Delivery] = []
+    for event in batch:
+        people = list(dict.fromkeys(event.recipients))
+        targets = [s for u in people for s in live.get(u, ()) if s.connection_id not in gone]
+        reached, lost = _send_sockets(targets, event.frame())
+        gone.update((s.connection_id, s) for s in lost)
+        if event.type in EPHEMERAL:
+            continue
+        actors = {event.data.get(f) for f in ACTOR_FIELDS}
+        missed = [u for u in people if u not in reached and u not in actors]
+        if missed:
+            offline.append((event, missed))
+    if gone or dead:
+        _forget([*gone.values(), *dead])
+    events.deliver_offline_many(offline)
 
 
 def broadcast(payload: dict[str, Any]) -> set[str]:
@@ -156,7 +181,9 @@ def broadcast(payload: dict[str, Any]) -> set[str]:
     reached: set[str] = set()
     step = _BATCH * 10
     for start in range(0, len(live), step):
-        reached |= _send_sockets(live[start : start + step], payload)
+        got, gone = _send_sockets(live[start : start + step], payload)
+        reached |= got
+        dead += gone
     if dead:
         _forget(dead)
     return reached

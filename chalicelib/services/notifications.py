@@ -6,17 +6,17 @@ The feed sink (:func:`record`, registered in ``app.py``) keeps one entry per rec
 any device catches up with ``GET /notifications?cursor=``; live delivery and push are other
 sinks of the same port.
 
-Cost: the feed entries of one state change are written together: services wrap their
-``emit`` calls in :func:`batched`, so a change that tells three people costs one
-BatchWriteItem (per 25 entries), not three.
+Cost: services wrap the ``emit`` calls of one state change in :func:`batched`, so its
+events reach the sinks together: a change that tells three people three things costs one
+BatchWriteItem (per 25 feed entries), one BatchGetItem of sockets and, when someone is
+offline, one BatchGetItem of settings and devices -- not that per event.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel
@@ -33,8 +33,6 @@ log = logging.getLogger("summon.notifications")
 EventType = Literal["offer.new", "offer.withdrawn", "request.updated", "quote.new", "job.updated"]
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 
-_local = threading.local()
-
 
 def emit(type_: EventType, recipients: Iterable[str], data: BaseModel | dict[str, Any]) -> None:
     """Publish one marketplace event to ``recipients`` (duplicates and blanks dropped)."""
@@ -47,31 +45,17 @@ def emit(type_: EventType, recipients: Iterable[str], data: BaseModel | dict[str
     events.publish(events.Event(type=type_, recipients=to, data=payload))
 
 
-@contextmanager
-def batched() -> Iterator[None]:
-    """Collect the feed entries recorded inside the block and write them in one
-    BatchWriteItem at its end (nested blocks join the outer one)."""
-    if getattr(_local, "buffer", None) is not None:
-        yield
-        return
-    _local.buffer = []
-    try:
-        yield
-    finally:
-        pending: list[store.NotificationItem] = _local.buffer
-        _local.buffer = None
-        if pending:
-            try:
-                store.save_notifications(pending)
-            except Exception:  # a failing sink never undoes the state change
-                log.exception("could not write %d feed entries", len(pending))
+def batched() -> AbstractContextManager[None]:
+    """Hand the events emitted inside the block to the sinks together at its end
+    (:func:`chalicelib.services.events.batched`): one BatchWriteItem of feed entries, one
+    BatchGetItem of the recipients' sockets, one of the offline ones' settings and devices,
+    for the whole change."""
+    return events.batched()
 
 
-def record(event: events.Event) -> None:
-    """The feed sink: one entry per recipient (skipped for ``feed=False`` events).
-    1 BatchWriteItem per 25 recipients, or none inside :func:`batched`."""
-    if not event.feed:
-        return
+def record(batch: Sequence[events.Event]) -> None:
+    """The feed sink: one entry per recipient of each event (``feed=False`` events are
+    skipped). 1 BatchWriteItem per 25 entries, for all the events of one change."""
     items = [
         store.NotificationItem(
             keys.user(user_id),
@@ -82,13 +66,12 @@ def record(event: events.Event) -> None:
             data=event.data,
             created_at=event.at,
         )
+        for event in batch
+        if event.feed
         for user_id in dict.fromkeys(event.recipients)
     ]
-    buffer = getattr(_local, "buffer", None)
-    if buffer is not None:
-        buffer.extend(items)
-        return
-    store.save_notifications(items)
+    if items:
+        store.save_notifications(items)
 
 
 def feed(principal: Principal, query: PageQuery) -> Page[NotificationOut]:

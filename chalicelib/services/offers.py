@@ -70,8 +70,10 @@ def list_pending(
 def accept(principal: Principal, offer_id: str, now: datetime | None = None) -> JobOut:
     """POST /offers/{id}/accept — 1 BatchGetItem (the offer and its request) + 1
     TransactWriteItems (request matched, this offer accepted, the others withdrawn, the job
-    and its two memberships, the provider's accepted counter) + 1 TransactWriteItems (the
-    job's conversation) + 1 BatchWriteItem (feed). Losing a race: +1 GetItem, then 409.
+    and its two memberships, the provider's accepted counter, the job's conversation and
+    its two members) + the events of the change (:func:`notifications.batched`: 1
+    BatchWriteItem for the feed, 1 BatchGetItem for sockets, +1 BatchGetItem when someone
+    is offline). Losing a race: +1 GetItem, then 409.
     Accepting an offer one already won answers the job again (1 GetItem more)."""
     now = now or ids.now()
     uid = principal.user_id
@@ -116,13 +118,14 @@ def accept(principal: Principal, offer_id: str, now: datetime | None = None) -> 
         changes.save_request(request, version)
         jobs.stage_new_job(job, changes)
         changes.count_for_provider(uid, offers_accepted=1)
+        for item in conversations.conversation_items(
+            [job.customer_id, uid], "job", job.job_id, str(job.conversation_id)
+        ):
+            changes.save_new(item)
         try:
             changes.commit()
         except store.Stale:
             continue  # someone else changed the request first: look again
-        conversations.open_conversation(
-            [job.customer_id, job.provider_id], "job", job.job_id, job.conversation_id
-        )
         with notifications.batched():
             notifications.emit("job.updated", (job.customer_id, uid), jobs.job_out(job, ""))
             tell_withdrawn(request, others, "withdrawn", "taken")

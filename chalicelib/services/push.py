@@ -10,12 +10,12 @@ deleted), any other failure is logged, and neither stops the other devices or us
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from chalicelib.adapters import sns
 from chalicelib.services import devices
-from chalicelib.services.events import Event
+from chalicelib.services.events import Delivery, Event
 from chalicelib.store import devices as repo
 
 log = logging.getLogger("summon.push")
@@ -120,31 +120,37 @@ def notification_for(event: Event, badge: int | None = None) -> sns.Notification
     )
 
 
-def send_to_users(event: Event, user_ids: Iterable[str]) -> None:
-    """The offline handler: push ``event`` to every device of ``user_ids`` that did not
-    mute its type. DynamoDB: 1 BatchGetItem per 100 users (mute settings) + 1 Query per
-    user (devices) + 1 TransactWriteItems per dead endpoint. SNS: 1 Publish per device."""
-    notification = notification_for(event)
-    users = list(dict.fromkeys(user_ids))
-    if notification is None or not users:
+def send_to_users(deliveries: Sequence[Delivery]) -> None:
+    """The offline handler: push each event to every device of its users that did not mute
+    its type, for all the events of one change together. DynamoDB: 1 BatchGetItem per 50
+    users (each user's settings and push devices, :func:`repo.push_profiles`) + 1
+    TransactWriteItems per dead endpoint. SNS: 1 Publish per device and event."""
+    wanted: list[tuple[Event, sns.Notification, list[str]]] = []
+    for event, user_ids in deliveries:
+        notification = notification_for(event)
+        users = list(dict.fromkeys(user_ids))
+        if notification is not None and users:
+            wanted.append((event, notification, users))
+    if not wanted:
         return
-    muted = repo.muted_types(users)
-    for user_id in users:
-        if event.type in muted.get(user_id, ()):
-            continue
-        try:
-            targets = repo.list_devices(user_id)
-        except Exception:
-            log.exception("push %s: devices of %s could not be read", event.id, user_id)
-            continue
-        for device in targets:
-            try:
-                sns.send(device.endpoint_arn, device.platform, notification)
-            except sns.EndpointGone:
-                log.info("push endpoint of device %s is gone; forgetting it", device.device_id)
+    profiles = repo.push_profiles(u for _, _, users in wanted for u in users)
+    forgotten: set[str] = set()
+    for event, notification, users in wanted:
+        for user_id in users:
+            profile = profiles.get(user_id)
+            if profile is None or event.type in profile.muted:
+                continue
+            for device in profile.devices:
+                if device.device_id in forgotten:
+                    continue
                 try:
-                    devices.forget(device)
+                    sns.send(device.endpoint_arn, device.platform, notification)
+                except sns.EndpointGone:
+                    log.info("push endpoint of device %s is gone; forgetting it", device.device_id)
+                    forgotten.add(device.device_id)
+                    try:
+                        devices.forget(device)
+                    except Exception:
+                        log.exception("device %s could not be forgotten", device.device_id)
                 except Exception:
-                    log.exception("device %s could not be forgotten", device.device_id)
-            except Exception:
-                log.exception("push %s to device %s failed", event.id, device.device_id)
+                    log.exception("push %s to device %s failed", event.id, device.device_id)

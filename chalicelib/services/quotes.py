@@ -47,8 +47,9 @@ def create(
     principal: Principal, request_id: str, body: QuoteIn, now: datetime | None = None
 ) -> QuoteOut:
     """POST /requests/{id}/quotes — 1 GetItem (request) + 1 TransactWriteItems (the quote,
-    the request's quote list, the invitation) + 1 TransactWriteItems (the quote's
-    conversation) + 1 BatchWriteItem (feed: ``quote.new`` to the customer). Only a provider
+    the request's quote list, the invitation, the quote's conversation and its members) +
+    the event (``quote.new`` to the customer: 1 BatchWriteItem for the feed, 1 BatchGetItem
+    for sockets, +1 BatchGetItem when the customer is offline). Only a provider
     invited to quote may (anyone else: 404); one quote per provider and request."""
     now = now or ids.now()
     uid = principal.user_id
@@ -92,11 +93,12 @@ def create(
         changes.save_request(request, version)
         changes.save_new(quote)
         changes.set_offer_status(uid, str(invitation["id"]), "pending", quote_id=qid)
+        for item in conversations.conversation_items([request.customer_id, uid], "quote", qid, cid):
+            changes.save_new(item)
         try:
             changes.commit()
         except store.Stale:
             continue
-        conversations.open_conversation([request.customer_id, uid], "quote", qid, cid)
         out = quote_out(quote)
         with notifications.batched():
             notifications.emit("quote.new", (request.customer_id,), out)

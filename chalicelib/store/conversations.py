@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.attributes import JSONAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
@@ -45,41 +44,58 @@ class MemberItem(Entity, discriminator="conversation_member"):
     last_read_seq = NumberAttribute(default=0)
 
 
+def conversation_items(
+    participants: list[str], ref_type: str, ref_id: str, conversation_id: str
+) -> list[Entity]:
+    """The items of a new conversation (its meta and one member entry per participant), for
+    the caller to create in the transaction of the change that opens it (each with
+    ``pk does_not_exist``): a job or quote and its conversation commit together, in one
+    TransactWriteItems. 0 calls."""
+    now = ids.iso()
+    items: list[Entity] = [
+        ConversationItem(
+            keys.conversation(conversation_id),
+            keys.META,
+            participants=participants,
+            ref_type=ref_type,
+            ref_id=ref_id,
+            last_seq=0,
+            created_at=now,
+            updated_at=now,
+        )
+    ]
+    for uid in participants:
+        others = [p for p in participants if p != uid]
+        items.append(
+            MemberItem(
+                keys.user(uid),
+                keys.conversation(conversation_id),
+                conversation_id=conversation_id,
+                ref_type=ref_type,
+                ref_id=ref_id,
+                counterpart_id=others[0] if others else None,
+                last_read_seq=0,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    return items
+
+
 def open_conversation(
     participants: list[str], ref_type: str, ref_id: str, conversation_id: str | None = None
 ) -> str:
-    """Create a conversation and its member entries atomically; returns its id.
-    1 TransactWriteItems (1 + participants items). Idempotent per ``conversation_id``."""
+    """Create a conversation and its member entries atomically, on its own; returns its id.
+    1 TransactWriteItems (1 + participants items). Idempotent per ``conversation_id``. (The
+    marketplace opens its conversations inside its own transactions:
+    :func:`conversation_items`.)"""
     cid = conversation_id or ids.new_id()
-    now = ids.iso()
-    meta = ConversationItem(
-        keys.conversation(cid),
-        keys.META,
-        participants=participants,
-        ref_type=ref_type,
-        ref_id=ref_id,
-        last_seq=0,
-        created_at=now,
-        updated_at=now,
-    )
+    meta, *members = conversation_items(participants, ref_type, ref_id, cid)
     try:
-        with TransactWrite(connection=Connection(region=Entity.Meta.region)) as tx:
+        with TransactWrite(connection=Entity._get_connection().connection) as tx:
             tx.save(meta, condition=ConversationItem.pk.does_not_exist())
-            for uid in participants:
-                others = [p for p in participants if p != uid]
-                tx.save(
-                    MemberItem(
-                        keys.user(uid),
-                        keys.conversation(cid),
-                        conversation_id=cid,
-                        ref_type=ref_type,
-                        ref_id=ref_id,
-                        counterpart_id=others[0] if others else None,
-                        last_read_seq=0,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
+            for member in members:
+                tx.save(member)
     except TransactWriteError as exc:
         if get_conversation(cid) is None:
             raise

@@ -6,13 +6,20 @@
 | one device of a user                   | pk=USER#<uid>, sk=DEVICE#<id>                | table |
 | who holds a push token (one per token) | pk=TOKEN#<platform>#<sha256(token)>, sk=TOKEN| table |
 | every device owner (announcements)     | gsi1pk=DEVICES#<00..15> (shard of user id)   | gsi1  |
-| muted types of many users (push)       | pk=USER#<uid>, sk=SETTINGS (BatchGetItem)    | table |
+| a user's push endpoints (one item)     | pk=USER#<uid>, sk=PUSH                       | table |
+| settings + push endpoints of many users| BatchGetItem of USER#<uid>/SETTINGS and /PUSH | table |
 | announcement already sent? (SNS retry) | pk=ANNOUNCEMENT#<sns message id>, sk=META    | table |
 
 The token item makes "the same token twice is one device" a conditional write, and moving
 a token to another account (a phone signed in with another user) one transaction: the old
 owner's device row goes, the new owner's comes, the token item flips owner. The raw token
 is never stored (only its SHA-256; SNS holds the token on the endpoint).
+
+Push reads, for every offline recipient of a change at once, the user's settings (muted
+types) and the user's ``PUSH`` item: a string set of ``"<device_id> <platform> <sha256>
+<endpoint_arn>"``, one element per device, kept by the same transactions that add and
+remove the device rows (atomic ``ADD``/``DELETE`` on the set). So reaching any number of
+offline users is one BatchGetItem per 50 users, not a Query per user.
 
 DynamoDB cost per function is in its docstring.
 """
@@ -22,10 +29,11 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.connection import Connection
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import ids
@@ -51,6 +59,21 @@ class DeviceTokenItem(Entity, discriminator="device_token"):
     endpoint_arn = UnicodeAttribute()
 
 
+class PushTargetsItem(Entity, discriminator="push_targets"):
+    """pk=USER#<uid>, sk=PUSH: the push endpoints of all the user's devices."""
+
+    targets = UnicodeSetAttribute(null=True)
+    """``"<device_id> <platform> <token_sha256> <endpoint_arn>"`` per device."""
+
+
+@dataclass(frozen=True)
+class PushProfile:
+    """What push needs to know about one user: muted event types and devices."""
+
+    muted: frozenset[str]
+    devices: tuple[DeviceItem, ...]
+
+
 class AnnouncementItem(Entity, discriminator="announcement"):
     """pk=ANNOUNCEMENT#<SNS message id>: claimed while sending, ``done`` once sent."""
 
@@ -71,7 +94,58 @@ def shard_of(user_id: str) -> int:
 
 
 def _tx() -> TransactWrite:
-    return TransactWrite(connection=Connection(region=Entity.Meta.region))
+    """A transaction on the models' own (cached) connection (a new ``Connection`` would
+    build a botocore client every time)."""
+    return TransactWrite(connection=Entity._get_connection().connection)
+
+
+def target_element(device_id: str, platform: str, token_sha256: str, endpoint_arn: str) -> str:
+    """A device's element of its owner's ``PushTargetsItem.targets``."""
+    return f"{device_id} {platform} {token_sha256} {endpoint_arn}"
+
+
+def _target_device(user_id: str, element: str) -> DeviceItem | None:
+    parts = element.split(" ", 3)
+    if len(parts) != 4:
+        return None
+    device_id, platform, token_sha256, endpoint_arn = parts
+    return DeviceItem(
+        keys.user(user_id),
+        keys.device(device_id),
+        device_id=device_id,
+        user_id=user_id,
+        platform=platform,
+        token_sha256=token_sha256,
+        endpoint_arn=endpoint_arn,
+    )
+
+
+def _push_targets(user_id: str) -> PushTargetsItem:
+    return PushTargetsItem(keys.user(user_id), keys.PUSH)
+
+
+def _add_target(tx: TransactWrite, user_id: str, element: str, now: str) -> None:
+    tx.update(
+        _push_targets(user_id),
+        actions=[
+            PushTargetsItem.targets.add({element}),
+            PushTargetsItem.kind.set(PushTargetsItem),
+            PushTargetsItem.updated_at.set(now),
+        ],
+    )
+
+
+def _remove_target(user_id: str, element: str, tx: TransactWrite | None = None) -> None:
+    """DELETE from the set (1 UpdateItem, or one more item of ``tx``)."""
+    actions: list[Action] = [
+        PushTargetsItem.targets.delete({element}),
+        PushTargetsItem.kind.set(PushTargetsItem),
+        PushTargetsItem.updated_at.set(ids.iso()),
+    ]
+    if tx is None:
+        _push_targets(user_id).update(actions=actions)
+    else:
+        tx.update(_push_targets(user_id), actions=actions)
 
 
 def get_token(platform: str, token_sha256: str) -> DeviceTokenItem | None:
@@ -136,6 +210,12 @@ def add(
         updated_at=now,
     )
     device = _device(user_id, device_id, platform, token_sha256, endpoint_arn, now)
+    element = target_element(device_id, platform, token_sha256, endpoint_arn)
+    previous_element = (
+        None
+        if previous is None
+        else target_element(previous.device_id, platform, token_sha256, previous.endpoint_arn)
+    )
     try:
         with _tx() as tx:
             if previous is None:
@@ -143,24 +223,38 @@ def add(
             else:
                 tx.save(token_item, condition=DeviceTokenItem.device_id == previous.device_id)
                 tx.delete(DeviceItem(keys.user(previous.user_id), keys.device(previous.device_id)))
+                if previous.user_id != user_id and previous_element is not None:
+                    _remove_target(previous.user_id, previous_element, tx)
             tx.save(device, condition=DeviceItem.pk.does_not_exist())
+            _add_target(tx, user_id, element, now)
     except TransactWriteError as exc:
         raise Moved(str(exc)) from exc
+    if previous is not None and previous.user_id == user_id and previous_element is not None:
+        # the same user's token on a new endpoint: one item can't be updated twice in one
+        # transaction, so the old element goes right after (+1 UpdateItem, rare)
+        _remove_target(user_id, previous_element)
     return device
 
 
-def remove(user_id: str, device_id: str, platform: str, token_sha256: str) -> bool:
-    """Delete a device and, if it still points at this device, its token item; True when
-    the token item went too (the endpoint is then nobody's). 1 TransactWriteItems (+1
-    DeleteItem for the device alone when the token had moved on)."""
+def remove(
+    user_id: str, device_id: str, platform: str, token_sha256: str, endpoint_arn: str
+) -> bool:
+    """Delete a device (its row and its push target) and, if it still points at this
+    device, its token item; True when the token item went too (the endpoint is then
+    nobody's). 1 TransactWriteItems (+1 TransactWriteItems for the device alone when the
+    token had moved on)."""
     device = DeviceItem(keys.user(user_id), keys.device(device_id))
     token = DeviceTokenItem(keys.device_token(platform, token_sha256), keys.TOKEN)
+    element = target_element(device_id, platform, token_sha256, endpoint_arn)
     try:
         with _tx() as tx:
             tx.delete(device)
             tx.delete(token, condition=DeviceTokenItem.device_id == device_id)
+            _remove_target(user_id, element, tx)
     except TransactWriteError:
-        device.delete()
+        with _tx() as tx:
+            tx.delete(device)
+            _remove_target(user_id, element, tx)
         return False
     return True
 
@@ -180,15 +274,23 @@ def device_owners() -> Iterator[str]:
                 last = owner
 
 
-def muted_types(user_ids: Iterable[str]) -> dict[str, set[str]]:
+def push_profiles(user_ids: Iterable[str]) -> dict[str, PushProfile]:
     """Each user's muted event types (``settings.notifications.muted``; users who never
-    saved settings mute nothing). 1 BatchGetItem per 100 users."""
-    wanted = [(keys.user(u), keys.SETTINGS) for u in dict.fromkeys(user_ids)]
-    out: dict[str, set[str]] = {}
-    for item in SettingsItem.batch_get(wanted):
-        notifications = (item.data or {}).get("notifications") or {}
-        out[str(item.pk).removeprefix(keys.user(""))] = set(notifications.get("muted") or [])
-    return out
+    saved settings mute nothing) and push devices, for every user asked.
+    1 BatchGetItem per 50 users (their SETTINGS and PUSH items)."""
+    wanted = list(dict.fromkeys(user_ids))
+    muted: dict[str, frozenset[str]] = {}
+    found: dict[str, tuple[DeviceItem, ...]] = {}
+    request = [(keys.user(u), sk) for u in wanted for sk in (keys.SETTINGS, keys.PUSH)]
+    for item in Entity.batch_get(request) if request else ():
+        user_id = str(item.pk).removeprefix(keys.user(""))
+        if isinstance(item, SettingsItem):
+            notifications = (item.data or {}).get("notifications") or {}
+            muted[user_id] = frozenset(notifications.get("muted") or [])
+        elif isinstance(item, PushTargetsItem):
+            targets = (_target_device(user_id, e) for e in sorted(item.targets or ()))
+            found[user_id] = tuple(d for d in targets if d is not None)
+    return {u: PushProfile(muted.get(u, frozenset()), found.get(u, ())) for u in wanted}
 
 
 def claim_announcement(message_id: str, lease_s: int) -> bool:

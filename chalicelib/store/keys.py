@@ -30,6 +30,8 @@ DEVICE_SHARDS = 16
 """Devices are also indexed in ``DEVICES#00``..``DEVICES#15`` (gsi1) so announcements can
 enumerate every device owner with 16 Queries, never a Scan, and no hot partition."""
 TOKEN = "TOKEN"
+PUSH = "PUSH"
+"""sk of a user's push targets item (the endpoints of all their devices, one item)."""
 
 
 def device(device_id: str) -> str:

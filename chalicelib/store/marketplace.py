@@ -216,7 +216,8 @@ class Stale(Exception):
 def _connection() -> Connection:
     """The models' own (cached) connection: a new ``Connection`` per transaction would build
     a new botocore session and client each time (tens of ms of model loading)."""
-    return Entity._get_connection().connection
+    connection: Connection = Entity._get_connection().connection
+    return connection
 
 
 def _cancelled(exc: TransactWriteError) -> bool:

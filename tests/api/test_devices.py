@@ -124,7 +124,7 @@ def test_an_offline_user_gets_the_push_on_every_device_in_its_format(api):
     alice = api()
     _register(alice, "apns", APNS_TOKEN)
     _register(alice, "fcm", FCM_TOKEN)
-    push.send_to_users(_offer(alice.user_id), [alice.user_id])
+    push.send_to_users([(_offer(alice.user_id), [alice.user_id])])
     payloads = [p for _, p in pushmedia.pushes()]
     assert len(payloads) == 2
     apns = next(p for p in payloads if "aps" in p)
@@ -149,14 +149,14 @@ def test_muted_types_are_not_pushed(api):
         headers={"If-Match": '"0"'},
     )
     assert saved.status_code == 200, saved.json_body
-    push.send_to_users(_offer(alice.user_id), [alice.user_id])
+    push.send_to_users([(_offer(alice.user_id), [alice.user_id])])
     assert pushmedia.pushes() == []
     chat = Event(
         type="chat.message",
         recipients=(alice.user_id,),
         data={"conversation_id": "C", "text": "hi"},
     )
-    push.send_to_users(chat, [alice.user_id])
+    push.send_to_users([(chat, [alice.user_id])])
     assert [p["aps"]["alert"]["body"] for _, p in pushmedia.pushes()] == ["hi"]
 
 
@@ -169,7 +169,7 @@ def test_a_disabled_endpoint_is_cleaned_up_and_the_other_devices_still_get_it(ap
     sns = pushmedia.client("sns")
     dead_arn = next(a for a, e in pushmedia.endpoints().items() if e.token == APNS_TOKEN)
     sns.set_endpoint_attributes(EndpointArn=dead_arn, Attributes={"Enabled": "false"})
-    push.send_to_users(_offer(alice.user_id), [alice.user_id])
+    push.send_to_users([(_offer(alice.user_id), [alice.user_id])])
     assert [d["platform"] for d in alice.call("GET", "/devices").json_body["items"]] == ["fcm"]
     assert dead_arn not in pushmedia.endpoints()
     assert len(pushmedia.pushes()) == 1
@@ -193,7 +193,7 @@ def test_one_failing_device_never_stops_the_others(api, monkeypatch):
         return real(arn, platform, n)
 
     monkeypatch.setattr(sns, "send", flaky)
-    push.send_to_users(_offer("x"), [alice.user_id, bob.user_id])
+    push.send_to_users([(_offer("x"), [alice.user_id, bob.user_id])])
     assert len(pushmedia.pushes()) == 2
     assert len(alice.call("GET", "/devices").json_body["items"]) == 1  # kept: not gone
 
@@ -202,9 +202,61 @@ def test_push_is_a_noop_for_users_without_devices(api):
     from chalicelib.services import push
 
     with count_dynamodb_calls() as calls:
-        push.send_to_users(_offer("nobody"), ["nobody"])
-    assert calls.calls == ["BatchGetItem", "Query"]
+        push.send_to_users([(_offer("nobody"), ["nobody"])])
+    assert calls.calls == ["BatchGetItem"]
     assert pushmedia.pushes() == []
+
+
+def test_the_events_of_one_change_reach_every_offline_user_with_one_read(api):
+    from chalicelib.services import push
+    from chalicelib.services.events import Event
+
+    alice, bob, carol = api(), api(), api()
+    _register(alice, "apns", APNS_TOKEN)
+    _register(bob, "fcm", FCM_TOKEN)
+    muted = carol.call(
+        "PUT",
+        "/me/settings",
+        {"notifications": {"muted": ["job.updated"]}},
+        headers={"If-Match": '"0"'},
+    )
+    assert muted.status_code == 200, muted.json_body
+    _register(carol, "apns", APNS_TOKEN_2)
+    job = Event(
+        type="job.updated",
+        recipients=(alice.user_id, carol.user_id),
+        data={"job_id": "J1", "state": "accepted"},
+    )
+    with count_dynamodb_calls() as calls:
+        push.send_to_users(
+            [(job, [alice.user_id, carol.user_id]), (_offer(bob.user_id), [bob.user_id])]
+        )
+    assert calls.calls == ["BatchGetItem"]
+    tokens = sorted(pushmedia.endpoints()[arn].token for arn, _ in pushmedia.pushes())
+    assert tokens == sorted([APNS_TOKEN, FCM_TOKEN])  # carol muted job.updated
+
+
+def test_a_token_that_moves_account_is_pushed_to_its_new_owner_only(api):
+    from chalicelib.services import push
+
+    alice, bob = api(), api()
+    _register(alice, "fcm", FCM_TOKEN)
+    assert _register(bob, "fcm", FCM_TOKEN).status_code == 201
+    push.send_to_users([(_offer(alice.user_id), [alice.user_id])])
+    assert pushmedia.pushes() == []
+    push.send_to_users([(_offer(bob.user_id), [bob.user_id])])
+    assert len(pushmedia.pushes()) == 1
+
+
+def test_a_removed_device_gets_no_more_pushes(api):
+    from chalicelib.services import push
+
+    alice = api()
+    device = _register(alice, "fcm", FCM_TOKEN).json_body["id"]
+    _register(alice, "apns", APNS_TOKEN)
+    assert alice.call("DELETE", f"/devices/{device}").status_code == 204
+    push.send_to_users([(_offer(alice.user_id), [alice.user_id])])
+    assert ["aps" in p for _, p in pushmedia.pushes()] == [True]
 
 
 # --- announcements ------------------------------------------------------------------------

@@ -72,7 +72,7 @@ def offline(monkeypatch):
     """What the offline (push) handlers receive: (event type, user ids)."""
     calls: list[tuple[str, list[str]]] = []
     monkeypatch.setattr(
-        events, "_offline", [("test", lambda e, users: calls.append((e.type, users)))]
+        events, "_offline", [("test", lambda batch: calls.extend((e.type, u) for e, u in batch))]
     )
     return calls
 
@@ -349,6 +349,30 @@ def test_events_reach_every_live_socket_and_offline_users_go_to_push(as_user, se
     for sock in ("phone", "tablet"):
         assert sent.frames[sock] == [event.frame()]
     assert offline == [("offer.new", [customer.user_id])]
+
+
+def test_the_events_of_one_change_go_out_together_in_order(as_user, sent, offline):
+    provider, other = as_user(("providers",)), as_user(("providers",))
+    customer = as_user(("customers",))
+    presence.connected("phone", provider.user_id, ENDPOINT)
+    presence.connected("laptop", customer.user_id, ENDPOINT)
+    sent.frames.clear()
+    job = events.Event(
+        type="job.updated", recipients=(customer.user_id, provider.user_id), data={"id": "J"}
+    )
+    withdrawn = events.Event(
+        type="offer.withdrawn", recipients=(other.user_id,), data={"request_id": "R"}
+    )
+    request = events.Event(type="request.updated", recipients=(customer.user_id,), data={})
+    with count_dynamodb_calls() as calls, events.batched():
+        for event in (job, withdrawn, request):
+            events.publish(event)
+        assert sent.frames == {}  # held until the change is complete
+    assert sent.frames["phone"] == [job.frame()]
+    assert sent.frames["laptop"] == [job.frame(), request.frame()]
+    assert offline == [("offer.withdrawn", [other.user_id])]
+    # one feed write, one look-up of every recipient's sockets (push is faked here)
+    assert sorted(calls.calls) == ["BatchGetItem", "BatchWriteItem"]
 
 
 def test_a_chat_message_is_pushed_to_offline_participants_but_never_to_its_sender(

@@ -79,7 +79,7 @@ def h(aws, monkeypatch):
 
     names = pushmedia.provision(monkeypatch)
     published: list = []
-    monkeypatch.setattr(events, "_sinks", [("capture", published.append)])
+    monkeypatch.setattr(events, "_sinks", [("capture", published.extend)])
     with Client(app) as client:
         yield Harness(client, names, published)
 
