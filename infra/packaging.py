@@ -1,30 +1,40 @@
-"""The Lambda package without the AWS SDK the Python runtime already has.
+"""Finish Chalice's Lambda package: without the AWS SDK the Python runtime already has, and
+with bytecode for its modules.
 
-PynamoDB depends on botocore, so ``chalice package``/``deploy`` put botocore (16.4 MB zipped:
-the API models of every AWS service) and its dependencies into the shared dependency layer
-(``automatic_layer``). The Lambda Python runtime ships boto3, botocore and their dependencies
-as a matched set, and the app's adapters use that boto3 anyway (it is not in
-``requirements.txt``). A copy in the layer is not only dead weight: layers come before the
+**The SDK.** PynamoDB depends on botocore, so ``chalice package``/``deploy`` put botocore
+(16.4 MB zipped: the API models of every AWS service) and its dependencies into the shared
+dependency layer (``automatic_layer``). The Lambda Python runtime ships boto3, botocore and
+their dependencies as a matched set, and the app's adapters use that boto3 anyway (it is not
+in ``requirements.txt``). A copy in the layer is not only dead weight: layers come before the
 runtime on ``sys.path``, so it would shadow the runtime's botocore with whatever version pip
-resolved at package time, under the runtime's boto3.
+resolved at package time, under the runtime's boto3. Chalice has no way to leave a transitive
+dependency out (pip's ``--no-deps`` is not allowed in a requirements file), so
+``requirements.txt`` stays the honest list of what the app needs and this step removes
+:data:`RUNTIME_PROVIDED` after Chalice built the layer.
 
-Chalice has no way to leave a transitive dependency out (pip's ``--no-deps`` is not allowed
-in a requirements file), so ``requirements.txt`` stays the honest list of what the app needs
-and this step removes :data:`RUNTIME_PROVIDED` from the layer after Chalice built it:
+**The bytecode.** Wheels carry no ``.pyc`` files, Chalice copies whatever ``__pycache__`` the
+working tree has (timestamp-checked, so useless once unzipped), and Lambda's ``/var/task``
+and ``/opt`` are read-only: every cold start would compile pydantic, PynamoDB, Powertools,
+Chalice and chalicelib again (about 160 ms here, more than ``import boto3``). The layer and
+the app zip get unchecked-hash ``.pyc`` files instead (PEP 552: valid whatever the files'
+timestamps), compiled by this interpreter, which is the Lambda runtime's version (Chalice
+picks the runtime from it); +3.6 MB zipped.
 
-* from ``layer-deployment.zip`` (and ``deployment.zip`` without ``automatic_layer``) in a
-  ``chalice package`` output directory, and
-* from Chalice's cached layer in ``.chalice/deployments/``, which ``chalice package``,
-  ``chalice deploy`` and ``chalice.cdk`` all reuse while ``requirements.txt`` is unchanged.
-
-Used by ``make package`` / ``python -m infra.packaging``, ``infra/scripts/synth.py``, the CDK
-construct (``infra/constructs/chalice_app.py``) and ``bench/package_size.py``. Forgetting it
-is harmless: the layer is then 17 MB bigger and works the same.
+Both apply to ``layer-deployment.zip`` and ``deployment.zip`` in a ``chalice package``
+output directory, and to Chalice's cached packages in ``.chalice/deployments/``, which
+``chalice package``, ``chalice deploy`` and ``chalice.cdk`` all reuse (the layer while
+``requirements.txt`` is unchanged, the app zip while the app's files are). Used by
+``make package`` (``python -m infra.packaging``), ``infra/scripts/synth.py``, the CDK
+construct (``infra/constructs/chalice_app.py``) and ``bench/package_size.py``. Skipping it
+is harmless: the layer is then 13 MB bigger and the cold start slower, nothing else.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import importlib.util
+import marshal
 import os
 import re
 import subprocess
@@ -46,14 +56,17 @@ _MODULES = {"dateutil": "python_dateutil", "six.py": "six"}
 """Top-level names that differ from their distribution's name."""
 
 _SITE_PACKAGES = re.compile(r"^python/lib/python3\.\d+/site-packages/")
+_THIS_PYTHON = f"python/lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages/"
+FINISHED = b"finished by infra/packaging.py: runtime SDK dropped, bytecode added"
 _DIST_DIR = re.compile(r"^(?P<name>[A-Za-z0-9_.]+?)-[^-/]+\.(?:dist-info|data)$")
 
 
 @dataclass(frozen=True)
-class Slimmed:
+class Finished:
     path: Path
-    files: int
-    zipped_bytes: int
+    dropped_files: int = 0
+    dropped_bytes: int = 0
+    compiled_files: int = 0
 
 
 def _distribution(entry: str) -> str:
@@ -65,39 +78,103 @@ def _distribution(entry: str) -> str:
     return _MODULES.get(top, top)
 
 
-def slim_zip(path: Path, drop: Iterable[str] = RUNTIME_PROVIDED) -> Slimmed:
-    """Rewrite the zip at ``path`` without the distributions in ``drop`` (atomically; left
-    untouched when there is nothing to drop)."""
+def _bytecode(
+    info: zipfile.ZipInfo, source: bytes, root: str
+) -> tuple[zipfile.ZipInfo, bytes] | None:
+    """The unchecked-hash ``.pyc`` (PEP 552) of one ``.py`` entry, beside it in
+    ``__pycache__``; None when it does not compile."""
+    try:
+        code = compile(source, f"{root}/{info.filename}", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return None
+    folder, _, name = info.filename.rpartition("/")
+    pyc = zipfile.ZipInfo(
+        f"{folder}/__pycache__/{name[:-3]}.{sys.implementation.cache_tag}.pyc".lstrip("/"),
+        date_time=info.date_time,
+    )
+    pyc.external_attr = 0o644 << 16
+    pyc.compress_type = zipfile.ZIP_DEFLATED
+    header = importlib.util.MAGIC_NUMBER + (1).to_bytes(4, "little")  # hash-based, unchecked
+    return pyc, header + importlib.util.source_hash(source) + marshal.dumps(code)
+
+
+def finish_zip(
+    path: Path, *, python: str | None = None, drop: Iterable[str] = RUNTIME_PROVIDED
+) -> Finished:
+    """Rewrite the Chalice zip at ``path`` without the distributions in ``drop`` and, when it
+    is for this interpreter's Python (a layer says so by its paths, other zips by
+    ``python``, e.g. ``"3.11"``), with unchecked-hash bytecode for its modules instead of
+    whatever ``__pycache__`` Chalice copied from the working tree. Atomic; a zip is marked
+    (its comment) once finished and left alone after that."""
     dropped = frozenset(drop)
     with zipfile.ZipFile(path) as src:
-        gone = [i for i in src.infolist() if _distribution(i.filename) in dropped]
-        if not gone:
-            return Slimmed(path, 0, 0)
-        keep = [i for i in src.infolist() if _distribution(i.filename) not in dropped]
+        if src.comment == FINISHED:
+            return Finished(path)
+        infos = src.infolist()
+        layer = bool(infos) and all(_SITE_PACKAGES.match(i.filename) for i in infos)
+        if layer:
+            here = all(i.filename.startswith(_THIS_PYTHON) for i in infos)
+        else:
+            here = python == f"{sys.version_info[0]}.{sys.version_info[1]}"
+        sdk = [i for i in infos if _distribution(i.filename) in dropped]
+        stale = [i for i in infos if here and "__pycache__/" in i.filename]
+        leave = {id(i) for i in sdk + stale}
+        keep = [i for i in infos if id(i) not in leave]
+        sources = [i for i in keep if here and i.filename.endswith(".py")]
+        if not sdk and not sources:
+            return Finished(path)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".zip")
         os.close(fd)
+        compiled = 0
         try:
             os.chmod(tmp, path.stat().st_mode & 0o777)
             with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as out:
-                for info in keep:
-                    out.writestr(info, src.read(info))
+                for info in keep:  # a copy: writing updates the entry's offsets
+                    out.writestr(copy.copy(info), src.read(info))
+                for info in sources:
+                    pyc = _bytecode(info, src.read(info), "/opt" if layer else "/var/task")
+                    if pyc is not None:
+                        out.writestr(*pyc)
+                        compiled += 1
+                out.comment = FINISHED
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-    return Slimmed(path, len(gone), sum(i.compress_size for i in gone))
+    return Finished(path, len(sdk), sum(i.compress_size for i in sdk), compiled)
 
 
-def slim(project_dir: Path = ROOT, outdirs: Iterable[Path] = ()) -> list[Slimmed]:
-    """Slim Chalice's cached packages of ``project_dir`` and the packages in ``outdirs``."""
-    zips = sorted((project_dir / ".chalice" / "deployments").glob("*.zip"))
+def _python_of(cached: Path) -> str | None:
+    """The Python of a cached app zip (``appcode-<hash>-python3.11.zip``: keyed by the app's
+    files, so its bytecode stays right). None for Chalice's cached whole packages (no
+    ``automatic_layer``): Chalice swaps the latest app files into those on reuse, which
+    would leave ``__pycache__/app.*.pyc`` behind, so they only lose the SDK."""
+    match = re.search(r"-python(\d+\.\d+)", cached.name)
+    return match[1] if match and cached.name.startswith("appcode-") else None
+
+
+def finish(project_dir: Path = ROOT, outdirs: Iterable[Path] = ()) -> list[Finished]:
+    """Finish Chalice's cached packages of ``project_dir`` and the packages in ``outdirs``
+    (``chalice package`` output: its ``sam.json`` names the Python of ``deployment.zip``)."""
+    done = [
+        finish_zip(p, python=_python_of(p))
+        for p in sorted((project_dir / ".chalice" / "deployments").glob("*.zip"))
+    ]
     for outdir in outdirs:
-        zips += [outdir / "layer-deployment.zip", outdir / "deployment.zip"]
-    return [slim_zip(p) for p in zips if p.is_file() and not p.name.startswith("appcode-")]
+        sam = outdir / "sam.json"
+        runtime = (
+            re.search(r'"Runtime":\s*"python(\d+\.\d+)"', sam.read_text())
+            if sam.is_file()
+            else None
+        )
+        for name in ("layer-deployment.zip", "deployment.zip"):
+            if (outdir / name).is_file():
+                done.append(finish_zip(outdir / name, python=runtime[1] if runtime else None))
+    return done
 
 
-def package(stage: str, outdir: Path, *, region: str = "us-east-1") -> list[Slimmed]:
-    """``chalice package --pkg-format cloudformation`` into ``outdir``, then :func:`slim`."""
+def package(stage: str, outdir: Path, *, region: str = "us-east-1") -> list[Finished]:
+    """``chalice package --pkg-format cloudformation`` into ``outdir``, then :func:`finish`."""
     env = {**os.environ, "AWS_DEFAULT_REGION": region}  # chalice needs one (no credentials)
     chalice = Path(sys.executable).with_name("chalice")
     command = [str(chalice), "--project-dir", str(ROOT), "package", "--stage", stage]
@@ -107,7 +184,7 @@ def package(stage: str, outdir: Path, *, region: str = "us-east-1") -> list[Slim
         env=env,
         stdout=subprocess.DEVNULL,
     )
-    return slim(ROOT, [outdir])
+    return finish(ROOT, [outdir])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,8 +194,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
     args = parser.parse_args(argv)
     for done in package(args.stage, args.outdir, region=args.region):
-        if done.files:
-            print(f"slimmed {done.path}: -{done.files} files, -{done.zipped_bytes / 1e6:.1f} MB")
+        if done.dropped_files or done.compiled_files:
+            print(
+                f"{done.path}: dropped {done.dropped_files} files of the runtime's SDK "
+                f"({done.dropped_bytes / 1e6:.1f} MB zipped), compiled {done.compiled_files}"
+            )
     for name in ("deployment.zip", "layer-deployment.zip"):
         path = args.outdir / name
         if path.is_file():

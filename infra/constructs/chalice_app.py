@@ -11,8 +11,8 @@ and leaves them there, and Python caches the imported ``app``. This subclass
   stacks (primary and standby) can be packaged in one process and tests that share the
   process see no CDK tokens in their environment;
 * writes its intermediate files under ``out_dir`` instead of ``./chalice.out``;
-* leaves the AWS SDK the Lambda runtime provides out of the dependency layer, as
-  ``make package`` does (``infra/packaging.py``).
+* leaves the AWS SDK the Lambda runtime provides out of the dependency layer and adds its
+  bytecode, as ``make package`` does (``infra/packaging.py``).
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ class ChaliceApp(Chalice):
             for name in [k for k in sys.modules if _is_app_module(k)]:
                 del sys.modules[name]
             sys.modules.update(saved_modules)
-        packaging.slim(Path(self.source_dir), [Path(self._sam_package_dir)])
+        packaging.finish(Path(self.source_dir), [Path(self._sam_package_dir)])
 
     def _generate_sam_template_with_assets(self, chalice_out_dir: str, package_id: str) -> str:
         del chalice_out_dir

@@ -1,7 +1,10 @@
-"""The package step leaves out of the Lambda layer exactly what the runtime provides."""
+"""The package step leaves out of the Lambda layer exactly what the runtime provides, and adds
+bytecode Python uses as it is."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -11,7 +14,8 @@ from infra import packaging
 
 pytestmark = pytest.mark.unit
 
-SITE = "python/lib/python3.11/site-packages/"
+SITE = f"python/lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages/"
+PYC = f"{sys.implementation.cache_tag}.pyc"
 
 
 def _zip(path: Path, names: list[str]) -> Path:
@@ -49,39 +53,76 @@ def test_the_runtime_sdk_leaves_the_layer_and_everything_else_stays(tmp_path: Pa
     ]
     layer = _zip(tmp_path / "layer-deployment.zip", kept + dropped)
 
-    done = packaging.slim_zip(layer)
+    done = packaging.finish_zip(layer)
 
-    assert _names(layer) == set(kept)
-    assert done.files == len(dropped) and done.zipped_bytes > 0
+    assert {n for n in _names(layer) if "__pycache__" not in n} == set(kept)
+    assert done.dropped_files == len(dropped) and done.dropped_bytes > 0
     with zipfile.ZipFile(layer) as z:
         assert z.testzip() is None
         assert z.read(SITE + "typing_extensions.py").startswith(b"# ")
 
 
-def test_slimming_twice_changes_nothing_and_the_app_zip_is_left_alone(tmp_path: Path) -> None:
+def test_the_layer_gets_bytecode_python_loads_without_checking_the_source(
+    tmp_path: Path,
+) -> None:
+    layer = tmp_path / "layer-deployment.zip"
+    with zipfile.ZipFile(layer, "w") as z:
+        z.writestr(SITE + "summonpkg/__init__.py", "WHERE = 'compiled'\n")
+        z.writestr(SITE + "summonpkg/broken.py", "def (:\n")  # not Python: left uncompiled
+
+    done = packaging.finish_zip(layer)
+
+    assert done.compiled_files == 1
+    assert SITE + f"summonpkg/__pycache__/__init__.{PYC}" in _names(layer)
+    root = tmp_path / "opt"
+    zipfile.ZipFile(layer).extractall(root)
+    source = root / SITE / "summonpkg" / "__init__.py"
+    source.write_text("WHERE = 'source'  # changed after packaging\n")  # the .pyc still wins
+    found = subprocess.run(
+        [sys.executable, "-B", "-c", "import summonpkg; print(summonpkg.WHERE)"],
+        env={"PYTHONPATH": str(root / SITE)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert found.stdout.strip() == "compiled"
+
+
+def test_finishing_twice_changes_nothing_and_an_app_zip_of_unknown_python_stays(
+    tmp_path: Path,
+) -> None:
     out = tmp_path / "out"
     out.mkdir()
     layer = _zip(out / "layer-deployment.zip", [SITE + "botocore/x.py", SITE + "jwt/api.py"])
     app = _zip(out / "deployment.zip", ["app.py", "chalicelib/__init__.py", "chalice/app.py"])
     app_bytes = app.read_bytes()
 
-    first = packaging.slim(tmp_path, [out])
+    first = packaging.finish(tmp_path, [out])
     mtime = layer.stat().st_mtime_ns
-    second = packaging.slim(tmp_path, [out])
+    second = packaging.finish(tmp_path, [out])
 
-    assert [s.files for s in first] == [1, 0] and [s.files for s in second] == [0, 0]
+    assert [(s.dropped_files, s.compiled_files) for s in first] == [(1, 1), (0, 0)]
+    assert [(s.dropped_files, s.compiled_files) for s in second] == [(0, 0), (0, 0)]
     assert layer.stat().st_mtime_ns == mtime
-    assert _names(layer) == {SITE + "jwt/api.py"}
+    assert _names(layer) == {SITE + "jwt/api.py", SITE + f"jwt/__pycache__/api.{PYC}"}
     assert app.read_bytes() == app_bytes
 
 
-def test_chalices_cached_packages_are_slimmed_too(tmp_path: Path) -> None:
+def test_chalices_cached_packages_are_finished_too(tmp_path: Path) -> None:
     cache = tmp_path / ".chalice" / "deployments"
     cache.mkdir(parents=True)
-    layer = _zip(cache / "managed-layer-abc-python3.11.zip", [SITE + "urllib3/x.py", SITE + "a.py"])
-    whole = _zip(cache / "abc-python3.11.zip", ["botocore/x.py", "pynamodb/x.py", "app.py"])
+    py = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    layer = _zip(cache / f"managed-layer-abc-{py}.zip", [SITE + "urllib3/x.py", SITE + "a.py"])
+    app = _zip(cache / f"appcode-abc-{py}.zip", ["app.py", f"__pycache__/app.{PYC}"])
+    whole = _zip(cache / f"abc-{py}.zip", ["botocore/x.py", "pynamodb/x.py", "app.py"])
 
-    packaging.slim(tmp_path)
+    packaging.finish(tmp_path)
 
-    assert _names(layer) == {SITE + "a.py"}
+    assert _names(layer) == {SITE + "a.py", SITE + f"__pycache__/a.{PYC}"}
+    # The working tree's timestamp-checked .pyc is replaced by one that needs no timestamp.
+    assert _names(app) == {"app.py", f"__pycache__/app.{PYC}"}
+    with zipfile.ZipFile(app) as z:
+        assert z.read(f"__pycache__/app.{PYC}")[4:8] == b"\x01\x00\x00\x00"  # unchecked hash
+    # Chalice swaps the latest app files into a cached whole package when it reuses it: no
+    # bytecode there (it would outlive app.py), only the SDK goes.
     assert _names(whole) == {"pynamodb/x.py", "app.py"}
