@@ -27,6 +27,9 @@ class Event:
     recipients: tuple[str, ...]
     data: dict[str, Any]
     feed: bool = True
+    actor: str | None = None
+    """The user who caused it (not part of the frame): they get it live on their other
+    sockets, but never as a push."""
     id: str = field(default_factory=ids.new_id)
     at: str = field(default_factory=ids.iso)
 

@@ -163,8 +163,9 @@ def list_mine(principal: Principal, query: PageQuery) -> Page[JobOut]:
 
 
 def transition(principal: Principal, job_id: str, to: str, now: datetime | None = None) -> JobOut:
-    """POST /jobs/{id}/transitions — 1 GetItem + 1 TransactWriteItems + 1 BatchWriteItem
-    (feed: ``job.updated`` to both sides); cancelling also cancels the request in the same
+    """POST /jobs/{id}/transitions — 1 GetItem + 1 TransactWriteItems + its event
+    (``job.updated`` to both sides: 2-3 calls, :mod:`~chalicelib.services.notifications`;
+    2 when the other side is online); cancelling also cancels the request in the same
     transaction (+1 GetItem). An illegal move is a 409 that says why
     (:func:`chalicelib.domain.jobs.check_transition`)."""
     now = now or ids.now()
@@ -195,6 +196,11 @@ def transition(principal: Principal, job_id: str, to: str, now: datetime | None 
         except store.Stale:
             continue
         with notifications.batched():
-            notifications.emit("job.updated", (job.customer_id, job.provider_id), job_out(job, ""))
+            notifications.emit(
+                "job.updated",
+                (job.customer_id, job.provider_id),
+                job_out(job, ""),
+                actor=principal.user_id,
+            )
         return job_out(job, principal.user_id)
     raise Conflict("The job kept changing while we tried to update it; read it and retry.")

@@ -5,8 +5,9 @@ offline fallback, broadcasts (announcements), and live job location.
 domain event (``offer.new``, ``job.updated``, ``chat.message`` ...) reaches every live
 connection of each recipient as its frame (``Event.frame()``); recipients none of whose
 sockets took it go to :func:`events.deliver_offline` (mobile push), except for the
-ephemeral types (:data:`EPHEMERAL`) and the user who caused the event (``data.sender_id``
-or ``data.actor_id``: nobody gets a push about their own message).
+ephemeral types (:data:`EPHEMERAL`) and the user who caused the event (``Event.actor``,
+``data.sender_id`` or ``data.actor_id``: nobody gets a push about their own doing, and
+push looks nobody up for them).
 
 Cost of one delivery (all the events of one change, :func:`events.batched`): 1 BatchGetItem
 for the sockets of up to 100 recipients, then one ``@connections`` POST per socket and
@@ -161,7 +162,7 @@ def deliver(batch: Sequence[events.Event]) -> None:
         gone.update((s.connection_id, s) for s in lost)
         if event.type in EPHEMERAL:
             continue
-        actors = {event.data.get(f) for f in ACTOR_FIELDS}
+        actors = {event.actor, *(event.data.get(f) for f in ACTOR_FIELDS)}
         missed = [u for u in people if u not in reached and u not in actors]
         if missed:
             offline.append((event, missed))

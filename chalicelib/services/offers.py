@@ -71,9 +71,8 @@ def accept(principal: Principal, offer_id: str, now: datetime | None = None) -> 
     """POST /offers/{id}/accept — 1 BatchGetItem (the offer and its request) + 1
     TransactWriteItems (request matched, this offer accepted, the others withdrawn, the job
     and its two memberships, the provider's accepted counter, the job's conversation and
-    its two members) + the events of the change (:func:`notifications.batched`: 1
-    BatchWriteItem for the feed, 1 BatchGetItem for sockets, +1 BatchGetItem when someone
-    is offline). Losing a race: +1 GetItem, then 409.
+    its two members) + its events (2-3 calls: notifications). Losing a race: +1 GetItem,
+    then 409.
     Accepting an offer one already won answers the job again (1 GetItem more)."""
     now = now or ids.now()
     uid = principal.user_id
@@ -127,7 +126,9 @@ def accept(principal: Principal, offer_id: str, now: datetime | None = None) -> 
         except store.Stale:
             continue  # someone else changed the request first: look again
         with notifications.batched():
-            notifications.emit("job.updated", (job.customer_id, uid), jobs.job_out(job, ""))
+            notifications.emit(
+                "job.updated", (job.customer_id, uid), jobs.job_out(job, ""), actor=uid
+            )
             tell_withdrawn(request, others, "withdrawn", "taken")
             notifications.emit("request.updated", (job.customer_id,), request_out(request, None))
         return jobs.job_out(job, uid)
@@ -137,7 +138,7 @@ def accept(principal: Principal, offer_id: str, now: datetime | None = None) -> 
 def decline(principal: Principal, offer_id: str, now: datetime | None = None) -> OfferOut:
     """POST /offers/{id}/decline — 1 BatchGetItem (the offer and its request) + 1
     TransactWriteItems (the offer and the request; an instant request's timer is set to now
-    so the next sweep offers it to the next candidate) + 1 BatchWriteItem (feed)."""
+    so the next sweep offers it to the next candidate) + its events (2-3 calls: notifications)."""
     now = now or ids.now()
     uid = principal.user_id
     offer, request = my_offer(principal, offer_id)

@@ -48,8 +48,8 @@ def create(
 ) -> QuoteOut:
     """POST /requests/{id}/quotes — 1 GetItem (request) + 1 TransactWriteItems (the quote,
     the request's quote list, the invitation, the quote's conversation and its members) +
-    the event (``quote.new`` to the customer: 1 BatchWriteItem for the feed, 1 BatchGetItem
-    for sockets, +1 BatchGetItem when the customer is offline). Only a provider
+    its event (``quote.new`` to the customer: 2-3 calls,
+    :mod:`~chalicelib.services.notifications`). Only a provider
     invited to quote may (anyone else: 404); one quote per provider and request."""
     now = now or ids.now()
     uid = principal.user_id
@@ -124,8 +124,9 @@ def list_for_request(principal: Principal, request_id: str, query: PageQuery) ->
 def accept(principal: Principal, quote_id: str, now: datetime | None = None) -> JobOut:
     """POST /quotes/{id}/accept — 1 GetItem (quote) + 1 GetItem (request) + 1
     TransactWriteItems (request matched, quote accepted, other quotes declined, invitations
-    closed, the job and its memberships, the provider's counter) + 1 BatchWriteItem (feed).
-    The job keeps the quote's conversation. Accepting the same quote again answers the job."""
+    closed, the job and its memberships, the provider's counter) + its events (2-3 calls:
+    notifications). The job keeps the quote's conversation. Accepting the same quote again
+    answers the job."""
     now = now or ids.now()
     uid = principal.user_id
     quote = store.get_quote(uid, quote_id) if ids.is_id(quote_id) else None
@@ -181,8 +182,8 @@ def accept(principal: Principal, quote_id: str, now: datetime | None = None) -> 
         except store.Stale:
             continue
         with notifications.batched():
-            notifications.emit("job.updated", (uid, provider), jobs.job_out(job, ""))
+            notifications.emit("job.updated", (uid, provider), jobs.job_out(job, ""), actor=uid)
             tell_withdrawn(request, others, "withdrawn", "another_quote")
-            notifications.emit("request.updated", (uid,), request_out(request, None))
+            notifications.emit("request.updated", (uid,), request_out(request, None), actor=uid)
         return jobs.job_out(job, uid)
     raise Conflict("The request kept changing while you chose; look at it again.")

@@ -226,9 +226,10 @@ def create(
     request_id: str | None = None,
 ) -> RequestOut:
     """POST /requests — N Query (the geohash cells within 20 km: <= 16, 8-9 at mid
-    latitudes) + 1 TransactWriteItems (request, offers, counters) + 1 BatchWriteItem (feed);
-    with ``media_ids`` +1 BatchGetItem (check) and +1 BatchWriteItem (share with the offered
-    providers). The category catalog is cached per container (0 calls, 1 GetItem a minute).
+    latitudes) + 1 TransactWriteItems (request, offers, counters) + its events (2-3 calls:
+    notifications); with ``media_ids`` +1 BatchGetItem (check) and +1 BatchWriteItem (share
+    with the offered providers). The category catalog is cached per container (0 calls, 1
+    GetItem a minute).
     """
     now = now or ids.now()
     uid = principal.user_id
@@ -300,7 +301,7 @@ def create(
     with notifications.batched():
         for offer in made:
             notifications.emit("offer.new", (offer.provider_id,), offer_out(offer))
-        notifications.emit("request.updated", (uid,), out)
+        notifications.emit("request.updated", (uid,), out, actor=uid)
     return out
 
 
@@ -337,8 +338,9 @@ def cancel(
     principal: Principal, request_id: str, reason: str | None = None, now: datetime | None = None
 ) -> RequestOut:
     """POST /requests/{id}/cancel — open: 1 GetItem + 1 TransactWriteItems (request
-    cancelled, live offers withdrawn, quotes declined) + 1 BatchWriteItem (feed); matched:
-    +1 GetItem (the job, cancelled with it if the customer still may: 409 saying why if not).
+    cancelled, live offers withdrawn, quotes declined) + its events (2-3 calls:
+    notifications); matched: +1 GetItem (the job, cancelled with it if the customer still
+    may: 409 saying why if not).
     """
     now = now or ids.now()
     note = f"cancelled by the customer: {reason}" if reason else "cancelled by the customer"
@@ -377,9 +379,14 @@ def cancel(
             tell_withdrawn(request, withdrawn, "withdrawn", "cancelled")
             if job is not None:
                 notifications.emit(
-                    "job.updated", (job.customer_id, job.provider_id), jobs.job_out(job, "")
+                    "job.updated",
+                    (job.customer_id, job.provider_id),
+                    jobs.job_out(job, ""),
+                    actor=request.customer_id,
                 )
-            notifications.emit("request.updated", (request.customer_id,), out)
+            notifications.emit(
+                "request.updated", (request.customer_id,), out, actor=request.customer_id
+            )
         return out
     raise Conflict("The request kept changing while we tried to cancel it; retry.")
 
@@ -392,7 +399,7 @@ def on_timer(request_id: str, now: datetime) -> bool:
     from the next candidates (instant), or expire the request (its time is up, or nobody is
     left to ask) and tell the customer. Returns whether anything changed.
     1 GetItem + (when offers must be topped up) 1 Query per nearby cell + 1
-    TransactWriteItems + 1 BatchWriteItem (feed)."""
+    TransactWriteItems + its events (2-3 calls: notifications)."""
     settings = matching.market_settings()
     for _ in range(MAX_ATTEMPTS):
         request = store.get_request(request_id)

@@ -78,7 +78,8 @@ def create(
 ) -> ReviewOut:
     """POST /jobs/{id}/reviews — 1 GetItem + 1 TransactWriteItems (the review, the job, and
     when this is the second review: the first one published and the provider's rating
-    summary ADDed) + 1 BatchWriteItem (feed: ``job.updated`` to both sides)."""
+    summary ADDed) + its event (``job.updated`` to both sides: 2-3 calls,
+    :mod:`~chalicelib.services.notifications`)."""
     now = now or ids.now()
     rating = rules.validate_rating(body.rating)
     text = rules.validate_review_text(body.text)
@@ -127,7 +128,10 @@ def create(
             continue  # the other side reviewed meanwhile (or this side, twice): decide again
         with notifications.batched():
             notifications.emit(
-                "job.updated", (job.customer_id, job.provider_id), jobs.job_out(job, "")
+                "job.updated",
+                (job.customer_id, job.provider_id),
+                jobs.job_out(job, ""),
+                actor=principal.user_id,
             )
         return review_out(review)
     raise Conflict("The job kept changing while we saved your review; retry.")
@@ -135,7 +139,7 @@ def create(
 
 def on_timer(job_id: str, now: datetime) -> bool:
     """A completed job's review window closed: publish whatever reviews it got.
-    1 GetItem + 1 TransactWriteItems + 1 BatchWriteItem (feed)."""
+    1 GetItem + 1 TransactWriteItems + its events (2-3 calls: notifications)."""
     for _ in range(MAX_ATTEMPTS):
         job = store.get_job(job_id)
         if job is None:

@@ -375,6 +375,24 @@ def test_the_events_of_one_change_go_out_together_in_order(as_user, sent, offlin
     assert sorted(calls.calls) == ["BatchGetItem", "BatchWriteItem"]
 
 
+def test_whoever_caused_a_change_sees_it_live_but_is_not_pushed_about_it(as_user, sent, offline):
+    customer, provider = as_user(("customers",)), as_user(("providers",))
+    presence.connected("other-phone", provider.user_id, ENDPOINT)
+    event = events.Event(
+        type="job.updated",
+        recipients=(customer.user_id, provider.user_id),
+        data={"id": "J", "state": "en_route"},
+        actor=provider.user_id,
+    )
+    events.publish(event)
+    assert sent.frames["other-phone"] == [event.frame()]  # the actor's other devices keep up
+    assert offline == [("job.updated", [customer.user_id])]
+    presence.disconnected("other-phone")
+    offline.clear()
+    events.publish(event)
+    assert offline == [("job.updated", [customer.user_id])]  # never the actor
+
+
 def test_a_chat_message_is_pushed_to_offline_participants_but_never_to_its_sender(
     pair, sent, offline
 ):
