@@ -168,11 +168,9 @@ def _demo_request_id(index: int) -> str:
     """A fixed, valid ULID per demo request (so seeding twice creates nothing new)."""
     import hashlib
 
-    from ulid import ULID
-
     millis = 1_767_225_600_000 + index  # 2026-01-01T00:00:00Z
     tail = hashlib.sha256(f"summon-demo-request-{index}".encode()).digest()[:10]
-    return str(ULID.from_bytes(millis.to_bytes(6, "big") + tail))
+    return ids.ulid(millis, tail)
 
 
 def seed_open_requests(customer_id: str) -> int:
