@@ -21,7 +21,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -80,6 +79,8 @@ class ApiGatewaySender:
         with self._lock:
             found = self._clients.get(endpoint)
             if found is None:
+                import boto3  # on first send: the WebSocket-only path needs boto3 (~20 ms)
+
                 found = boto3.session.Session().client(
                     "apigatewaymanagementapi",
                     endpoint_url=endpoint,

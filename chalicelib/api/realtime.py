@@ -13,13 +13,12 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, Response, WebsocketEvent
 from pydantic import ValidationError
 
-from chalicelib import auth
-from chalicelib.adapters.websocket import endpoint_for
+from chalicelib import auth, lazy
 from chalicelib.errors import DomainError, Invalid, Unauthenticated
 from chalicelib.schemas.common import Page, PageQuery
 from chalicelib.schemas.realtime import (
@@ -39,8 +38,16 @@ from chalicelib.schemas.realtime import (
     ReadIn,
     ReadState,
 )
-from chalicelib.services import chat, live, presence
 from chalicelib.web import Call, Reply, route, validation_errors
+
+if TYPE_CHECKING:
+    from chalicelib.adapters import websocket
+    from chalicelib.services import chat, live, presence
+else:  # imported on first use: PynamoDB, boto3 & co. load with the first event (lazy.py)
+    websocket = lazy.module("chalicelib.adapters.websocket")
+    chat = lazy.module("chalicelib.services.chat")
+    live = lazy.module("chalicelib.services.live")
+    presence = lazy.module("chalicelib.services.presence")
 
 log = logging.getLogger("summon.realtime")
 
@@ -68,7 +75,9 @@ def ws_connect(event: WebsocketEvent) -> Response:
     except Unauthenticated as exc:
         return Response(body=exc.detail, status_code=401, headers={"Content-Type": "text/plain"})
     presence.connected(
-        event.connection_id, principal.user_id, endpoint_for(event.domain_name, event.stage)
+        event.connection_id,
+        principal.user_id,
+        websocket.endpoint_for(event.domain_name, event.stage),
     )
     return Response(body="", status_code=200)
 
@@ -81,7 +90,7 @@ def ws_disconnect(event: WebsocketEvent) -> None:
 def ws_message(event: WebsocketEvent) -> None:
     """``$default``: one client frame. Never raises: every failure becomes an ``error``
     frame to this socket, which stays open."""
-    endpoint = endpoint_for(event.domain_name, event.stage)
+    endpoint = websocket.endpoint_for(event.domain_name, event.stage)
     action: str | None = None
     ref: str | None = None
     try:
