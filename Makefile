@@ -3,13 +3,14 @@
 
 PYTHON ?= python3
 VENV := .venv
+STAGE ?= dev
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_PROGRESS_BAR := off
 
 .PHONY: help dev test lint format typecheck unit integration api e2e cdk synth check-templates \
-        chalice-policy package bench install install-infra clean
+        chalice-policy package deploy bench install install-infra clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -76,8 +77,12 @@ chalice-policy: install-infra ## regenerate .chalice/policy-<stage>.json (least 
 	$(PY) infra/scripts/chalice_policy.py --stage dev > .chalice/policy-dev.json
 	$(PY) infra/scripts/chalice_policy.py --stage prod > .chalice/policy-prod.json
 
-package: install ## chalice package (CloudFormation) into build/chalice
-	$(VENV)/bin/chalice package --stage dev --pkg-format cloudformation build/chalice
+package: install ## chalice package into build/chalice, without the runtime's AWS SDK, with bytecode
+	$(PY) -m infra.packaging --stage $(STAGE) build/chalice
+
+deploy: install ## chalice deploy --stage $(STAGE) (default dev), reusing the finished package
+	$(PY) -m infra.packaging --stage $(STAGE) build/chalice
+	$(VENV)/bin/chalice deploy --stage $(STAGE)
 
 bench: install ## benchmarks: print figures (never assert)
 	$(PY) -m bench
