@@ -23,12 +23,9 @@ import asyncio
 import json
 import os
 import random
-import signal
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -40,6 +37,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from devstack import harness
+from devstack.harness import Stack
+
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "Bench-chat-2026!"
 WAVE = 10
@@ -48,80 +48,20 @@ gateway, like API Gateway, gives an upgrade 10 s to complete."""
 SETTLE_S = 2.0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_port(port: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-
-
-def _read_env(path: Path) -> dict[str, str]:
-    env = {}
-    for line in path.read_text().splitlines():
-        key, _, value = line.removeprefix("export ").partition("=")
-        env[key] = json.loads(value)
-    return env
-
-
-@dataclass
-class Stack:
-    http: str
-    ws: str
-    env: dict[str, str]
-
-
 @contextmanager
-def local_stack(attach: bool) -> Iterator[Stack]:
+def local_stack(attach: bool) -> Iterator[harness.Stack]:
     """The running ``make dev`` stack, or a fresh one on free ports (stopped afterwards)."""
     if attach:
-        yield Stack(
-            "http://127.0.0.1:8000", "ws://127.0.0.1:8001", _read_env(ROOT / ".devstack/env")
+        yield harness.Stack(
+            http="http://127.0.0.1:8000",
+            ws="ws://127.0.0.1:8001",
+            endpoint="http://127.0.0.1:5000",
+            env=harness.read_env(ROOT / ".devstack/env"),
+            log=ROOT / ".devstack/stack.log",
         )
         return
-    state = Path(tempfile.mkdtemp(prefix="bench-chat-"))
-    aws, http, ws = _free_port(), _free_port(), _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SUMMON_"))}
-    log = (state / "stack.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "devstack", "--aws-port", str(aws), "--http-port", str(http),
-         "--ws-port", str(ws), "--providers", "20", "--state-dir", str(state)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError("devstack exited:\n" + (state / "stack.log").read_text())
-            if (state / "env").exists():
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{http}/health", timeout=2):
-                        break
-                except OSError:
-                    pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("devstack did not start")
-            time.sleep(0.2)
-        _wait_port(ws, 60)
-        yield Stack(f"http://127.0.0.1:{http}", f"ws://127.0.0.1:{ws}", _read_env(state / "env"))
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGINT)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
+    with harness.running(providers=20, schedule_period=5.0) as stack:
+        yield stack
 
 
 @dataclass
@@ -319,12 +259,12 @@ async def _relay(port: int) -> None:
 
 @contextmanager
 def relay_server() -> Iterator[str]:
-    port = _free_port()
+    port = harness.free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "bench.chat_latency", "--relay-server", str(port)], cwd=ROOT
     )
     try:
-        _wait_port(port, 30)
+        harness.wait_port(port, 30)
         yield f"ws://127.0.0.1:{port}"
     finally:
         proc.terminate()

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import _stack, scenario
-from devstack import meter
+from bench import scenario
+from devstack import harness, meter
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_USD = 0.0003
@@ -151,7 +151,7 @@ def measure(jobs: int = JOBS) -> tuple[list[Measured], list[dict[str, Any]]]:
     out: list[Measured] = []
     with tempfile.TemporaryDirectory(prefix="bench-cost-") as tmp:
         meter_file = Path(tmp) / "meter.jsonl"
-        with _stack.running(meter_file=meter_file) as stack:
+        with harness.running(meter_file=meter_file) as stack:
             scenario.warm_up(stack)
             for _ in range(jobs):
                 who = scenario.cast(stack)

@@ -25,8 +25,8 @@ from typing import Any
 
 import requests
 
-from bench import _stack, scenario
-from devstack import meter
+from bench import scenario
+from devstack import harness, meter
 
 TARGET_CALLS = 4
 WAIT_S = 30.0
@@ -52,7 +52,7 @@ def _png() -> bytes:
     return out.getvalue()
 
 
-def tour(stack: _stack.Stack, who: scenario.Cast, job_id: str, meter_file: Path) -> None:
+def tour(stack: harness.Stack, who: scenario.Cast, job_id: str, meter_file: Path) -> None:
     """Every route, WebSocket action and event handler the job did not use, once or more."""
     customer, (a, _b, c) = who.customer, who.providers
     ct, at, prov = customer.token, a.token, c.token
@@ -173,7 +173,7 @@ def _ops(ops: Iterable[str]) -> str:
     )
 
 
-def expected_names(stack: _stack.Stack) -> list[str]:
+def expected_names(stack: harness.Stack) -> list[str]:
     """Every route of the API (from /openapi.json) and every handler the stack runs."""
     spec = stack.ok("GET", "/openapi.json")
     names = [
@@ -234,7 +234,7 @@ def report(records: list[dict[str, Any]], expected: list[str]) -> list[str]:
 def measure() -> list[str]:
     with tempfile.TemporaryDirectory(prefix="bench-ddb-") as tmp:
         meter_file = Path(tmp) / "meter.jsonl"
-        with _stack.running(meter_file=meter_file) as stack:
+        with harness.running(meter_file=meter_file) as stack:
             scenario.warm_up(stack)
             who = scenario.cast(stack)
             run = scenario.run_job(stack, who, meter_file)

@@ -37,8 +37,8 @@ from typing import Any
 
 from websockets.sync.client import ClientConnection, connect
 
-from bench._stack import Stack
 from devstack import meter
+from devstack.harness import Stack
 
 WAIT_S = 20.0
 CHAT_MESSAGES = 20

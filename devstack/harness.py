@@ -1,9 +1,7 @@
-"""The real local stack (``python -m devstack``) on free ports, for one benchmark.
-
-The same approach as the e2e tests' ``stack`` fixture (copied, not imported: ``bench`` does
-not depend on ``tests``): a supervisor in its own session on free ports, a throwaway state
-directory, ``.devstack``-style ``env`` file read back, readiness = ``/health`` answers and
-the WebSocket port accepts. With ``meter_file`` the app processes meter every handler
+"""The real local stack (``python -m devstack``) on free ports, for the e2e tests and the
+benchmarks: a supervisor in its own session on free ports, a throwaway state directory,
+its ``env`` file read back, readiness = ``/health`` answers and the WebSocket port accepts;
+stopped with Ctrl-C's order. With ``meter_file`` the app processes meter every handler
 invocation into it (``devstack/meter.py``)::
 
     with running(meter_file=path) as stack:
@@ -61,6 +59,14 @@ class Stack:
             aws_secret_access_key="testing",
         )
 
+    @property
+    def pool_id(self) -> str:
+        return self.env["SUMMON_USER_POOL_ID"]
+
+    @property
+    def client_id(self) -> str:
+        return self.env["SUMMON_USER_POOL_CLIENT_ID"]
+
     def sign_in(self, email: str, password: str = DEMO_PASSWORD) -> str:
         """A standard Cognito sign-in (USER_PASSWORD_AUTH); the ID token."""
         result = self.client("cognito-idp").initiate_auth(
@@ -74,7 +80,7 @@ class Stack:
         """An account made by an admin in the user pool: (email, ID token)."""
         idp = self.client("cognito-idp")
         pool = self.env["SUMMON_USER_POOL_ID"]
-        email = f"bench-{uuid.uuid4().hex[:10]}@example.com"
+        email = f"user-{uuid.uuid4().hex[:10]}@example.com"
         idp.admin_create_user(
             UserPoolId=pool,
             Username=email,
@@ -102,7 +108,7 @@ class Stack:
         return response.json() if response.content else None
 
 
-def _read_env(path: Path) -> dict[str, str]:
+def read_env(path: Path) -> dict[str, str]:
     env = {}
     for line in path.read_text().splitlines():
         key, _, value = line.removeprefix("export ").partition("=")
@@ -118,6 +124,15 @@ def _port_open(port: int) -> bool:
     return True
 
 
+def wait_port(port: int, timeout_s: float) -> None:
+    """Until something listens on 127.0.0.1:``port`` (OSError after ``timeout_s``)."""
+    deadline = time.monotonic() + timeout_s
+    while not _port_open(port):
+        if time.monotonic() > deadline:
+            raise OSError(f"nothing listens on 127.0.0.1:{port} after {timeout_s:.0f} s")
+        time.sleep(0.1)
+
+
 @contextmanager
 def running(
     *,
@@ -126,7 +141,7 @@ def running(
     schedule_period: float = 1.0,
 ) -> Iterator[Stack]:
     """Start the stack, yield it once HTTP and WebSocket answer, stop it (Ctrl-C order)."""
-    with tempfile.TemporaryDirectory(prefix="bench-devstack-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="devstack-") as tmp:
         state = Path(tmp)
         aws, http, ws = free_port(), free_port(), free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SUMMON_"))}
@@ -166,7 +181,7 @@ def running(
                     http=base,
                     ws=f"ws://127.0.0.1:{ws}",
                     endpoint=f"http://127.0.0.1:{aws}",
-                    env=_read_env(state / "env"),
+                    env=read_env(state / "env"),
                     log=log_path,
                 )
             finally:
