@@ -34,6 +34,10 @@ ws_disconnect = app.on_ws_disconnect()(realtime.ws_disconnect)
 # Event sinks (chalicelib.services.events): feed, live delivery, push fallback. Each imports
 # its capability on its first event (chalicelib/lazy.py: a cold start loads what it uses).
 events.add_sink("feed", lazy.function("chalicelib.services.notifications", "record"))
-events.add_offline_handler("push", lazy.function("chalicelib.services.push", "send_to_users"))
+events.add_offline_handler(
+    "push",
+    lazy.function("chalicelib.services.push", "send_to_users"),
+    keys=lazy.function("chalicelib.services.push", "keys_to_prefetch"),
+)
 events.add_sink("live", lazy.function("chalicelib.services.live", "deliver"))
 announcements.use_live_broadcast(lazy.function("chalicelib.services.live", "broadcast"))

@@ -109,7 +109,8 @@ def send(user_id: str, conversation_id: str, content: MessageContent) -> tuple[M
     """Store a message, then deliver it; ``(message, True)``, or ``(the stored one, False)``
     for a retried ``client_msg_id``.
     1 BatchGetItem (conversation + dedupe record) + 1 UpdateItem (seq) + 1 PutItem (claim
-    the client_msg_id) + 1 PutItem (message) + 1 BatchGetItem (the participants' sockets).
+    the client_msg_id) + 1 PutItem (message) + 1 BatchGetItem (the participants' sockets, and
+    the settings and push devices of the others: an offline one costs no more).
     A retry: 1 BatchGetItem + 1 GetItem."""
     conv, seen = store.conversation_and_dedupe(conversation_id, user_id, content.client_msg_id)
     people = _checked(user_id, conversation_id, conv)

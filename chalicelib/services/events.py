@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,9 +45,20 @@ outside :func:`batched`), so it can look up what all their recipients need at on
 Delivery = tuple[Event, Sequence[str]]
 """An event and those of its recipients it is to reach offline (no live socket took it)."""
 
-OfflineHandler = Callable[[Sequence[Delivery]], None]
+Key = tuple[str, str]
+"""A table item's (pk, sk)."""
+
+Prefetched = Mapping[Key, Any]
+"""Items an offline handler said it would need (its ``keys`` function), read ahead by the
+live sink in the same look-up as the recipients' sockets: the item, or None when there is
+none. A key that is absent was not read (the handler reads it itself)."""
+
+OfflineHandler = Callable[[Sequence[Delivery], Prefetched], None]
+KeysFor = Callable[[Sequence[Delivery]], Iterable[Key]]
+"""The items an offline handler would read for these (event, candidate users) pairs."""
+
 _sinks: list[tuple[str, Sink]] = []
-_offline: list[tuple[str, OfflineHandler]] = []
+_offline: list[tuple[str, OfflineHandler, KeysFor | None]] = []
 _local = threading.local()
 
 
@@ -103,11 +114,28 @@ def _dispatch(batch: list[Event]) -> None:
             log.exception("event sink %s failed for %d events (%s)", name, len(batch), kinds)
 
 
-def add_offline_handler(name: str, handler: OfflineHandler) -> None:
+def add_offline_handler(name: str, handler: OfflineHandler, keys: KeysFor | None = None) -> None:
     """Register (once, by name) what happens to events for users with no live connection
-    (the push sender). The live sink calls :func:`deliver_offline_many`."""
-    if all(n != name for n, _ in _offline):
-        _offline.append((name, handler))
+    (the push sender), and optionally which items it needs for a set of candidate
+    deliveries (``keys``), so the live sink reads them with the sockets
+    (:func:`offline_keys`) and hands them over in :func:`deliver_offline_many`."""
+    if all(n != name for n, _, _ in _offline):
+        _offline.append((name, handler, keys))
+
+
+def offline_keys(candidates: Sequence[Delivery]) -> list[Key]:
+    """The items the offline handlers would read if ``candidates`` (each event with those
+    of its recipients who might turn out to be offline) all were: for the live sink to read
+    in its own look-up of sockets. Pure (no I/O)."""
+    wanted: dict[Key, None] = {}
+    for name, _, keys in list(_offline):
+        if keys is None or not candidates:
+            continue
+        try:
+            wanted.update(dict.fromkeys(keys(candidates)))
+        except Exception:
+            log.exception("offline handler %s could not say what it needs", name)
+    return list(wanted)
 
 
 def deliver_offline(event: Event, user_ids: Sequence[str]) -> None:
@@ -115,14 +143,17 @@ def deliver_offline(event: Event, user_ids: Sequence[str]) -> None:
     deliver_offline_many([(event, user_ids)])
 
 
-def deliver_offline_many(deliveries: Iterable[Delivery]) -> None:
+def deliver_offline_many(
+    deliveries: Iterable[Delivery], prefetched: Prefetched | None = None
+) -> None:
     """Hand the events of one change to the offline handlers together, each with its
-    recipients who have no live socket (events with nobody offline are left out)."""
+    recipients who have no live socket (events with nobody offline are left out), and the
+    items read ahead for them (:func:`offline_keys`), if any."""
     batch = [(event, list(users)) for event, users in deliveries if users]
     if not batch:
         return
-    for name, handler in list(_offline):
+    for name, handler, _ in list(_offline):
         try:
-            handler(batch)
+            handler(batch, prefetched or {})
         except Exception:
             log.exception("offline handler %s failed for %d events", name, len(batch))

@@ -4,14 +4,17 @@ offline fallback, broadcasts (announcements), and live job location.
 :func:`deliver` is registered in ``app.py`` as the ``live`` sink of the events port: every
 domain event (``offer.new``, ``job.updated``, ``chat.message`` ...) reaches every live
 connection of each recipient as its frame (``Event.frame()``); recipients none of whose
-sockets took it go to :func:`events.deliver_offline` (mobile push), except for the
+sockets took it go to :func:`events.deliver_offline_many` (mobile push), except for the
 ephemeral types (:data:`EPHEMERAL`) and the user who caused the event (``Event.actor``,
 ``data.sender_id`` or ``data.actor_id``: nobody gets a push about their own doing, and
 push looks nobody up for them).
 
 Cost of one delivery (all the events of one change, :func:`events.batched`): 1 BatchGetItem
-for the sockets of up to 100 recipients, then one ``@connections`` POST per socket and
-event, the sockets of an event in parallel. A socket that answers Gone (or has expired) is
+(per 100 keys) of the sockets of every recipient *and* of what the offline handler would
+need for the recipients it could reach (:func:`events.offline_keys`: push's settings and
+devices of each non-actor recipient of a push type), so a recipient found offline costs
+no further read; then one ``@connections`` POST per socket and event, the sockets of an
+event in parallel. A socket that answers Gone (or has expired) is
 forgotten: 1 UpdateItem per user + 1 DeleteItem per socket.
 """
 
@@ -81,7 +84,7 @@ def _encode(payload: dict[str, Any]) -> bytes:
 def send_to_users(user_ids: Iterable[str], payload: dict[str, Any]) -> set[str]:
     """Send one frame to every live socket of each user; the users at least one socket of
     whom took it. 1 BatchGetItem per 100 users (+ cleanup of dead sockets)."""
-    live, dead = _sockets_of(user_ids)
+    live, dead, _ = _sockets_of(user_ids)
     reached, gone = _send_sockets([s for socks in live.values() for s in socks], payload)
     if gone or dead:
         _forget([*gone, *dead])
@@ -89,22 +92,21 @@ def send_to_users(user_ids: Iterable[str], payload: dict[str, Any]) -> set[str]:
 
 
 def _sockets_of(
-    user_ids: Iterable[str],
-) -> tuple[dict[str, list[store.Socket]], list[store.Socket]]:
-    """The live sockets of each user (users with none are absent) and the expired ones.
-    1 BatchGetItem per 100 users."""
+    user_ids: Iterable[str], extra: Sequence[events.Key] = ()
+) -> tuple[dict[str, list[store.Socket]], list[store.Socket], events.Prefetched]:
+    """The live sockets of each user (users with none are absent), the expired ones, and
+    the items at ``extra`` read in the same request. 1 BatchGetItem per 100 keys."""
     now = time.time()
-    wanted = sorted(set(user_ids))
+    found, prefetched = store.sockets_and_items(user_ids, extra)
     live: dict[str, list[store.Socket]] = {}
     dead: list[store.Socket] = []
-    for start in range(0, len(wanted), _BATCH):
-        for user_id, sockets in store.sockets_of(wanted[start : start + _BATCH]).items():
-            for sock in sockets:
-                if sock.alive(now):
-                    live.setdefault(user_id, []).append(sock)
-                else:
-                    dead.append(sock)
-    return live, dead
+    for user_id, sockets in found.items():
+        for sock in sockets:
+            if sock.alive(now):
+                live.setdefault(user_id, []).append(sock)
+            else:
+                dead.append(sock)
+    return live, dead, prefetched
 
 
 def _send_sockets(
@@ -132,13 +134,7 @@ def _forget(sockets: list[store.Socket]) -> None:
 
 def online(user_ids: Iterable[str]) -> set[str]:
     """The users with at least one live (unexpired) socket. 1 BatchGetItem per 100 users."""
-    now = time.time()
-    wanted = sorted(set(user_ids))
-    out: set[str] = set()
-    for start in range(0, len(wanted), _BATCH):
-        found = store.sockets_of(wanted[start : start + _BATCH])
-        out |= {u for u, socks in found.items() if any(s.alive(now) for s in socks)}
-    return out
+    return set(_sockets_of(user_ids)[0])
 
 
 def send_to_connection(connection_id: str, endpoint: str, payload: dict[str, Any]) -> bool:
@@ -147,12 +143,26 @@ def send_to_connection(connection_id: str, endpoint: str, payload: dict[str, Any
     return bool(sender().send([target], _encode(payload)).delivered)
 
 
+def _actors(event: events.Event) -> set[str | None]:
+    return {event.actor, *(event.data.get(f) for f in ACTOR_FIELDS)}
+
+
 def deliver(batch: Sequence[events.Event]) -> None:
     """The ``live`` sink: each event's frame to its recipients' sockets, in order, and the
     recipients none of whose sockets took it to the offline handlers (push), all the
-    events of one change together. 1 BatchGetItem (per 100 recipients) for the sockets of
-    every recipient of every event, then the sends; dead sockets are forgotten once."""
-    live, dead = _sockets_of(u for event in batch for u in event.recipients)
+    events of one change together. 1 BatchGetItem (per 100 keys) for the sockets of every
+    recipient of every event and what push would need for those it could reach
+    (:func:`events.offline_keys`), then the sends; dead sockets are forgotten once."""
+    candidates: list[events.Delivery] = []
+    for event in batch:
+        if event.type not in EPHEMERAL:
+            actors = _actors(event)
+            people = [u for u in dict.fromkeys(event.recipients) if u not in actors]
+            if people:
+                candidates.append((event, people))
+    live, dead, prefetched = _sockets_of(
+        (u for event in batch for u in event.recipients), events.offline_keys(candidates)
+    )
     gone: dict[str, store.Socket] = {}
     offline: list[events.Delivery] = []
     for event in batch:
@@ -162,13 +172,13 @@ def deliver(batch: Sequence[events.Event]) -> None:
         gone.update((s.connection_id, s) for s in lost)
         if event.type in EPHEMERAL:
             continue
-        actors = {event.actor, *(event.data.get(f) for f in ACTOR_FIELDS)}
+        actors = _actors(event)
         missed = [u for u in people if u not in reached and u not in actors]
         if missed:
             offline.append((event, missed))
     if gone or dead:
         _forget([*gone.values(), *dead])
-    events.deliver_offline_many(offline)
+    events.deliver_offline_many(offline, prefetched)
 
 
 def broadcast(payload: dict[str, Any]) -> set[str]:

@@ -8,10 +8,10 @@ sinks of the same port.
 
 Cost: services wrap the ``emit`` calls of one state change in :func:`batched`, so its
 events reach the sinks together. Delivering the events of one change ("its events" in the
-services' cost lines) costs **2-3 calls**, however many events and recipients: 1
-BatchWriteItem (the feed, per 25 entries) + 1 BatchGetItem (every recipient's sockets,
-per 100) + 1 BatchGetItem (settings and push devices, per 50) only when a recipient other
-than the actor has no live socket.
+services' cost lines) costs **2 calls**, however many events and recipients, online or
+not: 1 BatchWriteItem (the feed, per 25 entries) + 1 BatchGetItem (per 100 keys) of every
+recipient's sockets and, in the same request, the settings and push devices of those push
+could reach (not the actor; push types only), so an offline recipient costs no more.
 """
 
 from __future__ import annotations

@@ -71,7 +71,7 @@ def accept(principal: Principal, offer_id: str, now: datetime | None = None) -> 
     """POST /offers/{id}/accept — 1 BatchGetItem (the offer and its request) + 1
     TransactWriteItems (request matched, this offer accepted, the others withdrawn, the job
     and its two memberships, the provider's accepted counter, the job's conversation and
-    its two members) + its events (2-3 calls: notifications). Losing a race: +1 GetItem,
+    its two members) + its events (2 calls: notifications). Losing a race: +1 GetItem,
     then 409.
     Accepting an offer one already won answers the job again (1 GetItem more)."""
     now = now or ids.now()
@@ -138,7 +138,7 @@ def accept(principal: Principal, offer_id: str, now: datetime | None = None) -> 
 def decline(principal: Principal, offer_id: str, now: datetime | None = None) -> OfferOut:
     """POST /offers/{id}/decline — 1 BatchGetItem (the offer and its request) + 1
     TransactWriteItems (the offer and the request; an instant request's timer is set to now
-    so the next sweep offers it to the next candidate) + its events (2-3 calls: notifications)."""
+    so the next sweep offers it to the next candidate) + its events (2 calls: notifications)."""
     now = now or ids.now()
     uid = principal.user_id
     offer, request = my_offer(principal, offer_id)

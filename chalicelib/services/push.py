@@ -1,10 +1,13 @@
 """Mobile push: the offline handler of the events port (app.py registers it).
 
 The live sender hands every event whose recipients have no live WebSocket to
-:func:`send_to_users`. Only the important types become a push (:data:`PUSH_TYPES`), and
-never one the user muted in ``settings.notifications.muted``. Each device is sent to on
-its own: an endpoint SNS reports disabled or gone is forgotten (device row and endpoint
-deleted), any other failure is logged, and neither stops the other devices or users.
+:func:`send_to_users`, with the settings and devices of those recipients already read in
+its own BatchGetItem of sockets (:func:`keys_to_prefetch` says which: app.py registers it
+with the handler), so push reads nothing for the events of a change. Only the important
+types become a push (:data:`PUSH_TYPES`), and never one the user muted in
+``settings.notifications.muted``. Each device is sent to on its own: an endpoint SNS
+reports disabled or gone is forgotten (device row and endpoint deleted), any other failure
+is logged, and neither stops the other devices or users.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 
 from chalicelib.adapters import sns
 from chalicelib.services import devices
-from chalicelib.services.events import Delivery, Event
+from chalicelib.services.events import Delivery, Event, Key, Prefetched
 from chalicelib.store import devices as repo
 
 log = logging.getLogger("summon.push")
@@ -120,11 +123,21 @@ def notification_for(event: Event, badge: int | None = None) -> sns.Notification
     )
 
 
-def send_to_users(deliveries: Sequence[Delivery]) -> None:
+def keys_to_prefetch(deliveries: Sequence[Delivery]) -> list[Key]:
+    """The items :func:`send_to_users` would read for these deliveries (each user's
+    settings and push devices, for the push types only), for the live sink to read with the
+    sockets. No I/O."""
+    return repo.push_profile_keys(
+        u for event, users in deliveries if event.type in PUSH_TYPES for u in users
+    )
+
+
+def send_to_users(deliveries: Sequence[Delivery], prefetched: Prefetched | None = None) -> None:
     """The offline handler: push each event to every device of its users that did not mute
-    its type, for all the events of one change together. DynamoDB: 1 BatchGetItem per 50
-    users (each user's settings and push devices, :func:`repo.push_profiles`) + 1
-    TransactWriteItems per dead endpoint. SNS: 1 Publish per device and event."""
+    its type, for all the events of one change together. DynamoDB: each user's settings
+    and push devices (:func:`repo.push_profiles`) come from ``prefetched`` (the live
+    sink's look-up: 0 calls), else 1 BatchGetItem per 50 users + 1 TransactWriteItems per
+    dead endpoint. SNS: 1 Publish per device and event."""
     wanted: list[tuple[Event, sns.Notification, list[str]]] = []
     for event, user_ids in deliveries:
         notification = notification_for(event)
@@ -133,7 +146,7 @@ def send_to_users(deliveries: Sequence[Delivery]) -> None:
             wanted.append((event, notification, users))
     if not wanted:
         return
-    profiles = repo.push_profiles(u for _, _, users in wanted for u in users)
+    profiles = repo.push_profiles((u for _, _, users in wanted for u in users), prefetched)
     forgotten: set[str] = set()
     for event, notification, users in wanted:
         for user_id in users:

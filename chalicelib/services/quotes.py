@@ -48,7 +48,7 @@ def create(
 ) -> QuoteOut:
     """POST /requests/{id}/quotes — 1 GetItem (request) + 1 TransactWriteItems (the quote,
     the request's quote list, the invitation, the quote's conversation and its members) +
-    its event (``quote.new`` to the customer: 2-3 calls,
+    its event (``quote.new`` to the customer: 2 calls,
     :mod:`~chalicelib.services.notifications`). Only a provider
     invited to quote may (anyone else: 404); one quote per provider and request."""
     now = now or ids.now()
@@ -124,7 +124,7 @@ def list_for_request(principal: Principal, request_id: str, query: PageQuery) ->
 def accept(principal: Principal, quote_id: str, now: datetime | None = None) -> JobOut:
     """POST /quotes/{id}/accept — 1 GetItem (quote) + 1 GetItem (request) + 1
     TransactWriteItems (request matched, quote accepted, other quotes declined, invitations
-    closed, the job and its memberships, the provider's counter) + its events (2-3 calls:
+    closed, the job and its memberships, the provider's counter) + its events (2 calls:
     notifications). The job keeps the quote's conversation. Accepting the same quote again
     answers the job."""
     now = now or ids.now()

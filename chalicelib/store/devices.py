@@ -19,7 +19,9 @@ Push reads, for every offline recipient of a change at once, the user's settings
 types) and the user's ``PUSH`` item: a string set of ``"<device_id> <platform> <sha256>
 <endpoint_arn>"``, one element per device, kept by the same transactions that add and
 remove the device rows (atomic ``ADD``/``DELETE`` on the set). So reaching any number of
-offline users is one BatchGetItem per 50 users, not a Query per user.
+offline users is one BatchGetItem per 50 users, not a Query per user -- and none at all
+for the events of a change: the live sink reads these items in the BatchGetItem of the
+recipients' sockets (:func:`push_profile_keys`) and push takes them from there.
 
 DynamoDB cost per function is in its docstring.
 """
@@ -28,7 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
@@ -274,20 +276,36 @@ def device_owners() -> Iterator[str]:
                 last = owner
 
 
-def push_profiles(user_ids: Iterable[str]) -> dict[str, PushProfile]:
+def push_profile_keys(user_ids: Iterable[str]) -> list[tuple[str, str]]:
+    """The items :func:`push_profiles` reads for these users (their SETTINGS and PUSH), for
+    a caller that reads them in its own BatchGetItem (the live sink). No I/O."""
+    return [
+        (keys.user(u), sk) for u in dict.fromkeys(user_ids) for sk in (keys.SETTINGS, keys.PUSH)
+    ]
+
+
+def push_profiles(
+    user_ids: Iterable[str], known: Mapping[tuple[str, str], object] | None = None
+) -> dict[str, PushProfile]:
     """Each user's muted event types (``settings.notifications.muted``; users who never
-    saved settings mute nothing) and push devices, for every user asked.
-    1 BatchGetItem per 50 users (their SETTINGS and PUSH items)."""
+    saved settings mute nothing) and push devices, for every user asked. ``known``: items
+    already read (key -> item, or None for none), e.g. by the live sink's look-up of
+    sockets. 1 BatchGetItem per 50 users whose items are not all known (0 when all are)."""
     wanted = list(dict.fromkeys(user_ids))
+    known = known or {}
+    needed = push_profile_keys(wanted)
+    items = [known[k] for k in needed if k in known and known[k] is not None]
+    request = [k for k in needed if k not in known]
+    items.extend(Entity.batch_get(request) if request else ())
     muted: dict[str, frozenset[str]] = {}
     found: dict[str, tuple[DeviceItem, ...]] = {}
-    request = [(keys.user(u), sk) for u in wanted for sk in (keys.SETTINGS, keys.PUSH)]
-    for item in Entity.batch_get(request) if request else ():
-        user_id = str(item.pk).removeprefix(keys.user(""))
+    for item in items:
         if isinstance(item, SettingsItem):
+            user_id = str(item.pk).removeprefix(keys.user(""))
             notifications = (item.data or {}).get("notifications") or {}
             muted[user_id] = frozenset(notifications.get("muted") or [])
         elif isinstance(item, PushTargetsItem):
+            user_id = str(item.pk).removeprefix(keys.user(""))
             targets = (_target_device(user_id, e) for e in sorted(item.targets or ()))
             found[user_id] = tuple(d for d in targets if d is not None)
     return {u: PushProfile(muted.get(u, frozenset()), found.get(u, ())) for u in wanted}

@@ -5,6 +5,7 @@
 | a connection → its user and endpoint    | pk=CONN#<connection_id>, sk=META               | table |
 | a user's live sockets (one item, a set) | pk=USER#<uid>, sk=SOCKETS                      | table |
 | live sockets of many users              | BatchGetItem of USER#<uid>/SOCKETS             | table |
+| ... + what push would need, at once     | the same BatchGetItem + the keys push names    | table |
 | every live connection (broadcast)       | gsi1pk=CONNS#<00..15> (16 shards)              | gsi1  |
 | messages of a conversation after SEQ    | pk=CONV#<id>, sk > MSG#<seq, zero-padded>      | table |
 | a message by sequence number            | pk=CONV#<id>, sk=MSG#<seq>                     | table |
@@ -219,16 +220,32 @@ def _remove_elements(user_id: str, elements: set[str]) -> list[Socket]:
 def sockets_of(user_ids: Iterable[str]) -> dict[str, list[Socket]]:
     """Every recorded socket of each user (users with none are absent).
     1 BatchGetItem per 100 users."""
+    return sockets_and_items(user_ids)[0]
+
+
+def sockets_and_items(
+    user_ids: Iterable[str], extra: Sequence[tuple[str, str]] = ()
+) -> tuple[dict[str, list[Socket]], dict[tuple[str, str], Entity | None]]:
+    """Every recorded socket of each user (users with none are absent) and, in the same
+    request, the items at ``extra`` (another capability's keys: push's settings and devices
+    of the users it could reach), each mapped to its item or None when there is none.
+    1 BatchGetItem per 100 keys (users + extra keys; 0 for none)."""
     wanted = sorted(set(user_ids))
-    if not wanted:
-        return {}
-    out: dict[str, list[Socket]] = {}
-    for item in SocketsItem.batch_get([(keys.user(u), keys.SOCKETS) for u in wanted]):
-        user_id = item.pk.removeprefix("USER#")
-        found = _sockets(user_id, item.conns)
-        if found:
-            out[user_id] = found
-    return out
+    socket_keys = [(keys.user(u), keys.SOCKETS) for u in wanted]
+    extra_keys = [k for k in dict.fromkeys(extra) if k not in set(socket_keys)]
+    request = socket_keys + extra_keys
+    sockets: dict[str, list[Socket]] = {}
+    items: dict[tuple[str, str], Entity | None] = dict.fromkeys(extra_keys)
+    for item in Entity.batch_get(request) if request else ():
+        key = (str(item.pk), str(item.sk))
+        if key in items:
+            items[key] = item
+        elif isinstance(item, SocketsItem):
+            user_id = str(item.pk).removeprefix("USER#")
+            found = _sockets(user_id, item.conns)
+            if found:
+                sockets[user_id] = found
+    return sockets, items
 
 
 def drop_sockets(sockets: Iterable[Socket]) -> None:

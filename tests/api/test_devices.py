@@ -321,3 +321,32 @@ def test_a_failed_announcement_is_sent_by_the_retry(api, client, monkeypatch):
         announcements.use_live_broadcast(None)
     assert calls["n"] == 2
     assert len(pushmedia.pushes()) == 1
+
+
+def test_an_offline_recipient_is_pushed_from_the_live_look_up_with_no_read_of_its_own(api):
+    from chalicelib.services import events
+    from chalicelib.services.events import Event
+
+    alice, bob, carol = api(), api(), api()
+    _register(alice, "apns", APNS_TOKEN)
+    _register(bob, "fcm", FCM_TOKEN)
+    muted = carol.call(
+        "PUT",
+        "/me/settings",
+        {"notifications": {"muted": ["job.updated"]}},
+        headers={"If-Match": '"0"'},
+    )
+    assert muted.status_code == 200, muted.json_body
+    _register(carol, "apns", APNS_TOKEN_2)
+    job = Event(
+        type="job.updated",
+        recipients=(alice.user_id, bob.user_id, carol.user_id),
+        data={"job_id": "J1", "state": "en_route"},
+        actor=bob.user_id,
+    )
+    with count_dynamodb_calls() as calls:
+        events.publish(job)
+    # the feed's write, and one look-up of sockets + settings + devices; push reads nothing
+    assert sorted(calls.calls) == ["BatchGetItem", "BatchWriteItem"]
+    tokens = [pushmedia.endpoints()[arn].token for arn, _ in pushmedia.pushes()]
+    assert tokens == [APNS_TOKEN]  # not bob (the actor), not carol (muted job.updated)

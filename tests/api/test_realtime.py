@@ -72,7 +72,9 @@ def offline(monkeypatch):
     """What the offline (push) handlers receive: (event type, user ids)."""
     calls: list[tuple[str, list[str]]] = []
     monkeypatch.setattr(
-        events, "_offline", [("test", lambda batch: calls.extend((e.type, u) for e, u in batch))]
+        events,
+        "_offline",
+        [("test", lambda batch, _prefetched: calls.extend((e.type, u) for e, u in batch), None)],
     )
     return calls
 
