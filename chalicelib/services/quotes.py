@@ -70,7 +70,7 @@ def create(
         if invitation.get("status") != OfferStatus.PENDING:
             raise Conflict(f"Your invitation to quote is {invitation.get('status')}.")
         version = int(request.version)
-        qid, cid = ids.new_id(), ids.new_id()
+        qid, cid = store.new_quote_id(request.request_id), ids.new_id()
         quote = store.QuoteItem(
             keys.user(request.customer_id),
             keys.quote(qid),
@@ -122,22 +122,24 @@ def list_for_request(principal: Principal, request_id: str, query: PageQuery) ->
 
 
 def accept(principal: Principal, quote_id: str, now: datetime | None = None) -> JobOut:
-    """POST /quotes/{id}/accept — 1 GetItem (quote) + 1 GetItem (request) + 1
-    TransactWriteItems (request matched, quote accepted, other quotes declined, invitations
-    closed, the job and its memberships, the provider's counter) + its events (2 calls:
-    notifications). The job keeps the quote's conversation. Accepting the same quote again
-    answers the job."""
+    """POST /quotes/{id}/accept — 1 BatchGetItem (the quote and its request: the quote id
+    holds the request id) + 1 TransactWriteItems (request matched, quote accepted, other
+    quotes declined, invitations closed, the job and its memberships, the provider's
+    counter) + its events (2 calls: notifications). The job keeps the quote's
+    conversation. Accepting the same quote again answers the job. Losing a race: +1
+    GetItem (the request again) per retry."""
     now = now or ids.now()
     uid = principal.user_id
-    quote = store.get_quote(uid, quote_id) if ids.is_id(quote_id) else None
+    quote, request = store.get_quote_and_request(uid, quote_id)
     if quote is None:
         raise NotFound(f"No quote {quote_id} of yours.")
     if quote.status == QuoteStatus.ACCEPTED and quote.job_id:
         return jobs.get(principal, quote.job_id)
     if quote.status != QuoteStatus.PENDING:
         raise Conflict(f"This quote is {quote.status}.")
-    for _ in range(MAX_ATTEMPTS):
-        request = store.get_request(quote.request_id)
+    for attempt in range(MAX_ATTEMPTS):
+        if attempt:
+            request = store.get_request(quote.request_id)
         if request is None:
             raise NotFound(f"No quote {quote_id} of yours.")
         if request.status != RequestStatus.OPEN:

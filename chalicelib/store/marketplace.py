@@ -12,6 +12,7 @@ Access patterns (never a Scan; no partition keyed by an entity type alone; keys 
 | every offer I had, newest first     | pk=USER#<provider>, sk begins_with OFFER#       | table |
 | my pending offers (sparse)          | gsi1pk=OFFERS#<provider>                        | gsi1  |
 | a quote to me by id (C)             | pk=USER#<customer>, sk=QUOTE#<id>               | table |
+| a quote to me + its request (C)     | the above + REQ#<request id> (in the quote id)  | table |
 | the quotes of a request             | gsi1pk=QUOTES#<request>                         | gsi1  |
 | job by id (C)                       | pk=JOB#<id>, sk=META                            | table |
 | my jobs, newest first               | pk=USER#<me>, sk begins_with JOB# (+BatchGet)   | table |
@@ -443,6 +444,39 @@ def pending_offers(
 def get_quote(customer_id: str, quote_id: str) -> QuoteItem | None:
     """1 GetItem (consistent)."""
     return _get(QuoteItem, keys.user(customer_id), keys.quote(quote_id))
+
+
+def new_quote_id(request_id: str) -> str:
+    """A quote's id: its request's id followed by a new ULID, so accepting it reads the
+    quote and its request at once (:func:`get_quote_and_request`). Opaque to clients."""
+    return request_id + ids.new_id()
+
+
+def quote_request_id(quote_id: str) -> str | None:
+    """The request id inside a quote id; None when it is not one (no read: 404)."""
+    head, tail = quote_id[: len(quote_id) // 2], quote_id[len(quote_id) // 2 :]
+    return head if len(quote_id) == 52 and ids.is_id(head) and ids.is_id(tail) else None
+
+
+def get_quote_and_request(
+    customer_id: str, quote_id: str
+) -> tuple[QuoteItem | None, RequestItem | None]:
+    """A customer's quote and its request together (the request id is in the quote id).
+    1 BatchGetItem (consistent); 0 for an id that is not a quote id."""
+    request_id = quote_request_id(quote_id)
+    if request_id is None:
+        return None, None
+    found = Entity.batch_get(
+        [(keys.user(customer_id), keys.quote(quote_id)), (keys.request(request_id), keys.META)],
+        consistent_read=True,
+    )
+    quote = request = None
+    for item in found:
+        if isinstance(item, QuoteItem):
+            quote = item
+        elif isinstance(item, RequestItem):
+            request = item
+    return quote, request
 
 
 def request_quotes(

@@ -130,6 +130,8 @@ def bad_cases(w):
         ("stranger", "POST", f"/requests/{w['quoting']}/quotes", QUOTE, 404, "No request"),
         ("stranger", "GET", f"/requests/{w['quoting']}/quotes", None, 404, "No request"),
         ("c2", "POST", f"/quotes/{qid}/accept", None, 404, "No quote"),
+        ("c1", "POST", f"/quotes/{qid[:26]}/accept", None, 404, "No quote"),
+        ("c1", "POST", f"/quotes/{qid[26:] + qid[:26]}/accept", None, 404, "No quote"),
         ("p1", "POST", f"/quotes/{qid}/accept", None, 403, "customers"),
         ("c1", "GET", "/jobs?cursor=garbage", None, 400, "cursor"),
         ("c1", "GET", f"/jobs/{jid}", None, 404, "No job"),
@@ -228,7 +230,7 @@ def test_every_route_stays_within_its_documented_dynamodb_budget(as_user, monkey
     quote = cost("POST /requests/{id}/quotes", 4, p1, "POST", f"/requests/{quoting}/quotes", QUOTE)
     cost("GET /requests/{id}/quotes", 2, customer, "GET", f"/requests/{quoting}/quotes")
     second = customer.call("POST", "/requests", request_body()).json_body["id"]
-    cost("POST /quotes/{id}/accept", 5, customer, "POST", f"/quotes/{quote['id']}/accept")
+    cost("POST /quotes/{id}/accept", 4, customer, "POST", f"/quotes/{quote['id']}/accept")
     cost("POST /requests/{id}/cancel (open)", 4, customer, "POST", f"/requests/{second}/cancel")
     matched = customer.call("POST", "/requests", request_body()).json_body["id"]
     offer = next(o for o in offers_of(p2) if o["request_id"] == matched)
