@@ -164,7 +164,7 @@ def list_mine(principal: Principal, query: PageQuery) -> Page[JobOut]:
 
 def transition(principal: Principal, job_id: str, to: str, now: datetime | None = None) -> JobOut:
     """POST /jobs/{id}/transitions — 1 GetItem + 1 TransactWriteItems + its event
-    (``job.updated`` to both sides: 2-3 calls, :mod:`~chalicelib.services.notifications`;
+    (``job.updated`` to both sides: 2 calls, :mod:`~chalicelib.services.notifications`;
     2 when the other side is online); cancelling also cancels the request in the same
     transaction (+1 GetItem). An illegal move is a 409 that says why
     (:func:`chalicelib.domain.jobs.check_transition`)."""

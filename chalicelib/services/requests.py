@@ -226,7 +226,7 @@ def create(
     request_id: str | None = None,
 ) -> RequestOut:
     """POST /requests — N Query (the geohash cells within 20 km: <= 16, 8-9 at mid
-    latitudes) + 1 TransactWriteItems (request, offers, counters) + its events (2-3 calls:
+    latitudes) + 1 TransactWriteItems (request, offers, counters) + its events (2 calls:
     notifications); with ``media_ids`` +1 BatchGetItem (check) and +1 BatchWriteItem (share
     with the offered providers). The category catalog is cached per container (0 calls, 1
     GetItem a minute).
@@ -338,7 +338,7 @@ def cancel(
     principal: Principal, request_id: str, reason: str | None = None, now: datetime | None = None
 ) -> RequestOut:
     """POST /requests/{id}/cancel — open: 1 GetItem + 1 TransactWriteItems (request
-    cancelled, live offers withdrawn, quotes declined) + its events (2-3 calls:
+    cancelled, live offers withdrawn, quotes declined) + its events (2 calls:
     notifications); matched: +1 GetItem (the job, cancelled with it if the customer still
     may: 409 saying why if not).
     """
@@ -399,7 +399,7 @@ def on_timer(request_id: str, now: datetime) -> bool:
     from the next candidates (instant), or expire the request (its time is up, or nobody is
     left to ask) and tell the customer. Returns whether anything changed.
     1 GetItem + (when offers must be topped up) 1 Query per nearby cell + 1
-    TransactWriteItems + its events (2-3 calls: notifications)."""
+    TransactWriteItems + its events (2 calls: notifications)."""
     settings = matching.market_settings()
     for _ in range(MAX_ATTEMPTS):
         request = store.get_request(request_id)

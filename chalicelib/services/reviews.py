@@ -78,7 +78,7 @@ def create(
 ) -> ReviewOut:
     """POST /jobs/{id}/reviews — 1 GetItem + 1 TransactWriteItems (the review, the job, and
     when this is the second review: the first one published and the provider's rating
-    summary ADDed) + its event (``job.updated`` to both sides: 2-3 calls,
+    summary ADDed) + its event (``job.updated`` to both sides: 2 calls,
     :mod:`~chalicelib.services.notifications`)."""
     now = now or ids.now()
     rating = rules.validate_rating(body.rating)
@@ -139,7 +139,7 @@ def create(
 
 def on_timer(job_id: str, now: datetime) -> bool:
     """A completed job's review window closed: publish whatever reviews it got.
-    1 GetItem + 1 TransactWriteItems + its events (2-3 calls: notifications)."""
+    1 GetItem + 1 TransactWriteItems + its events (2 calls: notifications)."""
     for _ in range(MAX_ATTEMPTS):
         job = store.get_job(job_id)
         if job is None:
