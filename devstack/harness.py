@@ -139,13 +139,17 @@ def running(
     meter_file: Path | None = None,
     providers: int = 40,
     schedule_period: float = 1.0,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Stack]:
-    """Start the stack, yield it once HTTP and WebSocket answer, stop it (Ctrl-C order)."""
+    """Start the stack, yield it once HTTP and WebSocket answer, stop it (Ctrl-C order).
+    ``env`` adds variables for the app's processes (e.g. short marketplace timers)."""
+    extra_env = dict(env or {})
     with tempfile.TemporaryDirectory(prefix="devstack-") as tmp:
         state = Path(tmp)
         aws, http, ws = free_port(), free_port(), free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SUMMON_"))}
         env.pop("DEVSTACK_METER_FILE", None)
+        env.update(extra_env)
         if meter_file is not None:
             env["DEVSTACK_METER_FILE"] = str(Path(meter_file).resolve())
         log_path = state / "stack.log"
