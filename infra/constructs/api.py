@@ -55,6 +55,7 @@ from infra.constructs.data import TableRef
 from infra.constructs.firewall import Firewall
 from infra.constructs.storage import THUMBNAILS_PREFIX, UPLOADS_PREFIX
 from infra.names import Names
+from infra.permissions import DATA_ACTIONS, IDEMPOTENCY_ACTIONS
 from infra.settings import DomainSettings, LambdaSettings, Role
 
 API_STAGE = "api"
@@ -64,24 +65,6 @@ _SAM_STAGE_REF = {"Ref": "RestAPI.Stage"}  # SAM resolves it to the stage it cre
 _ROLE_PLACEHOLDER = "arn:aws:iam::000000000000:role/replaced-by-a-role-per-function"
 REST_THROTTLE = {"ThrottlingBurstLimit": 200, "ThrottlingRateLimit": 100}
 WS_THROTTLE = {"ThrottlingBurstLimit": 500, "ThrottlingRateLimit": 1000}
-
-DATA_ACTIONS = (
-    "dynamodb:GetItem",
-    "dynamodb:BatchGetItem",
-    "dynamodb:Query",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:BatchWriteItem",
-    "dynamodb:ConditionCheckItem",
-    "dynamodb:DescribeTable",
-)
-IDEMPOTENCY_ACTIONS = (
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:DeleteItem",
-)
 
 
 @dataclass(frozen=True)

@@ -22,26 +22,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from chalicelib import config as app_config  # noqa: E402
-
-# Kept equal to infra.constructs.api's lists by infra/tests/test_chalice_policy.py (this
-# script stays free of the CDK import).
-DATA_ACTIONS = (
-    "dynamodb:GetItem",
-    "dynamodb:BatchGetItem",
-    "dynamodb:Query",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:BatchWriteItem",
-    "dynamodb:ConditionCheckItem",
-    "dynamodb:DescribeTable",
-)
-IDEMPOTENCY_ACTIONS = (
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:DeleteItem",
-)
+from infra.permissions import DATA_ACTIONS, IDEMPOTENCY_ACTIONS  # noqa: E402
 
 
 def policy(stage: str) -> dict[str, Any]:

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from infra.constructs import api
+from infra import permissions
 from infra.scripts import chalice_policy
 
 pytestmark = pytest.mark.cdk
 
 
-def test_action_lists_match_the_cdk_roles() -> None:
-    assert chalice_policy.DATA_ACTIONS == api.DATA_ACTIONS
-    assert chalice_policy.IDEMPOTENCY_ACTIONS == api.IDEMPOTENCY_ACTIONS
+def test_the_tables_get_exactly_the_shared_action_lists() -> None:
+    doc = chalice_policy.policy("prod")
+    by_resource = {str(s["Resource"]): s["Action"] for s in doc["Statement"]}
+    main = [a for r, a in by_resource.items() if "table/summon-prod-main" in r]
+    idem = [a for r, a in by_resource.items() if "table/summon-prod-idempotency" in r]
+    assert main == [list(permissions.DATA_ACTIONS)]
+    assert idem == [list(permissions.IDEMPOTENCY_ACTIONS)]
 
 
 def test_policy_names_the_stage_and_has_no_wildcard_actions() -> None:
