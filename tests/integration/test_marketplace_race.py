@@ -2,11 +2,12 @@
 against a real moto server (real sockets, real conditional transactions), and never do two
 of them get the job.
 
-moto runs each DynamoDB call without isolation (a TransactWriteItems snapshots the whole
-table, applies its items one by one and, when one fails, restores the snapshot -- undoing
-whatever other threads wrote meanwhile). DynamoDB executes every call atomically, so the
-server here runs one call at a time, which is the guarantee the code relies on; the
-threads still race for real, interleaving their reads and transactions in any order.
+moto's own server runs each DynamoDB call without isolation (a TransactWriteItems snapshots
+the whole table, applies its items one by one and, when one fails, restores the snapshot --
+undoing whatever other threads wrote meanwhile). DynamoDB executes every call atomically, so
+the test runs the local stack's emulator (``devstack/emulator.py``), which runs one
+DynamoDB call at a time, the guarantee the code relies on; the threads still race for real,
+interleaving their reads and transactions in any order.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from moto.server import ThreadedMotoServer
 from pynamodb.models import Model
 
 from chalicelib.errors import Conflict
@@ -27,6 +27,7 @@ from chalicelib.services import events, matching, offers, quotes, requests
 from chalicelib.store import keys
 from chalicelib.store import marketplace as store
 from chalicelib.store.models import ProviderItem
+from devstack.emulator import Emulator
 from tests.integration.marketplace_support import customer, provider, request_in
 
 pytestmark = pytest.mark.integration
@@ -34,48 +35,6 @@ pytestmark = pytest.mark.integration
 SPOT = (39.50, -7.80)
 CONTENDERS = 20
 ROUNDS = 5
-
-
-class OneCallAtATime:
-    """WSGI wrapper: each API call runs alone, as each DynamoDB call is atomic."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.lock = threading.Lock()
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        with self.lock:
-            return list(self.app(environ, start_response))
-
-
-class _SnapshotOnce:
-    """moto's TransactWriteItems means to snapshot each table once per transaction (to roll
-    back) but copies it once per *item*; with this, repeated copies of the same object in
-    one transaction share the first copy (it is taken before any item is applied)."""
-
-    def __init__(self, real: Any) -> None:
-        self.real = real
-        self.memo: dict[int, Any] = {}
-
-    def deepcopy(self, value: Any, *args: Any) -> Any:
-        if id(value) not in self.memo:
-            self.memo[id(value)] = (value, self.real.deepcopy(value, *args))
-        return self.memo[id(value)][1]
-
-
-def _snapshot_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    import moto.dynamodb.models as models
-
-    real_copy, original = models.copy, models.DynamoDBBackend.transact_write_items
-
-    def transact_write_items(self: Any, transact_items: Any) -> None:
-        models.copy = _SnapshotOnce(real_copy)  # type: ignore[assignment]
-        try:
-            original(self, transact_items)
-        finally:
-            models.copy = real_copy
-
-    monkeypatch.setattr(models.DynamoDBBackend, "transact_write_items", transact_write_items)
 
 
 def _reset_connections() -> None:
@@ -92,12 +51,8 @@ def _reset_connections() -> None:
 def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     from chalicelib import config
 
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    moto.start()
-    moto._server.app = OneCallAtATime(moto._server.app)  # type: ignore[union-attr]
-    _snapshot_once(monkeypatch)
-    host, port = moto.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
+    moto = Emulator().start()  # the local stack's emulator: DynamoDB calls atomic
+    endpoint = moto.endpoint
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
     monkeypatch.setenv(matching.OFFERS_AT_ONCE, str(CONTENDERS))
     monkeypatch.setattr(events, "_sinks", [])  # delivery is not what races here
