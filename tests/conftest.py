@@ -49,3 +49,11 @@ def _isolated_environment() -> Iterator[None]:
         os.environ.clear()
         os.environ.update(saved)
         _reset_clients()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _app_composed() -> None:
+    """Import the app (its composition root registers the event sinks) before any test
+    swaps ``events._sinks`` for its own list: a first import inside such a patch would put
+    the app's sinks into the temporary list, and later tests would run without them."""
+    import app  # noqa: F401
