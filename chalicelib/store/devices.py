@@ -40,7 +40,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib import ids
 from chalicelib.store import keys
-from chalicelib.store.models import Entity, SettingsItem
+from chalicelib.store.models import Entity, SettingsItem, condition_failed
 
 
 class DeviceItem(Entity, discriminator="device"):
@@ -329,7 +329,7 @@ def claim_announcement(message_id: str, lease_s: int) -> bool:
     try:
         item.save(condition=condition)
     except PutError as exc:
-        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+        if condition_failed(exc):
             return False
         raise
     return True

@@ -57,7 +57,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib import ids
 from chalicelib.store import keys
-from chalicelib.store.models import Entity, ProviderItem
+from chalicelib.store.models import CONDITION_FAILED, Entity, ProviderItem, condition_failed
 
 log = logging.getLogger("summon.store.marketplace")
 
@@ -223,7 +223,7 @@ def _connection() -> Connection:
 
 def _cancelled(exc: TransactWriteError) -> bool:
     code = getattr(exc, "cause_response_code", None)
-    return code in ("TransactionCanceledException", "ConditionalCheckFailedException")
+    return code in ("TransactionCanceledException", CONDITION_FAILED)
 
 
 class Changes:
@@ -626,7 +626,7 @@ def move_timer_cursor(old: str | None, new: str) -> None:
     try:
         item.save(condition=condition)
     except PutError as exc:
-        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+        if not condition_failed(exc):
             raise
 
 

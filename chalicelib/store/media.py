@@ -28,7 +28,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib import ids
 from chalicelib.store import keys
-from chalicelib.store.models import Entity
+from chalicelib.store.models import Entity, condition_failed
 
 PENDING, READY, REJECTED = "pending", "ready", "rejected"
 PENDING_TTL_S = 24 * 3600
@@ -57,10 +57,6 @@ class MediaViewerItem(Entity, discriminator="media_viewer"):
     user_id = UnicodeAttribute()
     ref_type = UnicodeAttribute()
     ref_id = UnicodeAttribute()
-
-
-def _condition_failed(exc: Exception) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
 def create(
@@ -172,7 +168,7 @@ def settle(
     try:
         MediaItem(keys.media(media_id), keys.META).update(actions=actions, condition=condition)
     except UpdateError as exc:
-        if _condition_failed(exc):
+        if condition_failed(exc):
             return False
         raise
     return True

@@ -90,6 +90,12 @@ class Entity(Model):
 
 
 TTL_ATTRIBUTE = "ttl"
+CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+def condition_failed(exc: Exception) -> bool:
+    """A PynamoDB write error caused by its condition (someone else got there first)."""
+    return getattr(exc, "cause_response_code", None) == CONDITION_FAILED
 
 
 class UserItem(Entity, discriminator="user"):

@@ -12,13 +12,13 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from chalicelib import ids
 from chalicelib.errors import Conflict, NotFound, PreconditionFailed
 from chalicelib.store import keys
-from chalicelib.store.models import CatalogItem, ProviderItem, SettingsItem, UserItem
-
-
-def _condition_failed(exc: Exception) -> bool:
-    cause = getattr(exc, "cause_response_code", None)
-    return cause == "ConditionalCheckFailedException"
-
+from chalicelib.store.models import (
+    CatalogItem,
+    ProviderItem,
+    SettingsItem,
+    UserItem,
+    condition_failed,
+)
 
 # --- profiles -------------------------------------------------------------------------
 
@@ -49,7 +49,7 @@ def get_or_create_user(user_id: str, email: str, roles: list[str]) -> UserItem:
         try:
             item.save(condition=UserItem.pk.does_not_exist())
         except PutError as exc:
-            if not _condition_failed(exc):
+            if not condition_failed(exc):
                 raise
             found = get_user(user_id)  # created by a concurrent first call
             if found is None:
@@ -104,7 +104,7 @@ def put_settings(user_id: str, data: dict[str, Any], expected_version: int | Non
     try:
         item.save(condition=condition)
     except PutError as exc:
-        if _condition_failed(exc):
+        if condition_failed(exc):
             raise PreconditionFailed(
                 f"The settings changed on another device since version {expected_version}: "
                 "GET them again and retry with the new ETag."
@@ -136,7 +136,7 @@ def save_provider(item: ProviderItem, expected_version: int) -> ProviderItem:
     try:
         item.save(condition=condition)
     except PutError as exc:
-        if _condition_failed(exc):
+        if condition_failed(exc):
             raise Conflict("The provider profile changed meanwhile: retry.") from exc
         raise
     return item
@@ -161,7 +161,7 @@ def set_availability(
     try:
         item.update(actions=actions, condition=ProviderItem.pk.exists())
     except UpdateError as exc:
-        if _condition_failed(exc):
+        if condition_failed(exc):
             raise NotFound("No provider profile yet: PUT /me/provider first.") from exc
         raise
     return item

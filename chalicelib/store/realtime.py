@@ -53,16 +53,10 @@ from chalicelib import ids
 from chalicelib.errors import NotFound
 from chalicelib.store import keys, marketplace
 from chalicelib.store.conversations import ConversationItem, MemberItem
-from chalicelib.store.models import Entity
+from chalicelib.store.models import CONDITION_FAILED, Entity, condition_failed
 
 CONNECTION_TTL_S = 2 * 3600 + 300
 """API Gateway closes a socket after 2 hours; its records expire 5 minutes later."""
-
-_CONDITION_FAILED = "ConditionalCheckFailedException"
-
-
-def _condition_failed(exc: Exception) -> bool:
-    return getattr(exc, "cause_response_code", None) == _CONDITION_FAILED
 
 
 def _shard(connection_id: str) -> int:
@@ -211,7 +205,7 @@ def _remove_elements(user_id: str, elements: set[str]) -> list[Socket]:
             condition=SocketsItem.pk.exists(),
         )
     except UpdateError as exc:
-        if _condition_failed(exc):
+        if condition_failed(exc):
             return []
         raise
     return _sockets(user_id, item.conns)
@@ -319,7 +313,7 @@ def take_seq(conversation_id: str, sender_id: str, preview: dict[str, Any]) -> i
             return int(item.last_seq)
         except UpdateError as exc:
             code = getattr(exc, "cause_response_code", None)
-            if code == _CONDITION_FAILED:
+            if code == CONDITION_FAILED:
                 raise NotFound(f"No conversation {conversation_id}.") from exc
             if code != "ValidationException" or attempt:
                 raise
@@ -342,7 +336,7 @@ def claim_client_msg(conversation_id: str, sender_id: str, client_msg_id: str, s
     try:
         item.save(condition=ClientMessageItem.pk.does_not_exist())
     except PutError as exc:
-        if _condition_failed(exc):
+        if condition_failed(exc):
             return False
         raise
     return True
@@ -353,7 +347,7 @@ def put_message(message: MessageItem) -> None:
     try:
         message.save(condition=MessageItem.pk.does_not_exist())
     except PutError as exc:
-        if not _condition_failed(exc):
+        if not condition_failed(exc):
             raise
 
 
@@ -391,7 +385,7 @@ def mark_read(user_id: str, conversation_id: str, seq: int) -> bool:
             condition=MemberItem.pk.exists() & (MemberItem.last_read_seq < seq),
         )
     except UpdateError as exc:
-        if _condition_failed(exc):
+        if condition_failed(exc):
             return False
         raise
     return True
@@ -457,7 +451,7 @@ def put_location(item: LocationItem, min_interval_ms: int) -> bool:
             | (LocationItem.at_ms <= at_ms - min_interval_ms)
         )
     except Exception as exc:
-        if _condition_failed(exc):
+        if condition_failed(exc):
             return False
         raise
     return True
