@@ -29,7 +29,6 @@ import sys
 import time
 import urllib.parse
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -41,7 +40,6 @@ from devstack import harness
 from devstack.harness import Stack
 
 ROOT = Path(__file__).resolve().parent.parent
-PASSWORD = "Bench-chat-2026!"
 WAVE = 10
 """Pairs connecting at once: each ``$connect`` is 4 DynamoDB calls on the emulator, and the
 gateway, like API Gateway, gives an upgrade 10 s to complete."""
@@ -71,40 +69,16 @@ class User:
 
 
 def make_users(stack: Stack, count: int) -> list[User]:
-    """``count`` accounts in the emulator's user pool, signed in (their ID tokens)."""
-    import boto3
+    """``count`` accounts made by an admin in the emulator's user pool, signed in."""
     import jwt
 
-    idp = boto3.client(
-        "cognito-idp",
-        endpoint_url=stack.env["AWS_ENDPOINT_URL"],
-        region_name=stack.env.get("AWS_DEFAULT_REGION", "us-east-1"),
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    pool, client = stack.env["SUMMON_USER_POOL_ID"], stack.env["SUMMON_USER_POOL_CLIENT_ID"]
-
     def one(_: int) -> User:
-        email = f"bench-{uuid.uuid4().hex[:12]}@example.com"
-        idp.admin_create_user(
-            UserPoolId=pool,
-            Username=email,
-            UserAttributes=[{"Name": "email", "Value": email}],
-            MessageAction="SUPPRESS",
-        )
-        idp.admin_set_user_password(
-            UserPoolId=pool, Username=email, Password=PASSWORD, Permanent=True
-        )
-        token = idp.initiate_auth(
-            ClientId=client,
-            AuthFlow="USER_PASSWORD_AUTH",
-            AuthParameters={"USERNAME": email, "PASSWORD": PASSWORD},
-        )["AuthenticationResult"]["IdToken"]
+        _, token = stack.new_account()
         sub = jwt.decode(token, options={"verify_signature": False})["sub"]
-        return User(str(sub), str(token))
+        return User(str(sub), token)
 
-    with ThreadPoolExecutor(8) as pool_:
-        return list(pool_.map(one, range(count)))
+    with ThreadPoolExecutor(8) as pool:
+        return list(pool.map(one, range(count)))
 
 
 def open_conversations(stack: Stack, pairs: list[tuple[User, User]]) -> list[str]:

@@ -18,7 +18,7 @@ import statistics
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from itertools import groupby
 from pathlib import Path
 from typing import Any
@@ -30,17 +30,6 @@ from devstack import harness, meter
 
 TARGET_CALLS = 4
 WAIT_S = 30.0
-
-
-def _until(probe: Callable[[], Any], what: str, timeout: float = WAIT_S) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 def _png() -> bytes:
@@ -142,18 +131,20 @@ def tour(stack: harness.Stack, who: scenario.Cast, job_id: str, meter_file: Path
         files={"file": ("p.png", data, "image/png")},
         timeout=30,
     )
-    _until(
+    harness.wait_until(
         lambda: stack.ok("GET", f"/media/{upload['id']}", ct)["status"] != "pending",
         "the upload to be processed",
     )
 
     # an announcement through the SNS topic -> announcements_topic
-    _until(lambda: "sns handler announcements_topic reads" in stack.log.read_text(), "the pump")
+    harness.wait_until(
+        lambda: "sns handler announcements_topic reads" in stack.log.read_text(), "the pump"
+    )
     stack.client("sns").publish(
         TopicArn=stack.env["SUMMON_ANNOUNCEMENTS_TOPIC_ARN"],
         Message=json.dumps({"title": "Bench", "body": "Benchmarks are running"}),
     )
-    _until(
+    harness.wait_until(
         lambda: any(r["name"] == "announcements_topic" for r in meter.read(meter_file)),
         "the announcement handler",
     )

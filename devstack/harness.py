@@ -21,7 +21,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,6 +122,19 @@ def _port_open(port: int) -> bool:
     except OSError:
         return False
     return True
+
+
+def wait_until(probe: Callable[[], Any], what: str, timeout_s: float = 30.0) -> Any:
+    """Poll ``probe`` until it returns something truthy, and return that; ``TimeoutError``
+    naming ``what`` after ``timeout_s`` (events reach the stack asynchronously)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not within {timeout_s:.0f} s: {what}")
+        time.sleep(0.2)
 
 
 def wait_port(port: int, timeout_s: float) -> None:

@@ -6,13 +6,14 @@ from __future__ import annotations
 import io
 import json
 import secrets
-import time
 from typing import Any
 
 import pytest
 import requests
 from botocore.exceptions import ClientError
 from PIL import Image
+
+from devstack.harness import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -25,17 +26,6 @@ def _png(w: int = 600, h: int = 400) -> bytes:
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
-
-
-def _until(probe, what: str, timeout: float = WAIT_S) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 def _upload(stack, token: str, data: bytes, content_type: str = "image/png") -> str:
@@ -62,7 +52,7 @@ def _settled(stack, token: str, media_id: str) -> dict[str, Any]:
         got = stack.call("GET", f"/media/{media_id}", token).json()
         return got if got["status"] != "pending" else None
 
-    return _until(probe, f"media {media_id} to be processed")
+    return wait_until(probe, f"media {media_id} to be processed")
 
 
 def test_a_real_png_uploaded_with_the_presigned_post_becomes_ready(stack):
@@ -174,13 +164,13 @@ def test_an_announcement_reaches_an_offline_device_and_dead_endpoints_are_cleane
             if p["fcmV1Message"]["message"]["notification"]["title"] == title
         ]
 
-    [push] = _until(received, "the announcement push")
+    [push] = wait_until(received, "the announcement push")
     assert push["fcmV1Message"]["message"]["notification"]["body"] == "Tonight 2-3am"
-    _until(
+    wait_until(
         lambda: stack.call("GET", "/devices", bob).json()["items"] == [],
         "the disabled endpoint's device to be forgotten",
     )
-    _until(lambda: _endpoint_deleted(stack, arn), "the disabled endpoint to be deleted")
+    wait_until(lambda: _endpoint_deleted(stack, arn), "the disabled endpoint to be deleted")
     assert stack.call("DELETE", f"/devices/{bob_device}", bob).status_code == 404
 
 

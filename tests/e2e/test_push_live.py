@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from devstack.harness import wait_until
 from tests.e2e.test_media_push import (
     WAIT_S,
     _announce,
@@ -18,7 +19,6 @@ from tests.e2e.test_media_push import (
     _pushes_to,
     _request,
     _somewhere,
-    _until,
 )
 
 pytestmark = pytest.mark.e2e
@@ -52,7 +52,7 @@ def test_an_announcement_reaches_a_live_socket_and_not_its_phone(stack):
             ws, lambda f: f.get("type") == "announcement" and f["data"]["title"] == title
         )
         assert frame["data"]["body"] == "Movers are now in Lisbon"
-        _until(lambda: _pushes_to(stack, away_push), "the offline user's push")
+        wait_until(lambda: _pushes_to(stack, away_push), "the offline user's push")
     assert _pushes_to(stack, live_push) == []
 
 
@@ -69,7 +69,7 @@ def test_a_new_offer_is_pushed_to_an_offline_provider_and_sent_live_to_a_connect
         request = _request(stack, customer, where)
         frame = _frames_until(ws, lambda f: f.get("type") == "offer.new")
         assert frame["data"]["request_id"] == request["id"]
-        [push] = _until(lambda: _pushes_to(stack, away_push), "the offline provider's push")
+        [push] = wait_until(lambda: _pushes_to(stack, away_push), "the offline provider's push")
     assert push["aps"]["alert"]["title"] == "New job offer: plumbing"
     assert push["aps"]["alert"]["body"].startswith("The kitchen sink leaks")
     assert push["request_id"] == request["id"]

@@ -4,12 +4,11 @@ through the environment, as a stage would set them."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
-from devstack.harness import Stack, running
+from devstack.harness import Stack, running, wait_until
 from tests.e2e.test_marketplace import Person, ask
 
 pytestmark = pytest.mark.e2e
@@ -30,14 +29,6 @@ def fast_stack() -> Iterator[Stack]:
         yield stack
 
 
-def eventually(check: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout_s:.0f} s: {what}")
-        time.sleep(0.25)
-
-
 def test_an_unanswered_offer_moves_on_and_an_untaken_request_expires(fast_stack):
     customer = Person(fast_stack, "customers")
     closer = Person(fast_stack, "providers").provide(SPOT[0] + 0.005, SPOT[1])
@@ -47,10 +38,10 @@ def test_an_unanswered_offer_moves_on_and_an_untaken_request_expires(fast_stack)
     assert [o["request_id"] for o in closer.offers()] == [request["id"]]
     assert further.offers() == []  # one offer at a time here: the best-ranked first
 
-    eventually(
+    wait_until(
         lambda: closer.offers() == [] and len(further.offers()) == 1,
-        OFFER_TTL_S + 6,
-        "the unanswered offer expires and the next candidate gets one",
+        timeout_s=OFFER_TTL_S + 6,
+        what="the unanswered offer expires and the next candidate gets one",
     )
     withdrawn = closer.call("GET", "/notifications").json()["items"]
     assert any(n["type"] == "offer.withdrawn" for n in withdrawn)
@@ -59,7 +50,7 @@ def test_an_unanswered_offer_moves_on_and_an_untaken_request_expires(fast_stack)
         state = customer.call("GET", f"/requests/{request['id']}").json()
         return state["status"] == "expired"
 
-    eventually(expired, REQUEST_TTL_S + 8, "the untaken request expires")
+    wait_until(expired, "the untaken request expires", timeout_s=REQUEST_TTL_S + 8)
     feed = customer.call("GET", "/notifications").json()["items"]
     updates = [n for n in feed if n["type"] == "request.updated"]
     assert updates and updates[0]["data"]["status"] == "expired"
