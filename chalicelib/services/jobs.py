@@ -138,6 +138,20 @@ def stage_new_job(job: store.JobItem, changes: store.Changes) -> None:
         )
 
 
+def stage_match(
+    request: store.RequestItem, version: int, job: store.JobItem, changes: store.Changes
+) -> None:
+    """The request is matched to ``job`` (a new one): both written in ``changes``, and the
+    job's provider counted as having accepted (offer accepted or quote chosen)."""
+    request.status = RequestStatus.MATCHED.value
+    request.status_reason = None
+    request.job_id = job.job_id
+    store.set_due(request, None, "")
+    changes.save_request(request, version)
+    stage_new_job(job, changes)
+    changes.count_for_provider(job.provider_id, offers_accepted=1)
+
+
 def participant_job(principal: Principal, job_id: str) -> tuple[store.JobItem, Actor]:
     """The job if the caller takes part in it; 404 otherwise (strangers learn nothing).
     1 GetItem."""

@@ -110,13 +110,7 @@ def accept(principal: Principal, offer_id: str, now: datetime | None = None) -> 
         request.offers = {**(request.offers or {}), uid: {**entry, "status": "accepted"}}
         changes.set_offer_status(uid, offer_id, "accepted", job_id=job.job_id)
         others = close_offers(request, changes, "withdrawn", "another provider took the request")
-        request.status = RequestStatus.MATCHED.value
-        request.status_reason = None
-        request.job_id = job.job_id
-        store.set_due(request, None, "")
-        changes.save_request(request, version)
-        jobs.stage_new_job(job, changes)
-        changes.count_for_provider(uid, offers_accepted=1)
+        jobs.stage_match(request, version, job, changes)
         for item in conversations.conversation_items(
             [job.customer_id, uid], "job", job.job_id, str(job.conversation_id)
         ):

@@ -172,13 +172,7 @@ def accept(principal: Principal, quote_id: str, now: datetime | None = None) -> 
         for pid, qid in (request.quotes or {}).items():
             if pid != provider:
                 changes.set_quote_status(uid, qid, "declined")
-        request.status = RequestStatus.MATCHED.value
-        request.status_reason = None
-        request.job_id = job.job_id
-        store.set_due(request, None, "")
-        changes.save_request(request, version)
-        jobs.stage_new_job(job, changes)
-        changes.count_for_provider(provider, offers_accepted=1)
+        jobs.stage_match(request, version, job, changes)
         try:
             changes.commit()
         except store.Stale:
