@@ -78,20 +78,10 @@ class Stack:
 
     def new_account(self, *groups: str) -> tuple[str, str]:
         """An account made by an admin in the user pool: (email, ID token)."""
-        idp = self.client("cognito-idp")
-        pool = self.env["SUMMON_USER_POOL_ID"]
+        from devstack.provision import ensure_user
+
         email = f"user-{uuid.uuid4().hex[:10]}@example.com"
-        idp.admin_create_user(
-            UserPoolId=pool,
-            Username=email,
-            UserAttributes=[{"Name": "email", "Value": email}],
-            MessageAction="SUPPRESS",
-        )
-        idp.admin_set_user_password(
-            UserPoolId=pool, Username=email, Password=DEMO_PASSWORD, Permanent=True
-        )
-        for group in groups:
-            idp.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName=group)
+        ensure_user(self.endpoint, "us-east-1", self.pool_id, email, DEMO_PASSWORD, list(groups))
         return email, self.sign_in(email)
 
     def call(self, method: str, path: str, token: str | None = None, **kw: Any) -> Any:
