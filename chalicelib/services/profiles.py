@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from chalicelib import ids
 from chalicelib.auth import ROLES, Principal
 from chalicelib.domain import geo
 from chalicelib.errors import Invalid, NotFound
@@ -166,7 +167,9 @@ def put_provider(principal: Principal, body: ProviderProfileIn) -> ProviderMe:
     check_categories(body.categories)
     profile = ensure_profile(principal)
     uid = principal.user_id
-    item = repo.get_provider(uid) or ProviderItem(keys.user(uid), keys.PROVIDER, created_at=None)
+    item = repo.get_provider(uid) or ProviderItem(
+        keys.user(uid), keys.PROVIDER, created_at=ids.iso()
+    )
     expected = int(item.version or 0)
     item.name = profile.name
     item.categories = body.categories
@@ -174,7 +177,6 @@ def put_provider(principal: Principal, body: ProviderProfileIn) -> ProviderMe:
     item.lat, item.lng, item.address = body.location.lat, body.location.lng, body.location.address
     item.radius_km = body.radius_km
     item.rate = _rate_json(body.rate)
-    item.created_at = item.created_at or item.updated_at
     if item.online:
         item.gsi2pk = keys.cell(geo.index_cell(body.location.lat, body.location.lng))
         item.gsi2sk = uid
