@@ -108,34 +108,32 @@ def _deliver(people: tuple[str, ...], item: store.MessageItem) -> Message:
 def send(user_id: str, conversation_id: str, content: MessageContent) -> tuple[Message, bool]:
     """Store a message, then deliver it; ``(message, True)``, or ``(the stored one, False)``
     for a retried ``client_msg_id``.
-    1 BatchGetItem (conversation + dedupe record) + 1 UpdateItem (seq) + 1 PutItem (claim
-    the client_msg_id) + 1 PutItem (message) + 1 BatchGetItem (the participants' sockets, and
+    1 BatchGetItem (conversation + dedupe record) + 1 UpdateItem (seq) + 1 TransactWriteItems
+    (the client_msg_id's claim + the message) + 1 BatchGetItem (the participants' sockets, and
     the settings and push devices of the others: an offline one costs no more).
     A retry: 1 BatchGetItem + 1 GetItem."""
     conv, seen = store.conversation_and_dedupe(conversation_id, user_id, content.client_msg_id)
     people = _checked(user_id, conversation_id, conv)
     if seen is not None:
-        stored = store.message(conversation_id, seen)
-        if stored is not None:
-            return _message(stored), False
-        # The first attempt stopped between its claim and its message: finish it.
-        item = _new_item(user_id, conversation_id, seen, content, ids.iso())
-        store.put_message(item)
-        return _deliver(people, item), True
+        return _stored(conversation_id, seen), False
     now = ids.iso()
     preview = {"sender_id": user_id, "text": content.text, "media_id": content.media_id, "at": now}
     seq = store.take_seq(conversation_id, user_id, preview)
-    if not store.claim_client_msg(conversation_id, user_id, content.client_msg_id, seq):
+    item = _new_item(user_id, conversation_id, seq, content, now)
+    if not store.store_message(item):
         # A copy of this very send claimed it a moment ago (this number stays unused).
         _, first = store.conversation_and_dedupe(conversation_id, user_id, content.client_msg_id)
-        stored = store.message(conversation_id, first) if first is not None else None
-        if stored is not None:
-            return _message(stored), False
-        return _message(_new_item(user_id, conversation_id, first or seq, content, now)), False
-    item = _new_item(user_id, conversation_id, seq, content, now)
-    store.put_message(item)
+        return _stored(conversation_id, first if first is not None else seq), False
     observability.count("MessagesSent")
     return _deliver(people, item), True
+
+
+def _stored(conversation_id: str, seq: int) -> Message:
+    """The message stored under ``seq`` (its claim and the message are written together)."""
+    stored = store.message(conversation_id, seq)
+    if stored is None:
+        raise NotFound(f"No message {seq} in conversation {conversation_id}.")
+    return _message(stored)
 
 
 def typing(user_id: str, conversation_id: str, is_typing: bool) -> None:

@@ -132,15 +132,29 @@ def test_a_retried_client_msg_id_stores_one_message(pair, sent):
     assert last_seq(cid) == 2
 
 
-def test_a_send_that_stopped_after_its_claim_is_completed_by_its_retry(pair, sent):
-    customer, _, cid = pair
-    seq = store.take_seq(cid, customer.user_id, {})
-    assert store.claim_client_msg(cid, customer.user_id, "half-done", seq)  # then it crashed
-    retry = send(customer, cid, "finally", client_msg_id="half-done")
-    assert retry.status_code == 201
-    assert (retry.json_body["seq"], retry.json_body["text"]) == (seq, "finally")
-    assert [m["text"] for m in sent.of_type("p-sock", "chat.message")] == ["finally"]
-    assert send(customer, cid, "finally", client_msg_id="half-done").status_code == 200
+def test_a_copy_that_loses_the_race_for_its_client_msg_id_writes_nothing(pair, sent, monkeypatch):
+    """Two copies of one send can both pass the first read; the loser's claim + message
+    transaction is cancelled whole: it answers with the winner's message, stores nothing
+    and delivers nothing (its number stays unused)."""
+    customer, provider, cid = pair
+    first = send(customer, cid, "once", client_msg_id="twin")
+    assert first.status_code == 201
+    real = store.conversation_and_dedupe
+    reads = iter([True])
+
+    def read_before_the_winner_claimed(conversation_id, sender_id, client_msg_id):
+        conv, seq = real(conversation_id, sender_id, client_msg_id)
+        return (conv, None) if next(reads, False) else (conv, seq)
+
+    monkeypatch.setattr(store, "conversation_and_dedupe", read_before_the_winner_claimed)
+    twin = send(customer, cid, "once", client_msg_id="twin")
+    assert twin.status_code == 200
+    assert twin.json_body == first.json_body
+    assert last_seq(cid) == 2  # the loser took a number ...
+    assert store.message(cid, 2) is None  # ... and stored nothing under it
+    listed = provider.call("GET", f"/conversations/{cid}/messages?after=0").json_body
+    assert [m["seq"] for m in listed["items"]] == [1]
+    assert len(sent.of_type("p-sock", "chat.message")) == 1
 
 
 def test_a_conversation_stored_before_last_sent_existed_still_takes_messages(pair):
