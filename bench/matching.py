@@ -3,14 +3,14 @@ spread over a country (mainland Portugal: most around six cities, the rest anywh
 
 For each size, 70 % of the providers are online (so in the geo index) and requests at points
 drawn like the providers (people ask where people are) are matched through the app's own
-path: :func:`chalicelib.domain.geo.cells_to_query`, one Query per cell on the geo index
-(``store.marketplace.online_providers_in``: PynamoDB, botocore, parallel), then the domain's
-filter and ranking. Printed per size: cells (= Queries) per match, items read per match
+path: :func:`chalicelib.domain.geo.ranges_to_query`, one Query per band range on the geo
+index (``store.marketplace.online_providers_in``: PynamoDB, botocore, parallel), then the
+domain's filter and ranking. Printed per size: ranges (= Queries) per match, items read per match
 (what DynamoDB bills), the share of all online providers that is, the candidates found, and
 the app's time per match.
 
 The geo index is served from memory at botocore's ``before-call`` hook, with DynamoDB's
-semantics for a Query on one partition (the items of that cell, 1 MB pages): moto answers a
+semantics for a Query on one partition with a sort-key range (1 MB pages): moto answers a
 Query on an index by walking every item of the table (seconds per match at 10k, minutes at
 100k), so its time says nothing about DynamoDB. At 1,000 providers the same matches are also
 run on moto and the candidates compared. The time excludes DynamoDB's own latency: the
@@ -23,6 +23,7 @@ asserts.
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import math
 import os
@@ -92,34 +93,41 @@ class Meter:
 
 
 class GeoIndex:
-    """DynamoDB's answer to ``Query gsi2 WHERE gsi2pk = :cell``, from memory: the items of
-    that partition in sort-key order, in pages of at most 1 MB (with LastEvaluatedKey)."""
+    """DynamoDB's answer to ``Query gsi2 WHERE gsi2pk = :p AND gsi2sk BETWEEN :lo AND :hi``,
+    from memory: the items of that range in sort-key order, in pages of at most 1 MB (with
+    LastEvaluatedKey)."""
 
     PAGE_BYTES = 1024 * 1024
 
     def __init__(self) -> None:
-        self.cells: dict[str, list[tuple[dict[str, Any], int]]] = defaultdict(list)
+        self.partitions: dict[str, list[tuple[dict[str, Any], int]]] = defaultdict(list)
+        self.sort_keys: dict[str, list[str]] = {}
 
     def add(self, item: Any) -> None:
         wire = item.serialize()
-        self.cells[item.gsi2pk].append((wire, len(json.dumps(wire))))
+        self.partitions[item.gsi2pk].append((wire, len(json.dumps(wire))))
 
     def seal(self) -> None:
-        for items in self.cells.values():
+        for pk, items in self.partitions.items():
             items.sort(key=lambda pair: pair[0]["gsi2sk"]["S"])
+            self.sort_keys[pk] = [w["gsi2sk"]["S"] for w, _ in items]
 
     def __call__(self, params: dict[str, Any], **_: Any) -> Any:
         request = json.loads(params["body"])
         if request.get("IndexName") != "gsi2":
             return None
-        cell = next(iter(request["ExpressionAttributeValues"].values()))["S"]
+        values = request["ExpressionAttributeValues"]
+        pk = values[":0"]["S"]
+        lo, hi = (values[":1"]["S"], values[":2"]["S"]) if ":2" in values else ("", "\uffff")
+        items = self.partitions.get(pk, [])
+        sort_keys = self.sort_keys.get(pk, [])
+        first = bisect.bisect_left(sort_keys, lo)
+        end = bisect.bisect_right(sort_keys, hi)
         start = request.get("ExclusiveStartKey")
-        items = self.cells.get(cell, [])
-        first = 0
         if start:
-            first = 1 + next(n for n, (w, _) in enumerate(items) if w["gsi2sk"] == start["gsi2sk"])
+            first = bisect.bisect_right(sort_keys, start["gsi2sk"]["S"])
         page, size = [], 0
-        for wire, length in items[first:]:
+        for wire, length in items[first:end]:
             if page and size + length > self.PAGE_BYTES:
                 break
             page.append(wire)
@@ -130,7 +138,7 @@ class GeoIndex:
             keep = {names.get(n.strip(), n.strip()) for n in wanted.split(",")}
             page = [{k: v for k, v in w.items() if k in keep} for w in page]
         parsed: dict[str, Any] = {"Items": page, "Count": len(page), "ScannedCount": len(page)}
-        if first + len(page) < len(items):
+        if first + len(page) < end:
             last = items[first + len(page) - 1][0]
             parsed["LastEvaluatedKey"] = {k: last[k] for k in ("pk", "sk", "gsi2pk", "gsi2sk")}
         return AWSResponse("https://dynamodb.bench", 200, {}, None), parsed
@@ -155,7 +163,6 @@ def hooked(index: GeoIndex | None) -> Iterator[Meter]:
 
 def providers(count: int, rng: random.Random) -> list[Any]:
     """``count`` provider items; the online ones carry their geo index keys."""
-    from chalicelib.domain import geo
     from chalicelib.store import keys
     from chalicelib.store.models import ProviderItem
 
@@ -185,8 +192,7 @@ def providers(count: int, rng: random.Random) -> list[Any]:
             updated_at="2026-01-01T00:00:00.000Z",
         )
         if online:
-            item.gsi2pk = keys.cell(geo.index_cell(lat, lng))
-            item.gsi2sk = uid
+            item.gsi2pk, item.gsi2sk = keys.geo_index(lat, lng, uid)
         out.append(item)
     return out
 
@@ -218,7 +224,7 @@ def match_all(points: list[tuple[float, float, str]], index: GeoIndex | None) ->
             elapsed = (time.perf_counter() - started) * 1000
         out.append(
             Match(
-                len(geo.cells_to_query(lat, lng)),
+                len(geo.ranges_to_query(lat, lng)),
                 meter.queries,
                 meter.items,
                 [r.provider_id for r in ranked],
@@ -274,7 +280,7 @@ def run_size(count: int, matches: int, seed: int) -> dict[str, float]:
         f"matching: {count:,} providers over mainland Portugal ({online:,} online), "
         f"{matches} matches ({took:.1f} s)"
     )
-    line("cells = Queries per match", [float(m.cells) for m in results])
+    line("ranges = Queries per match", [float(m.cells) for m in results])
     line("Queries made (1 MB pages)", [float(m.queries) for m in results])
     line("items read per match", [float(m.items) for m in results])
     line("online within 20 km of it", [float(n) for n in near])

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from chalicelib import ids
 from chalicelib.auth import CUSTOMERS, PROVIDERS
-from chalicelib.domain import geo
 from chalicelib.store import keys
 from chalicelib.store import profiles as repo
 from chalicelib.store.models import Entity, ProviderItem, UserItem
@@ -82,8 +81,7 @@ def _provider_item(
     )
     item.offers_accepted = rng.randint(0, int(item.offers_received))
     if online:
-        item.gsi2pk = keys.cell(geo.index_cell(lat, lng))
-        item.gsi2sk = user_id
+        item.gsi2pk, item.gsi2sk = keys.geo_index(lat, lng, user_id)
     return item
 
 

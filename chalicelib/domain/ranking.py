@@ -130,8 +130,8 @@ def candidates_for(
     providers: Iterable[ProviderSnapshot],
     exclude: Collection[str] = (),
 ) -> list[Candidate]:
-    """The eligible providers among ``providers`` (e.g. everyone read from the cells of
-    :func:`chalicelib.domain.geo.cells_to_query`), minus ``exclude`` (e.g. the customer
+    """The eligible providers among ``providers`` (e.g. everyone read from the ranges of
+    :func:`chalicelib.domain.geo.ranges_to_query`), minus ``exclude`` (e.g. the customer
     themself, when they are also a provider). Duplicates are dropped."""
     out: dict[str, Candidate] = {}
     for p in providers:

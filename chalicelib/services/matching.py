@@ -1,10 +1,12 @@
 """Matching: who may take a request, in which order, and the offers that tell them.
 
-1. **Cells**: :func:`chalicelib.domain.geo.cells_to_query` gives the geohash cells (precision
-   4, about 39 x 19.5 km) within 20 km of the request -- at most 16, 8-9 at mid latitudes.
-2. **Read**: one Query per cell on the sparse geo index (``gsi2``, ``CELL#<cell>``) that
-   ``PUT /me/provider/availability`` maintains: only providers online in those cells are
-   read, so the cost grows with the providers *near* the request, never with the total.
+1. **Ranges**: :func:`chalicelib.domain.geo.ranges_to_query` gives the longitude ranges of
+   the latitude bands (0.36 deg) that hold every point within 20 km of the request: 2
+   (1 when the disc sits in one band, 4 where it crosses a 10-deg block border).
+2. **Read**: one Query per range on the sparse geo index (``gsi2``, ``GEO#<band>:<block>``,
+   sorted by longitude) that ``PUT /me/provider/availability`` maintains: only providers
+   online in an 80 x 40 km rectangle around the request are read, so the cost grows with
+   the providers *near* the request, never with the total.
 3. **Filter** (:func:`chalicelib.domain.ranking.candidates_for`): online, offers the
    category, and the request lies within the provider's own ``radius_km``; the customer is
    never their own candidate.
@@ -124,9 +126,9 @@ def find_candidates(
     lat: float, lng: float, category: str, exclude: Collection[str] = ()
 ) -> list[ranking.Ranked]:
     """Every eligible provider for a request, best first.
-    1 Query per cell within 20 km (<= 16; 8-9 at mid latitudes), in parallel."""
-    cells = geo.cells_to_query(lat, lng)
-    providers = (snapshot(p) for p in store.online_providers_in(cells))
+    1 Query per index range (2; 1-4), in parallel."""
+    ranges = geo.ranges_to_query(lat, lng)
+    providers = (snapshot(p) for p in store.online_providers_in(ranges))
     return ranking.rank(ranking.candidates_for(lat, lng, category, providers, exclude=exclude))
 
 

@@ -7,7 +7,6 @@ from typing import Any
 
 from chalicelib import ids
 from chalicelib.auth import ROLES, Principal
-from chalicelib.domain import geo
 from chalicelib.errors import Invalid, NotFound
 from chalicelib.schemas.common import Location
 from chalicelib.schemas.profiles import (
@@ -178,8 +177,7 @@ def put_provider(principal: Principal, body: ProviderProfileIn) -> ProviderMe:
     item.radius_km = body.radius_km
     item.rate = _rate_json(body.rate)
     if item.online:
-        item.gsi2pk = keys.cell(geo.index_cell(body.location.lat, body.location.lng))
-        item.gsi2sk = uid
+        item.gsi2pk, item.gsi2sk = keys.geo_index(body.location.lat, body.location.lng, uid)
     return _mine(uid, repo.save_provider(item, expected))
 
 
@@ -199,7 +197,6 @@ def set_availability(principal: Principal, body: Availability) -> ProviderMe:
     uid = principal.user_id
     lat = body.location.lat if body.location else None
     lng = body.location.lng if body.location else None
-    cell = None
     if body.online:
         if lat is None or lng is None:
             current = repo.get_provider(uid)
@@ -208,8 +205,7 @@ def set_availability(principal: Principal, body: Availability) -> ProviderMe:
             lat, lng = current.lat, current.lng
         if lat is None or lng is None:
             raise Invalid("location: required to go online.")
-        cell = geo.index_cell(lat, lng)
-    item = repo.set_availability(uid, online=body.online, lat=lat, lng=lng, cell=cell)
+    item = repo.set_availability(uid, online=body.online, lat=lat, lng=lng)
     return _mine(uid, item)
 
 

@@ -11,8 +11,17 @@ def user(user_id: str) -> str:
     return f"USER#{user_id}"
 
 
-def cell(geohash: str) -> str:
-    return f"CELL#{geohash}"
+def geo_partition(partition: str) -> str:
+    """gsi2pk of the geo index (a band x block partition, :mod:`chalicelib.domain.geo`)."""
+    return f"GEO#{partition}"
+
+
+def geo_index(lat: float, lng: float, provider_id: str) -> tuple[str, str]:
+    """(gsi2pk, gsi2sk) of an online provider at this location in the geo index."""
+    from chalicelib.domain import geo
+
+    partition, sort = geo.index_key(lat, lng, provider_id)
+    return geo_partition(partition), sort
 
 
 CATALOG = ("CATALOG", "CATEGORIES")

@@ -7,7 +7,7 @@ Access patterns (never a Scan; no partition keyed by an entity type alone; keys 
 |-------------------------------------|-------------------------------------------------|-------|
 | request by id (C)                   | pk=REQ#<id>, sk=META                            | table |
 | a customer's requests, newest first | gsi1pk=REQS#<customer>                          | gsi1  |
-| online providers near a point       | gsi2pk=CELL#<geohash>, each cell of the disc    | gsi2  |
+| online providers near a point       | gsi2pk=GEO#<band>:<block>, gsi2sk lng range     | gsi2  |
 | an offer of mine + its request (C)  | pk=USER#<provider>, sk=OFFER#<request id>; REQ# | table |
 | every offer I had, newest first     | pk=USER#<provider>, sk begins_with OFFER#       | table |
 | my pending offers (sparse)          | gsi1pk=OFFERS#<provider>                        | gsi1  |
@@ -56,6 +56,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import ids
+from chalicelib.domain import geo
 from chalicelib.store import keys
 from chalicelib.store.models import CONDITION_FAILED, Entity, ProviderItem, condition_failed
 
@@ -566,24 +567,29 @@ MATCHING_ATTRIBUTES = (
 read capacity is the same, DynamoDB bills a Query by the items' full size)."""
 
 
-def online_providers_in(cells: Sequence[str], max_workers: int = 8) -> list[ProviderItem]:
-    """Every online provider indexed under these cells, with :data:`MATCHING_ATTRIBUTES`.
-    1 Query per cell (more only when a cell's page passes 1 MB), run in parallel; reads
-    only the providers in those cells."""
+def online_providers_in(
+    ranges: Sequence[geo.IndexRange], max_workers: int = 4
+) -> list[ProviderItem]:
+    """Every online provider in these ranges of the geo index (:mod:`chalicelib.domain.geo`),
+    with :data:`MATCHING_ATTRIBUTES`. 1 Query per range (2 for most matches, at most 4;
+    more only when a range's page passes 1 MB), run in parallel; reads only the providers
+    in those ranges."""
 
-    def one(cell: str) -> list[ProviderItem]:
+    def one(found: geo.IndexRange) -> list[ProviderItem]:
         return [
             item
             for item in Entity.gsi2.query(
-                keys.cell(cell), attributes_to_get=list(MATCHING_ATTRIBUTES)
+                keys.geo_partition(found.partition),
+                Entity.gsi2sk.between(found.lo_key, found.hi_key + "~"),
+                attributes_to_get=list(MATCHING_ATTRIBUTES),
             )
             if isinstance(item, ProviderItem) and item.online
         ]
 
-    if len(cells) <= 1:
-        return [p for c in cells for p in one(c)]
-    with ThreadPoolExecutor(max_workers=min(max_workers, len(cells))) as pool:
-        return [p for found in pool.map(one, cells) for p in found]
+    if len(ranges) <= 1:
+        return [p for r in ranges for p in one(r)]
+    with ThreadPoolExecutor(max_workers=min(max_workers, len(ranges))) as pool:
+        return [p for found in pool.map(one, ranges) for p in found]
 
 
 # --- timers ---------------------------------------------------------------------------------

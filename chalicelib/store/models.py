@@ -8,7 +8,7 @@ the entity type is never a partition key on its own). Keys are built in ``keys.p
 | profile of a user                     | pk=USER#<id>, sk=PROFILE                       | table |
 | settings of a user (versioned)        | pk=USER#<id>, sk=SETTINGS                      | table |
 | provider profile of a user            | pk=USER#<id>, sk=PROVIDER                      | table |
-| online providers in a geohash cell    | gsi2pk=CELL#<geohash> (sparse: online only)    | gsi2  |
+| online providers near a point         | gsi2pk=GEO#<band>:<block>, gsi2sk lng range    | gsi2  |
 | service categories (one cached item)  | pk=CATALOG, sk=CATEGORIES                      | table |
 
 Capabilities add their rows to this table in their own models module (``store/*.py``),
@@ -46,7 +46,8 @@ class Gsi1(GlobalSecondaryIndex["Entity"]):
 
 
 class Gsi2(GlobalSecondaryIndex["Entity"]):
-    """Geo index: online providers by geohash cell (sparse)."""
+    """Geo index (online providers by latitude band, sorted by longitude; sparse) and the
+    timers' due index."""
 
     class Meta:
         index_name = "gsi2"

@@ -143,10 +143,10 @@ def save_provider(item: ProviderItem, expected_version: int) -> ProviderItem:
 
 
 def set_availability(
-    user_id: str, *, online: bool, lat: float | None, lng: float | None, cell: str | None
+    user_id: str, *, online: bool, lat: float | None, lng: float | None
 ) -> ProviderItem:
-    """Go online (indexed under ``cell`` in the sparse geo index) or offline (removed
-    from it). 1 conditional UpdateItem."""
+    """Go online (indexed at (lat, lng) in the sparse geo index: ``keys.geo_index``) or
+    offline (removed from it). 1 conditional UpdateItem."""
     item = ProviderItem(keys.user(user_id), keys.PROVIDER)
     actions: list[Any] = [
         ProviderItem.online.set(1 if online else 0),
@@ -154,8 +154,9 @@ def set_availability(
     ]
     if lat is not None and lng is not None:
         actions += [ProviderItem.lat.set(lat), ProviderItem.lng.set(lng)]
-    if online and cell:
-        actions += [ProviderItem.gsi2pk.set(keys.cell(cell)), ProviderItem.gsi2sk.set(user_id)]
+    if online and lat is not None and lng is not None:
+        index_pk, index_sk = keys.geo_index(lat, lng, user_id)
+        actions += [ProviderItem.gsi2pk.set(index_pk), ProviderItem.gsi2sk.set(index_sk)]
     else:
         actions += [ProviderItem.gsi2pk.remove(), ProviderItem.gsi2sk.remove()]
     try:

@@ -179,7 +179,7 @@ def test_someone_elses_cursor_is_refused(world):
 # --- cost -------------------------------------------------------------------------------------
 
 
-CELLS = len(geo.cells_to_query(HERE["lat"], HERE["lng"]))
+RANGES = len(geo.ranges_to_query(HERE["lat"], HERE["lng"]))
 
 
 def test_every_route_stays_within_its_documented_dynamodb_budget(as_user, monkeypatch):
@@ -205,7 +205,7 @@ def test_every_route_stays_within_its_documented_dynamodb_budget(as_user, monkey
         measured.append((label, calls.calls, budget))
         return response.json_body
 
-    request = cost("POST /requests", CELLS + 3, customer, "POST", "/requests", request_body())
+    request = cost("POST /requests", RANGES + 3, customer, "POST", "/requests", request_body())
     rid = request["id"]
     cost("GET /requests (customer)", 1, customer, "GET", "/requests")
     cost("GET /requests (provider)", 2, p1, "GET", "/requests")

@@ -155,7 +155,7 @@ def test_provider_profile_availability_and_public_view(as_user):
     assert online.status_code == 200
     assert online.json_body["online"] is True
     item = ProviderItem.get(keys.user(provider.user_id), keys.PROVIDER)
-    assert item.gsi2pk is not None and item.gsi2pk.startswith("CELL#")
+    assert item.gsi2pk is not None and item.gsi2pk.startswith("GEO#")
 
     moved = provider.call(
         "PUT",

@@ -1,4 +1,4 @@
-"""Geohash, distance, validation and the geo index: coverage and bounded cost."""
+"""Distance, validation and the geo index: coverage and bounded cost."""
 
 from __future__ import annotations
 
@@ -23,70 +23,6 @@ def destination(lat: float, lng: float, bearing_deg: float, km: float) -> tuple[
         math.sin(b) * math.sin(d) * math.cos(p1), math.cos(d) - math.sin(p1) * math.sin(p2)
     )
     return math.degrees(p2), (math.degrees(l2) + 540.0) % 360.0 - 180.0
-
-
-@pytest.mark.parametrize(
-    ("lat", "lng", "precision", "expected"),
-    [
-        (42.6, -5.6, 5, "ezs42"),
-        (57.64911, 10.40744, 11, "u4pruydqqvj"),
-        (48.8584, 2.2945, 7, "u09tunq"),
-        (-33.8568, 151.2153, 6, "r3gx2u"),
-    ],
-)
-def test_encode_matches_reference_geohashes(
-    lat: float, lng: float, precision: int, expected: str
-) -> None:
-    assert geo.encode(lat, lng, precision) == expected
-
-
-def test_decode_gives_the_cell_that_contains_the_point() -> None:
-    rng = random.Random(1)
-    for _ in range(500):
-        lat, lng = rng.uniform(-90, 90), rng.uniform(-180, 180)
-        for precision in (1, 4, 7):
-            cell = geo.decode(geo.encode(lat, lng, precision))
-            assert cell.south <= lat <= cell.north
-            assert cell.west <= lng <= cell.east
-            assert geo.encode(*cell.center, precision) == geo.encode(lat, lng, precision)
-
-
-def test_index_cells_are_about_39_by_20_km_at_the_equator() -> None:
-    cell = geo.decode(geo.index_cell(0.1, 0.1))
-    width = geo.haversine_km(0.0, cell.west, 0.0, cell.east)
-    height = geo.haversine_km(cell.south, 0.0, cell.north, 0.0)
-    assert 38.5 < width < 39.5
-    assert 19.3 < height < 19.8
-
-
-def test_decode_refuses_strings_that_are_not_geohashes() -> None:
-    for bad in ("", "abc", "u09a", "x" * 13):  # 'a' is not in the geohash alphabet
-        with pytest.raises(Invalid):
-            geo.decode(bad)
-
-
-def test_neighbours_touch_the_cell_on_all_sides() -> None:
-    center = geo.encode(48.85, 2.35, 5)
-    around = geo.neighbours(center)
-    assert len(around) == 8
-    assert center not in around
-    box = geo.decode(center)
-    h, w = box.north - box.south, box.east - box.west
-    lat, lng = box.center
-    expected = {
-        geo.encode(lat + dy * h, lng + dx * w, 5)
-        for dy in (-1, 0, 1)
-        for dx in (-1, 0, 1)
-        if (dy, dx) != (0, 0)
-    }
-    assert set(around) == expected
-
-
-def test_neighbours_wrap_across_the_antimeridian_and_stop_at_the_poles() -> None:
-    east_edge = geo.encode(0.05, 179.99, 4)
-    assert geo.encode(0.05, -179.99, 4) in geo.neighbours(east_edge)
-    top = geo.encode(89.99, 10.0, 4)
-    assert len(geo.neighbours(top)) == 5  # no row north of the top row
 
 
 def test_haversine_known_distances() -> None:
@@ -123,133 +59,125 @@ def test_service_radius_accepts_the_cap() -> None:
     assert geo.validate_radius_km(geo.MAX_RADIUS_KM) == geo.MAX_RADIUS_KM
 
 
-def test_distance_to_cell_is_the_true_minimum_over_its_boundary() -> None:
-    rng = random.Random(7)
-    for _ in range(200):
-        cell = geo.decode(geo.encode(rng.uniform(-70, 70), rng.uniform(-180, 180), 4))
-        lat = rng.uniform(cell.south - 0.6, cell.north + 0.6)
-        lng = rng.uniform(cell.west - 0.8, cell.east + 0.8)
-        lng = (lng + 540.0) % 360.0 - 180.0
-        exact = geo.distance_to_cell_km(lat, lng, cell)
-        steps = 400
-        boundary = [
-            (cell.south + (cell.north - cell.south) * i / steps, edge)
-            for i in range(steps + 1)
-            for edge in (cell.west, cell.east)
-        ] + [
-            (edge, cell.west + (cell.east - cell.west) * i / steps)
-            for i in range(steps + 1)
-            for edge in (cell.south, cell.north)
-        ]
-        sampled = min(geo.haversine_km(lat, lng, a, b) for a, b in boundary)
-        inside = cell.south <= lat <= cell.north and cell.west <= lng <= cell.east
-        if inside:
-            assert exact == 0.0
-        else:
-            assert exact <= sampled + 1e-9  # never overestimates (that would miss cells)
-            assert exact >= sampled - 0.05  # and is tight
+# --- the index: latitude bands, longitude-sorted --------------------------------------------
 
 
-@pytest.mark.parametrize("band", [0.0, 30.0, 45.0, -52.0, 60.0, -69.0, 70.0, 78.0])
-def test_every_point_within_the_radius_lies_in_a_returned_cell(band: float) -> None:
+def covered(lat: float, lng: float, p_lat: float, p_lng: float) -> bool:
+    """Would a match at (lat, lng) read a provider indexed at (p_lat, p_lng)?"""
+    partition, sort = geo.index_key(p_lat, p_lng, "p")
+    lng_key = sort.split("#")[0]
+    return any(
+        r.partition == partition and r.lo_key <= lng_key <= r.hi_key
+        for r in geo.ranges_to_query(lat, lng)
+    )
+
+
+@pytest.mark.parametrize("band", [0.0, 30.0, 38.7, 45.0, -52.0, 60.0, -69.0, 70.0, 79.5])
+def test_every_point_within_the_radius_lies_in_a_range_read(band: float) -> None:
     """Coverage: a provider anywhere within MAX_RADIUS_KM of the request is found."""
     rng = random.Random(int(band * 10) + 3)
     for _ in range(60):
-        lat = band + rng.uniform(-1.0, 1.0) * (0.0 if abs(band) >= 78 else 1.0)
+        lat = band + rng.uniform(-0.4, 0.4)
         lng = rng.uniform(-180, 180)
-        cells = set(geo.cells_to_query(lat, lng))
         for _ in range(60):
-            # distances biased towards the rim, where a missed cell would show
+            # distances biased towards the rim, where a missed range would show
             km = geo.MAX_RADIUS_KM * math.sqrt(rng.random()) ** 0.25
             p_lat, p_lng = destination(lat, lng, rng.uniform(0, 360), km)
             assert geo.haversine_km(lat, lng, p_lat, p_lng) <= geo.MAX_RADIUS_KM + 1e-6
-            assert geo.index_cell(p_lat, p_lng) in cells, (lat, lng, p_lat, p_lng)
+            assert covered(lat, lng, p_lat, p_lng), (lat, lng, p_lat, p_lng)
 
 
-def test_coverage_across_the_antimeridian() -> None:
-    cells = set(geo.cells_to_query(-16.5, 179.95))
-    east_of_line = geo.index_cell(-16.5, -179.9)  # ~5 km away, other side of the line
-    assert east_of_line in cells
-    assert any(c.startswith("r") for c in cells) and any(c.startswith("2") for c in cells)
+def test_coverage_across_the_antimeridian_and_a_block_border() -> None:
+    assert covered(-16.5, 179.95, -16.5, -179.9)  # ~5 km away, other side of the line
+    assert covered(-16.5, -179.95, -16.5, 179.9)
+    assert covered(38.7, -10.05, 38.7, -9.95)  # across the -10 deg block border
+    assert len({r.partition for r in geo.ranges_to_query(-16.5, 179.95)}) == 4
 
 
-def test_returned_cells_all_come_within_the_radius() -> None:
-    """No cell is read for nothing: each one has ground within the radius."""
-    rng = random.Random(11)
-    for _ in range(300):
-        lat, lng = rng.uniform(-70, 70), rng.uniform(-180, 180)
-        for cell in geo.cells_to_query(lat, lng):
-            assert geo.distance_to_cell_km(lat, lng, geo.decode(cell)) <= geo.MAX_RADIUS_KM
-            assert len(cell) == geo.INDEX_PRECISION
-
-
-def test_cells_per_match_are_few_and_bounded_up_to_70_degrees() -> None:
+def test_a_match_reads_two_ranges_and_never_more_than_four() -> None:
     rng = random.Random(5)
-    worst_by_band: dict[int, int] = defaultdict(int)
-    for _ in range(6000):
-        lat = rng.uniform(-geo.BOUNDED_LAT, geo.BOUNDED_LAT)
-        count = len(geo.cells_to_query(lat, rng.uniform(-180, 180)))
-        band = int(abs(lat) // 10) * 10
-        worst_by_band[band] = max(worst_by_band[band], count)
-    assert max(worst_by_band.values()) <= geo.MAX_CELLS_TO_QUERY
-    assert worst_by_band[40] <= 9  # typical populated latitudes read at most 9 cells
-    for lat in (geo.BOUNDED_LAT, -geo.BOUNDED_LAT):
-        for i in range(50):
-            assert len(geo.cells_to_query(lat, i * 0.007)) <= geo.MAX_CELLS_TO_QUERY
+    counts = [
+        len(geo.ranges_to_query(rng.uniform(-80, 80), rng.uniform(-180, 180)))
+        for _ in range(5000)
+    ]
+    assert max(counts) <= geo.MAX_PARTITIONS_TO_QUERY
+    assert sorted(counts)[len(counts) // 2] == 2  # the typical match: 2 Queries
+    assert sum(c > 2 for c in counts) < 0.1 * len(counts)  # block borders are rare
+    for lat in (38.0, 39.0, 40.0, 41.0, 42.0):  # mainland Portugal: never a block border
+        for lng in (-9.4, -8.0, -6.3):
+            assert len(geo.ranges_to_query(lat, lng)) <= 2
 
 
-def test_smaller_search_radius_reads_fewer_or_equal_cells() -> None:
-    assert len(geo.cells_to_query(45.0, 7.0, 1.0)) <= len(geo.cells_to_query(45.0, 7.0))
-    assert geo.cells_to_query(45.0001, 7.0001, 0.0) == [geo.index_cell(45.0001, 7.0001)]
+def test_what_a_match_reads_is_a_rectangle_about_80_by_40_km() -> None:
+    """The ranges read span 2 bands (80 km) and the disc's width (40 km), at any latitude."""
+    for lat in (0.0, 38.7, 60.0, 79.0):
+        ranges = geo.ranges_to_query(lat + 0.01, 25.0)
+        lo = min(int(r.lo_key) for r in ranges) / 1e6 - 180.0
+        hi = max(int(r.hi_key) for r in ranges) / 1e6 - 180.0
+        width = geo.haversine_km(lat, lo, lat, hi)
+        assert 39.9 < width < 40.5, (lat, width)
+        assert len({r.partition for r in ranges}) <= 2
+
+
+def test_a_smaller_search_radius_reads_a_narrower_range() -> None:
+    wide = geo.ranges_to_query(45.0, 7.0)
+    narrow = geo.ranges_to_query(45.0, 7.0, 1.0)
+    assert narrow[0].lo_key > wide[0].lo_key and narrow[0].hi_key < wide[0].hi_key
+    assert len(geo.ranges_to_query(45.1, 7.0, 0.0)) == 1
 
 
 def test_matching_is_refused_near_the_poles_and_for_oversized_radii() -> None:
     with pytest.raises(Invalid, match="latitude"):
-        geo.cells_to_query(geo.MAX_MATCH_LAT + 0.5, 0.0)
+        geo.ranges_to_query(geo.MAX_MATCH_LAT + 0.5, 0.0)
     with pytest.raises(Invalid, match="radius"):
-        geo.cells_to_query(10.0, 10.0, geo.MAX_RADIUS_KM + 1)
+        geo.ranges_to_query(10.0, 10.0, geo.MAX_RADIUS_KM + 1)
     with pytest.raises(Invalid, match="lat"):
-        geo.cells_to_query(999, 0.0)
+        geo.ranges_to_query(999, 0.0)
 
 
-def test_a_provider_400_km_away_is_not_in_any_cell_read() -> None:
+def test_a_provider_400_km_away_is_not_read() -> None:
     lat, lng = 52.52, 13.405  # Berlin
-    far = destination(lat, lng, 200.0, 400.0)
-    assert geo.index_cell(*far) not in geo.cells_to_query(lat, lng)
+    for bearing in (0.0, 90.0, 200.0):
+        assert not covered(lat, lng, *destination(lat, lng, bearing, 400.0))
 
 
 def test_items_read_grow_with_nearby_providers_not_the_total() -> None:
     """Simulate the index: providers spread over a country; adding far-away providers does
     not change what a match reads, adding nearby ones does."""
     rng = random.Random(3)
-    index: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    index: dict[str, list[tuple[str, tuple[float, float]]]] = defaultdict(list)
 
     def add(n: int, lat_range: tuple[float, float], lng_range: tuple[float, float]) -> None:
         for _ in range(n):
             p = (rng.uniform(*lat_range), rng.uniform(*lng_range))
-            index[geo.index_cell(*p)].append(p)
+            partition, sort = geo.index_key(*p, "p")
+            index[partition].append((sort.split("#")[0], p))
 
     request = (48.1351, 11.5820)  # Munich
 
-    def items_read() -> int:
-        return sum(len(index[c]) for c in geo.cells_to_query(*request))
-
-    def found_within_radius() -> int:
-        return sum(
-            1
-            for c in geo.cells_to_query(*request)
-            for p in index[c]
-            if geo.haversine_km(*request, *p) <= geo.MAX_RADIUS_KM
-        )
+    def read() -> list[tuple[float, float]]:
+        return [
+            p
+            for r in geo.ranges_to_query(*request)
+            for key, p in index[r.partition]
+            if r.lo_key <= key <= r.hi_key
+        ]
 
     add(2_000, (47.3, 55.0), (5.9, 15.0))  # Germany
-    before = items_read()
+    before = len(read())
     add(50_000, (53.0, 55.0), (8.0, 14.0))  # many more, all in the north, 550+ km away
-    assert items_read() == before
+    assert len(read()) == before
     everyone_near = sum(
-        1 for ps in index.values() for p in ps if geo.haversine_km(*request, *p) <= 20.0
+        1 for ps in index.values() for _, p in ps if geo.haversine_km(*request, *p) <= 20.0
     )
-    assert found_within_radius() == everyone_near  # nobody near is missed
+    assert sum(geo.haversine_km(*request, *p) <= 20.0 for p in read()) == everyone_near
     add(500, (48.10, 48.17), (11.53, 11.63))  # a cluster downtown
-    assert items_read() == before + 500
-    assert items_read() < 0.05 * sum(len(v) for v in index.values())
+    assert len(read()) == before + 500
+    assert len(read()) < 0.05 * sum(len(v) for v in index.values())
+
+
+def test_the_index_sort_key_orders_by_longitude() -> None:
+    keys = [geo.index_key(10.0, lng, "p")[1] for lng in (-180.0, -9.5, -9.4999, 0.0, 179.99)]
+    assert keys == sorted(keys)
+    assert geo.index_key(10.0, 0.0, "p")[0] == geo.index_key(10.05, 9.9, "q")[0]  # one partition
+
