@@ -5,7 +5,11 @@ Every state change emits its events (:class:`Event`) through :func:`publish`, in
 :func:`add_sink` do the rest: the notification feed records them (when ``feed``), the live
 sender delivers it to the recipients' sockets, and the push sender reaches the ones with
 no live socket. A failing sink is logged and never undoes the state change that emitted
-the event (the feed is the catch-up path)."""
+the event (the feed is the catch-up path).
+
+Marketplace changes write their feed entries in their own transaction instead (the outbox,
+:meth:`chalicelib.store.marketplace.Changes.notify`) and publish the events only once it
+committed, flagged ``recorded``: the feed sink leaves those alone."""
 
 from __future__ import annotations
 
@@ -27,6 +31,11 @@ class Event:
     recipients: tuple[str, ...]
     data: dict[str, Any]
     feed: bool = True
+    """Whether it belongs in the recipients' notification feed at all."""
+    recorded: bool = False
+    """Its feed entries are already written, in the same transaction as the change that
+    emitted it (:func:`chalicelib.services.notifications.stage`): the feed sink must not
+    write them again. Only meaningful with ``feed``."""
     actor: str | None = None
     """The user who caused it (not part of the frame): they get it live on their other
     sockets, but never as a push."""
@@ -88,7 +97,8 @@ def publish_many(batch: Iterable[Event]) -> None:
 def batched() -> Iterator[None]:
     """Hold the events published inside the block and hand them to the sinks together at
     its end, so one state change that tells several people several things costs each sink
-    one round of look-ups (the feed: one BatchWriteItem; live: one BatchGetItem of
+    one round of look-ups (the feed: one BatchWriteItem of the entries not already
+    written with their change, none for a marketplace change; live: one BatchGetItem of
     sockets; push: one BatchGetItem of settings and devices), not one per event. Nested
     blocks join the outer one. The events go out even when the block raises after them:
     they describe changes already committed."""

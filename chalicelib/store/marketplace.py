@@ -227,17 +227,31 @@ def _cancelled(exc: TransactWriteError) -> bool:
     return code in ("TransactionCanceledException", CONDITION_FAILED)
 
 
+MAX_WRITES = 100
+"""The most items one TransactWriteItems takes."""
+
+
 class Changes:
     """The writes of one state change, committed atomically: 1 TransactWriteItems.
 
     The first write is normally the request (or job) saved under its version condition,
-    which is what makes concurrent decisions exclusive."""
+    which is what makes concurrent decisions exclusive.
+
+    The change's events ride along (the outbox, :meth:`notify`): their feed entries are
+    written in the same transaction, so the feed holds an entry exactly when the change
+    committed (a Lambda dying right after the commit can no longer leave a change out of
+    the feed: nothing a user was sent is lost), and it takes no call of its own. The price:
+    a transaction bills 2 write units per item (per KB), so each feed entry costs 2 write
+    units instead of the 1 of a BatchWriteItem."""
 
     def __init__(self) -> None:
         self._ops: list[Callable[[TransactWrite], None]] = []
+        self._staged: list[tuple[Any, list[NotificationItem]]] = []
+        self._recorded: list[bool] = []
 
     def __len__(self) -> int:
-        return len(self._ops)
+        """The writes staged, feed entries included."""
+        return len(self._ops) + sum(len(entries) for _, entries in self._staged)
 
     def save_new(self, item: Entity) -> None:
         """Create ``item``; fails if it exists."""
@@ -325,20 +339,57 @@ class Changes:
             actions += [ProviderItem.rating_count.add(1), ProviderItem.rating_sum.add(rating)]
         self.update(item, actions, ProviderItem.pk.exists())
 
+    def notify(self, event: Any, entries: Iterable[NotificationItem]) -> None:
+        """Stage an event of this change (opaque here: the service's event) with its feed
+        entries, written in the same transaction. After :meth:`commit`, :meth:`events`
+        hands the events back for publishing; when the transaction is cancelled there is
+        nothing to publish and nothing in the feed."""
+        self._staged.append((event, list(entries)))
+
+    def events(self) -> list[tuple[Any, bool]]:
+        """The staged events in the order staged, each with whether its feed entries were
+        committed with the change (False only for an event whose entries did not fit in the
+        transaction's 100 items: see :meth:`commit`; its feed is still to be written)."""
+        recorded = self._recorded or [False] * len(self._staged)
+        return [(event, done) for (event, _), done in zip(self._staged, recorded, strict=True)]
+
     def commit(self) -> None:
-        """1 TransactWriteItems (up to 100 writes). Raises :class:`Stale` when cancelled."""
-        if not self._ops:
+        """1 TransactWriteItems (up to 100 writes). Raises :class:`Stale` when cancelled.
+
+        The change's own writes come first and must fit (:class:`ValueError` otherwise);
+        the staged feed entries fill the room left, event by event. An event whose entries
+        do not fit is left out of the transaction whole (so a change never fails for its
+        notifications) and reported unrecorded by :meth:`events`: its publisher writes
+        its feed after the commit, as before the outbox (1 BatchWriteItem)."""
+        if len(self._ops) > MAX_WRITES:
+            raise ValueError(
+                f"a transaction takes at most {MAX_WRITES} writes, not {len(self._ops)}"
+            )
+        room = MAX_WRITES - len(self._ops)
+        entries: list[NotificationItem] = []
+        recorded: list[bool] = []
+        for _, staged in self._staged:
+            fits = len(staged) <= room
+            if fits:
+                room -= len(staged)
+                entries += staged
+            recorded.append(fits)
+        if not self._ops and not entries:
+            self._recorded = recorded
             return
-        if len(self._ops) > 100:
-            raise ValueError(f"a transaction takes at most 100 writes, not {len(self._ops)}")
+        expires = feed_expiry()
         try:
             with TransactWrite(connection=_connection()) as tx:
                 for op in self._ops:
                     op(tx)
+                for entry in entries:
+                    entry.ttl = expires
+                    tx.save(entry)
         except TransactWriteError as exc:
             if _cancelled(exc):
                 raise Stale(str(exc)) from exc
             raise
+        self._recorded = recorded
 
 
 # --- reads ------------------------------------------------------------------------------------
@@ -644,9 +695,15 @@ def days_between(first: str, last: str) -> list[str]:
 # --- the feed -------------------------------------------------------------------------------
 
 
+def feed_expiry() -> int:
+    """The TTL (epoch seconds) of a feed entry written now."""
+    return int((ids.now() + FEED_TTL).timestamp())
+
+
 def save_notifications(items: Sequence[NotificationItem]) -> None:
-    """1 BatchWriteItem per 25 entries."""
-    expires = int((ids.now() + FEED_TTL).timestamp())
+    """1 BatchWriteItem per 25 entries (entries of a change go in its transaction instead:
+    :meth:`Changes.notify`)."""
+    expires = feed_expiry()
     with NotificationItem.batch_write() as batch:
         for item in items:
             item.ttl = expires
