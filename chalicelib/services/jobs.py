@@ -177,10 +177,10 @@ def list_mine(principal: Principal, query: PageQuery) -> Page[JobOut]:
 
 
 def transition(principal: Principal, job_id: str, to: str, now: datetime | None = None) -> JobOut:
-    """POST /jobs/{id}/transitions — 1 GetItem + 1 TransactWriteItems + its event
-    (``job.updated`` to both sides: 2 calls, :mod:`~chalicelib.services.notifications`;
-    2 when the other side is online); cancelling also cancels the request in the same
-    transaction (+1 GetItem). An illegal move is a 409 that says why
+    """POST /jobs/{id}/transitions — 1 GetItem + 1 TransactWriteItems (the job, its feed
+    entries) + its event (``job.updated`` to both sides: 1 BatchGetItem,
+    :mod:`~chalicelib.services.notifications`, online or not); cancelling also cancels the
+    request in the same transaction (+1 GetItem). An illegal move is a 409 that says why
     (:func:`chalicelib.domain.jobs.check_transition`)."""
     now = now or ids.now()
     target = JobState(to)
@@ -205,16 +205,17 @@ def transition(principal: Principal, job_id: str, to: str, now: datetime | None 
             closes = review_rules.window_closes_at(now)
             store.set_due(job, closes, keys.job(job.job_id))
         changes.save_job(job, version)
+        notifications.stage(
+            changes,
+            "job.updated",
+            (job.customer_id, job.provider_id),
+            job_out(job, ""),
+            actor=principal.user_id,
+        )
         try:
             changes.commit()
         except store.Stale:
             continue
-        with notifications.batched():
-            notifications.emit(
-                "job.updated",
-                (job.customer_id, job.provider_id),
-                job_out(job, ""),
-                actor=principal.user_id,
-            )
+        notifications.publish(changes)
         return job_out(job, principal.user_id)
     raise Conflict("The job kept changing while we tried to update it; read it and retry.")

@@ -71,8 +71,8 @@ def accept(principal: Principal, offer_id: str, now: datetime | None = None) -> 
     """POST /offers/{id}/accept — 1 BatchGetItem (the offer and its request) + 1
     TransactWriteItems (request matched, this offer accepted, the others withdrawn, the job
     and its two memberships, the provider's accepted counter, the job's conversation and
-    its two members) + its events (2 calls: notifications). Losing a race: +1 GetItem,
-    then 409.
+    its two members, the feed entries) + its events (1 BatchGetItem: notifications).
+    Losing a race: +1 GetItem, then 409.
     Accepting an offer one already won answers the job again (1 GetItem more)."""
     now = now or ids.now()
     uid = principal.user_id
@@ -115,16 +115,18 @@ def accept(principal: Principal, offer_id: str, now: datetime | None = None) -> 
             [job.customer_id, uid], "job", job.job_id, str(job.conversation_id)
         ):
             changes.save_new(item)
+        notifications.stage(
+            changes, "job.updated", (job.customer_id, uid), jobs.job_out(job, ""), actor=uid
+        )
+        tell_withdrawn(changes, request, others, "withdrawn", "taken")
+        notifications.stage(
+            changes, "request.updated", (job.customer_id,), request_out(request, None)
+        )
         try:
             changes.commit()
         except store.Stale:
             continue  # someone else changed the request first: look again
-        with notifications.batched():
-            notifications.emit(
-                "job.updated", (job.customer_id, uid), jobs.job_out(job, ""), actor=uid
-            )
-            tell_withdrawn(request, others, "withdrawn", "taken")
-            notifications.emit("request.updated", (job.customer_id,), request_out(request, None))
+        notifications.publish(changes)
         return jobs.job_out(job, uid)
     raise Conflict("The request kept changing while you accepted; look at it again.")
 
@@ -132,7 +134,8 @@ def accept(principal: Principal, offer_id: str, now: datetime | None = None) -> 
 def decline(principal: Principal, offer_id: str, now: datetime | None = None) -> OfferOut:
     """POST /offers/{id}/decline — 1 BatchGetItem (the offer and its request) + 1
     TransactWriteItems (the offer and the request; an instant request's timer is set to now
-    so the next sweep offers it to the next candidate) + its events (2 calls: notifications)."""
+    so the next sweep offers it to the next candidate; the feed entry) + its events (1
+    BatchGetItem: notifications)."""
     now = now or ids.now()
     uid = principal.user_id
     offer, request = my_offer(principal, offer_id)
@@ -154,15 +157,15 @@ def decline(principal: Principal, offer_id: str, now: datetime | None = None) ->
         if request.mode == dispatch.Mode.INSTANT:
             store.set_due(request, now, keys.request(request.request_id))
         changes.save_request(request, version)
+        notifications.stage(
+            changes, "request.updated", (request.customer_id,), request_out(request, None)
+        )
         try:
             changes.commit()
         except store.Stale:
             continue
         offer.status = OfferStatus.DECLINED.value
         offer.status_reason = "declined by the provider"
-        with notifications.batched():
-            notifications.emit(
-                "request.updated", (request.customer_id,), request_out(request, None)
-            )
+        notifications.publish(changes)
         return offer_out(offer)
     raise Conflict("The request kept changing while you declined; retry.")

@@ -47,10 +47,10 @@ def create(
     principal: Principal, request_id: str, body: QuoteIn, now: datetime | None = None
 ) -> QuoteOut:
     """POST /requests/{id}/quotes — 1 GetItem (request) + 1 TransactWriteItems (the quote,
-    the request's quote list, the invitation, the quote's conversation and its members) +
-    its event (``quote.new`` to the customer: 2 calls,
-    :mod:`~chalicelib.services.notifications`). Only a provider
-    invited to quote may (anyone else: 404); one quote per provider and request."""
+    the request's quote list, the invitation, the quote's conversation and its members, the
+    feed entry) + its event (``quote.new`` to the customer: 1 BatchGetItem,
+    :mod:`~chalicelib.services.notifications`). Only a provider invited to quote may
+    (anyone else: 404); one quote per provider and request."""
     now = now or ids.now()
     uid = principal.user_id
     for _ in range(MAX_ATTEMPTS):
@@ -95,13 +95,13 @@ def create(
         changes.set_offer_status(uid, str(invitation["id"]), "pending", quote_id=qid)
         for item in conversations.conversation_items([request.customer_id, uid], "quote", qid, cid):
             changes.save_new(item)
+        out = quote_out(quote)
+        notifications.stage(changes, "quote.new", (request.customer_id,), out)
         try:
             changes.commit()
         except store.Stale:
             continue
-        out = quote_out(quote)
-        with notifications.batched():
-            notifications.emit("quote.new", (request.customer_id,), out)
+        notifications.publish(changes)
         return out
     raise Conflict("The request kept changing while you quoted; retry.")
 
@@ -125,8 +125,8 @@ def accept(principal: Principal, quote_id: str, now: datetime | None = None) -> 
     """POST /quotes/{id}/accept — 1 BatchGetItem (the quote and its request: the quote id
     holds the request id) + 1 TransactWriteItems (request matched, quote accepted, other
     quotes declined, invitations closed, the job and its memberships, the provider's
-    counter) + its events (2 calls: notifications). The job keeps the quote's
-    conversation. Accepting the same quote again answers the job. Losing a race: +1
+    counter, the feed entries) + its events (1 BatchGetItem: notifications). The job keeps
+    the quote's conversation. Accepting the same quote again answers the job. Losing a race: +1
     GetItem (the request again) per retry."""
     now = now or ids.now()
     uid = principal.user_id
@@ -173,13 +173,17 @@ def accept(principal: Principal, quote_id: str, now: datetime | None = None) -> 
             if pid != provider:
                 changes.set_quote_status(uid, qid, "declined")
         jobs.stage_match(request, version, job, changes)
+        notifications.stage(
+            changes, "job.updated", (uid, provider), jobs.job_out(job, ""), actor=uid
+        )
+        tell_withdrawn(changes, request, others, "withdrawn", "another_quote")
+        notifications.stage(
+            changes, "request.updated", (uid,), request_out(request, None), actor=uid
+        )
         try:
             changes.commit()
         except store.Stale:
             continue
-        with notifications.batched():
-            notifications.emit("job.updated", (uid, provider), jobs.job_out(job, ""), actor=uid)
-            tell_withdrawn(request, others, "withdrawn", "another_quote")
-            notifications.emit("request.updated", (uid,), request_out(request, None), actor=uid)
+        notifications.publish(changes)
         return jobs.job_out(job, uid)
     raise Conflict("The request kept changing while you chose; look at it again.")

@@ -117,17 +117,22 @@ def offer_out(offer: store.OfferItem) -> OfferOut:
 
 
 def tell_withdrawn(
-    request: store.RequestItem, providers: list[str], status: str, reason: str
+    changes: store.Changes,
+    request: store.RequestItem,
+    providers: list[str],
+    status: str,
+    reason: str,
 ) -> None:
-    """One ``offer.withdrawn`` to every provider whose offer of ``request`` just ended the
-    same way (an offer bears its request's id, so they all get the same frame)."""
+    """Stage one ``offer.withdrawn`` to every provider whose offer of ``request`` ends the
+    same way in ``changes`` (an offer bears its request's id, so they all get the same
+    frame)."""
     data = {
         "offer_id": request.request_id,
         "request_id": request.request_id,
         "status": status,
         "reason": reason,
     }
-    notifications.emit("offer.withdrawn", providers, data)
+    notifications.stage(changes, "offer.withdrawn", providers, data)
 
 
 # --- helpers shared by the offer, quote and timer paths ------------------------------------------
@@ -225,11 +230,11 @@ def create(
     now: datetime | None = None,
     request_id: str | None = None,
 ) -> RequestOut:
-    """POST /requests — N Query (the geohash cells within 20 km: <= 16, 8-9 at mid
-    latitudes) + 1 TransactWriteItems (request, offers, counters) + its events (2 calls:
-    notifications); with ``media_ids`` +1 BatchGetItem (check) and +1 BatchWriteItem (share
-    with the offered providers). The category catalog is cached per container (0 calls, 1
-    GetItem a minute).
+    """POST /requests — 1 TransactWriteItems (request, offers, counters, their feed
+    entries) + 1 BatchGetItem (its events: notifications) + the geo Queries of matching
+    (:mod:`~chalicelib.services.matching`); with ``media_ids`` +1 BatchGetItem (check) and
+    +1 BatchWriteItem (share with the offered providers). The category catalog is cached
+    per container (0 calls, 1 GetItem a minute).
     """
     now = now or ids.now()
     uid = principal.user_id
@@ -289,6 +294,10 @@ def create(
         request.status = RequestStatus.EXPIRED.value
         request.status_reason = NOBODY_NEARBY
     changes.save_request(request, 0)
+    out = request_out(request, uid)
+    for offer in made:
+        notifications.stage(changes, "offer.new", (offer.provider_id,), offer_out(offer))
+    notifications.stage(changes, "request.updated", (uid,), out, actor=uid)
     try:
         changes.commit()
     except store.Stale:
@@ -297,11 +306,7 @@ def create(
         from chalicelib.services import media
 
         media.share(body.media_ids, [o.provider_id for o in made], "request", rid)
-    out = request_out(request, uid)
-    with notifications.batched():
-        for offer in made:
-            notifications.emit("offer.new", (offer.provider_id,), offer_out(offer))
-        notifications.emit("request.updated", (uid,), out, actor=uid)
+    notifications.publish(changes)
     return out
 
 
@@ -338,9 +343,9 @@ def cancel(
     principal: Principal, request_id: str, reason: str | None = None, now: datetime | None = None
 ) -> RequestOut:
     """POST /requests/{id}/cancel — open: 1 GetItem + 1 TransactWriteItems (request
-    cancelled, live offers withdrawn, quotes declined) + its events (2 calls:
-    notifications); matched: +1 GetItem (the job, cancelled with it if the customer still
-    may: 409 saying why if not).
+    cancelled, live offers withdrawn, quotes declined, the feed entries) + its events (1
+    BatchGetItem: notifications); matched: +1 GetItem (the job, cancelled with it if the
+    customer still may: 409 saying why if not).
     """
     now = now or ids.now()
     note = f"cancelled by the customer: {reason}" if reason else "cancelled by the customer"
@@ -370,23 +375,24 @@ def cancel(
         request.status_reason = note
         store.set_due(request, None, "")
         changes.save_request(request, version)
+        out = request_out(request, principal.user_id)
+        tell_withdrawn(changes, request, withdrawn, "withdrawn", "cancelled")
+        if job is not None:
+            notifications.stage(
+                changes,
+                "job.updated",
+                (job.customer_id, job.provider_id),
+                jobs.job_out(job, ""),
+                actor=request.customer_id,
+            )
+        notifications.stage(
+            changes, "request.updated", (request.customer_id,), out, actor=request.customer_id
+        )
         try:
             changes.commit()
         except store.Stale:
             continue
-        out = request_out(request, principal.user_id)
-        with notifications.batched():
-            tell_withdrawn(request, withdrawn, "withdrawn", "cancelled")
-            if job is not None:
-                notifications.emit(
-                    "job.updated",
-                    (job.customer_id, job.provider_id),
-                    jobs.job_out(job, ""),
-                    actor=request.customer_id,
-                )
-            notifications.emit(
-                "request.updated", (request.customer_id,), out, actor=request.customer_id
-            )
+        notifications.publish(changes)
         return out
     raise Conflict("The request kept changing while we tried to cancel it; retry.")
 
@@ -398,8 +404,9 @@ def on_timer(request_id: str, now: datetime) -> bool:
     """A request's timer fired: expire the offers nobody answered, top the live offers up
     from the next candidates (instant), or expire the request (its time is up, or nobody is
     left to ask) and tell the customer. Returns whether anything changed.
-    1 GetItem + (when offers must be topped up) 1 Query per nearby cell + 1
-    TransactWriteItems + its events (2 calls: notifications)."""
+    1 GetItem + (when offers must be topped up) the geo Queries of matching + 1
+    TransactWriteItems (with the feed entries) + its events (1 BatchGetItem:
+    notifications)."""
     settings = matching.market_settings()
     for _ in range(MAX_ATTEMPTS):
         request = store.get_request(request_id)
@@ -462,6 +469,14 @@ def on_timer(request_id: str, now: datetime) -> bool:
         else:
             store.set_due(request, matching.next_due(request), keys.request(request_id))
         changes.save_request(request, version)
+        tell_withdrawn(changes, request, timed_out, "expired", "expired")
+        tell_withdrawn(changes, request, withdrawn, "expired", "request_expired")
+        for offer in made:
+            notifications.stage(changes, "offer.new", (offer.provider_id,), offer_out(offer))
+        if timed_out or made or expire:
+            notifications.stage(
+                changes, "request.updated", (request.customer_id,), request_out(request, None)
+            )
         try:
             changes.commit()
         except store.Stale:
@@ -471,15 +486,7 @@ def on_timer(request_id: str, now: datetime) -> bool:
             from chalicelib.services import media
 
             media.share(media_ids, [o.provider_id for o in made], "request", request_id)
-        with notifications.batched():
-            tell_withdrawn(request, timed_out, "expired", "expired")
-            tell_withdrawn(request, withdrawn, "expired", "request_expired")
-            for offer in made:
-                notifications.emit("offer.new", (offer.provider_id,), offer_out(offer))
-            if timed_out or made or expire:
-                notifications.emit(
-                    "request.updated", (request.customer_id,), request_out(request, None)
-                )
+        notifications.publish(changes)
         return bool(timed_out or made or expire)
     log.warning("request %s kept changing under its timer; next sweep retries", request_id)
     return False

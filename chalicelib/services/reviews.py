@@ -78,8 +78,8 @@ def create(
 ) -> ReviewOut:
     """POST /jobs/{id}/reviews — 1 GetItem + 1 TransactWriteItems (the review, the job, and
     when this is the second review: the first one published and the provider's rating
-    summary ADDed) + its event (``job.updated`` to both sides: 2 calls,
-    :mod:`~chalicelib.services.notifications`)."""
+    summary ADDed; the feed entries) + its event (``job.updated`` to both sides: 1
+    BatchGetItem, :mod:`~chalicelib.services.notifications`)."""
     now = now or ids.now()
     rating = rules.validate_rating(body.rating)
     text = rules.validate_review_text(body.text)
@@ -122,24 +122,26 @@ def create(
             store.set_due(job, None, "")
         changes.save_new(review)
         changes.save_job(job, version)
+        notifications.stage(
+            changes,
+            "job.updated",
+            (job.customer_id, job.provider_id),
+            jobs.job_out(job, ""),
+            actor=principal.user_id,
+        )
         try:
             changes.commit()
         except store.Stale:
             continue  # the other side reviewed meanwhile (or this side, twice): decide again
-        with notifications.batched():
-            notifications.emit(
-                "job.updated",
-                (job.customer_id, job.provider_id),
-                jobs.job_out(job, ""),
-                actor=principal.user_id,
-            )
+        notifications.publish(changes)
         return review_out(review)
     raise Conflict("The job kept changing while we saved your review; retry.")
 
 
 def on_timer(job_id: str, now: datetime) -> bool:
     """A completed job's review window closed: publish whatever reviews it got.
-    1 GetItem + 1 TransactWriteItems + its events (2 calls: notifications)."""
+    1 GetItem + 1 TransactWriteItems (with the feed entries) + its events (1 BatchGetItem:
+    notifications)."""
     for _ in range(MAX_ATTEMPTS):
         job = store.get_job(job_id)
         if job is None:
@@ -169,14 +171,14 @@ def on_timer(job_id: str, now: datetime) -> bool:
         job.reviews_published_at = at
         store.set_due(job, None, "")
         changes.save_job(job, version)
+        notifications.stage(
+            changes, "job.updated", (job.customer_id, job.provider_id), jobs.job_out(job, "")
+        )
         try:
             changes.commit()
         except store.Stale:
             continue
-        with notifications.batched():
-            notifications.emit(
-                "job.updated", (job.customer_id, job.provider_id), jobs.job_out(job, "")
-            )
+        notifications.publish(changes)
         return True
     return False
 
