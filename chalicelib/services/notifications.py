@@ -17,8 +17,9 @@ Cost of delivering the events of one change ("its events" in the services' cost 
 **1 call**, however many events and recipients, online or not: 1 BatchGetItem (per 100
 keys) of every recipient's sockets and, in the same request, the settings and push devices
 of those push could reach (not the actor; push types only), so an offline recipient costs
-no more. The feed entries cost no call of their own, but 2 write units each (a
-transaction bills 2 per item and KB) instead of the 1 a BatchWriteItem bills.
+no more. The feed entries cost no call of their own, but twice the write units of a
+BatchWriteItem: 2 per KB of entry instead of 1 (most entries are under 1 KB; a
+``job.updated`` one, 1-1.5 KB with the job's history, costs 4 instead of 2).
 """
 
 from __future__ import annotations
