@@ -205,10 +205,95 @@ def patch_transactions() -> None:
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
+class _QueryScope(threading.local):
+    """The table and partition a ``Table.query`` on this thread reads (see
+    :func:`patch_queries`)."""
+
+    table: Any = None
+    hash_key: Any = None
+
+
+_query_scope = _QueryScope()
+
+
+def patch_queries() -> None:
+    """Make a Query cost what it reads, not the whole table (idempotent).
+
+    moto's ``Table.query`` starts from ``Table.all_items()``, which lists *and sorts* every
+    item of the table (Python comparisons of ``DynamoType``), then keeps the partition (or
+    the index entries) asked for and sorts those again. So every Query costs O(N log N) in
+    the table's size, under the one-call-at-a-time lock: with a few thousand items, tens
+    of ms during which every other DynamoDB call waits. Inside a Query, ``all_items``
+    here answers the asked partition's items only (a table Query), or every item unsorted
+    (an index Query, which moto filters and then sorts by the index key + the table key,
+    a total order): the same results in the same order, without the global sort. Other
+    callers (Scan, exports) keep moto's sorted list.
+    """
+    from moto.dynamodb.models.table import Table
+
+    if getattr(Table.query, "_summon_patched", False):
+        return
+    original_query = Table.query
+    original_all_items = Table.all_items
+
+    def query(
+        self: Any,
+        hash_key: Any,
+        range_comparison: Any,
+        range_objs: Any,
+        limit: Any,
+        exclusive_start_key: Any,
+        scan_index_forward: Any,
+        projection_expressions: Any,
+        index_name: str | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        outer = (_query_scope.table, _query_scope.hash_key)
+        _query_scope.table = self
+        _query_scope.hash_key = None if index_name else hash_key
+        try:
+            return original_query(
+                self,
+                hash_key,
+                range_comparison,
+                range_objs,
+                limit,
+                exclusive_start_key,
+                scan_index_forward,
+                projection_expressions,
+                index_name,
+                *args,
+                **kwargs,
+            )
+        finally:
+            _query_scope.table, _query_scope.hash_key = outer
+
+    def all_items(self: Any) -> list[Any]:
+        if _query_scope.table is not self:
+            return original_all_items(self)
+        hash_key = _query_scope.hash_key
+        if hash_key is None:  # an index: moto filters and sorts what this returns
+            if self.range_key_attr:
+                return [item for bucket in self.items.values() for item in bucket.values()]
+            return list(self.items.values())
+        found = self.items.get(hash_key)
+        if not found:
+            return []
+        return list(found.values()) if self.range_key_attr else [found]
+
+    query._summon_patched = True  # type: ignore[attr-defined]
+    query._moto_original = original_query  # type: ignore[attr-defined]
+    all_items._moto_original = original_all_items  # type: ignore[attr-defined]
+    Table.query = query  # type: ignore[method-assign]
+    Table.all_items = all_items  # type: ignore[method-assign]
+
+
 def make_app() -> AtomicDynamoDB:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     patch_transactions()
+    patch_queries()
     return AtomicDynamoDB(DomainDispatcherApplication(create_backend_app))
 
 

@@ -329,3 +329,132 @@ def test_same_outcome_as_moto_without_copying_the_table(
 
     assert got == expected
     assert "Table" not in copied
+
+
+# --- Query reads the partition (or the index entries), not a sorted copy of the table ---
+
+
+@pytest.fixture(scope="module")
+def query_table(ddb: Any) -> str:
+    name = f"emu-q-{uuid.uuid4().hex[:8]}"
+    ddb.create_table(
+        TableName=name,
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "gpk", "gsk")
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "gsi1",
+                "KeySchema": [
+                    {"AttributeName": "gpk", "KeyType": "HASH"},
+                    {"AttributeName": "gsk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            },
+            {
+                "IndexName": "gsi2",
+                "KeySchema": [{"AttributeName": "gpk", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            },
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for i in range(120):
+        item = {"pk": {"S": f"P#{i % 7}"}, "sk": {"S": f"S#{(i * 37) % 120:03d}"}}
+        item["n"] = {"N": str(i)}
+        if i % 3:
+            item["gpk"] = {"S": f"G#{i % 4}"}
+        if i % 5:
+            item["gsk"] = {"S": f"{(i * 11) % 50:02d}"}  # repeats: the table key breaks ties
+        ddb.put_item(TableName=name, Item=item)
+    return name
+
+
+def _values(**values: str) -> dict[str, Any]:
+    return {f":{k}": ({"N": v} if k == "n" else {"S": v}) for k, v in values.items()}
+
+
+QUERIES: dict[str, dict[str, Any]] = {
+    "partition": {
+        "KeyConditionExpression": "pk = :p",
+        "ExpressionAttributeValues": _values(p="P#3"),
+    },
+    "range, backwards, pages of 4": {
+        "KeyConditionExpression": "pk = :p AND sk BETWEEN :a AND :b",
+        "ExpressionAttributeValues": _values(p="P#2", a="S#010", b="S#090"),
+        "ScanIndexForward": False,
+        "Limit": 4,
+    },
+    "begins_with + filter": {
+        "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+        "FilterExpression": "n > :n",
+        "ExpressionAttributeValues": _values(p="P#1", s="S#0", n="30"),
+    },
+    "missing partition": {
+        "KeyConditionExpression": "pk = :p",
+        "ExpressionAttributeValues": _values(p="none"),
+    },
+    "index": {
+        "IndexName": "gsi1",
+        "KeyConditionExpression": "gpk = :g",
+        "ExpressionAttributeValues": _values(g="G#1"),
+    },
+    "index range, pages of 3": {
+        "IndexName": "gsi1",
+        "KeyConditionExpression": "gpk = :g AND gsk > :k",
+        "ExpressionAttributeValues": _values(g="G#2", k="20"),
+        "Limit": 3,
+    },
+    "index without range key, backwards": {
+        "IndexName": "gsi2",
+        "KeyConditionExpression": "gpk = :g",
+        "ExpressionAttributeValues": _values(g="G#3"),
+        "ScanIndexForward": False,
+    },
+}
+
+
+def _pages(client: Any, table: str, request: dict[str, Any]) -> list[Any]:
+    pages: list[Any] = []
+    start = None
+    while len(pages) < 100:
+        extra = {"ExclusiveStartKey": start} if start else {}
+        got = client.query(TableName=table, **request, **extra)
+        start = got.get("LastEvaluatedKey")
+        pages.append((got["Items"], got["Count"], got["ScannedCount"], start))
+        if not start:
+            break
+    return pages
+
+
+@pytest.mark.parametrize("name", sorted(QUERIES))
+def test_a_query_answers_what_moto_answers(
+    name: str, ddb: Any, query_table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.dynamodb.models import table as table_module
+    from moto.dynamodb.models.table import Table
+
+    emulator.patch_queries()
+    patched_query, patched_all_items = Table.query, Table.all_items
+    sorted_tables: list[int] = []
+
+    def counting_sorted(items: Any, **kwargs: Any) -> Any:
+        sorted_tables.append(len(items))
+        return sorted(items, **kwargs)
+
+    monkeypatch.setattr(table_module, "sorted", counting_sorted, raising=False)
+    monkeypatch.setattr(Table, "query", patched_query._moto_original)  # type: ignore[attr-defined]
+    monkeypatch.setattr(Table, "all_items", patched_all_items._moto_original)  # type: ignore[attr-defined]
+    expected = _pages(ddb, query_table, QUERIES[name])
+    assert sorted_tables  # moto sorted the whole table for each page
+    monkeypatch.setattr(Table, "query", patched_query)
+    monkeypatch.setattr(Table, "all_items", patched_all_items)
+    sorted_tables.clear()
+
+    assert _pages(ddb, query_table, QUERIES[name]) == expected
+    assert not sorted_tables
+    assert any(page[0] for page in expected) or name == "missing partition"
