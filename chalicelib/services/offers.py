@@ -116,7 +116,7 @@ def accept(principal: Principal, offer_id: str, now: datetime | None = None) -> 
         ):
             changes.save_new(item)
         notifications.stage(
-            changes, "job.updated", (job.customer_id, uid), jobs.job_out(job, ""), actor=uid
+            changes, "job.updated", (job.customer_id, uid), jobs.job_event(job), actor=uid
         )
         tell_withdrawn(changes, request, others, "withdrawn", "taken")
         notifications.stage(

@@ -173,9 +173,7 @@ def accept(principal: Principal, quote_id: str, now: datetime | None = None) -> 
             if pid != provider:
                 changes.set_quote_status(uid, qid, "declined")
         jobs.stage_match(request, version, job, changes)
-        notifications.stage(
-            changes, "job.updated", (uid, provider), jobs.job_out(job, ""), actor=uid
-        )
+        notifications.stage(changes, "job.updated", (uid, provider), jobs.job_event(job), actor=uid)
         tell_withdrawn(changes, request, others, "withdrawn", "another_quote")
         notifications.stage(
             changes, "request.updated", (uid,), request_out(request, None), actor=uid

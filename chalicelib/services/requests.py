@@ -382,7 +382,7 @@ def cancel(
                 changes,
                 "job.updated",
                 (job.customer_id, job.provider_id),
-                jobs.job_out(job, ""),
+                jobs.job_event(job),
                 actor=request.customer_id,
             )
         notifications.stage(

@@ -126,7 +126,7 @@ def create(
             changes,
             "job.updated",
             (job.customer_id, job.provider_id),
-            jobs.job_out(job, ""),
+            jobs.job_event(job),
             actor=principal.user_id,
         )
         try:
@@ -172,7 +172,7 @@ def on_timer(job_id: str, now: datetime) -> bool:
         store.set_due(job, None, "")
         changes.save_job(job, version)
         notifications.stage(
-            changes, "job.updated", (job.customer_id, job.provider_id), jobs.job_out(job, "")
+            changes, "job.updated", (job.customer_id, job.provider_id), jobs.job_event(job)
         )
         try:
             changes.commit()

@@ -58,7 +58,13 @@ from pynamodb.transactions import TransactWrite
 from chalicelib import ids
 from chalicelib.domain import geo
 from chalicelib.store import keys
-from chalicelib.store.models import CONDITION_FAILED, Entity, ProviderItem, condition_failed
+from chalicelib.store.models import (
+    CONDITION_FAILED,
+    CompactJSONAttribute,
+    Entity,
+    ProviderItem,
+    condition_failed,
+)
 
 log = logging.getLogger("summon.store.marketplace")
 
@@ -198,7 +204,7 @@ class NotificationItem(Entity, discriminator="notification"):
     event_id = UnicodeAttribute()
     type = UnicodeAttribute()
     at = UnicodeAttribute()
-    data = JSONAttribute(null=True)
+    data = CompactJSONAttribute(null=True)
 
 
 class TimerCursorItem(Entity, discriminator="timer_cursor"):

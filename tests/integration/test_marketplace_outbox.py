@@ -165,3 +165,30 @@ def test_a_change_whose_own_writes_pass_the_limit_is_refused() -> None:
         )
     with pytest.raises(ValueError, match="at most 100 writes"):
         changes.commit()
+
+
+def test_job_updated_carries_the_latest_transition_so_its_entry_does_not_grow(
+    published: list[events.Event],
+) -> None:
+    """A job.updated event (frame and feed entry) carries the job with only its latest
+    transition, so its feed entry (billed per KB in the transaction) does not grow with the
+    job's history; GET /jobs/{id} has the whole history."""
+    from chalicelib.services import jobs
+    from devstack.meter import item_size
+
+    who, buyer = provider(*SPOT), customer()
+    request = requests.create(buyer, request_in(*SPOT))
+    job = offers.accept(who, request.id)
+    sizes = []
+    for to in ("en_route", "arrived", "in_progress", "completed"):
+        published.clear()
+        jobs.transition(who, job.id, to)
+        (event,) = [e for e in published if e.type == "job.updated"]
+        assert event.data["state"] == to
+        assert [t["to"] for t in event.data["history"]] == [to]
+        entry = next(n for n in feed(buyer.user_id) if n.event_id == event.id)
+        sizes.append(item_size(entry.serialize()))  # DynamoDB's own item-size rules
+    # a whole transition is ~100 bytes; completing adds only completed_at + the review window
+    assert max(sizes) - min(sizes) < 80, sizes
+    full = jobs.get(buyer, job.id)
+    assert [t.to for t in full.history][-4:] == ["en_route", "arrived", "in_progress", "completed"]
