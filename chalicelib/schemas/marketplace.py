@@ -225,6 +225,26 @@ class JobOut(Model):
     )
 
 
+class JobEvent(Model):
+    """What ``job.updated`` carries (live and in the feed): who, which state, the step that
+    led there. The job's text, place, photos and whole history are at ``GET /jobs/{id}``;
+    this stays a few hundred bytes however long the description or the history grows."""
+
+    id: str
+    request_id: str
+    customer_id: str
+    provider_id: str
+    conversation_id: str
+    state: JobState
+    transition: Transition | None = Field(
+        default=None, description="The step that led to this state (none for a new job)"
+    )
+    price: Money | None = None
+    updated_at: str | None = None
+    completed_at: str | None = None
+    reviews: ReviewState
+
+
 # --- reviews --------------------------------------------------------------------------------
 
 

@@ -97,8 +97,7 @@ def test_coverage_across_the_antimeridian_and_a_block_border() -> None:
 def test_a_match_reads_two_ranges_and_never_more_than_four() -> None:
     rng = random.Random(5)
     counts = [
-        len(geo.ranges_to_query(rng.uniform(-80, 80), rng.uniform(-180, 180)))
-        for _ in range(5000)
+        len(geo.ranges_to_query(rng.uniform(-80, 80), rng.uniform(-180, 180))) for _ in range(5000)
     ]
     assert max(counts) <= geo.MAX_PARTITIONS_TO_QUERY
     assert sorted(counts)[len(counts) // 2] == 2  # the typical match: 2 Queries
@@ -180,4 +179,3 @@ def test_the_index_sort_key_orders_by_longitude() -> None:
     keys = [geo.index_key(10.0, lng, "p")[1] for lng in (-180.0, -9.5, -9.4999, 0.0, 179.99)]
     assert keys == sorted(keys)
     assert geo.index_key(10.0, 0.0, "p")[0] == geo.index_key(10.05, 9.9, "q")[0]  # one partition
-
