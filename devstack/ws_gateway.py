@@ -645,6 +645,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from devstack import meter
     from devstack.appload import load_app
+    from devstack.emulator import steady_gc
 
     gateway = WebSocketGateway(
         meter.maybe_install(load_app(), "ws"),
@@ -654,6 +655,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         idle_timeout_s=args.idle_timeout,
         max_connection_s=args.max_connection,
     )
+    steady_gc()  # no long GC pause in the middle of a frame's round trip
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -458,3 +458,61 @@ def test_a_query_answers_what_moto_answers(
     assert _pages(ddb, query_table, QUERIES[name]) == expected
     assert not sorted_tables
     assert any(page[0] for page in expected) or name == "missing partition"
+
+
+# --- per-request overhead and GC pauses --------------------------------------------------
+
+
+def test_cached_lookups_answer_what_moto_computes() -> None:
+    import os
+
+    import moto
+    from moto import backends
+    from moto.core import responses, utils
+    from moto.dynamodb.responses import DynamoHandler
+
+    emulator.patch_request_overhead()
+    on_disk = sorted(
+        d
+        for d in os.listdir(os.path.dirname(moto.__file__))
+        if os.path.isdir(os.path.join(os.path.dirname(moto.__file__), d)) and not d.startswith("__")
+    )
+    assert list(backends.list_of_moto_modules()) == on_disk
+    names = responses.method_names_from_class(DynamoHandler)  # type: ignore[attr-defined]
+    assert names == utils.method_names_from_class(DynamoHandler)
+    assert "transact_write_items" in names
+
+
+def test_other_services_still_dispatch_after_dynamodb_calls(ddb: Any, table: str) -> None:
+    ddb.put_item(TableName=table, Item=_key("x"))
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=ddb.meta.endpoint_url,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    url = sqs.create_queue(QueueName=f"q-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="hi")
+    assert sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"] == "hi"
+    assert _get(ddb, table, "x") == _key("x")
+
+
+def test_steady_gc_freezes_what_survives_a_full_collection() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import gc\n"
+        "from devstack.emulator import steady_gc\n"
+        "steady_gc()\n"
+        "frozen = gc.get_freeze_count()\n"
+        "kept = [[i] for i in range(5000)]\n"
+        "gc.collect()\n"
+        "assert gc.get_freeze_count() >= frozen + 5000, (frozen, gc.get_freeze_count())\n"
+        "garbage = []\n"
+        "garbage.append(garbage)\n"
+        "del garbage\n"
+        "assert gc.collect() >= 1  # young cycles are still collected\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
