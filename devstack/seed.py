@@ -81,7 +81,7 @@ def _provider_item(
     )
     item.offers_accepted = rng.randint(0, int(item.offers_received))
     if online:
-        item.gsi2pk, item.gsi2sk = keys.geo_index(lat, lng, user_id)
+        item.gsi3pk, item.gsi3sk = keys.geo_index(lat, lng, user_id)
     return item
 
 

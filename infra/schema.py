@@ -31,6 +31,7 @@ class IndexDef:
     partition_key: KeyAttr
     sort_key: KeyAttr | None
     projection: str  # "ALL" | "KEYS_ONLY" | "INCLUDE"
+    non_key_attributes: tuple[str, ...] = ()  # INCLUDE only
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,16 @@ def table_def(model: type[Model]) -> TableDef:
     indexes = []
     for gsi in spec["global_secondary_indexes"]:
         ipk, isk = _keys(gsi["key_schema"], types)
-        indexes.append(IndexDef(gsi["index_name"], ipk, isk, gsi["projection"]["ProjectionType"]))
+        projection = gsi["projection"]
+        indexes.append(
+            IndexDef(
+                gsi["index_name"],
+                ipk,
+                isk,
+                projection["ProjectionType"],
+                tuple(projection.get("NonKeyAttributes", ())),
+            )
+        )
     if spec["local_secondary_indexes"]:
         raise NotImplementedError("local secondary indexes are not mapped to infra/ yet")
     return TableDef(pk, sk, tuple(indexes), spec.get("ttl_attribute"))

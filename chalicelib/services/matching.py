@@ -3,7 +3,7 @@
 1. **Ranges**: :func:`chalicelib.domain.geo.ranges_to_query` gives the longitude ranges of
    the latitude bands (0.36 deg) that hold every point within 20 km of the request: 2
    (1 when the disc sits in one band, 4 where it crosses a 10-deg block border).
-2. **Read**: one Query per range on the sparse geo index (``gsi2``, ``GEO#<band>:<block>``,
+2. **Read**: one Query per range on the sparse geo index (``gsi3``, ``GEO#<band>:<block>``,
    sorted by longitude) that ``PUT /me/provider/availability`` maintains: only providers
    online in an 80 x 40 km rectangle around the request are read, so the cost grows with
    the providers *near* the request, never with the total.

@@ -177,7 +177,7 @@ def put_provider(principal: Principal, body: ProviderProfileIn) -> ProviderMe:
     item.radius_km = body.radius_km
     item.rate = _rate_json(body.rate)
     if item.online:
-        item.gsi2pk, item.gsi2sk = keys.geo_index(body.location.lat, body.location.lng, uid)
+        item.gsi3pk, item.gsi3sk = keys.geo_index(body.location.lat, body.location.lng, uid)
     return _mine(uid, repo.save_provider(item, expected))
 
 

@@ -12,12 +12,12 @@ def user(user_id: str) -> str:
 
 
 def geo_partition(partition: str) -> str:
-    """gsi2pk of the geo index (a band x block partition, :mod:`chalicelib.domain.geo`)."""
+    """gsi3pk of the geo index (a band x block partition, :mod:`chalicelib.domain.geo`)."""
     return f"GEO#{partition}"
 
 
 def geo_index(lat: float, lng: float, provider_id: str) -> tuple[str, str]:
-    """(gsi2pk, gsi2sk) of an online provider at this location in the geo index."""
+    """(gsi3pk, gsi3sk) of an online provider at this location in the geo index."""
     from chalicelib.domain import geo
 
     partition, sort = geo.index_key(lat, lng, provider_id)

@@ -7,7 +7,7 @@ Access patterns (never a Scan; no partition keyed by an entity type alone; keys 
 |-------------------------------------|-------------------------------------------------|-------|
 | request by id (C)                   | pk=REQ#<id>, sk=META                            | table |
 | a customer's requests, newest first | gsi1pk=REQS#<customer>                          | gsi1  |
-| online providers near a point       | gsi2pk=GEO#<band>:<block>, gsi2sk lng range     | gsi2  |
+| online providers near a point       | gsi3pk=GEO#<band>:<block>, gsi3sk lng range     | gsi3  |
 | an offer of mine + its request (C)  | pk=USER#<provider>, sk=OFFER#<request id>; REQ# | table |
 | every offer I had, newest first     | pk=USER#<provider>, sk begins_with OFFER#       | table |
 | my pending offers (sparse)          | gsi1pk=OFFERS#<provider>                        | gsi1  |
@@ -60,6 +60,7 @@ from chalicelib.domain import geo
 from chalicelib.store import keys
 from chalicelib.store.models import (
     CONDITION_FAILED,
+    GEO_ATTRIBUTES,
     CompactJSONAttribute,
     Entity,
     ProviderItem,
@@ -607,22 +608,8 @@ def job_reviews(job_id: str) -> list[ReviewItem]:
 # --- geo ----------------------------------------------------------------------------------------
 
 
-MATCHING_ATTRIBUTES = (
-    "pk",
-    "sk",
-    "kind",
-    "online",
-    "lat",
-    "lng",
-    "radius_km",
-    "categories",
-    "rating_count",
-    "rating_sum",
-    "offers_received",
-    "offers_accepted",
-)
-"""What matching reads of a provider (half the item: less to transfer and deserialise; the
-read capacity is the same, DynamoDB bills a Query by the items' full size)."""
+MATCHING_ATTRIBUTES = ("pk", "sk", *GEO_ATTRIBUTES)
+"""What matching reads of a provider: what the geo index holds (``models.GEO_ATTRIBUTES``)."""
 
 
 def online_providers_in(
@@ -636,9 +623,9 @@ def online_providers_in(
     def one(found: geo.IndexRange) -> list[ProviderItem]:
         return [
             item
-            for item in Entity.gsi2.query(
+            for item in Entity.gsi3.query(
                 keys.geo_partition(found.partition),
-                Entity.gsi2sk.between(found.lo_key, found.hi_key + "~"),
+                Entity.gsi3sk.between(found.lo_key, found.hi_key + "~"),
                 attributes_to_get=list(MATCHING_ATTRIBUTES),
             )
             if isinstance(item, ProviderItem) and item.online

@@ -156,9 +156,9 @@ def set_availability(
         actions += [ProviderItem.lat.set(lat), ProviderItem.lng.set(lng)]
     if online and lat is not None and lng is not None:
         index_pk, index_sk = keys.geo_index(lat, lng, user_id)
-        actions += [ProviderItem.gsi2pk.set(index_pk), ProviderItem.gsi2sk.set(index_sk)]
+        actions += [ProviderItem.gsi3pk.set(index_pk), ProviderItem.gsi3sk.set(index_sk)]
     else:
-        actions += [ProviderItem.gsi2pk.remove(), ProviderItem.gsi2sk.remove()]
+        actions += [ProviderItem.gsi3pk.remove(), ProviderItem.gsi3sk.remove()]
     try:
         item.update(actions=actions, condition=ProviderItem.pk.exists())
     except UpdateError as exc:

@@ -41,7 +41,11 @@ def _attr(key: schema.KeyAttr) -> dynamodb.Attribute:
 
 
 _TYPES = {"S": "STRING", "N": "NUMBER", "B": "BINARY"}
-_PROJECTIONS = {"ALL": dynamodb.ProjectionType.ALL, "KEYS_ONLY": dynamodb.ProjectionType.KEYS_ONLY}
+_PROJECTIONS = {
+    "ALL": dynamodb.ProjectionType.ALL,
+    "KEYS_ONLY": dynamodb.ProjectionType.KEYS_ONLY,
+    "INCLUDE": dynamodb.ProjectionType.INCLUDE,
+}
 
 
 class Data(Construct):
@@ -100,6 +104,7 @@ class Data(Construct):
                     partition_key=_attr(ix.partition_key),
                     sort_key=_attr(ix.sort_key) if ix.sort_key else None,
                     projection_type=_PROJECTIONS[ix.projection],
+                    non_key_attributes=list(ix.non_key_attributes) or None,
                 )
                 for ix in spec.indexes
             ],

@@ -32,7 +32,7 @@ def test_main_table_is_derived_from_the_models(full: Synth) -> None:
                         {
                             "IndexName": gsi["index_name"],
                             "KeySchema": gsi["key_schema"],
-                            "Projection": {"ProjectionType": "ALL"},
+                            "Projection": gsi["projection"],
                         }
                     )
                     for gsi in spec["global_secondary_indexes"]

@@ -155,7 +155,7 @@ def test_provider_profile_availability_and_public_view(as_user):
     assert online.status_code == 200
     assert online.json_body["online"] is True
     item = ProviderItem.get(keys.user(provider.user_id), keys.PROVIDER)
-    assert item.gsi2pk is not None and item.gsi2pk.startswith("GEO#")
+    assert item.gsi3pk is not None and item.gsi3pk.startswith("GEO#")
 
     moved = provider.call(
         "PUT",
@@ -164,11 +164,11 @@ def test_provider_profile_availability_and_public_view(as_user):
     )
     assert moved.json_body["location"]["lat"] == 41.15
     moved_item = ProviderItem.get(keys.user(provider.user_id), keys.PROVIDER)
-    assert moved_item.gsi2pk != item.gsi2pk  # Lisbon → Porto moves the geo index entry
+    assert moved_item.gsi3pk != item.gsi3pk  # Lisbon → Porto moves the geo index entry
 
     offline = provider.call("PUT", "/me/provider/availability", {"online": False})
     assert offline.json_body["online"] is False
-    assert ProviderItem.get(keys.user(provider.user_id), keys.PROVIDER).gsi2pk is None
+    assert ProviderItem.get(keys.user(provider.user_id), keys.PROVIDER).gsi3pk is None
 
     public = as_user(("customers",)).call("GET", f"/providers/{provider.user_id}")
     assert public.status_code == 200
