@@ -245,6 +245,57 @@ def relay_server() -> Iterator[str]:
         proc.wait(timeout=10)
 
 
+# --- the machine: is anything else using it? ------------------------------------------
+
+
+def _cpu_seconds() -> tuple[float, float] | None:
+    """(CPU seconds the whole machine has been busy, CPU seconds used by this process and
+    its descendants: the stack, the relay), from /proc; None where there is no /proc."""
+    try:
+        tick = os.sysconf("SC_CLK_TCK")
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+        values = [int(v) for v in fields]
+        busy = (sum(values) - values[3] - values[4]) / tick  # minus idle and iowait
+        parents: dict[int, int] = {}
+        used: dict[int, float] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat[1])
+            used[int(entry.name)] = (int(stat[11]) + int(stat[12])) / tick
+    except (OSError, ValueError, IndexError):
+        return None
+    ours = {os.getpid()}
+    grew = True
+    while grew:
+        found = {pid for pid, parent in parents.items() if parent in ours} - ours
+        grew = bool(found)
+        ours |= found
+    return busy, sum(used[pid] for pid in ours)
+
+
+class Machine:
+    """How many cores other processes kept busy while a measurement ran (this machine is
+    shared: the benchmark's figures are only comparable when that is near 0)."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.at_start = _cpu_seconds()
+
+    def others(self) -> float | None:
+        at_end = _cpu_seconds()
+        if self.at_start is None or at_end is None:
+            return None
+        wall = time.perf_counter() - self.started
+        busy = at_end[0] - self.at_start[0]
+        ours = at_end[1] - self.at_start[1]  # descendants that exited are not counted
+        return max(0.0, busy - ours) / wall
+
+
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
@@ -284,8 +335,16 @@ def main(argv: list[str] | None = None) -> int:
             floor = asyncio.run(_drive(relay_links(relay, size), args.seconds, args.rate))
             report("relay (floor)", size, *floor, args.seconds)
             links = stack_links(stack, users[:size])
+            machine = Machine()
             measured = asyncio.run(_drive(links, args.seconds, args.rate))
             report("local stack", size, *measured, args.seconds)
+            others = machine.others()
+            if others is not None:
+                print(
+                    f"chat_latency: {size} sockets: other processes kept {others:.2f} of "
+                    f"{os.cpu_count()} cores busy meanwhile",
+                    flush=True,
+                )
             stack_p50 = statistics.median(measured[0]) if measured[0] else float("nan")
             floor_p50 = statistics.median(floor[0]) if floor[0] else float("nan")
             print(f"chat_latency: {size} sockets: stack/floor p50 {stack_p50 / floor_p50:.0f}x")
