@@ -325,6 +325,29 @@ def patch_request_overhead() -> None:
     list_of_moto_modules._summon_patched = True  # type: ignore[attr-defined]
     backends.list_of_moto_modules = list_of_moto_modules
     responses.method_names_from_class = method_names_from_class  # type: ignore[attr-defined]
+    _cache_update_expressions()
+
+
+def _cache_update_expressions() -> None:
+    """moto parses an UpdateItem's UpdateExpression twice per call (to check the names and
+    values used, then to apply it): ~20 % of the call. The tree is only read (validation
+    works on a deep copy of it), so one parse per distinct expression string is kept; the
+    app sends a handful of distinct expressions, the values travel separately."""
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
+
+    original = UpdateExpressionParser.make
+    parsed: dict[str, Any] = {}
+
+    def make(expression: str) -> Any:
+        found = parsed.get(expression)
+        if found is None:
+            found = original(expression)  # a parse error raises, and is not kept
+            if len(parsed) >= 1024:
+                parsed.clear()
+            parsed[expression] = found
+        return found
+
+    UpdateExpressionParser.make = staticmethod(make)
 
 
 def steady_gc() -> None:

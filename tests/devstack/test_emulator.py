@@ -516,3 +516,32 @@ def test_steady_gc_freezes_what_survives_a_full_collection() -> None:
         "assert gc.collect() >= 1  # young cycles are still collected\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+
+
+def test_one_update_expression_with_other_values_and_items(ddb: Any, table: str) -> None:
+    expression = "SET #p = :p, #seen.#who = :n ADD last_seq :one"
+    # the same expression string, other names and values: each call applies its own
+    ddb.put_item(TableName=table, Item={**_key("c3"), "seen": {"M": {}}})
+    for text in ("one", "three"):
+        ddb.update_item(
+            TableName=table,
+            Key=_key("c3"),
+            UpdateExpression=expression,
+            ExpressionAttributeNames={"#p": "preview", "#seen": "seen", "#who": f"u-{text}"},
+            ExpressionAttributeValues={
+                ":p": {"M": {"text": {"S": text}}},
+                ":n": {"N": str(len(text))},
+                ":one": {"N": "1"},
+            },
+        )
+
+    assert _get(ddb, table, "c3") == {
+        **_key("c3"),
+        "seen": {"M": {"u-one": {"N": "3"}, "u-three": {"N": "5"}}},
+        "preview": {"M": {"text": {"S": "three"}}},
+        "last_seq": {"N": "2"},
+    }
+    for _ in range(2):  # a malformed expression is refused every time, not remembered
+        with pytest.raises(ClientError) as caught:
+            ddb.update_item(TableName=table, Key=_key("c3"), UpdateExpression="SET = :x")
+        assert caught.value.response["Error"]["Code"] == "ValidationException"
