@@ -40,6 +40,9 @@ WINDOW_MAX_AHEAD = timedelta(days=90)
 """A time window may start at most this far ahead."""
 NOBODY_NEARBY = "no provider is available nearby right now"
 
+REQUEST_MEDIA = ("request_photo",)
+"""What a request's ``media_ids`` may be: photos uploaded for a request."""
+
 
 # --- views ------------------------------------------------------------------------------------
 
@@ -232,18 +235,16 @@ def create(
 ) -> RequestOut:
     """POST /requests — 1 TransactWriteItems (request, offers, counters, their feed
     entries) + 1 BatchGetItem (its events: notifications) + the geo Queries of matching
-    (:mod:`~chalicelib.services.matching`); with ``media_ids`` +1 BatchGetItem (check) and
-    +1 BatchWriteItem (share with the offered providers). The category catalog is cached
-    per container (0 calls, 1 GetItem a minute).
+    (:mod:`~chalicelib.services.matching`). ``media_ids`` cost no call: a ConditionCheck
+    per media (the customer's, not rejected, a request photo) and the offered providers'
+    read grants ride in the same transaction (in quote mode, grants that would pass its
+    100 items: +1 BatchWriteItem per 25 after it). The category catalog is cached per
+    container (0 calls, 1 GetItem a minute).
     """
     now = now or ids.now()
     uid = principal.user_id
     _check_category(body.category)
     _check_window(body.window, now)
-    if body.media_ids:
-        from chalicelib.services import media
-
-        media.check_attachable(uid, body.media_ids, ("request_photo",))
     settings = matching.market_settings()
     mode = dispatch.parse_mode(body.mode)
     rid = request_id or ids.new_id()
@@ -286,7 +287,16 @@ def create(
     else:
         chosen = dispatch.next_candidates(order, (), settings.quote_invitations)
     changes = store.Changes()
+    if body.media_ids:
+        from chalicelib.services import media  # on first use: keeps the cold start light
+
+        media.stage_attach(changes, uid, body.media_ids, REQUEST_MEDIA)
     made = matching.make_offers(request, [by_id[p] for p in chosen], now, changes)
+    overflow = (
+        media.stage_share(changes, body.media_ids, [o.provider_id for o in made], "request", rid)
+        if made and body.media_ids
+        else []
+    )
     if made:
         store.set_due(request, matching.next_due(request), keys.request(rid))
     else:
@@ -300,12 +310,13 @@ def create(
     notifications.stage(changes, "request.updated", (uid,), out, actor=uid)
     try:
         changes.commit()
-    except store.Stale:
+    except store.Stale as exc:
+        if exc.failed_checks:  # a photo that is not theirs, rejected, or another purpose
+            media.check_attachable(uid, body.media_ids, REQUEST_MEDIA)  # the 400 naming it
+            raise Conflict("An attached photo changed meanwhile: retry.") from None
         raise Conflict(f"Request {rid} already exists.") from None
-    if made and body.media_ids:
-        from chalicelib.services import media
-
-        media.share(body.media_ids, [o.provider_id for o in made], "request", rid)
+    if overflow:
+        media.share(overflow)
     notifications.publish(changes)
     return out
 
@@ -477,15 +488,22 @@ def on_timer(request_id: str, now: datetime) -> bool:
             notifications.stage(
                 changes, "request.updated", (request.customer_id,), request_out(request, None)
             )
+        media_ids = list(request.media_ids or [])
+        if made and media_ids:
+            from chalicelib.services import media
+        overflow = (
+            media.stage_share(
+                changes, media_ids, [o.provider_id for o in made], "request", request_id
+            )
+            if made and media_ids
+            else []
+        )
         try:
             changes.commit()
         except store.Stale:
             continue
-        media_ids = list(request.media_ids or [])
-        if made and media_ids:
-            from chalicelib.services import media
-
-            media.share(media_ids, [o.provider_id for o in made], "request", request_id)
+        if overflow:
+            media.share(overflow)
         notifications.publish(changes)
         return bool(timed_out or made or expire)
     log.warning("request %s kept changing under its timer; next sweep retries", request_id)

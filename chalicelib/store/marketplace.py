@@ -219,7 +219,12 @@ class TimerCursorItem(Entity, discriminator="timer_cursor"):
 
 class Stale(Exception):
     """A transaction was cancelled: something it was conditioned on changed meanwhile
-    (another writer won). Re-read and decide again."""
+    (another writer won). Re-read and decide again. ``failed_checks``: the positions (in
+    :meth:`Changes.require` order) of the condition checks that did not hold."""
+
+    def __init__(self, message: str, failed_checks: tuple[int, ...] = ()) -> None:
+        super().__init__(message)
+        self.failed_checks = failed_checks
 
 
 def _connection() -> Connection:
@@ -250,16 +255,36 @@ class Changes:
     the feed: nothing a user was sent is lost), and it takes no call of its own. The price:
     a transaction bills twice what a BatchWriteItem does, 2 write units per KB of item
     instead of 1, so a feed entry costs 2 write units instead of 1 (a ``job.updated``
-    entry, 1-1.5 KB with the job's history, 4 instead of 2)."""
+    entry, 1-1.5 KB with the job's history, 4 instead of 2).
+
+    Condition checks on other items (:meth:`require`, e.g. "these photos are the
+    customer's") ride along too, in place of a read before the change."""
 
     def __init__(self) -> None:
+        self._checks: list[Callable[[TransactWrite], None]] = []
         self._ops: list[Callable[[TransactWrite], None]] = []
         self._staged: list[tuple[Any, list[NotificationItem]]] = []
         self._recorded: list[bool] = []
 
     def __len__(self) -> int:
-        """The writes staged, feed entries included."""
-        return len(self._ops) + sum(len(entries) for _, entries in self._staged)
+        """The items staged (checks, writes, feed entries)."""
+        return len(self._checks) + len(self._ops) + sum(len(e) for _, e in self._staged)
+
+    def require(self, model: type[Entity], pk: str, sk: str, condition: Condition) -> None:
+        """The change commits only if ``condition`` holds for the item ``(pk, sk)`` (a
+        ConditionCheck: 1 read unit of that item, no call of its own); when it does not,
+        :meth:`commit` raises :class:`Stale` naming this check in ``failed_checks``."""
+        self._checks.append(lambda tx: tx.condition_check(model, pk, sk, condition=condition))
+
+    def room(self) -> int:
+        """How many more checks and writes the transaction takes (feed entries do not
+        count: they go in only where room is left, see :meth:`commit`)."""
+        return MAX_WRITES - len(self._checks) - len(self._ops)
+
+    def put(self, item: Entity) -> None:
+        """Write ``item`` whatever is there (for items that are the same however often
+        they are written, e.g. a media grant)."""
+        self._ops.append(lambda tx: tx.save(item))
 
     def save_new(self, item: Entity) -> None:
         """Create ``item``; fails if it exists."""
@@ -369,11 +394,10 @@ class Changes:
         do not fit is left out of the transaction whole (so a change never fails for its
         notifications) and reported unrecorded by :meth:`events`: its publisher writes
         its feed after the commit, as before the outbox (1 BatchWriteItem)."""
-        if len(self._ops) > MAX_WRITES:
-            raise ValueError(
-                f"a transaction takes at most {MAX_WRITES} writes, not {len(self._ops)}"
-            )
-        room = MAX_WRITES - len(self._ops)
+        own = len(self._checks) + len(self._ops)
+        if own > MAX_WRITES:
+            raise ValueError(f"a transaction takes at most {MAX_WRITES} items, not {own}")
+        room = MAX_WRITES - own
         entries: list[NotificationItem] = []
         recorded: list[bool] = []
         for _, staged in self._staged:
@@ -382,12 +406,14 @@ class Changes:
                 room -= len(staged)
                 entries += staged
             recorded.append(fits)
-        if not self._ops and not entries:
+        if not self._ops and not self._checks and not entries:
             self._recorded = recorded
             return
         expires = feed_expiry()
         try:
             with TransactWrite(connection=_connection()) as tx:
+                for check in self._checks:  # PynamoDB sends condition checks first
+                    check(tx)
                 for op in self._ops:
                     op(tx)
                 for entry in entries:
@@ -395,7 +421,13 @@ class Changes:
                     tx.save(entry)
         except TransactWriteError as exc:
             if _cancelled(exc):
-                raise Stale(str(exc)) from exc
+                reasons = list(exc.cancellation_reasons or [])[: len(self._checks)]
+                failed = tuple(
+                    n
+                    for n, reason in enumerate(reasons)
+                    if reason is not None and reason.code == "ConditionalCheckFailed"
+                )
+                raise Stale(str(exc), failed) from exc
             raise
         self._recorded = recorded
 

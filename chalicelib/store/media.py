@@ -25,6 +25,7 @@ from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.expressions.condition import Condition
 
 from chalicelib import ids
 from chalicelib.store import keys
@@ -104,30 +105,52 @@ def get_with_grant(media_id: str, user_id: str) -> tuple[MediaItem | None, bool]
     return found, granted
 
 
+def attachable(owner_id: str, purposes: Iterable[str]) -> Condition:
+    """The condition under which a media record may be attached by ``owner_id`` (theirs,
+    not rejected, uploaded for one of ``purposes``): for a ConditionCheck in the
+    transaction that attaches it (pending media may be attached: it becomes readable
+    when ready). 0 calls."""
+    condition: Condition = (
+        (MediaItem.owner_id == owner_id)
+        & (MediaItem.status != REJECTED)
+        & MediaItem.purpose.is_in(*purposes)
+    )
+    return condition
+
+
+def grant_items(
+    media_ids: Iterable[str], user_ids: Iterable[str], ref_type: str, ref_id: str
+) -> list[MediaViewerItem]:
+    """The grants that let ``user_ids`` read ``media_ids`` (to write in a transaction or
+    with :func:`grant`). 0 calls."""
+    now = ids.iso()
+    return [
+        MediaViewerItem(
+            keys.media(media_id),
+            keys.media_viewer(user_id),
+            user_id=user_id,
+            ref_type=ref_type,
+            ref_id=ref_id,
+            created_at=now,
+            updated_at=now,
+        )
+        for media_id in dict.fromkeys(media_ids)
+        for user_id in dict.fromkeys(user_ids)
+    ]
+
+
 def get_many(media_ids: Iterable[str]) -> dict[str, MediaItem]:
     """Records by id (missing ones absent). 1 BatchGetItem per 100 ids."""
     wanted = [(keys.media(m), keys.META) for m in dict.fromkeys(media_ids)]
     return {item.media_id: item for item in MediaItem.batch_get(wanted)}
 
 
-def grant(media_ids: Iterable[str], user_ids: Iterable[str], ref_type: str, ref_id: str) -> None:
-    """Let ``user_ids`` read ``media_ids`` (writing a grant twice is harmless).
+def grant(grants: Iterable[MediaViewerItem]) -> None:
+    """Write grants (:func:`grant_items`; writing one twice is harmless).
     1 BatchWriteItem per 25 grants."""
-    now = ids.iso()
     with MediaViewerItem.batch_write() as batch:
-        for media_id in dict.fromkeys(media_ids):
-            for user_id in dict.fromkeys(user_ids):
-                batch.save(
-                    MediaViewerItem(
-                        keys.media(media_id),
-                        keys.media_viewer(user_id),
-                        user_id=user_id,
-                        ref_type=ref_type,
-                        ref_id=ref_id,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
+        for item in grants:
+            batch.save(item)
 
 
 def settle(

@@ -163,7 +163,7 @@ def test_a_change_whose_own_writes_pass_the_limit_is_refused() -> None:
         changes.save_new(
             store.JobMemberItem(keys.user(f"u{n}"), keys.job("J"), job_id="J", role="customer")
         )
-    with pytest.raises(ValueError, match="at most 100 writes"):
+    with pytest.raises(ValueError, match="at most 100 items"):
         changes.commit()
 
 
