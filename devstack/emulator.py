@@ -20,6 +20,7 @@ Run: ``python -m devstack.emulator --host 127.0.0.1 --port 5000``.
 from __future__ import annotations
 
 import argparse
+import collections
 import copy
 import gc
 import threading
@@ -28,6 +29,34 @@ from dataclasses import dataclass
 from typing import Any
 
 from devstack import logs
+
+
+class FifoLock:
+    """A mutex that is handed to its waiters in arrival order (``threading.Lock`` lets a
+    newcomer take it before a thread that has been waiting, so one call can wait behind
+    many later ones)."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._waiters: collections.deque[threading.Lock] = collections.deque()
+        self._held = False
+
+    def __enter__(self) -> None:
+        with self._guard:
+            if not self._held:
+                self._held = True
+                return
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiters.append(turn)
+        turn.acquire()  # released by the holder handing over (the lock stays held)
+
+    def __exit__(self, *exc: object) -> None:
+        with self._guard:
+            if self._waiters:
+                self._waiters.popleft().release()
+            else:
+                self._held = False
 
 
 class AtomicDynamoDB:
@@ -39,7 +68,7 @@ class AtomicDynamoDB:
 
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self.app = app
-        self.lock = threading.Lock()
+        self.lock = FifoLock()
         self._dynamodb: Callable[..., Iterable[bytes]] | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:

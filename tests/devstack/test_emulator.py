@@ -545,3 +545,30 @@ def test_one_update_expression_with_other_values_and_items(ddb: Any, table: str)
         with pytest.raises(ClientError) as caught:
             ddb.update_item(TableName=table, Key=_key("c3"), UpdateExpression="SET = :x")
         assert caught.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_the_dynamodb_lock_is_handed_over_in_arrival_order() -> None:
+    import threading
+    import time
+
+    lock = emulator.FifoLock()
+    order: list[int] = []
+    threads = []
+    with lock:
+        for n in range(6):
+
+            def enter(n: int = n) -> None:
+                with lock:
+                    order.append(n)
+
+            thread = threading.Thread(target=enter)
+            thread.start()
+            threads.append(thread)
+            while len(lock._waiters) < n + 1:  # until this one is queued, then the next
+                time.sleep(0.001)
+    for thread in threads:
+        thread.join(timeout=10)
+
+    assert order == [0, 1, 2, 3, 4, 5]
+    with lock:  # free again, and reusable
+        pass
