@@ -14,6 +14,11 @@ on every chat message. Here a transaction keeps an undo log of the items it touc
 instead (:func:`transact_write_items`): same checks, same errors, same all-or-nothing
 result, at a cost per item. That is sound because DynamoDB calls run one at a time.
 
+The rest keeps a chat message's 4 calls quick (``BENCHMARKS.md``, chat_latency): a Query
+reads its partition instead of sorting the whole table (:func:`patch_queries`), per-request
+lookups moto repeats are cached (:func:`patch_request_overhead`), waiting calls get the lock
+in arrival order (:class:`FifoLock`), and full GC collections stay short (:func:`steady_gc`).
+
 Run: ``python -m devstack.emulator --host 127.0.0.1 --port 5000``.
 """
 
