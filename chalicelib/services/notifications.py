@@ -10,23 +10,22 @@ feed holds an entry exactly when its change committed: a cancelled transaction l
 nothing in the feed and publishes nothing, and a Lambda dying between the commit and the
 delivery can no longer lose the feed entry (nothing a user was sent is lost; the feed is
 how any device catches up, ``GET /notifications?cursor=``). Live delivery and push are the
-other sinks of the port. An event with no change to ride on (:func:`emit`) is written by
-the feed sink (:func:`record`) after the fact, as before.
+other sinks of the port. The feed sink (:func:`record`) writes the entries of events that
+did not fit in their change's transaction (its 100 items), after the fact.
 
 Cost of delivering the events of one change ("its events" in the services' cost lines):
 **1 call**, however many events and recipients, online or not: 1 BatchGetItem (per 100
 keys) of every recipient's sockets and, in the same request, the settings and push devices
 of those push could reach (not the actor; push types only), so an offline recipient costs
 no more. The feed entries cost no call of their own, but twice the write units of a
-BatchWriteItem: 2 per KB of entry instead of 1 (most entries are under 1 KB; a
-``job.updated`` one, 1-1.5 KB with the job's history, costs 4 instead of 2).
+BatchWriteItem: 2 per KB of entry instead of 1 (entries are kept under 1 KB: a
+``job.updated`` carries a small :class:`~chalicelib.schemas.marketplace.JobEvent`).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import Any, Literal, get_args
 
@@ -88,26 +87,6 @@ def publish(changes: store.Changes) -> None:
     events.publish_many(
         event if done else replace(event, recorded=False) for event, done in changes.events()
     )
-
-
-def emit(
-    type_: EventType,
-    recipients: Iterable[str],
-    data: BaseModel | dict[str, Any],
-    actor: str | None = None,
-) -> None:
-    """Publish one marketplace event that has no change to ride on (every state change of
-    the marketplace uses :func:`stage` instead): the feed sink writes its entries after
-    the fact (1 BatchWriteItem)."""
-    event = _event(type_, recipients, data, actor, recorded=False)
-    if event is not None:
-        events.publish(event)
-
-
-def batched() -> AbstractContextManager[None]:
-    """Hand the events published inside the block to the sinks together at its end
-    (:func:`chalicelib.services.events.batched`)."""
-    return events.batched()
 
 
 def feed_entries(event: events.Event) -> list[store.NotificationItem]:

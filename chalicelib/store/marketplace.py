@@ -254,8 +254,7 @@ class Changes:
     committed (a Lambda dying right after the commit can no longer leave a change out of
     the feed: nothing a user was sent is lost), and it takes no call of its own. The price:
     a transaction bills twice what a BatchWriteItem does, 2 write units per KB of item
-    instead of 1, so a feed entry costs 2 write units instead of 1 (a ``job.updated``
-    entry, 1-1.5 KB with the job's history, 4 instead of 2).
+    instead of 1, so a feed entry (kept under 1 KB) costs 2 write units instead of 1.
 
     Condition checks on other items (:meth:`require`, e.g. "these photos are the
     customer's") ride along too, in place of a read before the change."""
