@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib import config
 from chalicelib.auth import CUSTOMERS, PROVIDERS
-from chalicelib.store.models import TABLES
+from chalicelib.store.models import TABLES, table_spec
 
 log = logging.getLogger("devstack.provision")
 
@@ -47,6 +47,20 @@ def tables(endpoint: str | None, region: str) -> None:
         if not model.exists():
             model.create_table(wait=True)
             log.info("created table %s", name)
+        else:  # an emulator still running from an older version of the models
+            found = {
+                ix["IndexName"]
+                for ix in ddb.describe_table(TableName=name)["Table"].get(
+                    "GlobalSecondaryIndexes", []
+                )
+            }
+            wanted = {ix["index_name"] for ix in table_spec(model)["global_secondary_indexes"]}
+            if wanted - found:
+                raise SystemExit(
+                    f"table {name} on {endpoint} lacks the indexes {sorted(wanted - found)} "
+                    "that this version's models define: it was made by an older version. "
+                    "Stop the emulator holding it (Ctrl-C the old `make dev`) and start again."
+                )
         ttl = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
         if ttl.get("TimeToLiveStatus") != "ENABLED":
             ddb.update_time_to_live(
