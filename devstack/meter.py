@@ -22,7 +22,7 @@ invocation, i.e. per Lambda invocation it would be in the cloud::
   transactional; writes round each item up to 1 KB, 2 units transactional. For an
   ``UpdateItem``/``DeleteItem`` that returns no attributes the size is that of the key and
   the values sent: a lower bound (exact whenever the item stays under 1 KB). Writes to a
-  global secondary index are billed too: when the call shows the item's image (a Put's
+  secondary index (global or local) are billed too: when the call shows the item's image (a Put's
   item, an ``ALL_NEW``/``ALL_OLD`` answer) and it carries an index's keys, the projected
   size is added as write units per index (the tables' indexes are read once per process
   with ``DescribeTable``, unmetered). An index entry removed by an update that returns no
@@ -352,7 +352,8 @@ _indexes_lock = threading.Lock()
 
 
 def table_indexes(table: str) -> list[Index]:
-    """The global secondary indexes of ``table`` (``DescribeTable`` once, not metered)."""
+    """The secondary indexes of ``table``, global and local (``DescribeTable`` once, not
+    metered): each entry written is billed like an item."""
     if not table:
         return []
     with _indexes_lock:
@@ -365,7 +366,11 @@ def table_indexes(table: str) -> list[Index]:
 
             described = boto3.client("dynamodb").describe_table(TableName=table)["Table"]
             found = []
-            for gsi in described.get("GlobalSecondaryIndexes") or []:
+            every = [
+                *(described.get("GlobalSecondaryIndexes") or []),
+                *(described.get("LocalSecondaryIndexes") or []),
+            ]
+            for gsi in every:
                 schema = {k["KeyType"]: k["AttributeName"] for k in gsi["KeySchema"]}
                 projection = gsi.get("Projection") or {}
                 found.append(

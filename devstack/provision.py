@@ -48,13 +48,18 @@ def tables(endpoint: str | None, region: str) -> None:
             model.create_table(wait=True)
             log.info("created table %s", name)
         else:  # an emulator still running from an older version of the models
+            table = ddb.describe_table(TableName=name)["Table"]
             found = {
                 ix["IndexName"]
-                for ix in ddb.describe_table(TableName=name)["Table"].get(
-                    "GlobalSecondaryIndexes", []
-                )
+                for kind in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes")
+                for ix in table.get(kind, [])
             }
-            wanted = {ix["index_name"] for ix in table_spec(model)["global_secondary_indexes"]}
+            spec = table_spec(model)
+            wanted = {
+                ix["index_name"]
+                for kind in ("global_secondary_indexes", "local_secondary_indexes")
+                for ix in spec[kind]
+            }
             if wanted - found:
                 raise SystemExit(
                     f"table {name} on {endpoint} lacks the indexes {sorted(wanted - found)} "

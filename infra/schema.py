@@ -40,6 +40,7 @@ class TableDef:
     sort_key: KeyAttr | None
     indexes: tuple[IndexDef, ...]
     ttl_attribute: str | None
+    local_indexes: tuple[IndexDef, ...] = ()
 
 
 def _keys(spec_keys: list[dict[str, str]], types: dict[str, str]) -> tuple[KeyAttr, KeyAttr | None]:
@@ -49,26 +50,25 @@ def _keys(spec_keys: list[dict[str, str]], types: dict[str, str]) -> tuple[KeyAt
     return pk, sk
 
 
+def _index(spec: dict[str, Any], types: dict[str, str]) -> IndexDef:
+    ipk, isk = _keys(spec["key_schema"], types)
+    projection = spec["projection"]
+    return IndexDef(
+        spec["index_name"],
+        ipk,
+        isk,
+        projection["ProjectionType"],
+        tuple(projection.get("NonKeyAttributes", ())),
+    )
+
+
 def table_def(model: type[Model]) -> TableDef:
     spec: dict[str, Any] = models.table_spec(model)
     types = {a["AttributeName"]: a["AttributeType"] for a in spec["attribute_definitions"]}
     pk, sk = _keys(spec["key_schema"], types)
-    indexes = []
-    for gsi in spec["global_secondary_indexes"]:
-        ipk, isk = _keys(gsi["key_schema"], types)
-        projection = gsi["projection"]
-        indexes.append(
-            IndexDef(
-                gsi["index_name"],
-                ipk,
-                isk,
-                projection["ProjectionType"],
-                tuple(projection.get("NonKeyAttributes", ())),
-            )
-        )
-    if spec["local_secondary_indexes"]:
-        raise NotImplementedError("local secondary indexes are not mapped to infra/ yet")
-    return TableDef(pk, sk, tuple(indexes), spec.get("ttl_attribute"))
+    indexes = tuple(_index(ix, types) for ix in spec["global_secondary_indexes"])
+    local = tuple(_index(ix, types) for ix in spec["local_secondary_indexes"])
+    return TableDef(pk, sk, indexes, spec.get("ttl_attribute"), local)
 
 
 def main_table() -> TableDef:

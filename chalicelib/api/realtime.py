@@ -214,7 +214,7 @@ def list_messages(call: Call) -> Page[Message]:
     errors=(404,),
 )
 def post_message(call: Call) -> Reply:
-    """1 BatchGetItem + 1 UpdateItem + 1 TransactWriteItems + 1 BatchGetItem."""
+    """1 BatchGetItem + 1 UpdateItem + 1 PutItem + 1 BatchGetItem (a retry: 1)."""
     message, created = chat.send(call.user_id(), _conversation_id(call), call.body)
     return Reply(status=201 if created else 200, body=message)
 

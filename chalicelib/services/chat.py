@@ -80,7 +80,8 @@ def _new_item(
 ) -> store.MessageItem:
     return store.MessageItem(
         keys.conversation(conversation_id),
-        keys.message(seq),
+        keys.client_message(user_id, content.client_msg_id),
+        lsi1sk=keys.message(seq),
         message_id=ids.new_id(),
         conversation_id=conversation_id,
         seq=seq,
@@ -108,32 +109,26 @@ def _deliver(people: tuple[str, ...], item: store.MessageItem) -> Message:
 def send(user_id: str, conversation_id: str, content: MessageContent) -> tuple[Message, bool]:
     """Store a message, then deliver it; ``(message, True)``, or ``(the stored one, False)``
     for a retried ``client_msg_id``.
-    1 BatchGetItem (conversation + dedupe record) + 1 UpdateItem (seq) + 1 TransactWriteItems
-    (the client_msg_id's claim + the message) + 1 BatchGetItem (the participants' sockets, and
-    the settings and push devices of the others: an offline one costs no more).
-    A retry: 1 BatchGetItem + 1 GetItem."""
-    conv, seen = store.conversation_and_dedupe(conversation_id, user_id, content.client_msg_id)
+    1 BatchGetItem (conversation + this send's message, if stored) + 1 UpdateItem (seq) + 1
+    conditional PutItem (the message, keyed by its client_msg_id: 3 write units in all) + 1
+    BatchGetItem (the participants' sockets, and the settings and push devices of the
+    others: an offline one costs no more). A retry: 1 BatchGetItem."""
+    conv, stored = store.conversation_and_dedupe(conversation_id, user_id, content.client_msg_id)
     people = _checked(user_id, conversation_id, conv)
-    if seen is not None:
-        return _stored(conversation_id, seen), False
+    if stored is not None:
+        return _message(stored), False
     now = ids.iso()
     preview = {"sender_id": user_id, "text": content.text, "media_id": content.media_id, "at": now}
     seq = store.take_seq(conversation_id, user_id, preview)
     item = _new_item(user_id, conversation_id, seq, content, now)
     if not store.store_message(item):
-        # A copy of this very send claimed it a moment ago (this number stays unused).
-        _, first = store.conversation_and_dedupe(conversation_id, user_id, content.client_msg_id)
-        return _stored(conversation_id, first if first is not None else seq), False
+        # A copy of this very send stored it a moment ago (this number stays unused).
+        first = store.message_of(conversation_id, user_id, content.client_msg_id)
+        if first is None:
+            raise NotFound(f"No message {content.client_msg_id} in {conversation_id}.")
+        return _message(first), False
     observability.count("MessagesSent")
     return _deliver(people, item), True
-
-
-def _stored(conversation_id: str, seq: int) -> Message:
-    """The message stored under ``seq`` (its claim and the message are written together)."""
-    stored = store.message(conversation_id, seq)
-    if stored is None:
-        raise NotFound(f"No message {seq} in conversation {conversation_id}.")
-    return _message(stored)
 
 
 def typing(user_id: str, conversation_id: str, is_typing: bool) -> None:

@@ -96,7 +96,8 @@ MESSAGE_PREFIX = "MSG#"
 
 
 def client_message(sender_id: str, client_msg_id: str) -> str:
-    """The dedupe record of a ``client_msg_id`` (per sender, in the conversation)."""
+    """A message's sort key: its sender's ``client_msg_id`` (so storing it is its dedupe);
+    its sequence number is its ``lsi1sk`` (:func:`message`)."""
     return f"CMID#{sender_id}#{client_msg_id}"
 
 

@@ -12,7 +12,10 @@ the entity type is never a partition key on its own). Keys are built in ``keys.p
 | service categories (one cached item)  | pk=CATALOG, sk=CATEGORIES                      | table |
 
 Capabilities add their rows to this table in their own models module (``store/*.py``),
-reusing :class:`Entity` and its generic indexes (gsi1, gsi2; gsi3 is the geo index).
+reusing :class:`Entity` and its generic indexes (gsi1, gsi2, lsi1; gsi3 is the geo index).
+The table has a local secondary index, so a partition key's items are capped at 10 GB
+(DynamoDB's item-collection limit): every partition here is one user's, conversation's,
+request's or job's, far below it.
 """
 
 from __future__ import annotations
@@ -27,7 +30,12 @@ from pynamodb.attributes import (
     UnicodeAttribute,
 )
 from pynamodb.connection import TableConnection
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
+from pynamodb.indexes import (
+    AllProjection,
+    GlobalSecondaryIndex,
+    IncludeProjection,
+    LocalSecondaryIndex,
+)
 from pynamodb.models import Model
 
 from chalicelib import config
@@ -55,6 +63,18 @@ class Gsi2(GlobalSecondaryIndex["Entity"]):
 
     gsi2pk = UnicodeAttribute(hash_key=True)
     gsi2sk = UnicodeAttribute(range_key=True)
+
+
+class Lsi1(LocalSecondaryIndex["Entity"]):
+    """Generic second ordering of a partition, strongly consistent (e.g. a conversation's
+    messages by sequence number, while their item key is the client's message id)."""
+
+    class Meta:
+        index_name = "lsi1"
+        projection = AllProjection()
+
+    pk = UnicodeAttribute(hash_key=True)
+    lsi1sk = UnicodeAttribute(range_key=True)
 
 
 GEO_ATTRIBUTES = (
@@ -105,6 +125,7 @@ class Entity(Model):
     gsi2sk = UnicodeAttribute(null=True)
     gsi3pk = UnicodeAttribute(null=True)
     gsi3sk = UnicodeAttribute(null=True)
+    lsi1sk = UnicodeAttribute(null=True)
     ttl = NumberAttribute(null=True)
     created_at = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
@@ -112,6 +133,7 @@ class Entity(Model):
     gsi1 = Gsi1()
     gsi2 = Gsi2()
     gsi3 = Gsi3()
+    lsi1 = Lsi1()
 
     @classmethod
     def _get_connection(cls) -> TableConnection:

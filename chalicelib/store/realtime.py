@@ -7,10 +7,9 @@
 | live sockets of many users              | BatchGetItem of USER#<uid>/SOCKETS             | table |
 | ... + what push would need, at once     | the same BatchGetItem + the keys push names    | table |
 | every live connection (broadcast)       | gsi1pk=CONNS#<00..15> (16 shards)              | gsi1  |
-| messages of a conversation after SEQ    | pk=CONV#<id>, sk > MSG#<seq, zero-padded>      | table |
-| a message by sequence number            | pk=CONV#<id>, sk=MSG#<seq>                     | table |
-| dedupe of a client_msg_id               | pk=CONV#<id>, sk=CMID#<sender>#<client_msg_id> | table |
-| conversation + dedupe record at once    | BatchGetItem (consistent) of the two above     | table |
+| a message (keyed by its sender's id)    | pk=CONV#<id>, sk=CMID#<sender>#<client_msg_id> | table |
+| messages of a conversation after SEQ    | pk=CONV#<id>, lsi1sk > MSG#<seq, zero-padded>  | lsi1  |
+| conversation + this send's message      | BatchGetItem (consistent) of META + the above  | table |
 | a user's conversations (read positions) | pk=USER#<uid>, sk begins_with CONV#            | table |
 | last live position of a job             | pk=JOB#<job_id>, sk=LOCATION                   | table |
 
@@ -27,14 +26,15 @@ expires, and DynamoDB's TTL removes records nobody cleaned up. A send that meets
 
 Messages take their sequence number from the atomic counter ``ConversationItem.last_seq``
 (one UpdateItem that also sets the preview and the sender's ``last_sent``, so what a
-participant has read is ``max(last_read_seq, last_sent[me])`` with no second write), then
-the ``client_msg_id`` dedupe record and the message are written together in one
-TransactWriteItems (:func:`store_message`): a message is never stored without its claim nor
-a claim without its message, and it saves a round trip (4 calls a message instead of 5) for
-2 more write units (a transaction bills 2 per item). A retried ``client_msg_id`` is found by
-the consistent read that starts every send, so it is stored once; two copies racing each
-other can both pass that read, and then the loser's transaction is cancelled and its number
-stays unused (a gap that ``?after=SEQ`` skips over).
+participant has read is ``max(last_read_seq, last_sent[me])`` with no second write). A
+message's item key is its sender's ``client_msg_id`` (``CMID#<sender>#<client_msg_id>``) and
+its sequence number is the sort key of the local index ``lsi1`` (strongly consistent, so a
+catch-up right after a send sees it): the one conditional PutItem that stores the message
+is also its dedupe, so a message costs 1 UpdateItem + 1 PutItem (3 write units with its
+index entry; a transaction of a claim and a message cost 5). A retried ``client_msg_id`` is
+found by the consistent read that starts every send, which returns the stored message
+itself; two copies racing each other can both pass that read, and then the loser's put
+fails its condition and its number stays unused (a gap that ``?after=SEQ`` skips over).
 """
 
 from __future__ import annotations
@@ -46,8 +46,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib import ids
 from chalicelib.errors import NotFound
@@ -89,12 +88,6 @@ class MessageItem(Entity, discriminator="message"):
     client_msg_id = UnicodeAttribute()
     text = UnicodeAttribute(null=True)
     media_id = UnicodeAttribute(null=True)
-
-
-class ClientMessageItem(Entity, discriminator="client_message"):
-    """``client_msg_id`` → the sequence number its message took (dedupe of retries)."""
-
-    seq = NumberAttribute()
 
 
 class LocationItem(Entity, discriminator="job_location"):
@@ -269,21 +262,21 @@ def all_sockets() -> Iterator[Socket]:
 
 def conversation_and_dedupe(
     conversation_id: str, sender_id: str, client_msg_id: str
-) -> tuple[ConversationItem | None, int | None]:
-    """The conversation and, if this ``client_msg_id`` was already stored, its sequence
-    number. 1 BatchGetItem (consistent)."""
+) -> tuple[ConversationItem | None, MessageItem | None]:
+    """The conversation and, if this ``client_msg_id`` of this sender was already stored,
+    its message. 1 BatchGetItem (consistent)."""
     pk = keys.conversation(conversation_id)
     conv: ConversationItem | None = None
-    seq: int | None = None
+    stored: MessageItem | None = None
     for item in Entity.batch_get(
         [(pk, keys.META), (pk, keys.client_message(sender_id, client_msg_id))],
         consistent_read=True,
     ):
         if isinstance(item, ConversationItem):
             conv = item
-        elif isinstance(item, ClientMessageItem):
-            seq = int(item.seq)
-    return conv, seq
+        elif isinstance(item, MessageItem):
+            stored = item
+    return conv, stored
 
 
 def conversation(conversation_id: str, *, consistent: bool = False) -> ConversationItem | None:
@@ -325,32 +318,24 @@ def take_seq(conversation_id: str, sender_id: str, preview: dict[str, Any]) -> i
 
 
 def store_message(message: MessageItem) -> bool:
-    """Claim the message's ``client_msg_id`` and store the message under the number it
-    took, atomically; ``False`` (nothing written) when a copy of the same send claimed that
-    ``client_msg_id`` first. 1 TransactWriteItems (2 items, 4 write units)."""
-    claim = ClientMessageItem(
-        message.pk,
-        keys.client_message(message.sender_id, message.client_msg_id),
-        seq=message.seq,
-        created_at=message.created_at,
-    )
+    """Store a message under its sender's ``client_msg_id``; ``False`` (nothing written)
+    when a copy of the same send stored it first. 1 conditional PutItem (+ its lsi1 entry)."""
     try:
-        with TransactWrite(connection=Entity._get_connection().connection) as tx:
-            tx.save(claim, condition=ClientMessageItem.pk.does_not_exist())
-            tx.save(message, condition=MessageItem.pk.does_not_exist())
-    except TransactWriteError as exc:
-        claim_reason = (exc.cancellation_reasons or [None])[0]
-        if claim_reason is not None and claim_reason.code == "ConditionalCheckFailed":
+        message.save(condition=MessageItem.pk.does_not_exist())
+    except PutError as exc:
+        if condition_failed(exc):
             return False
         raise
     return True
 
 
-def message(conversation_id: str, seq: int) -> MessageItem | None:
-    """1 GetItem."""
+def message_of(conversation_id: str, sender_id: str, client_msg_id: str) -> MessageItem | None:
+    """The message this sender stored under ``client_msg_id``. 1 GetItem (consistent)."""
     try:
         return MessageItem.get(
-            keys.conversation(conversation_id), keys.message(seq), consistent_read=True
+            keys.conversation(conversation_id),
+            keys.client_message(sender_id, client_msg_id),
+            consistent_read=True,
         )
     except DoesNotExist:
         return None
@@ -361,14 +346,15 @@ def messages_after(
 ) -> tuple[list[MessageItem], dict[str, Any] | None]:
     """Messages with ``seq > after`` in order, at most ``limit``, and the key to go on from
     (``None`` on the last page). 1 Query."""
-    results = MessageItem.query(
+    results = MessageItem.lsi1.query(
         keys.conversation(conversation_id),
-        MessageItem.sk.between(keys.message(after + 1), keys.message(10**12 - 1)),
+        MessageItem.lsi1sk.between(keys.message(after + 1), keys.message(10**12 - 1)),
+        consistent_read=True,
         limit=limit,
         page_size=limit,
         last_evaluated_key=start_key,
     )
-    items = list(results)
+    items = [item for item in results if isinstance(item, MessageItem)]  # lsi1: messages only
     return items, results.last_evaluated_key if len(items) == limit else None
 
 

@@ -108,6 +108,17 @@ class Data(Construct):
                 )
                 for ix in spec.indexes
             ],
+            local_secondary_indexes=[
+                dynamodb.LocalSecondaryIndexProps(
+                    index_name=ix.name,
+                    sort_key=_attr(sort_key),
+                    projection_type=_PROJECTIONS[ix.projection],
+                    non_key_attributes=list(ix.non_key_attributes) or None,
+                )
+                for ix in spec.local_indexes
+                if (sort_key := ix.sort_key) is not None  # a local index always has one
+            ]
+            or None,
             time_to_live_attribute=spec.ttl_attribute,
             billing=dynamodb.Billing.on_demand(),
             dynamo_stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,

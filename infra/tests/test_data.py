@@ -38,6 +38,14 @@ def test_main_table_is_derived_from_the_models(full: Synth) -> None:
                     for gsi in spec["global_secondary_indexes"]
                 ]
             ),
+            "LocalSecondaryIndexes": [
+                {
+                    "IndexName": lsi["index_name"],
+                    "KeySchema": sorted(lsi["key_schema"], key=lambda k: k["KeyType"]),
+                    "Projection": lsi["projection"],
+                }
+                for lsi in spec["local_secondary_indexes"]
+            ],
             "TimeToLiveSpecification": {"AttributeName": "ttl", "Enabled": True},
             "StreamSpecification": {"StreamViewType": "NEW_AND_OLD_IMAGES"},
             "BillingMode": "PAY_PER_REQUEST",

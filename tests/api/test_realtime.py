@@ -133,9 +133,9 @@ def test_a_retried_client_msg_id_stores_one_message(pair, sent):
 
 
 def test_a_copy_that_loses_the_race_for_its_client_msg_id_writes_nothing(pair, sent, monkeypatch):
-    """Two copies of one send can both pass the first read; the loser's claim + message
-    transaction is cancelled whole: it answers with the winner's message, stores nothing
-    and delivers nothing (its number stays unused)."""
+    """Two copies of one send can both pass the first read; the loser's conditional put
+    fails: it answers with the winner's message, stores nothing and delivers nothing (its
+    number stays unused)."""
     customer, provider, cid = pair
     first = send(customer, cid, "once", client_msg_id="twin")
     assert first.status_code == 201
@@ -143,15 +143,15 @@ def test_a_copy_that_loses_the_race_for_its_client_msg_id_writes_nothing(pair, s
     reads = iter([True])
 
     def read_before_the_winner_claimed(conversation_id, sender_id, client_msg_id):
-        conv, seq = real(conversation_id, sender_id, client_msg_id)
-        return (conv, None) if next(reads, False) else (conv, seq)
+        conv, stored = real(conversation_id, sender_id, client_msg_id)
+        return (conv, None) if next(reads, False) else (conv, stored)
 
     monkeypatch.setattr(store, "conversation_and_dedupe", read_before_the_winner_claimed)
     twin = send(customer, cid, "once", client_msg_id="twin")
     assert twin.status_code == 200
     assert twin.json_body == first.json_body
     assert last_seq(cid) == 2  # the loser took a number ...
-    assert store.message(cid, 2) is None  # ... and stored nothing under it
+    assert [m.seq for m in store.messages_after(cid, 1, 10)[0]] == []  # ... stored nothing
     listed = provider.call("GET", f"/conversations/{cid}/messages?after=0").json_body
     assert [m["seq"] for m in listed["items"]] == [1]
     assert len(sent.of_type("p-sock", "chat.message")) == 1

@@ -25,6 +25,7 @@ def test_tables_are_created_from_the_models_with_every_index() -> None:
         )["Table"]
         found = {ix["IndexName"] for ix in table["GlobalSecondaryIndexes"]}
         assert found == {ix["index_name"] for ix in table_spec(Entity)["global_secondary_indexes"]}
+        assert [ix["IndexName"] for ix in table["LocalSecondaryIndexes"]] == ["lsi1"]
 
 
 def test_a_table_from_an_older_version_is_refused_with_what_to_do() -> None:
@@ -39,7 +40,7 @@ def test_a_table_from_an_older_version_is_refused_with_what_to_do() -> None:
             AttributeDefinitions=[
                 a
                 for a in spec["attribute_definitions"]
-                if not a["AttributeName"].startswith("gsi3")
+                if a["AttributeName"] not in ("gsi3pk", "gsi3sk", "lsi1sk")  # before gsi3, lsi1
             ],
             GlobalSecondaryIndexes=[
                 {
@@ -51,5 +52,5 @@ def test_a_table_from_an_older_version_is_refused_with_what_to_do() -> None:
             ],
             BillingMode="PAY_PER_REQUEST",
         )
-        with pytest.raises(SystemExit, match=r"lacks the indexes \['gsi3'\].*start again"):
+        with pytest.raises(SystemExit, match=r"lacks the indexes \['gsi3', 'lsi1'\].*again"):
             provision.tables(None, REGION)
