@@ -413,13 +413,28 @@ def make_app() -> AtomicDynamoDB:
     return AtomicDynamoDB(DomainDispatcherApplication(create_backend_app))
 
 
+def make_server(host: str, port: int) -> Any:
+    """The emulator's threaded WSGI server, answering without Nagle's delay: werkzeug writes
+    a response's head and body in separate sends, and with Nagle on, the body waits for the
+    client's ACK of the head, which Linux may delay up to 40 ms (the chat_latency tail)."""
+    import socket
+
+    from werkzeug.serving import WSGIRequestHandler
+    from werkzeug.serving import make_server as werkzeug_server
+
+    class NoDelayHandler(WSGIRequestHandler):
+        def setup(self) -> None:
+            super().setup()
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    return werkzeug_server(host, port, make_app(), threaded=True, request_handler=NoDelayHandler)
+
+
 class Emulator:
     """The emulator in a background thread (for tests and benchmarks); port 0 picks one."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        from werkzeug.serving import make_server
-
-        self._server = make_server(host, port, make_app(), threaded=True)
+        self._server = make_server(host, port)
         self.port = int(self._server.server_port)
         self.endpoint = f"http://{host}:{self.port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -439,9 +454,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=5000)
     args = parser.parse_args(argv)
     logs.configure()
-    from werkzeug.serving import make_server
-
-    server = make_server(args.host, args.port, make_app(), threaded=True)
+    server = make_server(args.host, args.port)
     steady_gc()
     try:
         server.serve_forever()
