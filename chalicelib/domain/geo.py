@@ -140,6 +140,10 @@ def _micro(lng: float) -> int:
     return min(math.floor((lng + 180.0) * _MICRO), 360 * _MICRO - 1)
 
 
+def _partition(band: int, block: int) -> str:
+    return f"{band:03d}:{block:02d}"
+
+
 def _lng_key(micro: int) -> str:
     return f"{micro:09d}"
 
@@ -147,7 +151,7 @@ def _lng_key(micro: int) -> str:
 def index_key(lat: float, lng: float, provider_id: str) -> tuple[str, str]:
     """(partition, sort key) under which an online provider at this location is indexed."""
     lat, lng = validate_location(lat, lng)
-    return f"{_band(lat):03d}:{_block(lng):02d}", f"{_lng_key(_micro(lng))}#{provider_id}"
+    return _partition(_band(lat), _block(lng)), f"{_lng_key(_micro(lng))}#{provider_id}"
 
 
 def ranges_to_query(lat: float, lng: float, radius_km: float = MAX_RADIUS_KM) -> list[IndexRange]:
@@ -181,7 +185,7 @@ def ranges_to_query(lat: float, lng: float, radius_km: float = MAX_RADIUS_KM) ->
             for band in bands:
                 found.append(
                     IndexRange(
-                        partition=f"{band:03d}:{block:02d}",
+                        partition=_partition(band, block),
                         lo_key=_lng_key(_micro(edge_lo)),
                         hi_key=_lng_key(_micro(edge_hi)),
                     )

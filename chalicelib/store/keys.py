@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from chalicelib.domain import geo
+
 PROFILE = "PROFILE"
 SETTINGS = "SETTINGS"
 PROVIDER = "PROVIDER"
@@ -18,8 +20,6 @@ def geo_partition(partition: str) -> str:
 
 def geo_index(lat: float, lng: float, provider_id: str) -> tuple[str, str]:
     """(gsi3pk, gsi3sk) of an online provider at this location in the geo index."""
-    from chalicelib.domain import geo
-
     partition, sort = geo.index_key(lat, lng, provider_id)
     return geo_partition(partition), sort
 

@@ -393,10 +393,11 @@ class Changes:
         do not fit is left out of the transaction whole (so a change never fails for its
         notifications) and reported unrecorded by :meth:`events`: its publisher writes
         its feed after the commit, as before the outbox (1 BatchWriteItem)."""
-        own = len(self._checks) + len(self._ops)
-        if own > MAX_WRITES:
-            raise ValueError(f"a transaction takes at most {MAX_WRITES} items, not {own}")
-        room = MAX_WRITES - own
+        room = self.room()
+        if room < 0:
+            raise ValueError(
+                f"a transaction takes at most {MAX_WRITES} items, not {MAX_WRITES - room}"
+            )
         entries: list[NotificationItem] = []
         recorded: list[bool] = []
         for _, staged in self._staged:
