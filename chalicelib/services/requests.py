@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import ids
 from chalicelib.auth import Principal
@@ -32,6 +32,9 @@ from chalicelib.services import jobs, matching, notifications, reviews
 from chalicelib.store import keys, pagination
 from chalicelib.store import marketplace as store
 from chalicelib.store import profiles as profiles_repo
+
+if TYPE_CHECKING:
+    from chalicelib.store.media import MediaViewerItem
 
 log = logging.getLogger("summon.requests")
 
@@ -139,6 +142,30 @@ def tell_withdrawn(
 
 
 # --- helpers shared by the offer, quote and timer paths ------------------------------------------
+
+
+def stage_photo_grants(
+    changes: store.Changes, request: store.RequestItem, made: list[store.OfferItem]
+) -> list[MediaViewerItem]:
+    """Let the providers just offered ``request`` read its photos, in ``changes`` as far as
+    it has room; the grants that did not fit, for :func:`publish_with_grants`."""
+    media_ids = list(request.media_ids or [])
+    if not made or not media_ids:
+        return []
+    from chalicelib.services import media  # on first use: keeps the cold start light
+
+    providers = [o.provider_id for o in made]
+    return media.stage_share(changes, media_ids, providers, "request", request.request_id)
+
+
+def publish_with_grants(changes: store.Changes, overflow: list[MediaViewerItem]) -> None:
+    """After ``changes`` committed: write the photo grants that did not fit in it (1
+    BatchWriteItem per 25, rare), then hand its events to the sinks."""
+    if overflow:
+        from chalicelib.services import media
+
+        media.share(overflow)
+    notifications.publish(changes)
 
 
 def close_offers(
@@ -292,11 +319,7 @@ def create(
 
         media.stage_attach(changes, uid, body.media_ids, REQUEST_MEDIA)
     made = matching.make_offers(request, [by_id[p] for p in chosen], now, changes)
-    overflow = (
-        media.stage_share(changes, body.media_ids, [o.provider_id for o in made], "request", rid)
-        if made and body.media_ids
-        else []
-    )
+    overflow = stage_photo_grants(changes, request, made)
     if made:
         store.set_due(request, matching.next_due(request), keys.request(rid))
     else:
@@ -312,12 +335,12 @@ def create(
         changes.commit()
     except store.Stale as exc:
         if exc.failed_checks:  # a photo that is not theirs, rejected, or another purpose
+            from chalicelib.services import media
+
             media.check_attachable(uid, body.media_ids, REQUEST_MEDIA)  # the 400 naming it
             raise Conflict("An attached photo changed meanwhile: retry.") from None
         raise Conflict(f"Request {rid} already exists.") from None
-    if overflow:
-        media.share(overflow)
-    notifications.publish(changes)
+    publish_with_grants(changes, overflow)
     return out
 
 
@@ -488,23 +511,12 @@ def on_timer(request_id: str, now: datetime) -> bool:
             notifications.stage(
                 changes, "request.updated", (request.customer_id,), request_out(request, None)
             )
-        media_ids = list(request.media_ids or [])
-        if made and media_ids:
-            from chalicelib.services import media
-        overflow = (
-            media.stage_share(
-                changes, media_ids, [o.provider_id for o in made], "request", request_id
-            )
-            if made and media_ids
-            else []
-        )
+        overflow = stage_photo_grants(changes, request, made)
         try:
             changes.commit()
         except store.Stale:
             continue
-        if overflow:
-            media.share(overflow)
-        notifications.publish(changes)
+        publish_with_grants(changes, overflow)
         return bool(timed_out or made or expire)
     log.warning("request %s kept changing under its timer; next sweep retries", request_id)
     return False
