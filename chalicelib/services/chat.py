@@ -123,7 +123,7 @@ def send(user_id: str, conversation_id: str, content: MessageContent) -> tuple[M
     item = _new_item(user_id, conversation_id, seq, content, now)
     if not store.store_message(item):
         # A copy of this very send stored it a moment ago (this number stays unused).
-        first = store.message_of(conversation_id, user_id, content.client_msg_id)
+        _, first = store.conversation_and_dedupe(conversation_id, user_id, content.client_msg_id)
         if first is None:
             raise NotFound(f"No message {content.client_msg_id} in {conversation_id}.")
         return _message(first), False

@@ -329,18 +329,6 @@ def store_message(message: MessageItem) -> bool:
     return True
 
 
-def message_of(conversation_id: str, sender_id: str, client_msg_id: str) -> MessageItem | None:
-    """The message this sender stored under ``client_msg_id``. 1 GetItem (consistent)."""
-    try:
-        return MessageItem.get(
-            keys.conversation(conversation_id),
-            keys.client_message(sender_id, client_msg_id),
-            consistent_read=True,
-        )
-    except DoesNotExist:
-        return None
-
-
 def messages_after(
     conversation_id: str, after: int, limit: int, start_key: dict[str, Any] | None = None
 ) -> tuple[list[MessageItem], dict[str, Any] | None]:
