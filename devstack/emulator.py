@@ -416,7 +416,7 @@ def make_app() -> AtomicDynamoDB:
 def make_server(host: str, port: int) -> Any:
     """The emulator's threaded WSGI server, answering without Nagle's delay: werkzeug writes
     a response's head and body in separate sends, and with Nagle on, the body waits for the
-    client's ACK of the head, which Linux may delay up to 40 ms (the chat_latency tail)."""
+    client's ACK of the head, which Linux may delay up to 40 ms."""
     import socket
 
     from werkzeug.serving import WSGIRequestHandler

@@ -370,9 +370,9 @@ def table_indexes(table: str) -> list[Index]:
                 *(described.get("GlobalSecondaryIndexes") or []),
                 *(described.get("LocalSecondaryIndexes") or []),
             ]
-            for gsi in every:
-                schema = {k["KeyType"]: k["AttributeName"] for k in gsi["KeySchema"]}
-                projection = gsi.get("Projection") or {}
+            for index in every:
+                schema = {k["KeyType"]: k["AttributeName"] for k in index["KeySchema"]}
+                projection = index.get("Projection") or {}
                 found.append(
                     (
                         schema["HASH"],
