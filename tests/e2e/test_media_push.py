@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from PIL import Image
 
 from devstack.harness import wait_until
+from tests.e2e.support import online_provider, post_request, somewhere
 
 pytestmark = pytest.mark.e2e
 
@@ -177,37 +178,9 @@ def test_an_announcement_reaches_an_offline_device_and_dead_endpoints_are_cleane
 # --- marketplace events as push -------------------------------------------------------------
 
 
-def _somewhere() -> dict[str, float]:
-    """A spot far from the seeded providers (and from other tests' spots)."""
-    rng = secrets.SystemRandom()
-    return {"lat": round(rng.uniform(45, 55), 5), "lng": round(rng.uniform(5, 25), 5)}
-
-
-def _online_provider(stack, where: dict[str, float]) -> str:
-    _, token = stack.new_account("providers")
-    profile = {"categories": ["plumbing"], "location": where, "radius_km": 10}
-    assert stack.call("PUT", "/me/provider", token, json=profile).status_code == 200
-    online = stack.call("PUT", "/me/provider/availability", token, json={"online": True})
-    assert online.status_code == 200, online.text
-    return token
-
-
-def _request(stack, token: str, where: dict[str, float], **extra: Any) -> dict[str, Any]:
-    body = {
-        "category": "plumbing",
-        "description": "The kitchen sink leaks",
-        "location": where,
-        "mode": "instant",
-        **extra,
-    }
-    response = stack.call("POST", "/requests", token, json=body)
-    assert response.status_code == 201, response.text
-    return dict(response.json())
-
-
 def test_request_photos_are_readable_by_the_offered_providers_only(stack):
-    where = _somewhere()
-    provider = _online_provider(stack, where)
+    where = somewhere()
+    provider = online_provider(stack, where)
     _, customer = stack.new_account("customers")
     _, stranger = stack.new_account("providers")
     photo = _png(40, 40)
@@ -218,7 +191,7 @@ def test_request_photos_are_readable_by_the_offered_providers_only(stack):
         json={"purpose": "request_photo", "content_type": "image/png", "size_bytes": len(photo)},
     ).json()
     requests.post(started["url"], data=started["fields"], files={"file": ("p", photo)}, timeout=30)
-    _request(stack, customer, where, media_ids=[started["id"]])
+    post_request(stack, customer, where, media_ids=[started["id"]])
     seen = stack.call("GET", f"/media/{started['id']}", provider)
     assert seen.status_code == 200, seen.text
     assert stack.call("GET", f"/media/{started['id']}", stranger).status_code == 404

@@ -11,14 +11,12 @@ from typing import Any
 import pytest
 
 from devstack.harness import wait_until
+from tests.e2e.support import online_provider, post_request, somewhere
 from tests.e2e.test_media_push import (
     WAIT_S,
     _announce,
     _device,
-    _online_provider,
     _pushes_to,
-    _request,
-    _somewhere,
 )
 
 pytestmark = pytest.mark.e2e
@@ -59,14 +57,14 @@ def test_an_announcement_reaches_a_live_socket_and_not_its_phone(stack):
 def test_a_new_offer_is_pushed_to_an_offline_provider_and_sent_live_to_a_connected_one(stack):
     from websockets.sync.client import connect
 
-    where = _somewhere()
-    away = _online_provider(stack, where)
-    here = _online_provider(stack, where)
+    where = somewhere()
+    away = online_provider(stack, where)
+    here = online_provider(stack, where)
     _, away_push = _device(stack, away, "apns")
     _, here_push = _device(stack, here, "fcm")
     _, customer = stack.new_account("customers")
     with connect(f"{stack.ws}/?token={here}") as ws:
-        request = _request(stack, customer, where)
+        request = post_request(stack, customer, where)
         frame = _frames_until(ws, lambda f: f.get("type") == "offer.new")
         assert frame["data"]["request_id"] == request["id"]
         [push] = wait_until(lambda: _pushes_to(stack, away_push), "the offline provider's push")

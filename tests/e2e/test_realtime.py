@@ -15,6 +15,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
+from tests.e2e.support import online_provider, post_request, somewhere
 from tests.support import forged_token
 
 pytestmark = pytest.mark.e2e
@@ -85,35 +86,8 @@ def ws_ready(stack):
             time.sleep(0.1)
 
 
-def _spot() -> dict[str, float]:
-    """A place far from the seeded providers and from other tests' places."""
-    rng = secrets.SystemRandom()
-    return {"lat": round(rng.uniform(45, 55), 5), "lng": round(rng.uniform(5, 25), 5)}
-
-
 def _user_id(stack, token: str) -> str:
     return str(stack.call("GET", "/me", token).json()["id"])
-
-
-def _online_provider(stack, where: dict[str, float]) -> str:
-    _, token = stack.new_account("providers")
-    profile = {"categories": ["plumbing"], "location": where, "radius_km": 10}
-    assert stack.call("PUT", "/me/provider", token, json=profile).status_code == 200
-    online = stack.call("PUT", "/me/provider/availability", token, json={"online": True})
-    assert online.status_code == 200, online.text
-    return token
-
-
-def _ask(stack, customer: str, where: dict[str, float]) -> dict[str, Any]:
-    body = {
-        "category": "plumbing",
-        "description": "Water everywhere under the sink",
-        "location": where,
-        "mode": "instant",
-    }
-    response = stack.call("POST", "/requests", customer, json=body)
-    assert response.status_code == 201, response.text
-    return dict(response.json())
 
 
 def _messages(stack, token: str, cid: str, after: int = 0) -> list[dict[str, Any]]:
@@ -125,11 +99,11 @@ def _messages(stack, token: str, cid: str, after: int = 0) -> list[dict[str, Any
 @pytest.fixture
 def job(stack):
     """A customer and a provider, each with a live socket, through a live offer to a job."""
-    where = _spot()
-    provider = _online_provider(stack, where)
+    where = somewhere()
+    provider = online_provider(stack, where)
     _, customer = stack.new_account("customers")
     with Socket(stack, provider) as p_ws, Socket(stack, customer) as c_ws:
-        request = _ask(stack, customer, where)
+        request = post_request(stack, customer, where)
         offer = p_ws.wait_for("offer.new", lambda d: d["request_id"] == request["id"])
         accepted = stack.call("POST", f"/offers/{offer['id']}/accept", provider)
         assert accepted.status_code == 200, accepted.text
