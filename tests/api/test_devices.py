@@ -207,10 +207,8 @@ def test_push_is_a_noop_for_users_without_devices(api):
     assert pushmedia.pushes() == []
 
 
-def test_the_events_of_one_change_reach_every_offline_user_with_one_read(api):
-    from chalicelib.services import push
-    from chalicelib.services.events import Event
-
+def _three_with_devices(api):
+    """alice (an APNs device), bob (FCM) and carol (APNs, job.updated muted)."""
     alice, bob, carol = api(), api(), api()
     _register(alice, "apns", APNS_TOKEN)
     _register(bob, "fcm", FCM_TOKEN)
@@ -222,6 +220,14 @@ def test_the_events_of_one_change_reach_every_offline_user_with_one_read(api):
     )
     assert muted.status_code == 200, muted.json_body
     _register(carol, "apns", APNS_TOKEN_2)
+    return alice, bob, carol
+
+
+def test_the_events_of_one_change_reach_every_offline_user_with_one_read(api):
+    from chalicelib.services import push
+    from chalicelib.services.events import Event
+
+    alice, bob, carol = _three_with_devices(api)
     job = Event(
         type="job.updated",
         recipients=(alice.user_id, carol.user_id),
@@ -327,17 +333,7 @@ def test_an_offline_recipient_is_pushed_from_the_live_look_up_with_no_read_of_it
     from chalicelib.services import events
     from chalicelib.services.events import Event
 
-    alice, bob, carol = api(), api(), api()
-    _register(alice, "apns", APNS_TOKEN)
-    _register(bob, "fcm", FCM_TOKEN)
-    muted = carol.call(
-        "PUT",
-        "/me/settings",
-        {"notifications": {"muted": ["job.updated"]}},
-        headers={"If-Match": '"0"'},
-    )
-    assert muted.status_code == 200, muted.json_body
-    _register(carol, "apns", APNS_TOKEN_2)
+    alice, bob, carol = _three_with_devices(api)
     job = Event(
         type="job.updated",
         recipients=(alice.user_id, bob.user_id, carol.user_id),
