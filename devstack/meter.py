@@ -41,7 +41,7 @@ via ``emit_until_response``, which bypasses ``emit``; note the keyword arguments
 one dict), so that method is wrapped once per process. The invocation in progress
 is a :class:`contextvars.ContextVar` set by the handler wrapper; the servers are threaded,
 so each handler thread sees only its own invocation. Handlers fan out over thread pools
-(parallel ``@connections`` posts, geohash cell queries): while metering,
+(parallel ``@connections`` posts, geo index queries): while metering,
 ``ThreadPoolExecutor.submit`` runs the task in a copy of the submitter's context, so those
 calls count for the invocation that made them.
 
