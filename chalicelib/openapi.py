@@ -55,6 +55,8 @@ def _operation(spec: RouteSpec, names: Any) -> dict[str, Any]:
         or "root",
         "tags": [spec.tag],
     }
+    if spec.calls is not None:
+        op["x-dynamodb-calls"] = spec.calls
     params = [
         _param(seg[1:-1], "path", {"type": "string"}, required=True)
         for seg in spec.path.split("/")

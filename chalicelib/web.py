@@ -67,6 +67,9 @@ class RouteSpec:
     versioned: bool
     tag: str
     errors: tuple[int, ...]
+    calls: int | None = None
+    """The most DynamoDB calls one invocation makes, delivering its events included
+    (checked by the route budget tests, rendered into the docs)."""
 
 
 ROUTES: list[RouteSpec] = []
@@ -236,6 +239,7 @@ def route(
     versioned: bool = False,
     tag: str = "",
     errors: Sequence[int] = (),
+    calls: int | None = None,
 ) -> Callable[[Callable[[Call], Any]], Callable[..., Response]]:
     """Register ``view`` on ``bp`` with the edge behaviour described in the module doc."""
     spec = RouteSpec(
@@ -252,6 +256,7 @@ def route(
         versioned=versioned,
         tag=tag or path.strip("/").split("/")[0] or "service",
         errors=tuple(errors),
+        calls=calls,
     )
     ROUTES.append(spec)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -69,6 +70,21 @@ class CallCounter:
     @property
     def scans(self) -> int:
         return self.calls.count("Scan")
+
+
+def route_calls(method: str, path: str) -> int:
+    """The DynamoDB budget the route serving ``method path`` declares
+    (``web.route(calls=...)``); ``path`` is a real path or a template."""
+    from chalicelib.web import ROUTES
+
+    def matches(template: str) -> bool:
+        pattern = re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(template))
+        return re.fullmatch(pattern, path.split("?", maxsplit=1)[0]) is not None
+
+    found = [r for r in ROUTES if r.method == method and matches(r.path)]
+    assert len(found) == 1, f"no route {method} {path}"
+    assert found[0].calls is not None, f"{method} {path} declares no DynamoDB budget"
+    return found[0].calls
 
 
 @contextmanager

@@ -31,18 +31,33 @@ bp = Blueprint(__name__)
     status=201,
     idempotent=True,
     errors=(503,),
+    calls=2,
 )
 def post_device(call: Call) -> Reply:
     device, created = svc.register(call.principal, call.body)
     return Reply(status=201 if created else 200, body=device)
 
 
-@route(bp, "/devices", method="GET", summary="My push devices", response=Page[DeviceOut])
+@route(
+    bp,
+    "/devices",
+    method="GET",
+    summary="My push devices",
+    response=Page[DeviceOut],
+    calls=1,
+)
 def get_devices(call: Call) -> dict[str, object]:
     return {"items": svc.list_devices(call.principal), "cursor": None}
 
 
-@route(bp, "/devices/{device_id}", method="DELETE", summary="Remove a push device", status=204)
+@route(
+    bp,
+    "/devices/{device_id}",
+    method="DELETE",
+    summary="Remove a push device",
+    status=204,
+    calls=2,
+)
 def delete_device(call: Call) -> Reply:
     svc.remove(call.principal, call.params["device_id"])
     return Reply(status=204)

@@ -54,6 +54,7 @@ bp = Blueprint(__name__)
     status=201,
     roles=(CUSTOMERS,),
     idempotent=True,
+    calls=4,
 )
 def create_request(call: Call) -> RequestOut:
     return requests.create(call.principal, call.body)
@@ -66,6 +67,7 @@ def create_request(call: Call) -> RequestOut:
     summary="My requests (as customer) or the requests offered to me (as provider)",
     query=RequestsQuery,
     response=Page[RequestOut],
+    calls=2,
 )
 def list_requests(call: Call) -> Page[RequestOut]:
     return requests.list_mine(call.principal, call.query)
@@ -78,6 +80,7 @@ def list_requests(call: Call) -> Page[RequestOut]:
     summary="A request of mine, or one offered to me",
     response=RequestOut,
     errors=(404,),
+    calls=1,
 )
 def get_request(call: Call) -> RequestOut:
     return requests.get(call.principal, call.params["request_id"])
@@ -91,6 +94,7 @@ def get_request(call: Call) -> RequestOut:
     response=RequestOut,
     roles=(CUSTOMERS,),
     errors=(404, 409),
+    calls=4,
 )
 def cancel_request(call: Call) -> RequestOut:
     return requests.cancel(call.principal, call.params["request_id"])
@@ -107,6 +111,7 @@ def cancel_request(call: Call) -> RequestOut:
     query=PageQuery,
     response=Page[OfferOut],
     roles=(PROVIDERS,),
+    calls=1,
 )
 def list_offers(call: Call) -> Page[OfferOut]:
     return offers.list_pending(call.principal, call.query)
@@ -120,6 +125,7 @@ def list_offers(call: Call) -> Page[OfferOut]:
     response=JobOut,
     roles=(PROVIDERS,),
     errors=(404, 409),
+    calls=3,
 )
 def accept_offer(call: Call) -> JobOut:
     return offers.accept(call.principal, call.params["offer_id"])
@@ -133,6 +139,7 @@ def accept_offer(call: Call) -> JobOut:
     response=OfferOut,
     roles=(PROVIDERS,),
     errors=(404, 409),
+    calls=3,
 )
 def decline_offer(call: Call) -> OfferOut:
     return offers.decline(call.principal, call.params["offer_id"])
@@ -152,6 +159,7 @@ def decline_offer(call: Call) -> OfferOut:
     roles=(PROVIDERS,),
     idempotent=True,
     errors=(404, 409),
+    calls=3,
 )
 def create_quote(call: Call) -> QuoteOut:
     return quotes.create(call.principal, call.params["request_id"], call.body)
@@ -165,6 +173,7 @@ def create_quote(call: Call) -> QuoteOut:
     query=PageQuery,
     response=Page[QuoteOut],
     errors=(404,),
+    calls=2,
 )
 def list_quotes(call: Call) -> Page[QuoteOut]:
     return quotes.list_for_request(call.principal, call.params["request_id"], call.query)
@@ -178,6 +187,7 @@ def list_quotes(call: Call) -> Page[QuoteOut]:
     response=JobOut,
     roles=(CUSTOMERS,),
     errors=(404, 409),
+    calls=3,
 )
 def accept_quote(call: Call) -> JobOut:
     return quotes.accept(call.principal, call.params["quote_id"])
@@ -186,12 +196,28 @@ def accept_quote(call: Call) -> JobOut:
 # --- jobs and reviews ---------------------------------------------------------------------------
 
 
-@route(bp, "/jobs", method="GET", summary="My jobs", query=PageQuery, response=Page[JobOut])
+@route(
+    bp,
+    "/jobs",
+    method="GET",
+    summary="My jobs",
+    query=PageQuery,
+    response=Page[JobOut],
+    calls=2,
+)
 def list_jobs(call: Call) -> Page[JobOut]:
     return jobs.list_mine(call.principal, call.query)
 
 
-@route(bp, "/jobs/{job_id}", method="GET", summary="A job of mine", response=JobOut, errors=(404,))
+@route(
+    bp,
+    "/jobs/{job_id}",
+    method="GET",
+    summary="A job of mine",
+    response=JobOut,
+    errors=(404,),
+    calls=1,
+)
 def get_job(call: Call) -> JobOut:
     return jobs.get(call.principal, call.params["job_id"])
 
@@ -204,6 +230,7 @@ def get_job(call: Call) -> JobOut:
     body=TransitionIn,
     response=JobOut,
     errors=(404, 409),
+    calls=4,
 )
 def transition_job(call: Call) -> JobOut:
     return jobs.transition(call.principal, call.params["job_id"], call.body.to)
@@ -218,6 +245,7 @@ def transition_job(call: Call) -> JobOut:
     response=ReviewOut,
     status=201,
     errors=(404, 409),
+    calls=3,
 )
 def review_job(call: Call) -> ReviewOut:
     return reviews.create(call.principal, call.params["job_id"], call.body)
@@ -231,6 +259,7 @@ def review_job(call: Call) -> ReviewOut:
     query=PageQuery,
     response=Page[ReviewOut],
     errors=(404,),
+    calls=2,
 )
 def provider_reviews(call: Call) -> Page[ReviewOut]:
     return reviews.about_provider(call.params["provider_id"], call.query)
@@ -246,6 +275,7 @@ def provider_reviews(call: Call) -> Page[ReviewOut]:
     summary="My event feed, newest first (catch-up on any device)",
     query=PageQuery,
     response=Page[NotificationOut],
+    calls=1,
 )
 def list_notifications(call: Call) -> Page[NotificationOut]:
     return notifications.feed(call.principal, call.query)

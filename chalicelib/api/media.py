@@ -34,6 +34,7 @@ log = logging.getLogger("summon.media")
     response=UploadOut,
     status=201,
     idempotent=True,
+    calls=1,
 )
 def post_upload(call: Call) -> UploadOut:
     return svc.start_upload(call.principal, call.body)
@@ -45,6 +46,7 @@ def post_upload(call: Call) -> UploadOut:
     method="GET",
     summary="A media's status and time-limited URLs (owner, or participants it is shared with)",
     response=MediaOut,
+    calls=1,
 )
 def get_media(call: Call) -> MediaOut:
     return svc.get(call.principal, call.params["media_id"])

@@ -34,19 +34,40 @@ bp = Blueprint(__name__)
 
 
 @route(
-    bp, "/health", method="GET", summary="Liveness and dependency check", auth=False, errors=(503,)
+    bp,
+    "/health",
+    method="GET",
+    summary="Liveness and dependency check",
+    auth=False,
+    errors=(503,),
+    calls=1,
 )
 def get_health(call: Call) -> Reply:
     report = health.check()
     return Reply(status=200 if report["status"] == "ok" else 503, body=report)
 
 
-@route(bp, "/me", method="GET", summary="My profile (created on first use)", response=Profile)
+@route(
+    bp,
+    "/me",
+    method="GET",
+    summary="My profile (created on first use)",
+    response=Profile,
+    calls=2,
+)
 def get_me(call: Call) -> Profile:
     return svc.me(call.principal)
 
 
-@route(bp, "/me", method="PATCH", summary="Update my profile", body=ProfilePatch, response=Profile)
+@route(
+    bp,
+    "/me",
+    method="PATCH",
+    summary="Update my profile",
+    body=ProfilePatch,
+    response=Profile,
+    calls=2,
+)
 def patch_me(call: Call) -> Profile:
     return svc.patch_me(call.principal, call.body)
 
@@ -58,6 +79,7 @@ def patch_me(call: Call) -> Profile:
     summary="My settings (ETag = version)",
     response=SettingsOut,
     versioned=True,
+    calls=1,
 )
 def get_settings(call: Call) -> Reply:
     out = svc.get_settings(call.principal)
@@ -73,6 +95,7 @@ def get_settings(call: Call) -> Reply:
     response=SettingsOut,
     versioned=True,
     errors=(412, 428),
+    calls=2,
 )
 def put_settings(call: Call) -> Reply:
     header = call.headers.get("if-match")
@@ -85,7 +108,14 @@ def put_settings(call: Call) -> Reply:
     return Reply(body=out, headers={"ETag": svc.etag(out.version)})
 
 
-@route(bp, "/categories", method="GET", summary="Service categories", response=Page[Category])
+@route(
+    bp,
+    "/categories",
+    method="GET",
+    summary="Service categories",
+    response=Page[Category],
+    calls=1,
+)
 def get_categories(call: Call) -> dict[str, Any]:
     return {"items": svc.categories(), "cursor": None}
 
@@ -98,6 +128,7 @@ def get_categories(call: Call) -> dict[str, Any]:
     body=ProviderProfileIn,
     response=ProviderMe,
     roles=(PROVIDERS,),
+    calls=3,
 )
 def put_provider(call: Call) -> ProviderMe:
     return svc.put_provider(call.principal, call.body)
@@ -111,6 +142,7 @@ def put_provider(call: Call) -> ProviderMe:
     body=Availability,
     response=ProviderMe,
     roles=(PROVIDERS,),
+    calls=2,
 )
 def put_availability(call: Call) -> ProviderMe:
     return svc.set_availability(call.principal, call.body)
@@ -122,12 +154,20 @@ def put_availability(call: Call) -> ProviderMe:
     method="GET",
     summary="A provider's public profile",
     response=ProviderPublic,
+    calls=1,
 )
 def get_provider(call: Call) -> ProviderPublic:
     return svc.provider(call.params["provider_id"])
 
 
-@route(bp, "/openapi.json", method="GET", summary="This API's OpenAPI 3.1 document", auth=False)
+@route(
+    bp,
+    "/openapi.json",
+    method="GET",
+    summary="This API's OpenAPI 3.1 document",
+    auth=False,
+    calls=0,
+)
 def get_openapi(call: Call) -> dict[str, Any]:
     from chalicelib import openapi
 

@@ -180,6 +180,7 @@ def _handle_frame(connection_id: str, payload: dict[str, Any]) -> dict[str, Any]
     summary="My conversations with unread counts, newest first",
     query=PageQuery,
     response=Page[ConversationSummary],
+    calls=3,
 )
 def list_conversations(call: Call) -> Page[ConversationSummary]:
     """1 Query + 2 BatchGetItem."""
@@ -194,6 +195,7 @@ def list_conversations(call: Call) -> Page[ConversationSummary]:
     query=MessagesQuery,
     response=Page[Message],
     errors=(404,),
+    calls=2,
 )
 def list_messages(call: Call) -> Page[Message]:
     """1 Query (+1 GetItem when this container has not seen the conversation)."""
@@ -212,6 +214,7 @@ def list_messages(call: Call) -> Page[Message]:
     status=201,
     idempotent=True,
     errors=(404,),
+    calls=5,
 )
 def post_message(call: Call) -> Reply:
     """1 BatchGetItem + 1 UpdateItem + 1 PutItem + 1 BatchGetItem (a retry: 1)."""
@@ -227,6 +230,7 @@ def post_message(call: Call) -> Reply:
     body=ReadIn,
     response=ReadState,
     errors=(404,),
+    calls=3,
 )
 def post_read(call: Call) -> ReadState:
     """1 GetItem + 1 UpdateItem + 1 BatchGetItem."""
@@ -240,6 +244,7 @@ def post_read(call: Call) -> ReadState:
     summary="The job's last live position (its customer and provider only)",
     response=JobLocation,
     errors=(404,),
+    calls=2,
 )
 def get_job_location(call: Call) -> JobLocation:
     """2 GetItem."""
