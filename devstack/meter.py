@@ -28,19 +28,16 @@ invocation, i.e. per Lambda invocation it would be in the cloud::
   (summed over calls, so parallel fan-out can exceed ``ms``); the rest of ``ms`` is the
   handler's own work.
 
-How calls are attributed: a handler on botocore's ``before-call``/``after-call``/
-``after-call-error`` events of every client the process creates after :func:`install`
-(``devstack/patches.py``: :func:`~devstack.patches.on_every_client_call`) adds each call to
-the invocation in progress, a :class:`contextvars.ContextVar` set by the handler wrapper.
-The servers are threaded, so each handler thread sees only its own invocation; while
-metering, ``ThreadPoolExecutor.submit`` runs a task in a copy of the submitter's context,
-so fan-out calls count for the invocation that made them. Clients created before
-:func:`install` are not metered: the stack's processes install before they load the app
-(:func:`maybe_load`).
+How calls are attributed: :func:`hook` puts a handler on botocore's ``before-call``/
+``after-call``/``after-call-error`` events of every client created afterwards
+(:func:`devstack.patches.on_every_client_call`); it adds each call to the invocation in
+progress, a :class:`contextvars.ContextVar` set by the handler wrapper, so each handler
+thread sees only its own. While metering, ``ThreadPoolExecutor.submit`` runs a task in a
+copy of the submitter's context: fan-out calls count for the invocation that made them.
 
-Nothing here runs unless the variable is set: :func:`maybe_install` returns the app
-untouched otherwise. The hooks are one line in each of ``devstack/http_api.py``,
-``devstack/ws_gateway.py`` and ``devstack/pump.py`` (:func:`maybe_load`).
+Nothing runs unless the variable is set. The stack's processes hook before they load the
+app (:func:`maybe_load`, one line in each of ``devstack/http_api.py``,
+``devstack/ws_gateway.py`` and ``devstack/pump.py``); clients created before are missed.
 """
 
 from __future__ import annotations

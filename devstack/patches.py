@@ -89,6 +89,7 @@ def copy_context_into_pools(active: Callable[[], bool]) -> None:
                 return original_submit(self, contextvars.copy_context().run, fn, *args, **kw)
             return original_submit(self, fn, *args, **kw)
 
+        submit.__wrapped__ = original_submit  # type: ignore[attr-defined]
         ThreadPoolExecutor.submit = submit  # type: ignore[method-assign,assignment]
 
 
@@ -359,6 +360,7 @@ def patch_request_overhead() -> None:
         return found
 
     list_of_moto_modules._summon_patched = True  # type: ignore[attr-defined]
+    list_of_moto_modules._moto_original = backends.list_of_moto_modules  # type: ignore[attr-defined]
     backends.list_of_moto_modules = list_of_moto_modules
     responses.method_names_from_class = method_names_from_class  # type: ignore[attr-defined]
     _cache_update_expressions()
