@@ -108,7 +108,7 @@ class GeoIndex:
 
     def add(self, item: Any) -> None:
         from chalicelib.store.models import GEO_ATTRIBUTES
-        from devstack.meter import item_size
+        from devstack.capacity import item_size
 
         keep = {"pk", "sk", "gsi3pk", "gsi3sk", *GEO_ATTRIBUTES}
         wire = {k: v for k, v in item.serialize().items() if k in keep}

@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
     logs.configure()
-    server = make_server(meter.maybe_install(load_app(), "http"), args.host, args.port)
+    server = make_server(meter.maybe_load(load_app, "http"), args.host, args.port)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

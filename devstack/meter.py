@@ -16,17 +16,10 @@ invocation, i.e. per Lambda invocation it would be in the cloud::
   ``sqs``/``sns``/``s3``/``schedule`` and the handler's name.
 * ``ms``: the handler's wall time (what Lambda bills), not the gateway's.
 * ``dynamodb``: every DynamoDB API call made during the invocation, in order, with the
-  request units it would consume on an on-demand table, computed from the item sizes on
-  the wire (the emulator's ``ConsumedCapacity`` is a constant): reads round each item (or
-  a Query's total) up to 4 KB, 0.5 unit eventually consistent, 1 consistent, 2
-  transactional; writes round each item up to 1 KB, 2 units transactional. For an
-  ``UpdateItem``/``DeleteItem`` that returns no attributes the size is that of the key and
-  the values sent: a lower bound (exact whenever the item stays under 1 KB). Writes to a
-  secondary index (global or local) are billed too: when the call shows the item's image (a Put's
-  item, an ``ALL_NEW``/``ALL_OLD`` answer) and it carries an index's keys, the projected
-  size is added as write units per index (the tables' indexes are read once per process
-  with ``DescribeTable``, unmetered). An index entry removed by an update that returns no
-  image is not seen, so write units are a lower bound.
+  request units it would consume on an on-demand table (``devstack/capacity.py``: from the
+  item sizes on the wire, since the emulator's ``ConsumedCapacity`` is a constant; lower
+  bounds where the call does not show the item). Index entries are billed from the tables'
+  secondary indexes, read once per process with ``DescribeTable`` (unmetered).
 * ``aws``: every other AWS call by ``service.Operation``; ``push`` counts SNS publishes to
   a device endpoint (``TargetArn``), ``ws_posts``/``ws_post_bytes``/``ws_messages`` the
   ``@connections`` posts (``ws_messages``: billed WebSocket messages, 32 KB each).
@@ -35,19 +28,16 @@ invocation, i.e. per Lambda invocation it would be in the cloud::
   (summed over calls, so parallel fan-out can exceed ``ms``); the rest of ``ms`` is the
   handler's own work.
 
-How calls are attributed: botocore emits ``before-call.<service>.<Op>`` and ``after-call``
-through ``HierarchicalEmitter._emit(event_name, kwargs, stop_on_response)`` (``before-call``
-via ``emit_until_response``, which bypasses ``emit``; note the keyword arguments arrive as
-one dict), so that method is wrapped once per process. The invocation in progress
-is a :class:`contextvars.ContextVar` set by the handler wrapper; the servers are threaded,
-so each handler thread sees only its own invocation. Handlers fan out over thread pools
-(parallel ``@connections`` posts, geo index queries): while metering,
-``ThreadPoolExecutor.submit`` runs the task in a copy of the submitter's context, so those
-calls count for the invocation that made them.
+How calls are attributed: :func:`hook` puts a handler on botocore's ``before-call``/
+``after-call``/``after-call-error`` events of every client created afterwards
+(:func:`devstack.patches.on_every_client_call`); it adds each call to the invocation in
+progress, a :class:`contextvars.ContextVar` set by the handler wrapper, so each handler
+thread sees only its own. While metering, ``ThreadPoolExecutor.submit`` runs a task in a
+copy of the submitter's context: fan-out calls count for the invocation that made them.
 
-Nothing here runs unless the variable is set: :func:`maybe_install` returns the app
-untouched otherwise. The hooks are one line in each of ``devstack/http_api.py``,
-``devstack/ws_gateway.py`` and ``devstack/pump.py``.
+Nothing runs unless the variable is set. The stack's processes hook before they load the
+app (:func:`maybe_load`, one line in each of ``devstack/http_api.py``,
+``devstack/ws_gateway.py`` and ``devstack/pump.py``); clients created before are missed.
 """
 
 from __future__ import annotations
@@ -59,22 +49,23 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-ENV = "DEVSTACK_METER_FILE"
+from devstack import patches
+from devstack.capacity import (
+    Index,
+    item_size,  # noqa: F401 - re-exported (tests size items with it)
+    request_units,
+)
 
-READ_UNIT_BYTES = 4096
-WRITE_UNIT_BYTES = 1024
+ENV = "DEVSTACK_METER_FILE"
 WS_MESSAGE_BYTES = 32 * 1024
 
 _current: contextvars.ContextVar[Invocation | None] = contextvars.ContextVar(
     "devstack_meter_invocation", default=None
 )
-_install_lock = threading.Lock()
-_patched = False
 _writer: _Writer | None = None
 
 
@@ -209,142 +200,6 @@ def read(path: str | os.PathLike[str], offset: int = 0) -> list[dict[str, Any]]:
     return out
 
 
-# --- request units from item sizes ----------------------------------------------------
-
-
-def value_size(value: Mapping[str, Any]) -> int:
-    """Bytes DynamoDB counts for one wire-format attribute value (``{"S": "..."}``)."""
-    if not isinstance(value, Mapping) or not value:
-        return 0
-    ((kind, v),) = list(value.items())[:1]
-    if kind == "S":
-        return len(str(v).encode())
-    if kind == "N":
-        digits = str(v).lstrip("-").replace(".", "").strip("0") or "0"
-        return 1 + math.ceil(len(digits) / 2)
-    if kind == "B":
-        return len(v) * 3 // 4 if isinstance(v, str) else len(v)
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind == "SS":
-        return sum(len(str(s).encode()) for s in v)
-    if kind == "NS":
-        return sum(value_size({"N": n}) for n in v)
-    if kind == "BS":
-        return sum(value_size({"B": b}) for b in v)
-    if kind == "L":
-        return 3 + sum(1 + value_size(e) for e in v)
-    if kind == "M":
-        return 3 + sum(1 + len(k.encode()) + value_size(e) for k, e in v.items())
-    return 0
-
-
-def item_size(item: Mapping[str, Any] | None) -> int:
-    """Bytes of a wire-format item: attribute names plus values."""
-    if not item:
-        return 0
-    return sum(len(name.encode()) + value_size(v) for name, v in item.items())
-
-
-def _read_units(size: int, consistent: bool) -> float:
-    return max(1, math.ceil(size / READ_UNIT_BYTES)) * (1.0 if consistent else 0.5)
-
-
-def _write_units(size: int) -> float:
-    return float(max(1, math.ceil(size / WRITE_UNIT_BYTES)))
-
-
-Index = tuple[str, str | None, str, tuple[str, ...]]
-"""A global secondary index: (hash key, range key, projection type, included attributes)."""
-
-
-def index_units(item: Mapping[str, Any] | None, indexes: list[Index]) -> float:
-    """Write units the index entries of one written item image cost."""
-    if not item:
-        return 0.0
-    units = 0.0
-    for hash_key, range_key, projection, included in indexes:
-        if hash_key not in item or (range_key is not None and range_key not in item):
-            continue
-        keys = {hash_key, *([range_key] if range_key else [])}
-        if projection == "ALL":
-            projected: Mapping[str, Any] = item
-        else:
-            wanted = keys | set(included)
-            projected = {k: v for k, v in item.items() if k in wanted}
-        units += _write_units(item_size(projected))
-    return units
-
-
-def request_units(
-    op: str,
-    request: Mapping[str, Any],
-    response: Mapping[str, Any],
-    indexes: Callable[[str], list[Index]] = lambda table: [],
-) -> tuple[float, float]:
-    """(read units, write units) of one DynamoDB call on an on-demand table."""
-    consistent = bool(request.get("ConsistentRead"))
-    if op == "GetItem":
-        return _read_units(item_size(response.get("Item")), consistent), 0.0
-    if op == "BatchGetItem":
-        reads = 0.0
-        unprocessed = response.get("UnprocessedKeys") or {}
-        for table, spec in (request.get("RequestItems") or {}).items():
-            got = (response.get("Responses") or {}).get(table) or []
-            c = bool(spec.get("ConsistentRead"))
-            reads += sum(_read_units(item_size(i), c) for i in got)
-            missing = len(spec.get("Keys") or []) - len(got)
-            missing -= len((unprocessed.get(table) or {}).get("Keys") or [])
-            reads += max(missing, 0) * _read_units(0, c)
-        return reads, 0.0
-    if op in ("Query", "Scan"):
-        items = response.get("Items") or []
-        total = sum(item_size(i) for i in items)
-        count = int(response.get("Count", len(items)) or 0)
-        scanned = int(response.get("ScannedCount", count) or 0)
-        if scanned > count:  # a filter dropped items it had read (and billed)
-            total = total * scanned // count if count else scanned * 100
-        return _read_units(total, consistent), 0.0
-    if op == "TransactGetItems":
-        reads = 0.0
-        for got in response.get("Responses") or []:
-            reads += 2 * _read_units(item_size((got or {}).get("Item")), True)
-        missing = len(request.get("TransactItems") or []) - len(response.get("Responses") or [])
-        return reads + 2 * max(missing, 0), 0.0
-    table = str(request.get("TableName") or "")
-    if op == "PutItem":
-        size = max(item_size(request.get("Item")), item_size(response.get("Attributes")))
-        return 0.0, _write_units(size) + index_units(request.get("Item"), indexes(table))
-    if op in ("UpdateItem", "DeleteItem"):
-        sent = item_size(request.get("Key")) + item_size(request.get("ExpressionAttributeValues"))
-        image = response.get("Attributes")
-        writes = _write_units(max(sent, item_size(image)))
-        return 0.0, writes + index_units(image, indexes(table))
-    if op == "BatchWriteItem":
-        writes = 0.0
-        for name, requests in (request.get("RequestItems") or {}).items():
-            for r in requests:
-                if "PutRequest" in r:
-                    item = r["PutRequest"].get("Item")
-                    writes += _write_units(item_size(item)) + index_units(item, indexes(name))
-                elif "DeleteRequest" in r:
-                    writes += _write_units(item_size(r["DeleteRequest"].get("Key")))
-        return 0.0, writes
-    if op == "TransactWriteItems":
-        writes = 0.0
-        for entry in request.get("TransactItems") or []:
-            for action, spec in entry.items():
-                if action == "Put":
-                    size = item_size(spec.get("Item"))
-                    writes += index_units(spec.get("Item"), indexes(str(spec.get("TableName"))))
-                else:
-                    size = item_size(spec.get("Key"))
-                    size += item_size(spec.get("ExpressionAttributeValues"))
-                writes += 2 * _write_units(size)
-        return 0.0, writes
-    return 0.0, 0.0  # control plane (DescribeTable ...): not request units
-
-
 # --- the botocore hook ----------------------------------------------------------------
 
 _indexes: dict[str, list[Index]] = {}
@@ -390,16 +245,15 @@ def table_indexes(table: str) -> list[Index]:
 
 
 _CONTEXT_KEY = "devstack_meter"
-_HOOKED = ("before-call.", "after-call.", "after-call-error.")
-"""``after-call`` carries the parsed response (also of an AWS error); ``after-call-error``
-ends a call that got no response at all. Each call ends with exactly one of the two."""
 
 
 def _field(body: Any, name: str) -> Any:
     return body.get(name) if isinstance(body, Mapping) else None
 
 
-def _on_event(event_name: str, kwargs: Mapping[str, Any]) -> None:
+def _on_call(event_name: str, **kwargs: Any) -> None:
+    """The botocore event handler: note a call's start (``before-call``), add the call to
+    the invocation in progress at its end (``after-call``/``after-call-error``)."""
     inv = _current.get()
     if inv is None:
         return
@@ -430,39 +284,12 @@ def _on_event(event_name: str, kwargs: Mapping[str, Any]) -> None:
     inv.add_dynamodb(op, reads, writes, ms)
 
 
-def _patch_process() -> None:
-    """Wrap botocore's emitter and ``ThreadPoolExecutor.submit`` (once per process)."""
-    global _patched
-    with _install_lock:
-        if _patched:
-            return
-        from botocore.hooks import HierarchicalEmitter
-
-        original_emit = HierarchicalEmitter._emit
-
-        def _emit(
-            self: HierarchicalEmitter,
-            event_name: str,
-            kwargs: dict[str, Any],
-            stop_on_response: bool = False,
-        ) -> Any:
-            if event_name.startswith(_HOOKED) and _current.get() is not None:
-                _on_event(event_name, kwargs)
-            return original_emit(self, event_name, kwargs, stop_on_response)
-
-        HierarchicalEmitter._emit = _emit  # type: ignore[method-assign,unused-ignore]
-
-        original_submit = ThreadPoolExecutor.submit
-
-        def submit(
-            self: ThreadPoolExecutor, fn: Callable[..., Any], /, *args: Any, **kw: Any
-        ) -> Future[Any]:
-            if _current.get() is not None:
-                return original_submit(self, contextvars.copy_context().run, fn, *args, **kw)
-            return original_submit(self, fn, *args, **kw)
-
-        ThreadPoolExecutor.submit = submit  # type: ignore[method-assign,assignment]
-        _patched = True
+def hook() -> None:
+    """Meter the calls of every botocore client created from now on (and of boto3's default
+    session) and of thread pool tasks, while an invocation is in progress; idempotent.
+    :func:`install` calls it; call it earlier to meter clients created before."""
+    patches.on_every_client_call(_on_call, unique_id="devstack.meter")
+    patches.copy_context_into_pools(lambda: _current.get() is not None)
 
 
 # --- wrapping the app -----------------------------------------------------------------
@@ -534,7 +361,7 @@ def install(app: Any, process: str, path: str | None = None) -> Any:
     if not target:
         raise ValueError(f"Set {ENV} (or pass path) to meter the app.")
     _writer = _Writer(os.path.abspath(target))
-    _patch_process()
+    hook()
     from chalice.app import (
         S3EventConfig,
         ScheduledEventConfig,
@@ -563,3 +390,11 @@ def install(app: Any, process: str, path: str | None = None) -> Any:
 def maybe_install(app: Any, process: str) -> Any:
     """:func:`install` when ``DEVSTACK_METER_FILE`` is set; else ``app`` itself, untouched."""
     return install(app, process) if enabled() else app
+
+
+def maybe_load(load: Callable[[], Any], process: str) -> Any:
+    """``load()`` the app and :func:`maybe_install` it, hooking botocore first when metering
+    (so clients the app creates while it loads are metered too)."""
+    if enabled():
+        hook()
+    return maybe_install(load(), process)

@@ -551,7 +551,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from devstack.appload import load_app
 
     pump = EventPump(
-        meter.maybe_install(load_app(), "pump"),
+        meter.maybe_load(load_app, "pump"),
         endpoint_url=args.endpoint_url,
         region=args.region,
         schedule_period_s=args.schedule_period,

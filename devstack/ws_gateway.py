@@ -648,7 +648,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from devstack.emulator import steady_gc
 
     gateway = WebSocketGateway(
-        meter.maybe_install(load_app(), "ws"),
+        meter.maybe_load(load_app, "ws"),
         args.host,
         args.port,
         args.stage,

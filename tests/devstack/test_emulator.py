@@ -1,6 +1,7 @@
-"""The local stack's emulator (devstack/emulator.py): TransactWriteItems keeps DynamoDB's
-all-or-nothing semantics and moto's error shape (what the app's code reads), while it
-rolls back with an undo log of the touched items instead of a copy of the table."""
+"""The local stack's emulator (devstack/emulator.py, its moto patches in devstack/patches.py):
+TransactWriteItems keeps DynamoDB's all-or-nothing semantics and moto's error shape (what
+the app's code reads), while it rolls back with an undo log of the touched items instead
+of a copy of the table."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from devstack import emulator
+from devstack import emulator, patches
 
 pytestmark = pytest.mark.integration
 
@@ -313,7 +314,7 @@ def test_same_outcome_as_moto_without_copying_the_table(
 ) -> None:
     from moto.dynamodb import models
 
-    emulator.patch_transactions()
+    patches.patch_transactions()
     moto_original = models.DynamoDBBackend.transact_write_items._moto_original  # type: ignore[attr-defined]
     expected = _outcome(moto_original, SCENARIOS[scenario])
 
@@ -325,7 +326,7 @@ def test_same_outcome_as_moto_without_copying_the_table(
         return real_deepcopy(value, *args)
 
     monkeypatch.setattr(copy, "deepcopy", spy)
-    got = _outcome(emulator.transact_write_items, SCENARIOS[scenario])
+    got = _outcome(patches.transact_write_items, SCENARIOS[scenario])
 
     assert got == expected
     assert "Table" not in copied
@@ -438,7 +439,7 @@ def test_a_query_answers_what_moto_answers(
     from moto.dynamodb.models import table as table_module
     from moto.dynamodb.models.table import Table
 
-    emulator.patch_queries()
+    patches.patch_queries()
     patched_query, patched_all_items = Table.query, Table.all_items
     sorted_tables: list[int] = []
 
@@ -471,7 +472,7 @@ def test_cached_lookups_answer_what_moto_computes() -> None:
     from moto.core import responses, utils
     from moto.dynamodb.responses import DynamoHandler
 
-    emulator.patch_request_overhead()
+    patches.patch_request_overhead()
     on_disk = sorted(
         d
         for d in os.listdir(os.path.dirname(moto.__file__))

@@ -69,7 +69,9 @@ def table(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def _app(endpoint: str, table: str, overlap: threading.Barrier) -> Chalice:
-    """A small app whose handlers make a known number of DynamoDB calls."""
+    """A small app whose handlers make a known number of DynamoDB calls (with a client
+    created at import, as an app module may: the meter is hooked first)."""
+    meter.hook()
     app = Chalice(app_name="metered")
     app.experimental_feature_flags.update(["WEBSOCKETS"])
     ddb = _client(endpoint)
