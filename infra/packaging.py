@@ -1,24 +1,18 @@
 """Finish Chalice's Lambda package: without the AWS SDK the Python runtime already has, and
-with bytecode for its modules.
+with bytecode for its modules (the decision record:
+``docs/adr/0009-package-without-the-runtime-sdk.md``).
 
-**The SDK.** PynamoDB depends on botocore, so ``chalice package``/``deploy`` put botocore
-(16.4 MB zipped: the API models of every AWS service) and its dependencies into the shared
-dependency layer (``automatic_layer``). The Lambda Python runtime ships boto3, botocore and
-their dependencies as a matched set, and the app's adapters use that boto3 anyway (it is not
-in ``requirements.txt``). A copy in the layer is not only dead weight: layers come before the
-runtime on ``sys.path``, so it would shadow the runtime's botocore with whatever version pip
-resolved at package time, under the runtime's boto3. Chalice has no way to leave a transitive
-dependency out (pip's ``--no-deps`` is not allowed in a requirements file), so
-``requirements.txt`` stays the honest list of what the app needs and this step removes
-:data:`RUNTIME_PROVIDED` after Chalice built the layer.
-
-**The bytecode.** Wheels carry no ``.pyc`` files, Chalice copies whatever ``__pycache__`` the
-working tree has (timestamp-checked, so useless once unzipped), and Lambda's ``/var/task``
-and ``/opt`` are read-only: every cold start would compile pydantic, PynamoDB, Powertools,
-Chalice and chalicelib again (about 160 ms here, more than ``import boto3``). The layer and
-the app zip get unchecked-hash ``.pyc`` files instead (PEP 552: valid whatever the files'
-timestamps), compiled by this interpreter, which is the Lambda runtime's version (Chalice
-picks the runtime from it); +3.6 MB zipped.
+* The dependency layer (``automatic_layer``) loses :data:`RUNTIME_PROVIDED`: boto3, botocore
+  and their dependencies, which every Lambda Python runtime ships as a matched set and which
+  a copy in a layer (before the runtime on ``sys.path``) would shadow. ``requirements.txt``
+  stays the list of what the app needs; Chalice has no way to leave a transitive dependency
+  out, so this step removes it after Chalice built the layer.
+* The layer and the app zip get unchecked-hash ``.pyc`` files (PEP 552: valid whatever the
+  files' timestamps) in place of whatever ``__pycache__`` Chalice copied from the working
+  tree, compiled by this interpreter, which is the Lambda runtime's version (Chalice picks
+  the runtime from it). Lambda's ``/var/task`` and ``/opt`` are read-only, so without them
+  every cold start compiles the app and its dependencies. Cost: a few MB more zipped
+  (``package_size`` in ``BENCHMARKS.md``).
 
 Both apply to ``layer-deployment.zip`` and ``deployment.zip`` in a ``chalice package``
 output directory, and to Chalice's cached packages in ``.chalice/deployments/``, which
@@ -26,7 +20,7 @@ output directory, and to Chalice's cached packages in ``.chalice/deployments/``,
 ``requirements.txt`` is unchanged, the app zip while the app's files are). Used by
 ``make package`` (``python -m infra.packaging``), ``infra/scripts/synth.py``, the CDK
 construct (``infra/constructs/chalice_app.py``) and ``bench/package_size.py``. Skipping it
-is harmless: the layer is then 13 MB bigger and the cold start slower, nothing else.
+is harmless: the package is then bigger and the cold start slower, nothing else.
 """
 
 from __future__ import annotations

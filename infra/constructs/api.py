@@ -102,6 +102,16 @@ def _queue_names(props: Mapping[str, Any]) -> list[str]:
 
 
 class Api(Construct):
+    """The packaged Chalice app (``App``) and what wires it to this region: a role, a log
+    group and overrides per function, the asynchronous handlers' dead-letter queue, and the
+    logging, throttling and firewall of the REST and WebSocket stages.
+
+    Outputs: :attr:`functions` (each function's logical id, kind, name, role and log group),
+    :attr:`async_dlq`, :attr:`has_rest_api` / :attr:`has_websocket_api`,
+    :attr:`websocket_api_id`, the regional custom domains :attr:`rest_api_domain` /
+    :attr:`websocket_domain` and their certificates (with ``domain`` and ``zone``).
+    """
+
     def __init__(
         self,
         scope: Construct,
@@ -128,57 +138,33 @@ class Api(Construct):
         firewall: Firewall | None,
     ) -> None:
         super().__init__(scope, id_)
-        stack = Stack.of(self)
         self._names = names
         self._log_retention = log_retention
         self._ops_key = ops_key
 
-        stage_config: dict[str, Any] = {
-            "api_gateway_stage": API_STAGE,
-            "api_gateway_endpoint_type": "REGIONAL",
-            "autogen_policy": False,
-            "manage_iam_role": False,
-            "iam_role_arn": _ROLE_PLACEHOLDER,
-            "environment_variables": dict(environment),
-            "lambda_timeout": lambda_settings.timeout_seconds,
-            "lambda_memory_size": lambda_settings.memory_size,
-            "xray": True,
-            # Dependencies in a managed layer cached by requirements.txt alone: a code
-            # change re-zips the app only, instead of re-downloading every wheel.
-            "automatic_layer": True,
-            "tags": {"project": "summon", "stage": names.stage, "dr-role": role.value},
-        }
         self.api_certificate: acm.ICertificate | None = None
         self.ws_certificate: acm.ICertificate | None = None
         if domain is not None and zone is not None:
-            self.api_certificate = acm.Certificate(
-                self,
-                "ApiCertificate",
-                domain_name=domain.host("api"),
-                validation=acm.CertificateValidation.from_dns(zone),
+            self.api_certificate = self._certificate(
+                "ApiCertificate", host=domain.host("api"), zone=zone
             )
-            self.ws_certificate = acm.Certificate(
-                self,
-                "WebSocketCertificate",
-                domain_name=domain.host("ws"),
-                validation=acm.CertificateValidation.from_dns(zone),
+            self.ws_certificate = self._certificate(
+                "WebSocketCertificate", host=domain.host("ws"), zone=zone
             )
-            stage_config["api_gateway_custom_domain"] = {
-                "domain_name": domain.host("api"),
-                "certificate_arn": self.api_certificate.certificate_arn,
-                "tls_version": "TLS_1_2",
-            }
-            stage_config["websocket_api_custom_domain"] = {
-                "domain_name": domain.host("ws"),
-                "certificate_arn": self.ws_certificate.certificate_arn,
-            }
-
         self.app = ChaliceApp(
             self,
             "App",
             source_dir=source_dir,
             stage=names.stage,
-            stage_config=stage_config,
+            stage_config=_stage_config(
+                names=names,
+                role=role,
+                environment=environment,
+                lambda_settings=lambda_settings,
+                domain=domain,
+                api_certificate=self.api_certificate,
+                ws_certificate=self.ws_certificate,
+            ),
             out_dir=out_dir,
         )
         resources: dict[str, Any] = self.app.sam["Resources"]
@@ -186,173 +172,79 @@ class Api(Construct):
         self.has_websocket_api = "WebsocketAPI" in resources
         self.rest_api_domain = self._included("ApiGatewayCustomDomain", resources)
         self.websocket_domain = self._included("WebsocketApiCustomDomain", resources)
-
         self.websocket_api_id: str | None = None
         if self.has_websocket_api:
             self.websocket_api_id = self.app.get_resource("WebsocketAPI").ref
+
+        by_kind = _statements_by_kind(
+            stack=Stack.of(self),
+            names=names,
+            websocket_api_id=self.websocket_api_id,
+            main_table=main_table,
+            idempotency_table=idempotency_table,
+            data_key=data_key,
+            media_bucket=media_bucket,
+            storage_key=storage_key,
+            push_application_arns=push_application_arns,
+            signing_secret_name=signing_secret_name,
+        )
+        self.async_dlq = self._async_dlq()
+        self.functions = self._functions(
+            resources,
+            by_kind=by_kind,
+            lambda_settings=lambda_settings,
+            run_schedules=run_schedules,
+        )
+        self._api_gateway_logging(firewall=firewall)
+
+    def _certificate(self, id_: str, *, host: str, zone: route53.IHostedZone) -> acm.ICertificate:
+        return acm.Certificate(
+            self,
+            id_,
+            domain_name=host,
+            validation=acm.CertificateValidation.from_dns(zone),
+        )
+
+    def _async_dlq(self) -> sqs.Queue:
+        """Where Lambda puts the events an asynchronous handler failed on."""
+        return sqs.Queue(
+            self,
+            "AsyncFailures",
+            queue_name=f"{self._names.prefix}-lambda-async-dlq",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=self._ops_key,
+            retention_period=Duration.days(14),
+            enforce_ssl=True,
+        )
+
+    # -- functions -------------------------------------------------------------------------
+
+    def _functions(
+        self,
+        resources: Mapping[str, Any],
+        *,
+        by_kind: Mapping[str, list[iam.PolicyStatement]],
+        lambda_settings: LambdaSettings,
+        run_schedules: bool,
+    ) -> list[AppFunction]:
+        """Every ``AWS::Serverless::Function`` of the package, wired (by logical id order)."""
+        stack = Stack.of(self)
         ws_callback = (
             f"https://{self.websocket_api_id}.execute-api.{stack.region}.{Aws.URL_SUFFIX}/{API_STAGE}"
             if self.websocket_api_id
             else ""
         )
-
-        # Statements shared by the roles, by capability.
-        data = [
-            iam.PolicyStatement(
-                sid="Data",
-                actions=list(DATA_ACTIONS),
-                resources=[main_table.arn, main_table.index_arn],
-            ),
-            iam.PolicyStatement(
-                sid="Idempotency",
-                actions=list(IDEMPOTENCY_ACTIONS),
-                resources=[idempotency_table.arn],
-            ),
-            _via(data_key, "dynamodb", ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")),
-        ]
-        ws_send = (
-            [
-                iam.PolicyStatement(
-                    sid="WebSocketSend",
-                    actions=["execute-api:ManageConnections"],
-                    resources=[
-                        stack.format_arn(
-                            service="execute-api",
-                            resource=self.websocket_api_id,
-                            resource_name=f"{API_STAGE}/*/@connections/*",
-                        )
-                    ],
-                )
-            ]
-            if self.websocket_api_id
-            else []
-        )
-        push_send = [
-            iam.PolicyStatement(
-                sid="PushSend",
-                actions=["sns:Publish"],
-                resources=[
-                    stack.format_arn(
-                        service="sns", resource="endpoint", resource_name=f"*/{names.prefix}-*/*"
-                    )
-                ],
-            ),
-            iam.PolicyStatement(
-                # Platform endpoints have no resource-level permissions in IAM.
-                sid="PushEndpointCleanup",
-                actions=["sns:GetEndpointAttributes", "sns:DeleteEndpoint"],
-                resources=["*"],
-            ),
-        ]
-        push_manage = (
-            [
-                iam.PolicyStatement(
-                    sid="PushRegister",
-                    actions=["sns:CreatePlatformEndpoint", "sns:SetEndpointAttributes"],
-                    resources=["*"],
-                )
-            ]
-            if push_application_arns
-            else []
-        )
-        presign = [
-            iam.PolicyStatement(
-                sid="MediaPresign",
-                actions=["s3:PutObject", "s3:GetObject"],
-                resources=[media_bucket.arn_for_objects(f"{UPLOADS_PREFIX}*")],
-            ),
-            iam.PolicyStatement(
-                sid="MediaThumbnailsRead",
-                actions=["s3:GetObject"],
-                resources=[media_bucket.arn_for_objects(f"{THUMBNAILS_PREFIX}*")],
-            ),
-            _via(storage_key, "s3", ("kms:Decrypt", "kms:GenerateDataKey")),
-        ]
-        if signing_secret_name:
-            presign.append(
-                iam.PolicyStatement(
-                    sid="MediaSigningKey",
-                    actions=["secretsmanager:GetSecretValue"],
-                    resources=[
-                        stack.format_arn(
-                            service="secretsmanager",
-                            resource="secret",
-                            resource_name=f"{signing_secret_name}-??????",
-                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                    ],
-                )
-            )
-        process_media = [
-            iam.PolicyStatement(
-                sid="MediaProcess",
-                actions=["s3:GetObject", "s3:DeleteObject"],
-                resources=[media_bucket.arn_for_objects(f"{UPLOADS_PREFIX}*")],
-            ),
-            iam.PolicyStatement(
-                sid="MediaThumbnailsWrite",
-                actions=["s3:PutObject", "s3:DeleteObject"],
-                resources=[media_bucket.arn_for_objects(f"{THUMBNAILS_PREFIX}*")],
-            ),
-            _via(storage_key, "s3", ("kms:Decrypt", "kms:GenerateDataKey")),
-        ]
-        by_kind: dict[str, list[iam.PolicyStatement]] = {
-            "api": [*data, *presign, *push_manage, *push_send, *ws_send],
-            "websocket": [*data, *push_send, *ws_send],
-            "sqs": [*data, *process_media, *push_send, *ws_send],
-            "sns": [*data, *push_send, *ws_send],
-            "schedule": [*data, *push_send, *ws_send],
-            "other": [*data],
-        }
-
-        self.async_dlq = sqs.Queue(
-            self,
-            "AsyncFailures",
-            queue_name=f"{names.prefix}-lambda-async-dlq",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=ops_key,
-            retention_period=Duration.days(14),
-            enforce_ssl=True,
-        )
-
-        self.functions: list[AppFunction] = []
+        functions = []
         for logical_id, res in sorted(resources.items()):
             if res["Type"] != "AWS::Serverless::Function":
                 continue
             props = res["Properties"]
             kind = function_kind(logical_id, props)
-            statements = list(by_kind[kind])
-            queue_names = _queue_names(props)
-            if queue_names:
-                statements += [
-                    iam.PolicyStatement(
-                        sid="QueueConsume",
-                        actions=[
-                            "sqs:ReceiveMessage",
-                            "sqs:DeleteMessage",
-                            "sqs:GetQueueAttributes",
-                            "sqs:ChangeMessageVisibility",
-                        ],
-                        resources=[
-                            stack.format_arn(service="sqs", resource=q) for q in queue_names
-                        ],
-                    ),
-                    _via(ops_key, "sqs", ("kms:Decrypt",)),
-                ]
-            if kind in ASYNC_KINDS:
-                statements += [
-                    iam.PolicyStatement(
-                        sid="AsyncDeadLetters",
-                        actions=["sqs:SendMessage"],
-                        resources=[self.async_dlq.queue_arn],
-                    ),
-                    _via(ops_key, "sqs", ("kms:Decrypt", "kms:GenerateDataKey")),
-                ]
-            self.functions.append(
+            functions.append(
                 self._wire_function(
                     logical_id,
                     kind,
-                    statements,
+                    self._function_statements(props, kind=kind, by_kind=by_kind),
                     lambda_settings,
                     ws_callback,
                     disable_schedules=not run_schedules and kind == "schedule",
@@ -363,10 +255,43 @@ class Api(Construct):
                     ],
                 )
             )
+        return functions
 
-        self._api_gateway_logging(firewall)
-
-    # -- functions -------------------------------------------------------------------------
+    def _function_statements(
+        self,
+        props: Mapping[str, Any],
+        *,
+        kind: str,
+        by_kind: Mapping[str, list[iam.PolicyStatement]],
+    ) -> list[iam.PolicyStatement]:
+        """The kind's statements, plus consuming its queues and using the dead-letter queue."""
+        stack = Stack.of(self)
+        statements = list(by_kind[kind])
+        queue_names = _queue_names(props)
+        if queue_names:
+            statements += [
+                iam.PolicyStatement(
+                    sid="QueueConsume",
+                    actions=[
+                        "sqs:ReceiveMessage",
+                        "sqs:DeleteMessage",
+                        "sqs:GetQueueAttributes",
+                        "sqs:ChangeMessageVisibility",
+                    ],
+                    resources=[stack.format_arn(service="sqs", resource=q) for q in queue_names],
+                ),
+                _via(self._ops_key, "sqs", ("kms:Decrypt",)),
+            ]
+        if kind in ASYNC_KINDS:
+            statements += [
+                iam.PolicyStatement(
+                    sid="AsyncDeadLetters",
+                    actions=["sqs:SendMessage"],
+                    resources=[self.async_dlq.queue_arn],
+                ),
+                _via(self._ops_key, "sqs", ("kms:Decrypt", "kms:GenerateDataKey")),
+            ]
+        return statements
 
     def _wire_function(
         self,
@@ -445,12 +370,11 @@ class Api(Construct):
 
     # -- API Gateway stages ----------------------------------------------------------------
 
-    def _api_gateway_logging(self, firewall: Firewall | None) -> None:
+    def _api_gateway_logging(self, *, firewall: Firewall | None) -> None:
         """Access/execution logging, metrics, tracing and throttling on both stages. API
         Gateway writes to CloudWatch Logs through the region's account-level role."""
         if not (self.has_rest_api or self.has_websocket_api):
             return
-        stack = Stack.of(self)
         cw_role = iam.Role(
             self,
             "ApiGatewayLogsRole",
@@ -465,100 +389,113 @@ class Api(Construct):
             self, "ApiGatewayAccount", cloud_watch_role_arn=cw_role.role_arn
         )
         if self.has_rest_api:
-            rest_logs = self._access_logs("RestApiAccessLogs", "rest-api")
-            rest = self.app.get_resource("RestAPI")
-            rest.add_property_override("Name", f"{self._names.prefix}-api")
-            rest.add_property_override("TracingEnabled", True)
-            rest.add_property_override(
-                "AccessLogSetting",
-                {
-                    "DestinationArn": rest_logs.log_group_arn,
-                    "Format": apigateway.AccessLogFormat.json_with_standard_fields(
-                        caller=False,
-                        http_method=True,
-                        ip=True,
-                        protocol=True,
-                        request_time=True,
-                        resource_path=True,
-                        response_length=True,
-                        status=True,
-                        user=True,
-                    ).to_string(),
-                },
-            )
-            rest.add_property_override(
-                "MethodSettings",
-                [
-                    {
-                        "ResourcePath": "/*",
-                        "HttpMethod": "*",
-                        "LoggingLevel": "ERROR",
-                        "MetricsEnabled": True,
-                        "DataTraceEnabled": False,
-                        **REST_THROTTLE,
-                    }
-                ],
-            )
-            rest.node.add_dependency(account)
-            skip_checkov(
-                rest,
-                CKV_AWS_120="responses are per user and authorized; a stage cache would serve "
-                "one user's data to another",
-            )
-            if self.rest_api_domain is not None:
-                # Chalice names the stage as a string, so CloudFormation may map the domain
-                # before SAM's stage exists: refer to the stage (SAM's "RestAPI.Stage").
-                mapping = self.app.get_resource("ApiGatewayCustomDomainMapping")
-                mapping.add_property_override("Stage", _SAM_STAGE_REF)
-                _ack_sam_ref(mapping)
-            if firewall is not None:
-                assoc = waf.CfnWebACLAssociation(
-                    self,
-                    "RestApiFirewall",
-                    resource_arn="",
-                    web_acl_arn=firewall.arn,
-                )
-                assoc.add_property_override(
-                    "ResourceArn",
-                    {
-                        "Fn::Join": [
-                            "",
-                            [
-                                f"arn:{stack.partition}:apigateway:{stack.region}::/restapis/",
-                                rest.ref,
-                                "/stages/",
-                                _SAM_STAGE_REF,
-                            ],
-                        ]
-                    },
-                )
-                _ack_sam_ref(assoc)
+            self._rest_stage(account=account, firewall=firewall)
         if self.has_websocket_api:
-            ws_logs = self._access_logs("WebSocketAccessLogs", "websocket-api")
-            ws_stage = self.app.get_resource("WebsocketAPIStage")
-            ws_stage.add_property_override(
-                "AccessLogSettings",
+            self._websocket_stage(account=account)
+
+    def _rest_stage(self, *, account: apigateway.CfnAccount, firewall: Firewall | None) -> None:
+        """The REST stage's access log, method settings, tracing, name and firewall."""
+        rest_logs = self._access_logs("RestApiAccessLogs", "rest-api")
+        rest = self.app.get_resource("RestAPI")
+        rest.add_property_override("Name", f"{self._names.prefix}-api")
+        rest.add_property_override("TracingEnabled", True)
+        rest.add_property_override(
+            "AccessLogSetting",
+            {
+                "DestinationArn": rest_logs.log_group_arn,
+                "Format": apigateway.AccessLogFormat.json_with_standard_fields(
+                    caller=False,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=True,
+                ).to_string(),
+            },
+        )
+        rest.add_property_override(
+            "MethodSettings",
+            [
                 {
-                    "DestinationArn": ws_logs.log_group_arn,
-                    "Format": (
-                        '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp",'
-                        '"requestTime":"$context.requestTime","routeKey":"$context.routeKey",'
-                        '"eventType":"$context.eventType","status":"$context.status",'
-                        '"connectionId":"$context.connectionId",'
-                        '"integrationError":"$context.integrationErrorMessage"}'
-                    ),
-                },
-            )
-            ws_stage.add_property_override(
-                "DefaultRouteSettings",
-                {
-                    "DataTraceEnabled": False,
-                    "DetailedMetricsEnabled": True,
+                    "ResourcePath": "/*",
+                    "HttpMethod": "*",
                     "LoggingLevel": "ERROR",
-                    **WS_THROTTLE,
-                },
-            )
-            ws_stage.node.add_dependency(account)
+                    "MetricsEnabled": True,
+                    "DataTraceEnabled": False,
+                    **REST_THROTTLE,
+                }
+            ],
+        )
+        rest.node.add_dependency(account)
+        skip_checkov(
+            rest,
+            CKV_AWS_120="responses are per user and authorized; a stage cache would serve "
+            "one user's data to another",
+        )
+        if self.rest_api_domain is not None:
+            # Chalice names the stage as a string, so CloudFormation may map the domain
+            # before SAM's stage exists: refer to the stage (SAM's "RestAPI.Stage").
+            mapping = self.app.get_resource("ApiGatewayCustomDomainMapping")
+            mapping.add_property_override("Stage", _SAM_STAGE_REF)
+            _ack_sam_ref(mapping)
+        if firewall is not None:
+            self._rest_firewall(rest, firewall=firewall)
+
+    def _rest_firewall(self, rest: CfnResource, *, firewall: Firewall) -> None:
+        """The regional WAF ACL on the REST stage SAM creates."""
+        stack = Stack.of(self)
+        assoc = waf.CfnWebACLAssociation(
+            self,
+            "RestApiFirewall",
+            resource_arn="",
+            web_acl_arn=firewall.arn,
+        )
+        assoc.add_property_override(
+            "ResourceArn",
+            {
+                "Fn::Join": [
+                    "",
+                    [
+                        f"arn:{stack.partition}:apigateway:{stack.region}::/restapis/",
+                        rest.ref,
+                        "/stages/",
+                        _SAM_STAGE_REF,
+                    ],
+                ]
+            },
+        )
+        _ack_sam_ref(assoc)
+
+    def _websocket_stage(self, *, account: apigateway.CfnAccount) -> None:
+        """The WebSocket stage's access log and default route settings."""
+        ws_logs = self._access_logs("WebSocketAccessLogs", "websocket-api")
+        ws_stage = self.app.get_resource("WebsocketAPIStage")
+        ws_stage.add_property_override(
+            "AccessLogSettings",
+            {
+                "DestinationArn": ws_logs.log_group_arn,
+                "Format": (
+                    '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp",'
+                    '"requestTime":"$context.requestTime","routeKey":"$context.routeKey",'
+                    '"eventType":"$context.eventType","status":"$context.status",'
+                    '"connectionId":"$context.connectionId",'
+                    '"integrationError":"$context.integrationErrorMessage"}'
+                ),
+            },
+        )
+        ws_stage.add_property_override(
+            "DefaultRouteSettings",
+            {
+                "DataTraceEnabled": False,
+                "DetailedMetricsEnabled": True,
+                "LoggingLevel": "ERROR",
+                **WS_THROTTLE,
+            },
+        )
+        ws_stage.node.add_dependency(account)
 
     def _access_logs(self, id_: str, name: str) -> logs.LogGroup:
         return logs.LogGroup(
@@ -572,6 +509,218 @@ class Api(Construct):
 
     def _included(self, logical_id: str, resources: Mapping[str, Any]) -> CfnResource | None:
         return self.app.get_resource(logical_id) if logical_id in resources else None
+
+
+def _stage_config(
+    *,
+    names: Names,
+    role: Role,
+    environment: Mapping[str, str],
+    lambda_settings: LambdaSettings,
+    domain: DomainSettings | None,
+    api_certificate: acm.ICertificate | None,
+    ws_certificate: acm.ICertificate | None,
+) -> dict[str, Any]:
+    """The Chalice stage configuration (``.chalice/config.json``'s structure): no role or
+    policy managed by Chalice, the names as environment variables, and the custom domains
+    when there are certificates."""
+    stage_config: dict[str, Any] = {
+        "api_gateway_stage": API_STAGE,
+        "api_gateway_endpoint_type": "REGIONAL",
+        "autogen_policy": False,
+        "manage_iam_role": False,
+        "iam_role_arn": _ROLE_PLACEHOLDER,
+        "environment_variables": dict(environment),
+        "lambda_timeout": lambda_settings.timeout_seconds,
+        "lambda_memory_size": lambda_settings.memory_size,
+        "xray": True,
+        # Dependencies in a managed layer cached by requirements.txt alone: a code
+        # change re-zips the app only, instead of re-downloading every wheel.
+        "automatic_layer": True,
+        "tags": {"project": "summon", "stage": names.stage, "dr-role": role.value},
+    }
+    if domain is not None and api_certificate is not None and ws_certificate is not None:
+        stage_config["api_gateway_custom_domain"] = {
+            "domain_name": domain.host("api"),
+            "certificate_arn": api_certificate.certificate_arn,
+            "tls_version": "TLS_1_2",
+        }
+        stage_config["websocket_api_custom_domain"] = {
+            "domain_name": domain.host("ws"),
+            "certificate_arn": ws_certificate.certificate_arn,
+        }
+    return stage_config
+
+
+def _statements_by_kind(
+    *,
+    stack: Stack,
+    names: Names,
+    websocket_api_id: str | None,
+    main_table: TableRef,
+    idempotency_table: TableRef,
+    data_key: kms.IKey,
+    media_bucket: s3.IBucket,
+    storage_key: kms.IKey,
+    push_application_arns: Mapping[str, str],
+    signing_secret_name: str | None,
+) -> dict[str, list[iam.PolicyStatement]]:
+    """The statements of each kind of function, composed of capabilities."""
+    data = _data_statements(
+        main_table=main_table, idempotency_table=idempotency_table, data_key=data_key
+    )
+    ws_send = _websocket_send_statements(stack=stack, websocket_api_id=websocket_api_id)
+    push_send = _push_send_statements(stack=stack, names=names)
+    push_manage = _push_register_statements(push_application_arns=push_application_arns)
+    presign = _presign_statements(
+        stack=stack,
+        media_bucket=media_bucket,
+        storage_key=storage_key,
+        signing_secret_name=signing_secret_name,
+    )
+    process_media = _process_media_statements(media_bucket=media_bucket, storage_key=storage_key)
+    return {
+        "api": [*data, *presign, *push_manage, *push_send, *ws_send],
+        "websocket": [*data, *push_send, *ws_send],
+        "sqs": [*data, *process_media, *push_send, *ws_send],
+        "sns": [*data, *push_send, *ws_send],
+        "schedule": [*data, *push_send, *ws_send],
+        "other": [*data],
+    }
+
+
+def _data_statements(
+    *, main_table: TableRef, idempotency_table: TableRef, data_key: kms.IKey
+) -> list[iam.PolicyStatement]:
+    """The tables' item actions (no ``dynamodb:Scan``) and their key through DynamoDB."""
+    return [
+        iam.PolicyStatement(
+            sid="Data",
+            actions=list(DATA_ACTIONS),
+            resources=[main_table.arn, main_table.index_arn],
+        ),
+        iam.PolicyStatement(
+            sid="Idempotency",
+            actions=list(IDEMPOTENCY_ACTIONS),
+            resources=[idempotency_table.arn],
+        ),
+        _via(data_key, "dynamodb", ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")),
+    ]
+
+
+def _websocket_send_statements(
+    *, stack: Stack, websocket_api_id: str | None
+) -> list[iam.PolicyStatement]:
+    """Posting to this stage's WebSocket connections (none without a WebSocket API)."""
+    if not websocket_api_id:
+        return []
+    return [
+        iam.PolicyStatement(
+            sid="WebSocketSend",
+            actions=["execute-api:ManageConnections"],
+            resources=[
+                stack.format_arn(
+                    service="execute-api",
+                    resource=websocket_api_id,
+                    resource_name=f"{API_STAGE}/*/@connections/*",
+                )
+            ],
+        )
+    ]
+
+
+def _push_send_statements(*, stack: Stack, names: Names) -> list[iam.PolicyStatement]:
+    """Publishing to this stage's push endpoints and deleting the dead ones."""
+    return [
+        iam.PolicyStatement(
+            sid="PushSend",
+            actions=["sns:Publish"],
+            resources=[
+                stack.format_arn(
+                    service="sns", resource="endpoint", resource_name=f"*/{names.prefix}-*/*"
+                )
+            ],
+        ),
+        iam.PolicyStatement(
+            # Platform endpoints have no resource-level permissions in IAM.
+            sid="PushEndpointCleanup",
+            actions=["sns:GetEndpointAttributes", "sns:DeleteEndpoint"],
+            resources=["*"],
+        ),
+    ]
+
+
+def _push_register_statements(
+    *, push_application_arns: Mapping[str, str]
+) -> list[iam.PolicyStatement]:
+    """Registering devices (none without a platform application)."""
+    if not push_application_arns:
+        return []
+    return [
+        iam.PolicyStatement(
+            sid="PushRegister",
+            actions=["sns:CreatePlatformEndpoint", "sns:SetEndpointAttributes"],
+            resources=["*"],
+        )
+    ]
+
+
+def _presign_statements(
+    *,
+    stack: Stack,
+    media_bucket: s3.IBucket,
+    storage_key: kms.IKey,
+    signing_secret_name: str | None,
+) -> list[iam.PolicyStatement]:
+    """Presigning uploads and thumbnail reads, and reading the CloudFront signing key."""
+    statements = [
+        iam.PolicyStatement(
+            sid="MediaPresign",
+            actions=["s3:PutObject", "s3:GetObject"],
+            resources=[media_bucket.arn_for_objects(f"{UPLOADS_PREFIX}*")],
+        ),
+        iam.PolicyStatement(
+            sid="MediaThumbnailsRead",
+            actions=["s3:GetObject"],
+            resources=[media_bucket.arn_for_objects(f"{THUMBNAILS_PREFIX}*")],
+        ),
+        _via(storage_key, "s3", ("kms:Decrypt", "kms:GenerateDataKey")),
+    ]
+    if signing_secret_name:
+        statements.append(
+            iam.PolicyStatement(
+                sid="MediaSigningKey",
+                actions=["secretsmanager:GetSecretValue"],
+                resources=[
+                    stack.format_arn(
+                        service="secretsmanager",
+                        resource="secret",
+                        resource_name=f"{signing_secret_name}-??????",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            )
+        )
+    return statements
+
+
+def _process_media_statements(
+    *, media_bucket: s3.IBucket, storage_key: kms.IKey
+) -> list[iam.PolicyStatement]:
+    """Reading and deleting uploads, writing and deleting thumbnails."""
+    return [
+        iam.PolicyStatement(
+            sid="MediaProcess",
+            actions=["s3:GetObject", "s3:DeleteObject"],
+            resources=[media_bucket.arn_for_objects(f"{UPLOADS_PREFIX}*")],
+        ),
+        iam.PolicyStatement(
+            sid="MediaThumbnailsWrite",
+            actions=["s3:PutObject", "s3:DeleteObject"],
+            resources=[media_bucket.arn_for_objects(f"{THUMBNAILS_PREFIX}*")],
+        ),
+        _via(storage_key, "s3", ("kms:Decrypt", "kms:GenerateDataKey")),
+    ]
 
 
 def _ack_sam_ref(resource: CfnResource) -> None:

@@ -1,18 +1,35 @@
-"""``chalice.cdk.Chalice``, packaged for a named Chalice stage and isolated from the process.
+"""``chalice.cdk.Chalice`` for a named Chalice stage, isolated from the process, packaged as
+``make package`` packages: the one module of ``infra/`` that overrides private names of a
+dependency.
 
-``chalice.cdk.Chalice`` packages the app by importing ``app.py`` in-process: Chalice copies
-the stage's ``environment_variables`` into ``os.environ`` before the import (that is how the
-app's decorator arguments, e.g. the Cognito authorizer's pool ARN, see this stack's values)
-and leaves them there, and Python caches the imported ``app``. This subclass
+:class:`ChaliceApp` creates what ``chalice.cdk.Chalice`` creates (the ``ChaliceAppCode`` and
+``ChaliceManagedLayer`` assets and the ``ChaliceApp`` ``CfnInclude`` of the SAM template
+``chalice package`` writes) with these differences:
 
-* packages for the Chalice stage it is given (the upstream construct uses the construct
-  path as the stage name, so ``.chalice/config.json`` stage settings would never apply);
-* restores ``os.environ``, ``sys.path`` and the ``app`` / ``chalicelib`` modules afterwards, so two
-  stacks (primary and standby) can be packaged in one process and tests that share the
-  process see no CDK tokens in their environment;
-* writes its intermediate files under ``out_dir`` instead of ``./chalice.out``;
-* leaves the AWS SDK the Lambda runtime provides out of the dependency layer and adds its
-  bytecode, as ``make package`` does (``infra/packaging.py``).
+* it packages for the Chalice ``stage`` it is given, so ``.chalice/config.json``'s stage
+  settings apply (upstream names the stage after the construct path);
+* it restores ``os.environ``, ``sys.path`` and the ``app`` / ``chalicelib`` modules after
+  packaging (Chalice copies the stage's ``environment_variables`` into ``os.environ`` and
+  imports ``app.py`` in-process), so the primary and the standby stack can be packaged in
+  one process and tests sharing the process see no CDK tokens in their environment;
+* it writes its intermediate files under ``out_dir`` (upstream: ``./chalice.out``);
+* it finishes the package with :func:`infra.packaging.finish` (runtime SDK dropped,
+  bytecode added) before the assets hash it.
+
+``chalice.cdk.Chalice``'s public API (``source_dir``, ``stage_config``,
+``preserve_logical_ids``) has none of these: its ``__init__`` takes the stage name from
+``scope.to_string()``, the output directory from ``os.getcwd()``, and calls
+``_package_app()`` and then ``_generate_sam_template_with_assets(chalice_out_dir,
+package_id)`` with nothing public in between. Private names this module depends on (chalice
+:data:`CHECKED_CHALICE_VERSION`), each checked by ``infra/tests/test_chalice_private.py``:
+
+* ``Chalice._package_app(self)``, overridden: called by ``__init__`` before any asset exists;
+* ``Chalice._generate_sam_template_with_assets(self, chalice_out_dir, package_id)``,
+  overridden and called: reads ``sam.json``, ``deployment.zip`` and ``layer-deployment.zip``
+  from ``self._sam_package_dir`` and writes the template it returns into ``chalice_out_dir``;
+* ``Chalice._sam_package_dir``, read and reassigned: the package directory;
+* ``chalice.api.package_app(project_dir, output_dir, stage, chalice_config)``, called (the
+  function upstream's ``_package_app`` calls; its module calls itself internal-only).
 """
 
 from __future__ import annotations
@@ -29,6 +46,9 @@ from constructs import Construct
 
 from infra import packaging
 
+CHECKED_CHALICE_VERSION = "1.34.0"
+"""The chalice release whose private names and behaviour this module was checked against."""
+
 _APP_MODULES = ("app", "chalicelib")
 
 
@@ -37,6 +57,11 @@ def _is_app_module(name: str) -> bool:
 
 
 class ChaliceApp(Chalice):
+    """The Chalice app in ``source_dir`` packaged for Chalice stage ``stage`` with
+    ``stage_config`` (a ``.chalice/config.json`` stage's structure), intermediate files under
+    ``out_dir``. :attr:`sam` is the packaged template; the inherited ``get_resource`` returns
+    its resources as CDK objects."""
+
     def __init__(
         self,
         scope: Construct,

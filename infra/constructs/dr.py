@@ -39,6 +39,10 @@ class FailoverTarget:
 
 
 class FailoverRecords(Construct):
+    """This region's half of the failover record sets in ``zone``: an HTTPS health check
+    (:attr:`health_check`, ``GET /api/health`` on ``health_check_fqdn``) and one alias ``A``
+    record per target (:attr:`records`; ``PRIMARY`` or ``SECONDARY`` by ``role``)."""
+
     def __init__(
         self,
         scope: Construct,
@@ -92,6 +96,12 @@ class FailoverRecords(Construct):
 
 
 class Backups(Construct):
+    """A KMS-encrypted, retained vault (:attr:`vault`), the daily and monthly plan
+    (:attr:`plan`; the primary copies daily backups to ``other_region``'s vault), and the
+    selections: the tables in ``table_arns`` and the EBS volumes and RDS instances and
+    clusters tagged ``backup_tag``. Cost: AWS Backup storage of what the plan retains, and the
+    cross-region copy transfer."""
+
     def __init__(
         self,
         scope: Construct,
@@ -112,6 +122,26 @@ class Backups(Construct):
             encryption_key=key,
             removal_policy=RemovalPolicy.RETAIN,
         )
+        self.plan = self._plan(names=names, role=role, other_region=other_region)
+        service_role = iam.Role(
+            self,
+            "ServiceRole",
+            assumed_by=iam.ServicePrincipal("backup.amazonaws.com"),
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name(
+                    "service-role/AWSBackupServiceRolePolicyForBackup"
+                ),
+                iam.ManagedPolicy.from_aws_managed_policy_name(
+                    "service-role/AWSBackupServiceRolePolicyForRestores"
+                ),
+            ],
+        )
+        self._tables(service_role=service_role, table_arns=table_arns)
+        self._web_tier(service_role=service_role, backup_tag=backup_tag)
+
+    def _plan(self, *, names: Names, role: Role, other_region: str) -> backup.BackupPlan:
+        """Daily at 03:00 UTC (35 days; copied to the other region from the primary) and
+        monthly on the 1st at 04:00 UTC (a year, cold storage after 30 days)."""
         copy = (
             [
                 backup.BackupPlanCopyActionProps(
@@ -124,7 +154,7 @@ class Backups(Construct):
             if role is Role.PRIMARY
             else []
         )
-        self.plan = backup.BackupPlan(
+        return backup.BackupPlan(
             self,
             "Plan",
             backup_plan_name=f"{names.prefix}-{role.value}",
@@ -149,19 +179,8 @@ class Backups(Construct):
                 ),
             ],
         )
-        service_role = iam.Role(
-            self,
-            "ServiceRole",
-            assumed_by=iam.ServicePrincipal("backup.amazonaws.com"),
-            managed_policies=[
-                iam.ManagedPolicy.from_aws_managed_policy_name(
-                    "service-role/AWSBackupServiceRolePolicyForBackup"
-                ),
-                iam.ManagedPolicy.from_aws_managed_policy_name(
-                    "service-role/AWSBackupServiceRolePolicyForRestores"
-                ),
-            ],
-        )
+
+    def _tables(self, *, service_role: iam.IRole, table_arns: Sequence[str]) -> None:
         backup.CfnBackupSelection(
             self,
             "Tables",
@@ -172,8 +191,10 @@ class Backups(Construct):
                 resources=list(table_arns),
             ),
         )
-        # The existing web tier: EBS volumes and RDS instances carrying the backup tag
-        # (Resources and Conditions are ANDed: only those types, only when tagged).
+
+    def _web_tier(self, *, service_role: iam.IRole, backup_tag: tuple[str, str]) -> None:
+        """The existing web tier: EBS volumes and RDS instances carrying the backup tag
+        (Resources and Conditions are ANDed: only those types, only when tagged)."""
         stack = Stack.of(self)
         tag_key, tag_value = backup_tag
         backup.CfnBackupSelection(

@@ -28,6 +28,11 @@ USER_ID_TAG = "user_id"
 
 
 class Identity(Construct):
+    """The user pool (:attr:`user_pool`, e-mail sign-in, one group per app role), its
+    federated identity providers and hosted UI domain (when configured), the mobile app
+    client (:attr:`client`), and the identity pool (:attr:`identity_pool`) whose
+    :attr:`authenticated_role` reaches only the user's own upload prefix."""
+
     def __init__(
         self,
         scope: Construct,
@@ -39,7 +44,31 @@ class Identity(Construct):
         storage_key: kms.IKey,
     ) -> None:
         super().__init__(scope, id_)
-        self.user_pool = cognito.UserPool(
+        self.user_pool = self._user_pool(names=names)
+        self._groups()
+        federated = self._identity_providers(providers)
+        if federated and providers.domain_prefix:
+            self.user_pool.add_domain(
+                "HostedUi",
+                cognito_domain=cognito.CognitoDomainOptions(domain_prefix=providers.domain_prefix),
+            )
+        self.client = self._client(names=names, providers=providers, federated=federated)
+        self.identity_pool = self._identity_pool(names=names)
+        self.authenticated_role = self._authenticated_role(media_bucket, storage_key)
+        cognito.CfnIdentityPoolRoleAttachment(
+            self,
+            "Roles",
+            identity_pool_id=self.identity_pool.ref,
+            roles={"authenticated": self.authenticated_role.role_arn},
+        )
+
+    @property
+    def user_pool_arn(self) -> str:
+        return self.user_pool.user_pool_arn
+
+    def _user_pool(self, *, names: Names) -> cognito.UserPool:
+        """E-mail sign-up and sign-in, optional TOTP MFA, retained and deletion-protected."""
+        return cognito.UserPool(
             self,
             "UserPool",
             user_pool_name=f"{names.prefix}-users",
@@ -65,6 +94,9 @@ class Identity(Construct):
             deletion_protection=True,
             removal_policy=RemovalPolicy.RETAIN,
         )
+
+    def _groups(self) -> None:
+        """One group per app role (:data:`chalicelib.auth.ROLES`, in precedence order)."""
         for precedence, group in enumerate(ROLES, start=1):
             cognito.CfnUserPoolGroup(
                 self,
@@ -75,13 +107,16 @@ class Identity(Construct):
                 description=f"Summon {group}",
             )
 
-        federated = self._identity_providers(providers)
-        if federated and providers.domain_prefix:
-            self.user_pool.add_domain(
-                "HostedUi",
-                cognito_domain=cognito.CognitoDomainOptions(domain_prefix=providers.domain_prefix),
-            )
-        self.client = self.user_pool.add_client(
+    def _client(
+        self,
+        *,
+        names: Names,
+        providers: IdentityProviderSettings,
+        federated: list[tuple[cognito.UserPoolClientIdentityProvider, Construct]],
+    ) -> cognito.UserPoolClient:
+        """The mobile app's public client: SRP and password sign-in, one-hour tokens, and
+        the OAuth code flow when there are federated providers."""
+        client = self.user_pool.add_client(
             "MobileClient",
             user_pool_client_name=f"{names.prefix}-mobile",
             generate_secret=False,
@@ -110,9 +145,13 @@ class Identity(Construct):
             disable_o_auth=not federated,
         )
         for _, provider in federated:
-            self.client.node.add_dependency(provider)
+            client.node.add_dependency(provider)
+        return client
 
-        self.identity_pool = cognito.CfnIdentityPool(
+    def _identity_pool(self, *, names: Names) -> cognito.CfnIdentityPool:
+        """Signed-in users of the client only; the ``sub`` claim becomes the session tag
+        :data:`USER_ID_TAG`."""
+        identity_pool = cognito.CfnIdentityPool(
             self,
             "IdentityPool",
             identity_pool_name=f"{names.prefix}-identities".replace("-", "_"),
@@ -129,22 +168,12 @@ class Identity(Construct):
         cognito.CfnIdentityPoolPrincipalTag(
             self,
             "PrincipalTags",
-            identity_pool_id=self.identity_pool.ref,
+            identity_pool_id=identity_pool.ref,
             identity_provider_name=self.user_pool.user_pool_provider_name,
             principal_tags={USER_ID_TAG: "sub"},
             use_defaults=False,
         )
-        self.authenticated_role = self._authenticated_role(media_bucket, storage_key)
-        cognito.CfnIdentityPoolRoleAttachment(
-            self,
-            "Roles",
-            identity_pool_id=self.identity_pool.ref,
-            roles={"authenticated": self.authenticated_role.role_arn},
-        )
-
-    @property
-    def user_pool_arn(self) -> str:
-        return self.user_pool.user_pool_arn
+        return identity_pool
 
     def _authenticated_role(self, bucket: s3.IBucket, key: kms.IKey) -> iam.Role:
         stack = Stack.of(self)

@@ -41,6 +41,12 @@ _PERIOD = Duration.minutes(5)
 
 
 class Monitoring(Construct):
+    """The alarm topic (:attr:`topic`), the alarms (:attr:`alarms`, each notifying the topic
+    on ALARM and OK) and the region's dashboard (:attr:`dashboard`). Optional parts follow
+    the inputs: no REST alarms without ``rest_api_name``, no WebSocket alarms without
+    ``websocket_api_id``, no replication alarm without ``replica_region``. Cost: CloudWatch's
+    per-alarm and per-dashboard prices."""
+
     def __init__(
         self,
         scope: Construct,
@@ -70,9 +76,18 @@ class Monitoring(Construct):
             self.topic.add_subscription(subs.EmailSubscription(email))
         self._action = cw_actions.SnsAction(self.topic)
         self.alarms: list[cw.Alarm] = []
-        widgets: list[cw.IWidget] = []
+        widgets = [
+            *self._lambda(functions=functions),
+            *(self._rest_api(name=rest_api_name) if rest_api_name is not None else []),
+            *(self._websocket_api(api_id=websocket_api_id) if websocket_api_id is not None else []),
+            *self._table(name=table_name, replica_region=replica_region),
+            *self._queues(media_queue=media_queue, dead_letter_queues=dead_letter_queues),
+            _marketplace(),
+        ]
+        self.dashboard = self._dashboard(names=names, widgets=widgets)
 
-        # Lambda
+    def _lambda(self, *, functions: Sequence[AppFunction]) -> list[cw.IWidget]:
+        """Errors and throttles alarms per function; their graphs and p95 durations."""
         fn_errors, fn_throttles, fn_duration = [], [], []
         for fn in functions:
             errors = _lambda_metric("Errors", fn.function_name, "Sum")
@@ -84,54 +99,54 @@ class Monitoring(Construct):
             fn_duration.append(
                 _lambda_metric("Duration", fn.function_name, "p95").with_(label=fn.logical_id)
             )
-        if functions:
-            widgets += [
-                cw.GraphWidget(title="Lambda errors", left=fn_errors, width=8),
-                cw.GraphWidget(title="Lambda throttles", left=fn_throttles, width=8),
-                cw.GraphWidget(title="Lambda duration p95 (ms)", left=fn_duration, width=8),
-            ]
+        if not functions:
+            return []
+        return [
+            cw.GraphWidget(title="Lambda errors", left=fn_errors, width=8),
+            cw.GraphWidget(title="Lambda throttles", left=fn_throttles, width=8),
+            cw.GraphWidget(title="Lambda duration p95 (ms)", left=fn_duration, width=8),
+        ]
 
-        # REST API
-        if rest_api_name is not None:
-            dims = {"ApiName": rest_api_name, "Stage": API_STAGE}
-            five_xx = _metric("AWS/ApiGateway", "5XXError", dims, "Sum")
-            latency = _metric("AWS/ApiGateway", "Latency", dims, "p99")
-            count = _metric("AWS/ApiGateway", "Count", dims, "Sum")
-            self._alarm("Api5xx", five_xx, 5, "REST API 5xx responses")
-            self._alarm("ApiLatencyP99", latency, 3000, "REST API p99 latency above 3 s", periods=3)
-            widgets += [
-                cw.GraphWidget(title="API requests", left=[count], width=8),
-                cw.GraphWidget(
-                    title="API 5xx / 4xx",
-                    left=[five_xx, _metric("AWS/ApiGateway", "4XXError", dims, "Sum")],
-                    width=8,
-                ),
-                cw.GraphWidget(title="API latency p99 (ms)", left=[latency], width=8),
-            ]
+    def _rest_api(self, *, name: str) -> list[cw.IWidget]:
+        """REST API 5xx and p99 latency alarms; requests, errors and latency graphs."""
+        dims = {"ApiName": name, "Stage": API_STAGE}
+        five_xx = _metric("AWS/ApiGateway", "5XXError", dims, "Sum")
+        latency = _metric("AWS/ApiGateway", "Latency", dims, "p99")
+        count = _metric("AWS/ApiGateway", "Count", dims, "Sum")
+        self._alarm("Api5xx", five_xx, 5, "REST API 5xx responses")
+        self._alarm("ApiLatencyP99", latency, 3000, "REST API p99 latency above 3 s", periods=3)
+        return [
+            cw.GraphWidget(title="API requests", left=[count], width=8),
+            cw.GraphWidget(
+                title="API 5xx / 4xx",
+                left=[five_xx, _metric("AWS/ApiGateway", "4XXError", dims, "Sum")],
+                width=8,
+            ),
+            cw.GraphWidget(title="API latency p99 (ms)", left=[latency], width=8),
+        ]
 
-        # WebSocket API
-        if websocket_api_id is not None:
-            dims = {"ApiId": websocket_api_id, "Stage": API_STAGE}
-            integration = _metric("AWS/ApiGateway", "IntegrationError", dims, "Sum")
-            execution = _metric("AWS/ApiGateway", "ExecutionError", dims, "Sum")
-            self._alarm(
-                "WebSocketIntegrationErrors", integration, 5, "WebSocket integration errors"
+    def _websocket_api(self, *, api_id: str) -> list[cw.IWidget]:
+        """WebSocket integration and execution error alarms; connections and messages."""
+        dims = {"ApiId": api_id, "Stage": API_STAGE}
+        integration = _metric("AWS/ApiGateway", "IntegrationError", dims, "Sum")
+        execution = _metric("AWS/ApiGateway", "ExecutionError", dims, "Sum")
+        self._alarm("WebSocketIntegrationErrors", integration, 5, "WebSocket integration errors")
+        self._alarm("WebSocketExecutionErrors", execution, 5, "WebSocket execution errors")
+        return [
+            cw.GraphWidget(
+                title="WebSocket",
+                left=[
+                    _metric("AWS/ApiGateway", "ConnectCount", dims, "Sum"),
+                    _metric("AWS/ApiGateway", "MessageCount", dims, "Sum"),
+                ],
+                right=[integration, execution],
+                width=12,
             )
-            self._alarm("WebSocketExecutionErrors", execution, 5, "WebSocket execution errors")
-            widgets += [
-                cw.GraphWidget(
-                    title="WebSocket",
-                    left=[
-                        _metric("AWS/ApiGateway", "ConnectCount", dims, "Sum"),
-                        _metric("AWS/ApiGateway", "MessageCount", dims, "Sum"),
-                    ],
-                    right=[integration, execution],
-                    width=12,
-                )
-            ]
+        ]
 
-        # DynamoDB
-        tdims = {"TableName": table_name}
+    def _table(self, *, name: str, replica_region: str | None) -> list[cw.IWidget]:
+        """The throttled-requests alarm and, with a replica, the replication latency alarm."""
+        tdims = {"TableName": name}
         throttled = cw.MathExpression(
             expression="r + w",
             using_metrics={
@@ -142,11 +157,11 @@ class Monitoring(Construct):
             period=_PERIOD,
         )
         self._alarm("TableThrottles", throttled, 1, "DynamoDB throttled requests")
-        ddb_left: list[cw.IMetric] = [
+        left: list[cw.IMetric] = [
             _metric("AWS/DynamoDB", "ConsumedReadCapacityUnits", tdims, "Sum"),
             _metric("AWS/DynamoDB", "ConsumedWriteCapacityUnits", tdims, "Sum"),
         ]
-        ddb_right: list[cw.IMetric] = [throttled]
+        right: list[cw.IMetric] = [throttled]
         if replica_region is not None:
             lag = _metric(
                 "AWS/DynamoDB",
@@ -157,10 +172,13 @@ class Monitoring(Construct):
             self._alarm(
                 "ReplicationLatency", lag, 60_000, "global table replication over 60 s", periods=3
             )
-            ddb_right.append(lag)
-        widgets.append(cw.GraphWidget(title="DynamoDB", left=ddb_left, right=ddb_right, width=12))
+            right.append(lag)
+        return [cw.GraphWidget(title="DynamoDB", left=left, right=right, width=12)]
 
-        # Queues
+    def _queues(
+        self, *, media_queue: sqs.IQueue, dead_letter_queues: Sequence[sqs.IQueue]
+    ) -> list[cw.IWidget]:
+        """The media queue's age alarm and one alarm per dead-letter queue with messages."""
         age = media_queue.metric_approximate_age_of_oldest_message(period=_PERIOD)
         self._alarm("MediaQueueAge", age, 900, "media events waiting over 15 min")
         dlq_metrics = []
@@ -168,25 +186,11 @@ class Monitoring(Construct):
             depth = dlq.metric_approximate_number_of_messages_visible(period=_PERIOD)
             self._alarm(f"DeadLetters{i}", depth, 1, f"messages in {dlq.node.id}")
             dlq_metrics.append(depth.with_(label=dlq.node.id))
-        widgets.append(cw.GraphWidget(title="Queues", left=[age], right=dlq_metrics, width=12))
+        return [cw.GraphWidget(title="Queues", left=[age], right=dlq_metrics, width=12)]
 
-        # Business metrics (EMF from the app)
-        widgets.append(
-            cw.GraphWidget(
-                title="Marketplace",
-                left=[
-                    _metric(METRICS_NAMESPACE, m, {"service": SERVICE_NAME}, "Sum")
-                    for m in BUSINESS_METRICS
-                    if m != "TimeToAccept"
-                ],
-                right=[
-                    _metric(METRICS_NAMESPACE, "TimeToAccept", {"service": SERVICE_NAME}, "p50"),
-                    _metric(METRICS_NAMESPACE, "TimeToAccept", {"service": SERVICE_NAME}, "p90"),
-                ],
-                width=24,
-            )
-        )
-        self.dashboard = cw.Dashboard(
+    def _dashboard(self, *, names: Names, widgets: Sequence[cw.IWidget]) -> cw.Dashboard:
+        """The widgets in rows of 24 columns."""
+        dashboard = cw.Dashboard(
             self,
             "Dashboard",
             dashboard_name=f"{names.prefix}-{Stack.of(self).region}",
@@ -196,10 +200,11 @@ class Monitoring(Construct):
         for w in widgets:
             row.append(w)
             if sum(x.width for x in row) >= 24:
-                self.dashboard.add_widgets(*row)
+                dashboard.add_widgets(*row)
                 row = []
         if row:
-            self.dashboard.add_widgets(*row)
+            dashboard.add_widgets(*row)
+        return dashboard
 
     def _alarm(
         self, id_: str, metric: cw.IMetric, threshold: float, description: str, *, periods: int = 1
@@ -218,6 +223,23 @@ class Monitoring(Construct):
         alarm.add_ok_action(self._action)
         self.alarms.append(alarm)
         return alarm
+
+
+def _marketplace() -> cw.IWidget:
+    """The business metrics the app emits (EMF): counts left, TimeToAccept p50/p90 right."""
+    return cw.GraphWidget(
+        title="Marketplace",
+        left=[
+            _metric(METRICS_NAMESPACE, m, {"service": SERVICE_NAME}, "Sum")
+            for m in BUSINESS_METRICS
+            if m != "TimeToAccept"
+        ],
+        right=[
+            _metric(METRICS_NAMESPACE, "TimeToAccept", {"service": SERVICE_NAME}, "p50"),
+            _metric(METRICS_NAMESPACE, "TimeToAccept", {"service": SERVICE_NAME}, "p90"),
+        ],
+        width=24,
+    )
 
 
 def _metric(namespace: str, name: str, dims: dict[str, str], statistic: str) -> cw.Metric:

@@ -3,10 +3,10 @@ package`` with ``autogen_policy: false``), for ``.chalice/policy-<stage>.json``:
 
     python infra/scripts/chalice_policy.py --stage prod > .chalice/policy-prod.json
 
-The CDK deployment does better (a role per function, resources by exact ARN, see
-:mod:`infra.constructs.api`); Chalice gives every function one role and cannot see the
-stack's resources, so this policy names them by the stage's name patterns. It uses the
-same action lists as the CDK roles (and, like them, no ``dynamodb:Scan``).
+Chalice gives every function one role and cannot see the stack's resources, so this
+policy names them by the stage's name patterns (the CDK deployment has a role per function
+and exact ARNs, see :mod:`infra.constructs.api`). It uses the same action lists as the CDK
+roles (and, like them, no ``dynamodb:Scan``).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import CfnOutput, Environment, Stack, Tags
+from aws_cdk import CfnOutput, CfnResource, Environment, Stack, Tags
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_route53 as route53
 from constructs import Construct
@@ -32,10 +32,18 @@ from infra.constructs.messaging import Messaging
 from infra.constructs.monitoring import METRICS_NAMESPACE, SERVICE_NAME, Monitoring
 from infra.constructs.storage import Storage
 from infra.names import Names
-from infra.settings import Role, Settings
+from infra.settings import DomainSettings, Role, Settings
 
 
 class RegionalStack(Stack):
+    """One region's stack (``role`` picks primary or standby): keys, queues and topics,
+    buckets, tables, identity, firewalls, CloudFront (primary), the app, the optional ALB
+    front door, failover records (with a domain), backups, analytics and monitoring.
+
+    Outputs (``CfnOutput``): the user pool and its client, the identity pool, the media
+    bucket, the alarm topic and, in the primary, the CloudFront domains.
+    """
+
     def __init__(
         self,
         scope: Construct,
@@ -47,7 +55,6 @@ class RegionalStack(Stack):
         **kwargs: Any,
     ) -> None:
         region = settings.region_of(role)
-        other_region = settings.standby_region if role is Role.PRIMARY else settings.primary_region
         super().__init__(
             scope,
             id_,
@@ -62,15 +69,70 @@ class RegionalStack(Stack):
         self.role = role
         names = Names(stage=settings.stage, region=region, account=settings.account)
         retention = _retention(settings.log_retention_days)
-        domain = settings.domain
-        zone = (
-            route53.HostedZone.from_hosted_zone_attributes(
-                self, "Zone", hosted_zone_id=domain.hosted_zone_id, zone_name=domain.name
+        zone = self._zone(settings.domain)
+
+        self._foundations(settings=settings, names=names, role=role, retention=retention)
+        # CloudFront is global: the primary owns it (origin groups fail over to the
+        # standby's buckets).
+        self.edge: Edge | None = None
+        if role is Role.PRIMARY:
+            self.edge = self._edge(settings=settings, names=names, zone=zone, retention=retention)
+        self.api = self._api(
+            settings=settings,
+            names=names,
+            role=role,
+            zone=zone,
+            retention=retention,
+            chalice_out_dir=chalice_out_dir,
+        )
+        self.front_door = self._front_door(settings=settings, names=names, zone=zone)
+        if (
+            settings.domain is not None
+            and zone is not None
+            and self.api.rest_api_domain is not None
+        ):
+            self.failover = self._failover(
+                role=role, domain=settings.domain, zone=zone, rest_api=self.api.rest_api_domain
             )
-            if domain
-            else None
+        self.backups = Backups(
+            self,
+            "Backups",
+            names=names,
+            role=role,
+            other_region=(
+                settings.standby_region if role is Role.PRIMARY else settings.primary_region
+            ),
+            key=self.keys.data,
+            table_arns=[self.data.main.arn, self.data.idempotency.arn],
+            backup_tag=settings.backup_tag,
+        )
+        self.analytics = Analytics(
+            self,
+            "Analytics",
+            names=names,
+            bucket=self.storage.analytics,
+            storage_key=self.keys.storage,
+            ops_key=self.keys.ops,
+            log_retention=retention,
+            table_stream_arn=self.data.main.stream_arn,
+            quicksight_principal_arn=settings.quicksight_principal_arn,
+            reserved_concurrency=settings.lambda_settings.reserved_concurrency["other"],
+        )
+        self.monitoring = self._monitoring(settings=settings, names=names, role=role)
+        self._outputs()
+
+    def _zone(self, domain: DomainSettings | None) -> route53.IHostedZone | None:
+        if domain is None:
+            return None
+        return route53.HostedZone.from_hosted_zone_attributes(
+            self, "Zone", hosted_zone_id=domain.hosted_zone_id, zone_name=domain.name
         )
 
+    def _foundations(
+        self, *, settings: Settings, names: Names, role: Role, retention: logs.RetentionDays
+    ) -> None:
+        """What the app and the other parts build on: :attr:`keys`, :attr:`messaging`,
+        :attr:`storage`, :attr:`data`, :attr:`identity` and the regional :attr:`firewall`."""
         self.keys = Keys(self, "Keys", names=names)
         self.messaging = Messaging(
             self, "Messaging", names=names, key=self.keys.ops, push_secrets=settings.push_secrets
@@ -110,41 +172,46 @@ class RegionalStack(Stack):
             log_retention=retention,
         )
 
-        # CloudFront is global: the primary owns it (origin groups fail over to the
-        # standby's buckets). Its WAF ACL must be in us-east-1.
-        self.edge: Edge | None = None
-        if role is Role.PRIMARY:
-            cf_firewall = (
-                Firewall(
-                    self,
-                    "EdgeFirewall",
-                    names=names,
-                    waf_scope="CLOUDFRONT",
-                    log_key=self.keys.ops,
-                    log_retention=retention,
-                )
-                if region == "us-east-1"
-                else None
-            )
-            self.edge = Edge(
+    def _edge(
+        self,
+        *,
+        settings: Settings,
+        names: Names,
+        zone: route53.IHostedZone | None,
+        retention: logs.RetentionDays,
+    ) -> Edge:
+        """CloudFront for the static and media buckets, behind a CLOUDFRONT-scope WAF ACL when
+        this region is us-east-1 (where such an ACL must be)."""
+        cf_firewall = (
+            Firewall(
                 self,
-                "Edge",
+                "EdgeFirewall",
                 names=names,
-                standby_region=settings.standby_region,
-                static_bucket=self.storage.static,
-                media_bucket=self.storage.media,
-                log_bucket=self.storage.logs,
-                domain=domain,
-                zone=zone,
-                signing_key=settings.signing_key,
-                web_acl_arn=cf_firewall.arn if cf_firewall else None,
+                waf_scope="CLOUDFRONT",
+                log_key=self.keys.ops,
+                log_retention=retention,
             )
+            if self.region == "us-east-1"
+            else None
+        )
+        return Edge(
+            self,
+            "Edge",
+            names=names,
+            standby_region=settings.standby_region,
+            static_bucket=self.storage.static,
+            media_bucket=self.storage.media,
+            log_bucket=self.storage.logs,
+            domain=settings.domain,
+            zone=zone,
+            signing_key=settings.signing_key,
+            web_acl_arn=cf_firewall.arn if cf_firewall else None,
+        )
 
-        signing = settings.signing_key
-        media_domain = ""
-        if self.edge is not None:
-            media_domain = self.edge.media_domain
-        environment = {
+    def _app_environment(self, *, settings: Settings, names: Names) -> dict[str, str]:
+        """The app's environment variables (:mod:`chalicelib.config`'s names)."""
+        media_domain = self.edge.media_domain if self.edge is not None else ""
+        return {
             app_config.STAGE: settings.stage,
             app_config.TABLE: self.data.main.name,
             app_config.IDEMPOTENCY_TABLE: self.data.idempotency.name,
@@ -163,13 +230,24 @@ class RegionalStack(Stack):
                 if self.edge is not None and self.edge.public_key is not None
                 else ""
             ),
-            app_config.CLOUDFRONT_KEY_SECRET: (
-                signing.private_key_secret_name if signing and media_domain else ""
-            ),
+            app_config.CLOUDFRONT_KEY_SECRET: _signing_secret_name(settings, self.edge) or "",
             "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
         }
-        self.api = Api(
+
+    def _api(
+        self,
+        *,
+        settings: Settings,
+        names: Names,
+        role: Role,
+        zone: route53.IHostedZone | None,
+        retention: logs.RetentionDays,
+        chalice_out_dir: Path,
+    ) -> Api:
+        """The Chalice app, wired to this region's resources (schedules off in a standby
+        that is not serving)."""
+        return Api(
             self,
             "Api",
             names=names,
@@ -177,7 +255,7 @@ class RegionalStack(Stack):
             run_schedules=role is Role.PRIMARY or settings.failover,
             source_dir=settings.chalice_source_dir,
             out_dir=chalice_out_dir,
-            environment=environment,
+            environment=self._app_environment(settings=settings, names=names),
             lambda_settings=settings.lambda_settings,
             log_retention=retention,
             main_table=self.data.main,
@@ -187,93 +265,70 @@ class RegionalStack(Stack):
             storage_key=self.keys.storage,
             ops_key=self.keys.ops,
             push_application_arns=self.messaging.platform_application_arns,
-            signing_secret_name=signing.private_key_secret_name
-            if signing and media_domain
-            else None,
-            domain=domain,
+            signing_secret_name=_signing_secret_name(settings, self.edge),
+            domain=settings.domain,
             zone=zone,
             firewall=self.firewall,
         )
 
-        self.front_door: FrontDoor | None = None
-        if settings.front_door is not None:
-            if domain is None or zone is None:
-                raise ValueError("summon:frontDoor needs summon:domain (its certificate)")
-            self.front_door = FrontDoor(
-                self,
-                "FrontDoor",
-                names=names,
-                settings=settings.front_door,
-                domain=domain,
-                zone=zone,
-                log_bucket=self.storage.logs,
-                firewall=self.firewall,
-            )
+    def _front_door(
+        self, *, settings: Settings, names: Names, zone: route53.IHostedZone | None
+    ) -> FrontDoor | None:
+        """The optional ALB front door (``summon:frontDoor``; needs ``summon:domain``)."""
+        if settings.front_door is None:
+            return None
+        if settings.domain is None or zone is None:
+            raise ValueError("summon:frontDoor needs summon:domain (its certificate)")
+        return FrontDoor(
+            self,
+            "FrontDoor",
+            names=names,
+            settings=settings.front_door,
+            domain=settings.domain,
+            zone=zone,
+            log_bucket=self.storage.logs,
+            firewall=self.firewall,
+        )
 
-        if domain is not None and zone is not None and self.api.rest_api_domain is not None:
-            targets = [
+    def _failover(
+        self,
+        *,
+        role: Role,
+        domain: DomainSettings,
+        zone: route53.IHostedZone,
+        rest_api: CfnResource,
+    ) -> FailoverRecords:
+        """Failover records for ``api``, ``ws`` (with a WebSocket domain) and ``www`` (with a
+        front door), health-checked on the REST API's regional endpoint."""
+        targets = [_failover_target("api", rest_api)]
+        if self.api.websocket_domain is not None:
+            targets.append(_failover_target("ws", self.api.websocket_domain))
+        if self.front_door is not None:
+            lb = self.front_door.load_balancer
+            targets.append(
                 FailoverTarget(
-                    "api",
-                    self.api.rest_api_domain.get_att("RegionalDomainName").to_string(),
-                    self.api.rest_api_domain.get_att("RegionalHostedZoneId").to_string(),
+                    "www",
+                    f"dualstack.{lb.load_balancer_dns_name}",
+                    lb.load_balancer_canonical_hosted_zone_id,
                 )
-            ]
-            if self.api.websocket_domain is not None:
-                targets.append(
-                    FailoverTarget(
-                        "ws",
-                        self.api.websocket_domain.get_att("RegionalDomainName").to_string(),
-                        self.api.websocket_domain.get_att("RegionalHostedZoneId").to_string(),
-                    )
-                )
-            if self.front_door is not None:
-                lb = self.front_door.load_balancer
-                targets.append(
-                    FailoverTarget(
-                        "www",
-                        f"dualstack.{lb.load_balancer_dns_name}",
-                        lb.load_balancer_canonical_hosted_zone_id,
-                    )
-                )
-            rest_api_id = self.api.app.get_resource("RestAPI").ref
-            self.failover = FailoverRecords(
-                self,
-                "Failover",
-                role=role,
-                domain=domain,
-                zone=zone,
-                health_check_fqdn=f"{rest_api_id}.execute-api.{region}.amazonaws.com",
-                targets=targets,
             )
-
-        self.backups = Backups(
+        rest_api_id = self.api.app.get_resource("RestAPI").ref
+        return FailoverRecords(
             self,
-            "Backups",
-            names=names,
+            "Failover",
             role=role,
-            other_region=other_region,
-            key=self.keys.data,
-            table_arns=[self.data.main.arn, self.data.idempotency.arn],
-            backup_tag=settings.backup_tag,
+            domain=domain,
+            zone=zone,
+            health_check_fqdn=f"{rest_api_id}.execute-api.{self.region}.amazonaws.com",
+            targets=targets,
         )
 
-        self.analytics = Analytics(
-            self,
-            "Analytics",
-            names=names,
-            bucket=self.storage.analytics,
-            storage_key=self.keys.storage,
-            ops_key=self.keys.ops,
-            log_retention=retention,
-            table_stream_arn=self.data.main.stream_arn,
-            quicksight_principal_arn=settings.quicksight_principal_arn,
-            reserved_concurrency=settings.lambda_settings.reserved_concurrency["other"],
-        )
-
+    def _monitoring(self, *, settings: Settings, names: Names, role: Role) -> Monitoring:
+        """Alarms and the dashboard over the app's functions, APIs, table and queues."""
         dlqs = [self.messaging.media_dlq, self.api.async_dlq]
         if self.analytics.exporter is not None:
             dlqs.append(self.analytics.export_failures)
-        self.monitoring = Monitoring(
+        return Monitoring(
             self,
             "Monitoring",
             names=names,
@@ -288,6 +343,7 @@ class RegionalStack(Stack):
             dead_letter_queues=dlqs,
         )
 
+    def _outputs(self) -> None:
         CfnOutput(self, "UserPoolId", value=self.identity.user_pool.user_pool_id)
         CfnOutput(self, "UserPoolClientId", value=self.identity.client.user_pool_client_id)
         CfnOutput(self, "IdentityPoolId", value=self.identity.identity_pool.ref)
@@ -297,6 +353,24 @@ class RegionalStack(Stack):
             CfnOutput(self, "StaticDistribution", value=self.edge.static.distribution_domain_name)
             if self.edge.media is not None:
                 CfnOutput(self, "MediaDistribution", value=self.edge.media.distribution_domain_name)
+
+
+def _signing_secret_name(settings: Settings, edge: Edge | None) -> str | None:
+    """The CloudFront signing key's secret, when the app signs media URLs (a key and a media
+    distribution)."""
+    signing = settings.signing_key
+    if signing and edge is not None and edge.media_domain:
+        return signing.private_key_secret_name
+    return None
+
+
+def _failover_target(name: str, domain: CfnResource) -> FailoverTarget:
+    """A regional custom domain of the app as a failover record's target."""
+    return FailoverTarget(
+        name,
+        domain.get_att("RegionalDomainName").to_string(),
+        domain.get_att("RegionalHostedZoneId").to_string(),
+    )
 
 
 _RETENTIONS = (
