@@ -29,7 +29,7 @@ from chalicelib.schemas.marketplace import (
 from chalicelib.web import Call, route
 
 if TYPE_CHECKING:
-    from chalicelib.services import jobs, notifications, offers, quotes, requests, reviews
+    from chalicelib.services import jobs, notifications, offers, quotes, requests, reviews, timers
 else:  # imported on first use: a cold start of another capability skips them (lazy.py)
     jobs = lazy.module("chalicelib.services.jobs")
     notifications = lazy.module("chalicelib.services.notifications")
@@ -37,6 +37,7 @@ else:  # imported on first use: a cold start of another capability skips them (l
     quotes = lazy.module("chalicelib.services.quotes")
     requests = lazy.module("chalicelib.services.requests")
     reviews = lazy.module("chalicelib.services.reviews")
+    timers = lazy.module("chalicelib.services.timers")
 
 bp = Blueprint(__name__)
 
@@ -290,4 +291,4 @@ _RATE_MINUTES = int(config.import_time(config.SCHEDULE_RATE_MINUTES) or "1")
 def marketplace_timers(event: Any) -> dict[str, int]:
     """Offer expiry and re-dispatch, request expiry, review windows: everything due by now
     (the local stack runs this same handler on its short period)."""
-    return requests.sweep()
+    return timers.sweep()

@@ -45,12 +45,18 @@ def parse_mode(value: object) -> Mode:
     raise Invalid(f"mode must be 'instant' or 'quote', got {value!r}")
 
 
-def offer_expires_at(offered_at: datetime) -> datetime:
-    return offered_at + OFFER_TTL
+@dataclass(frozen=True)
+class Settings:
+    """The dispatch clocks and counts of a deployment (defaults: the policy above)."""
 
+    offer_ttl: timedelta = OFFER_TTL
+    instant_request_ttl: timedelta = INSTANT_REQUEST_TTL
+    quote_request_ttl: timedelta = QUOTE_REQUEST_TTL
+    offers_at_once: int = OFFERS_AT_ONCE
+    quote_invitations: int = QUOTE_INVITATIONS
 
-def request_expires_at(created_at: datetime, mode: Mode) -> datetime:
-    return created_at + (INSTANT_REQUEST_TTL if mode == Mode.INSTANT else QUOTE_REQUEST_TTL)
+    def request_ttl(self, mode: str) -> timedelta:
+        return self.instant_request_ttl if mode == Mode.INSTANT else self.quote_request_ttl
 
 
 def next_candidates(

@@ -14,6 +14,9 @@ from pydantic import (
     model_validator,
 )
 
+from chalicelib.domain.dispatch import Mode
+from chalicelib.domain.jobs import Actor, JobState
+from chalicelib.domain.market import OfferStatus, QuoteStatus, RequestStatus
 from chalicelib.domain.reviews import MAX_RATING, MIN_RATING, REVIEW_TEXT_MAX_CHARS
 from chalicelib.ids import ULID_PATTERN
 from chalicelib.schemas.common import Location, Model, PageQuery, Strict
@@ -23,24 +26,10 @@ MAX_MEDIA = 10
 NOTE_MAX_CHARS = 1000
 MAX_ETA_MINUTES = 7 * 24 * 60
 
-Mode = Literal["instant", "quote"]
-RequestStatus = Literal["open", "matched", "expired", "cancelled"]
-OfferStatus = Literal["pending", "accepted", "declined", "expired", "withdrawn"]
-QuoteStatus = Literal["pending", "accepted", "declined", "withdrawn"]
-JobState = Literal[
-    "requested",
-    "offered",
-    "accepted",
-    "scheduled",
-    "en_route",
-    "arrived",
-    "in_progress",
-    "completed",
-    "cancelled",
-    "expired",
-]
 RouteTarget = Literal["en_route", "arrived", "in_progress", "completed", "cancelled"]
+"""``chalicelib.domain.jobs.ROUTE_TARGETS`` (a unit test holds them equal)."""
 Side = Literal["customer", "provider"]
+"""The actors who review (``chalicelib.domain.reviews.REVIEWING_SIDES``)."""
 
 
 # --- requests ---------------------------------------------------------------------------------
@@ -188,7 +177,7 @@ class Transition(Model):
 
     from_: JobState = Field(alias="from")
     to: JobState
-    by: Literal["customer", "provider", "system"]
+    by: Actor
     at: str
 
 

@@ -9,10 +9,8 @@ settles the record ``ready`` or ``rejected`` with a reason and sends ``media.rea
 the uploader. Every step is keyed on the object's ETag, so a redelivered event changes
 nothing. Rejected files are deleted from the bucket.
 
-Other capabilities attach media inside their own change's transaction: :func:`stage_attach`
-(a ConditionCheck per media: the attacher's, not rejected, of the right purpose; on failure
-:func:`check_attachable` says which and why) and :func:`stage_share` (the participants'
-read grants). :func:`check_attachable` alone validates where there is no transaction.
+Other capabilities check what they attach with :func:`check_attachable` (the marketplace
+checks a request's photos in its own transaction and calls it for the 400 that names them).
 """
 
 from __future__ import annotations
@@ -20,7 +18,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from chalicelib import ids
 from chalicelib.adapters import s3
@@ -29,12 +26,8 @@ from chalicelib.domain import media as rules
 from chalicelib.errors import Invalid, NotFound
 from chalicelib.schemas.media import MediaOut, UploadIn, UploadOut
 from chalicelib.services import events
-from chalicelib.store import keys
 from chalicelib.store import media as repo
 from chalicelib.store.media import MediaItem
-
-if TYPE_CHECKING:
-    from chalicelib.store.marketplace import Changes
 
 log = logging.getLogger("summon.media")
 
@@ -131,43 +124,6 @@ def check_attachable(
             )
     if bad:
         raise Invalid("media_ids: " + "; ".join(b["message"] for b in bad), errors=bad)
-
-
-def stage_attach(
-    changes: Changes, owner_id: str, media_ids: Iterable[str], purposes: Iterable[str]
-) -> None:
-    """For other capabilities: the change commits only if every one of ``media_ids`` is
-    ``owner_id``'s, not rejected and uploaded for one of ``purposes`` (pending media may be
-    attached: it becomes readable when ready). A ConditionCheck per media in the change's
-    own transaction: 0 calls (1 read unit each). When the change fails on one, call
-    :func:`check_attachable` for the 400 that names each and why."""
-    condition = repo.attachable(owner_id, tuple(purposes))
-    for media_id in dict.fromkeys(media_ids):
-        changes.require(MediaItem, keys.media(media_id), keys.META, condition)
-
-
-def stage_share(
-    changes: Changes,
-    media_ids: Iterable[str],
-    user_ids: Iterable[str],
-    ref_type: str,
-    ref_id: str,
-) -> list[repo.MediaViewerItem]:
-    """For other capabilities: let ``user_ids`` (participants of ``ref_type``/``ref_id``)
-    read ``media_ids``, in the change's own transaction (0 calls) as far as it has room;
-    returns the grants that did not fit, for :func:`share` after the commit."""
-    grants = repo.grant_items(media_ids, user_ids, ref_type, ref_id)
-    if len(grants) > changes.room():
-        return grants
-    for grant in grants:
-        changes.put(grant)
-    return []
-
-
-def share(grants: Iterable[repo.MediaViewerItem]) -> None:
-    """Write grants that did not fit in their change (:func:`stage_share`).
-    1 BatchWriteItem per 25."""
-    repo.grant(grants)
 
 
 # --- processing (the media queue's handler) -----------------------------------------------

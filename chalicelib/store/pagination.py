@@ -1,13 +1,15 @@
-"""Opaque cursors: the DynamoDB ``LastEvaluatedKey`` of a query, base64url-encoded JSON.
+"""Paged queries with opaque cursors (the query's ``LastEvaluatedKey``, base64url JSON).
 
-A cursor is checked against the partition the caller is allowed to read, so a cursor
-edited by hand can never move a query into someone else's data (400 instead)."""
+A cursor is checked against the partition the caller is allowed to read and must be a
+key this API could have returned, so a cursor edited by hand is a 400 and can never move a
+query into someone else's data."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib.errors import Invalid
@@ -31,4 +33,32 @@ def decode(cursor: str | None, *, hash_key: str, hash_value: str) -> dict[str, A
         raise Invalid("cursor: not a cursor this API returned.") from exc
     if not isinstance(data, dict) or data.get(hash_key) != {"S": hash_value}:
         raise Invalid("cursor: not a cursor of this list.")
+    if not all(_key_value(v) for v in data.values()):
+        raise Invalid("cursor: not a cursor this API returned.")
     return data
+
+
+def _key_value(value: object) -> bool:
+    """A key attribute as DynamoDB returns it: ``{"S": "..."}`` or ``{"N": "..."}``."""
+    return (
+        isinstance(value, dict)
+        and len(value) == 1
+        and next(iter(value)) in ("S", "N")
+        and isinstance(next(iter(value.values())), str)
+    )
+
+
+def paged(
+    query: Callable[[dict[str, Any] | None], Any],
+    *,
+    hash_key: str,
+    hash_value: str,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Any], str | None]:
+    """One page of ``query(start_key)`` (a PynamoDB result iterator over the partition
+    ``hash_key = hash_value``, limited to ``limit``) and the cursor of the next page (None
+    on the last). 400 for a cursor of another list."""
+    results = query(decode(cursor, hash_key=hash_key, hash_value=hash_value))
+    items = list(results)
+    return items, encode(results.last_evaluated_key if len(items) == limit else None)

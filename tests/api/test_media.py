@@ -78,14 +78,13 @@ def test_ten_gigabytes_is_refused_up_front_with_the_limit(api):
 
 
 def test_only_the_owner_and_those_it_is_shared_with_may_read_it(api):
-    from chalicelib.services import media
 
     alice, bob, mallory = api(), api(), api()
     media_id = _upload(alice).json_body["id"]
     assert bob.call("GET", f"/media/{media_id}").status_code == 404
     from chalicelib.store import media as repo
 
-    media.share(repo.grant_items([media_id], [bob.user_id], "request", "R1"))
+    repo.grant(repo.grant_items([media_id], [bob.user_id], "request", "R1"))
     assert bob.call("GET", f"/media/{media_id}").json_body["id"] == media_id
     assert mallory.call("GET", f"/media/{media_id}").status_code == 404
     assert alice.call("GET", "/media/01HZZZZZZZZZZZZZZZZZZZZZZZ").status_code == 404

@@ -12,11 +12,10 @@ from chalicelib.domain.dispatch import (
     OFFERS_AT_ONCE,
     QUOTE_REQUEST_TTL,
     Mode,
+    Settings,
     next_candidates,
-    offer_expires_at,
     parse_mode,
     plan_dispatch,
-    request_expires_at,
 )
 from chalicelib.errors import Invalid
 
@@ -28,9 +27,10 @@ RANKED = ["p1", "p2", "p3", "p4", "p5"]
 
 def test_policy_constants() -> None:
     assert OFFERS_AT_ONCE == 3
-    assert offer_expires_at(T0) == T0 + timedelta(seconds=60) == T0 + OFFER_TTL
-    assert request_expires_at(T0, Mode.INSTANT) == T0 + timedelta(minutes=15)
-    assert request_expires_at(T0, Mode.QUOTE) == T0 + QUOTE_REQUEST_TTL
+    settings = Settings()
+    assert settings.offer_ttl == timedelta(seconds=60) == OFFER_TTL
+    assert settings.request_ttl(Mode.INSTANT) == timedelta(minutes=15)
+    assert settings.request_ttl(Mode.QUOTE) == QUOTE_REQUEST_TTL
     assert INSTANT_REQUEST_TTL < QUOTE_REQUEST_TTL
 
 

@@ -7,17 +7,11 @@ import pytest
 from chalicelib.domain.jobs import (
     CANCEL_WINDOWS,
     JOB_TRANSITIONS,
-    OFFER_MACHINE,
-    QUOTE_MACHINE,
-    REQUEST_MACHINE,
     ROUTE_TARGETS,
     TERMINAL_STATES,
     Actor,
     IllegalTransition,
     JobState,
-    OfferStatus,
-    QuoteStatus,
-    RequestStatus,
     allowed_targets,
     check_transition,
     parse_route_target,
@@ -191,21 +185,3 @@ def test_the_markdown_table_lists_every_transition_and_who_takes_it() -> None:
     assert "| `arrived` | `cancelled` | customer |" in table
     assert "| `in_progress` | `completed` | customer, provider |" in table
     assert lines[2].startswith("| `requested` |")  # lifecycle order
-
-
-def test_request_offer_and_quote_statuses() -> None:
-    REQUEST_MACHINE.check(RequestStatus.OPEN, RequestStatus.MATCHED)
-    REQUEST_MACHINE.check(RequestStatus.MATCHED, RequestStatus.CANCELLED)
-    with pytest.raises(Conflict, match="request is already expired"):
-        REQUEST_MACHINE.check(RequestStatus.EXPIRED, RequestStatus.OPEN)
-    with pytest.raises(Conflict, match="cannot go from matched to expired"):
-        REQUEST_MACHINE.check(RequestStatus.MATCHED, RequestStatus.EXPIRED)
-    for end in ("accepted", "declined", "expired", "withdrawn"):
-        OFFER_MACHINE.check(OfferStatus.PENDING, end)
-        assert not OFFER_MACHINE.can(end, OfferStatus.ACCEPTED)
-    # the loser of an accept race finds its offer withdrawn: accepting it is a conflict
-    with pytest.raises(Conflict, match="offer is already withdrawn"):
-        OFFER_MACHINE.check(OfferStatus.WITHDRAWN, OfferStatus.ACCEPTED)
-    QUOTE_MACHINE.check(QuoteStatus.PENDING, QuoteStatus.ACCEPTED)
-    with pytest.raises(Conflict):
-        QUOTE_MACHINE.check(QuoteStatus.DECLINED, QuoteStatus.ACCEPTED)

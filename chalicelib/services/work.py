@@ -1,0 +1,52 @@
+"""The marketplace's unit of work as the services use it: ``work().run(decide, ...)``.
+
+:func:`work` is the DynamoDB unit of work (:mod:`chalicelib.store.marketplace`) wired to
+the events port: its changes' events are described by
+:func:`~chalicelib.services.notifications.describe` and published by
+:func:`~chalicelib.services.notifications.publish`. Tests run the services against
+another unit of work (e.g. an in-memory one) inside :func:`using`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol, TypeVar
+
+from chalicelib.services import notifications
+from chalicelib.store import marketplace as store
+from chalicelib.store import media as media_repo
+
+T = TypeVar("T")
+
+
+class UnitOfWork(Protocol):
+    def read(self, look: Callable[[Any], T]) -> T: ...
+
+    def run(
+        self, decide: Callable[[Any], T], *, conflict: str, attempts: int = store.MAX_ATTEMPTS
+    ) -> T: ...
+
+
+_stack: list[UnitOfWork] = []
+
+
+def work() -> UnitOfWork:
+    """The unit of work in use (DynamoDB unless a test swapped it in :func:`using`)."""
+    if _stack:
+        return _stack[-1]
+    return store.UnitOfWork(
+        describe=notifications.describe,  # type: ignore[arg-type]
+        publish=notifications.publish,
+        share=media_repo.grant,
+    )
+
+
+@contextmanager
+def using(unit: UnitOfWork) -> Iterator[UnitOfWork]:
+    """Run the services against ``unit`` inside the block."""
+    _stack.append(unit)
+    try:
+        yield unit
+    finally:
+        _stack.remove(unit)

@@ -1,0 +1,285 @@
+"""The marketplace's lists, the geo index, the due timers and the feed (reads that decide
+nothing). Every list is newest first unless said otherwise, ``limit`` items a page, with
+an opaque cursor (400 for a cursor of another list); never a Scan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
+
+from pynamodb.exceptions import DoesNotExist, PutError
+
+from chalicelib import ids
+from chalicelib.domain import geo, ranking
+from chalicelib.domain.job import Job, Review
+from chalicelib.domain.market import OfferListing, Quote
+from chalicelib.domain.request import ServiceRequest
+from chalicelib.domain.reviews import RatingSummary
+from chalicelib.store import keys
+from chalicelib.store.marketplace import mapping
+from chalicelib.store.marketplace.changes import feed_expiry
+from chalicelib.store.marketplace.items import (
+    JobItem,
+    JobMemberItem,
+    NotificationItem,
+    OfferItem,
+    QuoteItem,
+    RequestItem,
+    ReviewItem,
+    TimerCursorItem,
+)
+from chalicelib.store.models import GEO_ATTRIBUTES, Entity, ProviderItem, condition_failed
+from chalicelib.store.pagination import paged
+
+T = TypeVar("T", bound=Entity)
+
+Cursor = str | None
+
+
+def get_request(request_id: str) -> ServiceRequest | None:
+    """A request by id (strongly consistent). 1 GetItem; 0 for an id that is not one."""
+    item = _get(RequestItem, keys.request(request_id), keys.META) if ids.is_id(request_id) else None
+    return mapping.request_of(item) if item else None
+
+
+def get_job(job_id: str) -> Job | None:
+    """A job by id (strongly consistent). 1 GetItem; 0 for an id that is not one."""
+    item = _get(JobItem, keys.job(job_id), keys.META) if ids.is_id(job_id) else None
+    return mapping.job_of(item) if item else None
+
+
+def _get(model: type[T], pk: str, sk: str) -> T | None:
+    try:
+        return model.get(pk, sk, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def customer_requests(
+    customer_id: str, limit: int, cursor: Cursor
+) -> tuple[list[ServiceRequest], Cursor]:
+    """A customer's requests. 1 Query (gsi1)."""
+    hash_value = keys.customer_requests(customer_id)
+    items, next_cursor = paged(
+        lambda start: RequestItem.gsi1.query(
+            hash_value, scan_index_forward=False, limit=limit, page_size=limit,
+            last_evaluated_key=start,
+        ),
+        hash_key="gsi1pk", hash_value=hash_value, limit=limit, cursor=cursor,
+    )  # fmt: skip
+    return [mapping.request_of(i) for i in items], next_cursor
+
+
+def offered_requests(
+    provider_id: str, limit: int, cursor: Cursor
+) -> tuple[list[ServiceRequest], Cursor]:
+    """The requests a provider was offered. 1 Query + 1 BatchGetItem."""
+    listings, next_cursor = provider_offers(provider_id, limit, cursor)
+    wanted = sorted({o.request_id for o in listings})
+    found = {
+        i.request_id: i
+        for i in (
+            RequestItem.batch_get([(keys.request(r), keys.META) for r in wanted]) if wanted else []
+        )
+    }
+    return [
+        mapping.request_of(found[o.request_id]) for o in listings if o.request_id in found
+    ], next_cursor
+
+
+def provider_offers(
+    provider_id: str, limit: int, cursor: Cursor, *, pending_only: bool = False
+) -> tuple[list[OfferListing], Cursor]:
+    """Every offer a provider had (1 Query), or only the pending ones (1 Query, gsi1)."""
+    if pending_only:
+        hash_key, hash_value = "gsi1pk", keys.pending_offers(provider_id)
+
+        def query(start: dict | None):  # type: ignore[no-untyped-def,type-arg]
+            return OfferItem.gsi1.query(
+                hash_value, scan_index_forward=False, limit=limit, page_size=limit,
+                last_evaluated_key=start,
+            )  # fmt: skip
+    else:
+        hash_key, hash_value = "pk", keys.user(provider_id)
+
+        def query(start: dict | None):  # type: ignore[no-untyped-def,type-arg]
+            return OfferItem.query(
+                hash_value, OfferItem.sk.startswith(keys.OFFER_PREFIX),
+                scan_index_forward=False, limit=limit, page_size=limit, last_evaluated_key=start,
+            )  # fmt: skip
+
+    items, next_cursor = paged(
+        query, hash_key=hash_key, hash_value=hash_value, limit=limit, cursor=cursor
+    )
+    return [mapping.listing_of(i) for i in items], next_cursor
+
+
+def request_quotes(request_id: str, limit: int, cursor: Cursor) -> tuple[list[Quote], Cursor]:
+    """The quotes of a request, oldest first. 1 Query (gsi1)."""
+    hash_value = keys.request_quotes(request_id)
+    items, next_cursor = paged(
+        lambda start: QuoteItem.gsi1.query(
+            hash_value, limit=limit, page_size=limit, last_evaluated_key=start
+        ),
+        hash_key="gsi1pk", hash_value=hash_value, limit=limit, cursor=cursor,
+    )  # fmt: skip
+    return [mapping.quote_of(i) for i in items], next_cursor
+
+
+def quote(customer_id: str, quote_id: str) -> Quote | None:
+    """1 GetItem."""
+    item = _get(QuoteItem, keys.user(customer_id), keys.quote(quote_id))
+    return mapping.quote_of(item) if item else None
+
+
+def user_jobs(user_id: str, limit: int, cursor: Cursor) -> tuple[list[Job], Cursor]:
+    """A participant's jobs. 1 Query + 1 BatchGetItem."""
+    hash_value = keys.user(user_id)
+    members, next_cursor = paged(
+        lambda start: JobMemberItem.query(
+            hash_value, JobMemberItem.sk.startswith(keys.JOB_PREFIX),
+            scan_index_forward=False, limit=limit, page_size=limit, last_evaluated_key=start,
+        ),
+        hash_key="pk", hash_value=hash_value, limit=limit, cursor=cursor,
+    )  # fmt: skip
+    if not members:
+        return [], next_cursor
+    found = {
+        j.job_id: j for j in JobItem.batch_get([(keys.job(m.job_id), keys.META) for m in members])
+    }
+    return [mapping.job_of(found[m.job_id]) for m in members if m.job_id in found], next_cursor
+
+
+def reviews_about(
+    subject_role: str, user_id: str, limit: int, cursor: Cursor
+) -> tuple[list[Review], Cursor]:
+    """Published reviews about a provider (or customer). 1 Query (gsi1)."""
+    hash_value = keys.reviews_about(subject_role, user_id)
+    items, next_cursor = paged(
+        lambda start: ReviewItem.gsi1.query(
+            hash_value, scan_index_forward=False, limit=limit, page_size=limit,
+            last_evaluated_key=start,
+        ),
+        hash_key="gsi1pk", hash_value=hash_value, limit=limit, cursor=cursor,
+    )  # fmt: skip
+    return [mapping.review_of(i) for i in items], next_cursor
+
+
+def feed(user_id: str, limit: int, cursor: Cursor) -> tuple[list[NotificationItem], Cursor]:
+    """A user's notification feed. 1 Query."""
+    hash_value = keys.user(user_id)
+    return paged(
+        lambda start: NotificationItem.query(
+            hash_value, NotificationItem.sk.startswith(keys.NOTE_PREFIX),
+            scan_index_forward=False, limit=limit, page_size=limit, last_evaluated_key=start,
+        ),
+        hash_key="pk", hash_value=hash_value, limit=limit, cursor=cursor,
+    )  # fmt: skip
+
+
+def save_feed(entries: Sequence[NotificationItem]) -> None:
+    """Feed entries written after their change (those that did not fit in its
+    transaction). 1 BatchWriteItem per 25."""
+    expires = feed_expiry()
+    with NotificationItem.batch_write() as batch:
+        for item in entries:
+            item.ttl = expires
+            batch.save(item)
+
+
+# --- geo ------------------------------------------------------------------------------------
+
+
+def online_providers_in(
+    ranges: Sequence[geo.IndexRange], max_workers: int = 4
+) -> list[ranking.ProviderSnapshot]:
+    """Every online provider in these ranges of the geo index (what matching reads of
+    them: ``models.GEO_ATTRIBUTES``). 1 Query per range, in parallel."""
+
+    def one(found: geo.IndexRange) -> list[ranking.ProviderSnapshot]:
+        return [
+            _snapshot(item)
+            for item in Entity.gsi3.query(
+                keys.geo_partition(found.partition),
+                Entity.gsi3sk.between(found.lo_key, found.hi_key + "~"),
+                attributes_to_get=["pk", "sk", *GEO_ATTRIBUTES],
+            )
+            if isinstance(item, ProviderItem) and item.online
+        ]
+
+    if len(ranges) <= 1:
+        return [p for r in ranges for p in one(r)]
+    with ThreadPoolExecutor(max_workers=min(max_workers, len(ranges))) as pool:
+        return [p for found in pool.map(one, ranges) for p in found]
+
+
+def _snapshot(item: ProviderItem) -> ranking.ProviderSnapshot:
+    return ranking.ProviderSnapshot(
+        provider_id=item.pk.removeprefix(keys.user("")),
+        lat=float(item.lat or 0.0),
+        lng=float(item.lng or 0.0),
+        radius_km=float(item.radius_km or 0.0),
+        online=bool(item.online) and item.lat is not None and item.lng is not None,
+        categories=frozenset(item.categories or ()),
+        rating=RatingSummary(int(item.rating_count or 0), int(item.rating_sum or 0)),
+        responsiveness=ranking.Responsiveness(
+            offers_received=int(item.offers_received or 0),
+            offers_accepted=int(item.offers_accepted or 0),
+        ),
+    )
+
+
+# --- timers -----------------------------------------------------------------------------------
+
+
+def day_of(moment: datetime) -> str:
+    return moment.astimezone(UTC).date().isoformat()
+
+
+def days_between(first: str, last: str) -> list[str]:
+    start, end = date.fromisoformat(first), date.fromisoformat(last)
+    return [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
+
+
+def due_on(day: str, now: datetime) -> list[tuple[str, str]]:
+    """The timers of ``day`` due by ``now``: ("request" | "job", id). 1 Query (gsi2) per
+    1 MB page; reads only due timers."""
+    upper = ids.iso(now) + "~"  # '~' sorts after '#' and every id character
+    out: list[tuple[str, str]] = []
+    for item in Entity.gsi2.query(keys.due(day), Entity.gsi2sk <= upper):
+        if isinstance(item, RequestItem):
+            out.append(("request", item.request_id))
+        elif isinstance(item, JobItem):
+            out.append(("job", item.job_id))
+    return out
+
+
+def timer_cursor() -> str | None:
+    """The oldest day whose timers may still be due. 1 GetItem."""
+    item = _get(TimerCursorItem, *keys.TIMER_CURSOR)
+    return item.day if item else None
+
+
+def move_timer_cursor(old: str | None, new: str) -> None:
+    """Move the cursor on from ``old`` unless someone else did. 1 conditional PutItem."""
+    item = TimerCursorItem(*keys.TIMER_CURSOR, day=new, updated_at=ids.iso())
+    condition = TimerCursorItem.pk.does_not_exist() if old is None else TimerCursorItem.day == old
+    try:
+        item.save(condition=condition)
+    except PutError as exc:
+        if not condition_failed(exc):
+            raise
+
+
+def requests_by_id(request_ids: Iterable[str]) -> dict[str, ServiceRequest]:
+    """1 BatchGetItem per 100 (0 for none)."""
+    wanted = sorted(set(request_ids))
+    if not wanted:
+        return {}
+    return {
+        i.request_id: mapping.request_of(i)
+        for i in RequestItem.batch_get([(keys.request(r), keys.META) for r in wanted])
+    }

@@ -1,0 +1,360 @@
+"""The marketplace's unit of work on DynamoDB: the one place that loads aggregates, saves
+what a decision changed in one transaction under their version conditions together with
+the feed entries of its events (the outbox), retries a decision that lost a race, and
+publishes the events once the change committed.
+
+``UnitOfWork.run(decide)``: ``decide(session)`` loads what it needs through the session's
+reads (strongly consistent), calls the aggregate's methods and hands the aggregates back
+with :meth:`Session.save`. The run then commits: 1 TransactWriteItems. When another writer
+changed an aggregate first, the transaction is cancelled and ``decide`` runs again on fresh
+reads, up to :data:`MAX_ATTEMPTS` times; then :class:`~chalicelib.errors.Conflict` with the
+caller's message. A condition check on another item that fails (e.g. an attached photo is
+not the customer's) raises :class:`CheckFailed` at once.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol, TypeVar
+
+from pynamodb.expressions.update import Action
+
+from chalicelib import ids
+from chalicelib.domain.job import Job
+from chalicelib.domain.market import (
+    OfferStatus,
+    Quote,
+)
+from chalicelib.domain.request import ServiceRequest
+from chalicelib.errors import Conflict
+from chalicelib.store import conversations, keys
+from chalicelib.store import media as media_repo
+from chalicelib.store.marketplace import mapping, queries
+from chalicelib.store.marketplace.changes import Changes, Stale
+from chalicelib.store.marketplace.items import (
+    JobMemberItem,
+    NotificationItem,
+    OfferItem,
+    QuoteItem,
+    RequestItem,
+    ReviewItem,
+)
+from chalicelib.store.models import Entity, ProviderItem
+
+T = TypeVar("T")
+MAX_ATTEMPTS = 5
+"""How often a decision is taken again after losing a race."""
+REQUEST_PHOTO = ("request_photo",)
+"""What a request's ``media_ids`` may be: photos uploaded for a request."""
+
+
+class Notice(Protocol):
+    """An event as the outbox sees it (:class:`chalicelib.services.events.Event`)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def at(self) -> str: ...
+    @property
+    def data(self) -> dict[str, Any]: ...
+    @property
+    def recipients(self) -> tuple[str, ...]: ...
+    @property
+    def feed(self) -> bool: ...
+
+
+Describe = Callable[[Sequence[ServiceRequest | Job]], list[Notice]]
+"""The events of the saved aggregates (their ``events``), as notices to publish."""
+Publish = Callable[[Sequence[tuple[Notice, bool]]], None]
+"""Hand committed notices to the sinks, each with whether its feed entries are written."""
+
+
+class CheckFailed(Exception):
+    """A condition on another item did not hold (``failed_checks``: their positions)."""
+
+    def __init__(self, failed_checks: tuple[int, ...]) -> None:
+        super().__init__(f"condition checks failed: {failed_checks}")
+        self.failed_checks = failed_checks
+
+
+def feed_entries(notice: Notice) -> list[NotificationItem]:
+    """One feed entry per recipient (none when the notice is not for the feed)."""
+    if not notice.feed:
+        return []
+    return [
+        NotificationItem(
+            keys.user(user_id),
+            keys.note(notice.id),
+            event_id=notice.id,
+            type=notice.type,
+            at=notice.at,
+            data=notice.data,
+            created_at=notice.at,
+        )
+        for user_id in dict.fromkeys(notice.recipients)
+    ]
+
+
+class Session:
+    """One attempt: consistent reads, then the aggregates to save."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[str, Any] = {}
+        self._saved: list[ServiceRequest | Job] = []
+
+    # --- reads -----------------------------------------------------------------------------
+
+    def request(self, request_id: str) -> ServiceRequest | None:
+        """1 GetItem."""
+        request = queries.get_request(request_id)
+        return self._track(request) if request else None
+
+    def offer(self, provider_id: str, offer_id: str) -> ServiceRequest | None:
+        """The request ``provider_id`` was offered as ``offer_id`` (an offer's id is its
+        request's), with the provider's offer complete (why it ended, when it was made).
+        1 BatchGetItem."""
+        if not ids.is_id(offer_id):
+            return None
+        found = _batch(
+            [(keys.user(provider_id), keys.offer(offer_id)), (keys.request(offer_id), keys.META)]
+        )
+        offer_item = next((i for i in found if isinstance(i, OfferItem)), None)
+        request_item = next((i for i in found if isinstance(i, RequestItem)), None)
+        if offer_item is None or request_item is None:
+            return None
+        request = self._track(mapping.request_of(request_item))
+        mine = request.offers.get(provider_id)
+        if mine is None:
+            return None
+        mine.reason, mine.created_at = offer_item.status_reason, mapping.at(offer_item.created_at)
+        return request
+
+    def quote(self, customer_id: str, quote_id: str) -> tuple[Quote, ServiceRequest] | None:
+        """A quote to ``customer_id`` and its request (its id starts with the request's).
+        1 BatchGetItem; 0 for an id that is not a quote id."""
+        request_id = mapping.quote_request_id(quote_id)
+        if request_id is None:
+            return None
+        found = _batch(
+            [(keys.user(customer_id), keys.quote(quote_id)), (keys.request(request_id), keys.META)]
+        )
+        quote = next((i for i in found if isinstance(i, QuoteItem)), None)
+        request = next((i for i in found if isinstance(i, RequestItem)), None)
+        if quote is None or request is None:
+            return None
+        return mapping.quote_of(quote), self._track(mapping.request_of(request))
+
+    def job(self, job_id: str) -> Job | None:
+        """1 GetItem."""
+        job = queries.get_job(job_id)
+        return self._track(job) if job else None
+
+    def _track(self, aggregate: T) -> T:
+        self._loaded[_key(aggregate)] = copy.deepcopy(aggregate)
+        return aggregate
+
+    # --- writes ----------------------------------------------------------------------------
+
+    def save(self, *aggregates: ServiceRequest | Job) -> None:
+        """Save these when the run commits (in this order; a request's new or cancelled
+        job goes with it, before it)."""
+        self._saved.extend(aggregates)
+
+    def changes(self, describe: Describe) -> tuple[Changes, list[Notice], list[Any]]:
+        """The transaction of the saved aggregates, the notices of their events, and the
+        photo grants that did not fit in it."""
+        changes, overflow = Changes(), []
+        ordered: list[ServiceRequest | Job] = []
+        for aggregate in self._saved:
+            if isinstance(aggregate, ServiceRequest):
+                if aggregate.job is not None:
+                    self._stage_job(changes, aggregate.job)
+                    ordered.append(aggregate.job)
+                overflow += self._stage_request(changes, aggregate)
+            else:
+                self._stage_job(changes, aggregate)
+            ordered.append(aggregate)
+        notices = describe(ordered)
+        for notice in notices:
+            changes.notify(notice, feed_entries(notice))
+        return changes, notices, overflow
+
+    def _stage_request(self, changes: Changes, request: ServiceRequest) -> list[Any]:
+        before: ServiceRequest | None = self._loaded.get(_key(request))
+        if before is None and request.media_ids:
+            condition = media_repo.attachable(request.customer_id, REQUEST_PHOTO)
+            for media_id in dict.fromkeys(request.media_ids):
+                changes.require(media_repo.MediaItem, keys.media(media_id), keys.META, condition)
+        old_offers = before.offers if before else {}
+        made = [p for p in request.offers if p not in old_offers]
+        for pid in made:
+            offer = request.offers[pid]
+            changes.save_new(
+                mapping.offer_item(request.listing(pid, offer.created_at or ids.now()))
+            )
+            _count(changes, pid, offers_received=1)
+        for pid, offer in request.offers.items():
+            if pid in old_offers and old_offers[pid].status != offer.status:
+                job_id = request.job_id if offer.status == OfferStatus.ACCEPTED else None
+                _offer_status(changes, pid, request.id, offer.status, offer.reason, job_id=job_id)
+        if request.new_quote is not None:
+            quote = request.new_quote
+            changes.save_new(mapping.quote_item(quote))
+            _offer_status(
+                changes, quote.provider_id, request.id, OfferStatus.PENDING, None, quote.id
+            )
+            for item in conversations.conversation_items(
+                [request.customer_id, quote.provider_id], "quote", quote.id, quote.conversation_id
+            ):
+                changes.save_new(item)
+        for quote_id, status in request.quote_status.items():
+            job_id = request.job_id if status == "accepted" else None
+            item = QuoteItem(keys.user(request.customer_id), keys.quote(quote_id))
+            actions: list[Action] = [
+                QuoteItem.status.set(status.value),
+                QuoteItem.updated_at.set(ids.iso()),
+            ]
+            if job_id:
+                actions.append(QuoteItem.job_id.set(job_id))
+            changes.update(item, actions, QuoteItem.status == "pending")
+        item = mapping.request_item(request)
+        if before is None or item.serialize() != mapping.request_item(before).serialize():
+            item.updated_at = ids.iso()
+            changes.save_versioned(item, request.version)
+            request.version, request.updated_at = int(item.version), mapping.when(item.updated_at)
+        grants = media_repo.grant_items(request.media_ids, made, "request", request.id)
+        if len(grants) > changes.room():
+            return grants
+        for grant in grants:
+            changes.put(grant)
+        return []
+
+    def _stage_job(self, changes: Changes, job: Job) -> None:
+        before: Job | None = self._loaded.get(_key(job))
+        item = mapping.job_item(job)
+        if before is not None and item.serialize() == mapping.job_item(before).serialize():
+            return
+        item.updated_at = ids.iso()
+        changes.save_versioned(item, job.version)
+        job.version, job.updated_at = int(item.version), mapping.when(item.updated_at)
+        if before is None:
+            for uid, role in ((job.customer_id, "customer"), (job.provider_id, "provider")):
+                changes.save_new(
+                    JobMemberItem(keys.user(uid), keys.job(job.id), job_id=job.id, role=role)
+                )
+            _count(changes, job.provider_id, offers_accepted=1)
+            if job.quote_id is None:
+                for member in conversations.conversation_items(
+                    [job.customer_id, job.provider_id], "job", job.id, job.conversation_id
+                ):
+                    changes.save_new(member)
+        if job.new_review is not None:
+            changes.save_new(mapping.review_item(job.new_review, job))
+        for side, moment in job.published:
+            if job.new_review is None or job.new_review.side != side:
+                stored = ReviewItem(keys.job(job.id), keys.review(side.value))
+                index = mapping.published_index(None, job, side, moment)
+                changes.update(
+                    stored,
+                    [getattr(ReviewItem, name).set(value) for name, value in index.items()],
+                    ReviewItem.pk.exists(),
+                )
+            given = job.review_by(side)
+            if side == "customer" and given is not None:
+                _count(changes, job.provider_id, rating=int(given["rating"]))
+
+
+class UnitOfWork:
+    """Runs decisions against DynamoDB (see the module doc)."""
+
+    def __init__(self, describe: Describe, publish: Publish, share: Callable[[list[Any]], None]):
+        self._describe, self._publish, self._share = describe, publish, share
+
+    def session(self) -> Session:
+        return Session()
+
+    def read(self, look: Callable[[Session], T]) -> T:
+        """``look(session)``: reads that decide nothing (no transaction)."""
+        return look(self.session())
+
+    def run(
+        self, decide: Callable[[Session], T], *, conflict: str, attempts: int = MAX_ATTEMPTS
+    ) -> T:
+        """Decide, save, commit, publish; ``Conflict(conflict)`` after ``attempts`` lost
+        races, :class:`CheckFailed` when a condition on another item fails. Cost: the
+        decision's reads + 1 TransactWriteItems (none when nothing changed) + delivering
+        the events (1 BatchGetItem)."""
+        for _ in range(attempts):
+            session = self.session()
+            result = decide(session)
+            changes, _notices, overflow = session.changes(self._describe)
+            try:
+                changes.commit()
+            except Stale as exc:
+                if exc.failed_checks:
+                    raise CheckFailed(exc.failed_checks) from None
+                continue
+            if overflow:
+                self._share(overflow)
+            self._publish(changes.events())
+            return result
+        raise Conflict(conflict)
+
+
+def _key(aggregate: Any) -> str:
+    return f"{type(aggregate).__name__}#{aggregate.id}"
+
+
+def _batch(wanted: Iterable[tuple[str, str]]) -> list[Entity]:
+    return list(Entity.batch_get(list(wanted), consistent_read=True))
+
+
+def _offer_status(
+    changes: Changes,
+    provider_id: str,
+    offer_id: str,
+    status: OfferStatus,
+    reason: str | None,
+    quote_id: str | None = None,
+    job_id: str | None = None,
+) -> None:
+    """Move a provider's pending offer on (leaving the pending index), or, staying
+    ``pending``, attach a quote id."""
+    item = OfferItem(keys.user(provider_id), keys.offer(offer_id))
+    actions: list[Action] = [
+        OfferItem.status.set(status.value),
+        OfferItem.updated_at.set(ids.iso()),
+    ]
+    if status != OfferStatus.PENDING:
+        actions += [OfferItem.gsi1pk.remove(), OfferItem.gsi1sk.remove()]
+    if reason:
+        actions.append(OfferItem.status_reason.set(reason))
+    if quote_id:
+        actions.append(OfferItem.quote_id.set(quote_id))
+    if job_id:
+        actions.append(OfferItem.job_id.set(job_id))
+    changes.update(item, actions, OfferItem.status == "pending")
+
+
+def _count(
+    changes: Changes,
+    provider_id: str,
+    *,
+    offers_received: int = 0,
+    offers_accepted: int = 0,
+    rating: int | None = None,
+) -> None:
+    """Atomic ``ADD`` on a provider's counters; bumps the profile's version so a
+    concurrent versioned profile write retries instead of writing stale counters back."""
+    item = ProviderItem(keys.user(provider_id), keys.PROVIDER)
+    actions: list[Action] = [ProviderItem.version.add(1)]
+    if offers_received:
+        actions.append(ProviderItem.offers_received.add(offers_received))
+    if offers_accepted:
+        actions.append(ProviderItem.offers_accepted.add(offers_accepted))
+    if rating is not None:
+        actions += [ProviderItem.rating_count.add(1), ProviderItem.rating_sum.add(rating)]
+    changes.update(item, actions, ProviderItem.pk.exists())
