@@ -13,6 +13,9 @@ from chalicelib import ids
 from chalicelib.services import events, matching, notifications, offers, requests
 from chalicelib.store import keys
 from chalicelib.store import marketplace as store
+from chalicelib.store.marketplace import mapping
+from chalicelib.store.marketplace.changes import Changes
+from chalicelib.store.marketplace.items import JobMemberItem, NotificationItem
 from tests.integration.marketplace_support import customer, provider, request_in
 from tests.support import count_dynamodb_calls
 
@@ -35,9 +38,14 @@ def published(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[event
     matching.market_settings.cache_clear()
 
 
-def feed(user_id: str) -> list[store.NotificationItem]:
-    items, _ = store.notifications(user_id, 100, None)
+def feed(user_id: str) -> list[NotificationItem]:
+    items, _ = store.feed(user_id, 100, None)
     return items
+
+
+def stage(changes: Changes, recipients: tuple[str, ...] | list[str], data: dict) -> None:
+    event = notifications.event("request.updated", recipients, data)
+    changes.notify(event, store.feed_entries(event))
 
 
 def test_a_lost_race_leaves_no_feed_entry_and_publishes_nothing(
@@ -52,20 +60,20 @@ def test_a_lost_race_leaves_no_feed_entry_and_publishes_nothing(
     before = {n.event_id for n in feed(buyer.user_id)}
     published.clear()
 
-    original = store.Changes.commit
+    original = Changes.commit
     lost: list[str] = []
 
-    def racing_commit(self: store.Changes) -> None:
+    def racing_commit(self: Changes) -> None:
         if not lost:
             lost.extend(event.id for event, _ in self.events())
             meanwhile = store.get_request(request.id)
             assert meanwhile is not None
-            rival = store.Changes()
-            rival.save_request(meanwhile, int(meanwhile.version))  # someone else got there
+            rival = Changes()  # someone else got there first
+            rival.save_versioned(mapping.request_item(meanwhile), meanwhile.version)
             original(rival)
         original(self)
 
-    monkeypatch.setattr(store.Changes, "commit", racing_commit)
+    monkeypatch.setattr(Changes, "commit", racing_commit)
     offer = offers.decline(first, request.id)
     assert offer.status == "declined"
 
@@ -84,9 +92,9 @@ def test_a_cancelled_transaction_writes_no_feed_entry() -> None:
     stored = store.get_request(request.id)
     assert stored is not None
     before = len(feed(buyer.user_id))
-    changes = store.Changes()
-    changes.save_request(stored, int(stored.version) + 7)  # not its version: cancelled
-    notifications.stage(changes, "request.updated", (buyer.user_id,), {"id": request.id})
+    changes = Changes()
+    changes.save_versioned(mapping.request_item(stored), stored.version + 7)  # cancelled
+    stage(changes, (buyer.user_id,), {"id": request.id})
     with pytest.raises(store.Stale):
         changes.commit()
     assert len(feed(buyer.user_id)) == before
@@ -137,15 +145,15 @@ def test_events_that_do_not_fit_in_the_transaction_go_through_the_feed_sink(
     assert stored is not None
     published.clear()
     crowd = [f"user-{n:03}" for n in range(store.MAX_WRITES)]
-    changes = store.Changes()
-    changes.save_request(stored, int(stored.version))
-    notifications.stage(changes, "request.updated", crowd, {"id": request.id})
-    notifications.stage(changes, "request.updated", (buyer.user_id,), {"id": request.id})
+    changes = Changes()
+    changes.save_versioned(mapping.request_item(stored), stored.version)
+    stage(changes, crowd, {"id": request.id})
+    stage(changes, (buyer.user_id,), {"id": request.id})
     assert len(changes) == 1 + store.MAX_WRITES + 1
 
     with count_dynamodb_calls() as calls:
         changes.commit()
-        notifications.publish(changes)
+        notifications.publish(changes.events())
 
     assert calls.calls == ["TransactWriteItems"] + ["BatchWriteItem"] * 4  # 100 entries / 25
     big, small = published
@@ -158,10 +166,10 @@ def test_events_that_do_not_fit_in_the_transaction_go_through_the_feed_sink(
 
 
 def test_a_change_whose_own_writes_pass_the_limit_is_refused() -> None:
-    changes = store.Changes()
+    changes = Changes()
     for n in range(store.MAX_WRITES + 1):
         changes.save_new(
-            store.JobMemberItem(keys.user(f"u{n}"), keys.job("J"), job_id="J", role="customer")
+            JobMemberItem(keys.user(f"u{n}"), keys.job("J"), job_id="J", role="customer")
         )
     with pytest.raises(ValueError, match="at most 100 items"):
         changes.commit()

@@ -104,7 +104,7 @@ def test_twenty_simultaneous_accepts_never_make_two_winners(server: str) -> None
         for who in providers:
             offer = store.provider_offers(who.user_id, 1, None)[0][0]
             assert offer.request_id == request.id
-            calls.append(lambda who=who, oid=offer.offer_id: offers.accept(who, oid))
+            calls.append(lambda who=who, oid=offer.id: offers.accept(who, oid))
         outcomes = _race(calls)
 
         winners = [o for o in outcomes if not isinstance(o, Exception)]
@@ -115,11 +115,11 @@ def test_twenty_simultaneous_accepts_never_make_two_winners(server: str) -> None
         stored = store.get_request(request.id)
         assert stored is not None
         assert (stored.status, stored.job_id) == ("matched", job.id)
-        states = sorted(o["status"] for o in (stored.offers or {}).values())
+        states = sorted(o.status for o in stored.offers.values())
         assert states == ["accepted"] + ["withdrawn"] * (CONTENDERS - 1)
         jobs_of_customer, _ = store.user_jobs(buyer.user_id, 10, None)
-        assert [j.job_id for j in jobs_of_customer] == [job.id]
-        assert store.pending_offers(job.provider_id, 10, None)[0] == []
+        assert [j.id for j in jobs_of_customer] == [job.id]
+        assert store.provider_offers(job.provider_id, 10, None, pending_only=True)[0] == []
         accepted = [
             int(ProviderItem.get(keys.user(p.user_id), keys.PROVIDER).offers_accepted)
             for p in providers

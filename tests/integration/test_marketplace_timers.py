@@ -12,7 +12,16 @@ import pytest
 from chalicelib import ids
 from chalicelib.errors import Conflict
 from chalicelib.schemas.marketplace import QuoteIn, ReviewIn
-from chalicelib.services import events, jobs, matching, notifications, offers, quotes, requests
+from chalicelib.services import (
+    events,
+    jobs,
+    matching,
+    notifications,
+    offers,
+    quotes,
+    requests,
+    timers,
+)
 from chalicelib.services import reviews as review_service
 from chalicelib.store import keys
 from chalicelib.store import marketplace as store
@@ -38,18 +47,18 @@ def market(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def feed(user_id: str) -> list[tuple[str, dict]]:
-    items, _ = store.notifications(user_id, 50, None)
+    items, _ = store.feed(user_id, 50, None)
     return [(n.type, dict(n.data or {})) for n in items]
 
 
 def pending_offer_ids(who) -> list[str]:
-    return [o.offer_id for o in store.pending_offers(who.user_id, 10, None)[0]]
+    return [o.id for o in store.provider_offers(who.user_id, 10, None, pending_only=True)[0]]
 
 
 def statuses(request_id: str) -> dict[str, str]:
     stored = store.get_request(request_id)
     assert stored is not None
-    return {pid: o["status"] for pid, o in (stored.offers or {}).items()}
+    return {pid: o.status for pid, o in stored.offers.items()}
 
 
 def test_unanswered_offers_expire_and_the_next_candidate_is_offered(monkeypatch) -> None:
@@ -62,8 +71,8 @@ def test_unanswered_offers_expire_and_the_next_candidate_is_offered(monkeypatch)
     assert pending_offer_ids(first) and pending_offer_ids(second)
     assert pending_offer_ids(third) == []
 
-    assert requests.sweep(t0 + timedelta(seconds=30))["changed"] == 0  # nothing due yet
-    report = requests.sweep(t0 + timedelta(seconds=61))
+    assert timers.sweep(t0 + timedelta(seconds=30))["changed"] == 0  # nothing due yet
+    report = timers.sweep(t0 + timedelta(seconds=61))
     assert report["changed"] == 1
     assert statuses(request.id) == {
         first.user_id: "expired",
@@ -77,14 +86,16 @@ def test_unanswered_offers_expire_and_the_next_candidate_is_offered(monkeypatch)
     assert feed(buyer.user_id)[0][0] == "request.updated"
 
     # The third does not answer either, and nobody is left: the request expires.
-    requests.sweep(t0 + timedelta(seconds=125))
+    timers.sweep(t0 + timedelta(seconds=125))
     stored = store.get_request(request.id)
     assert stored is not None
     assert stored.status == "expired"
     assert stored.status_reason == "every candidate has been offered and none accepted"
     told = feed(buyer.user_id)[0]
     assert told[0] == "request.updated" and told[1]["status"] == "expired"
-    assert stored.gsi2pk is None  # its timer is disarmed
+    assert stored.due_at is None  # its timer is disarmed: the due index no longer holds it
+    later = t0 + timedelta(days=1)
+    assert ("request", request.id) not in store.due_on(store.day_of(t0), later)
 
 
 def test_a_request_nobody_takes_in_time_expires_and_the_customer_is_told(monkeypatch) -> None:
@@ -96,8 +107,8 @@ def test_a_request_nobody_takes_in_time_expires_and_the_customer_is_told(monkeyp
     t0 = ids.now()
     request = requests.create(buyer, request_in(*SPOT), now=t0)
     assert request.expires_at == ids.iso(t0 + timedelta(seconds=120))
-    requests.sweep(t0 + timedelta(seconds=101))  # first 3 expire, the 4th is offered
-    requests.sweep(t0 + timedelta(seconds=121))  # time is up
+    timers.sweep(t0 + timedelta(seconds=101))  # first 3 expire, the 4th is offered
+    timers.sweep(t0 + timedelta(seconds=121))  # time is up
     stored = store.get_request(request.id)
     assert stored is not None
     assert (stored.status, stored.status_reason) == ("expired", "the request's time is up")
@@ -112,11 +123,11 @@ def test_a_decline_is_followed_by_an_offer_to_the_next_candidate(monkeypatch) ->
     t0 = ids.now()
     request = requests.create(buyer, request_in(*SPOT), now=t0)
     offers.decline(first, pending_offer_ids(first)[0], now=t0 + timedelta(seconds=5))
-    requests.sweep(t0 + timedelta(seconds=6))
+    timers.sweep(t0 + timedelta(seconds=6))
     assert statuses(request.id) == {first.user_id: "declined", second.user_id: "pending"}
     job = offers.accept(second, pending_offer_ids(second)[0], now=t0 + timedelta(seconds=7))
     assert job.provider_id == second.user_id
-    assert requests.sweep(t0 + timedelta(hours=1))["changed"] == 0  # a matched request rests
+    assert timers.sweep(t0 + timedelta(hours=1))["changed"] == 0  # a matched request rests
 
 
 def test_a_quote_request_closes_when_its_time_is_up(monkeypatch) -> None:
@@ -130,12 +141,12 @@ def test_a_quote_request_closes_when_its_time_is_up(monkeypatch) -> None:
         QuoteIn.model_validate({"price": {"amount": "80", "currency": "EUR"}, "eta_minutes": 60}),
         now=t0 + timedelta(minutes=5),
     )
-    assert requests.sweep(t0 + timedelta(hours=23))["changed"] == 0
-    requests.sweep(t0 + timedelta(hours=24, seconds=1))
+    assert timers.sweep(t0 + timedelta(hours=23))["changed"] == 0
+    timers.sweep(t0 + timedelta(hours=24, seconds=1))
     stored = store.get_request(request.id)
     assert stored is not None
     assert (stored.status, stored.status_reason) == ("expired", "the time for quotes is up")
-    assert store.get_quote(buyer.user_id, quote.id).status == "declined"  # type: ignore[union-attr]
+    assert store.quote(buyer.user_id, quote.id).status == "declined"  # type: ignore[union-attr]
     assert pending_offer_ids(silent) == []
     assert "offer.withdrawn" in [t for t, _ in feed(silent.user_id)]
 
@@ -150,8 +161,8 @@ def test_the_review_window_publishes_a_lone_review_and_rates_the_provider() -> N
         jobs.transition(pro, job.id, state, now=t0)
     review_service.create(buyer, job.id, ReviewIn(rating=3, text="Late"), now=t0)
     assert review_service.about_provider(pro.user_id, _page()).items == []
-    assert requests.sweep(t0 + timedelta(days=13))["changed"] == 0
-    requests.sweep(t0 + timedelta(days=14, seconds=1))
+    assert timers.sweep(t0 + timedelta(days=13))["changed"] == 0
+    timers.sweep(t0 + timedelta(days=14, seconds=1))
     published = review_service.about_provider(pro.user_id, _page()).items
     assert [(r.rating, r.text) for r in published] == [(3, "Late")]
     rated = ProviderItem.get(keys.user(pro.user_id), keys.PROVIDER)
@@ -166,15 +177,15 @@ def test_the_sweep_catches_up_after_an_outage_and_reads_only_what_is_due() -> No
     pro = provider(*SPOT)
     buyer = customer()
     t0 = ids.now()
-    assert requests.sweep(t0)["due"] == 0  # the cursor starts today
+    assert timers.sweep(t0)["due"] == 0  # the cursor starts today
     with count_dynamodb_calls() as idle:
-        requests.sweep(t0)
+        timers.sweep(t0)
     assert idle.scans == 0
     assert idle.calls == ["GetItem", "Query", "Query"]  # cursor, yesterday, today
     request = requests.create(buyer, request_in(*SPOT), now=t0)
     three_days_later = t0 + timedelta(days=3)
     with count_dynamodb_calls() as catching_up:
-        report = requests.sweep(three_days_later)
+        report = timers.sweep(three_days_later)
     assert report == {"due": 1, "changed": 1, "failed": 0}
     assert catching_up.scans == 0
     assert store.get_request(request.id).status == "expired"  # type: ignore[union-attr]

@@ -47,7 +47,7 @@ def photo(owner: str, purpose: str = "request_photo", status: str | None = None)
 
 
 def requests_of(customer_id: str) -> list[object]:
-    return list(store.RequestItem.gsi1.query(keys.customer_requests(customer_id)))
+    return store.customer_requests(customer_id, 100, None)[0]
 
 
 def test_photos_are_checked_and_shared_in_the_request_transaction() -> None:
@@ -79,7 +79,7 @@ def test_a_bad_photo_is_a_400_naming_it_and_changes_nothing(problem: str) -> Non
     with pytest.raises(Invalid, match=bad):
         requests.create(buyer, body)
     assert requests_of(buyer.user_id) == []  # no request, so no offers, no feed entries
-    assert store.notifications(near.user_id, 10, None)[0] == []
+    assert store.feed(near.user_id, 10, None)[0] == []
     assert not media_repo.get_with_grant(good, near.user_id)[1]
 
 

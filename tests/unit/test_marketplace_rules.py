@@ -7,9 +7,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chalicelib import ids
+from chalicelib.domain.dispatch import Mode
+from chalicelib.domain.market import Offer, OfferStatus, approx
 from chalicelib.services import matching
 from chalicelib.store import keys
 from chalicelib.store import marketplace as store
+from chalicelib.store.marketplace import mapping
+from chalicelib.store.marketplace.items import RequestItem
+from tests.unit.fakes import a_request
 
 pytestmark = pytest.mark.unit
 
@@ -46,14 +51,14 @@ def test_clock_settings_come_from_the_environment_and_refuse_nonsense(monkeypatc
 
 def test_due_timer_keys_sort_by_time_and_compare_with_now():
     early = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
-    item = store.RequestItem(keys.request("A"), keys.META)
-    store.set_due(item, early, keys.request("A"))
+    item = RequestItem(keys.request("A"), keys.META)
+    mapping.set_due(item, early, keys.request("A"))
     assert item.gsi2pk == "DUE#2026-05-01"
     assert item.due_at == "2026-05-01T09:00:00.000Z"
     upper_now = ids.iso(early) + "~"
     assert item.gsi2sk is not None and item.gsi2sk <= upper_now  # due exactly now
     assert item.gsi2sk > ids.iso(early - timedelta(milliseconds=1)) + "~"
-    store.set_due(item, None, "")
+    mapping.set_due(item, None, "")
     assert (item.gsi2pk, item.gsi2sk, item.due_at) == (None, None, None)
 
 
@@ -67,24 +72,21 @@ def test_sweep_days():
 
 
 def test_next_due_is_the_first_offer_to_expire_or_the_request():
-    request = store.RequestItem(
-        keys.request("R"),
-        keys.META,
-        mode="instant",
-        expires_at="2026-05-01T09:15:00.000Z",
-        offers={
-            "a": {"id": "1", "status": "pending", "expires_at": "2026-05-01T09:01:00.000Z"},
-            "b": {"id": "2", "status": "declined", "expires_at": "2026-05-01T09:00:30.000Z"},
-        },
-    )
-    assert ids.iso(matching.next_due(request)) == "2026-05-01T09:01:00.000Z"
+    t0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
+    request = a_request(t0, mode="instant")
+    request.expires_at = t0 + timedelta(minutes=15)
+    request.offers = {
+        "a": Offer("a", OfferStatus.PENDING, t0 + timedelta(minutes=1), 1.0),
+        "b": Offer("b", OfferStatus.DECLINED, t0 + timedelta(seconds=30), 1.0),
+    }
+    assert request.next_due() == t0 + timedelta(minutes=1)
     request.offers = {}
-    assert ids.iso(matching.next_due(request)) == "2026-05-01T09:15:00.000Z"
-    request.mode = "quote"
-    request.offers = {"a": {"id": "1", "status": "pending", "expires_at": "2026-05-01T09:01Z"}}
-    assert ids.iso(matching.next_due(request)) == "2026-05-01T09:15:00.000Z"
+    assert request.next_due() == t0 + timedelta(minutes=15)
+    request.mode = Mode.QUOTE
+    request.offers = {"a": Offer("a", OfferStatus.PENDING, t0 + timedelta(minutes=1), 1.0)}
+    assert request.next_due() == t0 + timedelta(minutes=15)
 
 
 def test_providers_see_a_request_only_approximately():
-    assert matching.approx(38.722345) == 38.72
-    assert matching.approx(-9.139301) == -9.14
+    assert approx(38.722345) == 38.72
+    assert approx(-9.139301) == -9.14
