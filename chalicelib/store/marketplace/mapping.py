@@ -1,23 +1,25 @@
-"""Items to domain objects and back (keys, index attributes and stored forms stay here)."""
+"""Items to domain objects and back (keys, index attributes and stored forms stay here).
+
+A domain field is stored in the item attribute of the same name: datetimes as ISO 8601
+text (``ids.iso``), enums as their value, decimals as text; :func:`load` reads them back by
+the field's type. What is stored differently (ids, time windows, a request's offers, a
+job's price) is given to :func:`load` and :func:`dump` explicitly.
+"""
 
 from __future__ import annotations
 
+import types
+from dataclasses import fields
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from enum import Enum
+from functools import cache
+from typing import Any, TypeVar, Union, cast, get_args, get_origin, get_type_hints
 
 from chalicelib import ids
-from chalicelib.domain.dispatch import Mode
 from chalicelib.domain.job import Job, Review
-from chalicelib.domain.jobs import Actor, JobState
-from chalicelib.domain.market import (
-    Offer,
-    OfferListing,
-    OfferStatus,
-    Quote,
-    QuoteStatus,
-    RequestStatus,
-)
+from chalicelib.domain.jobs import Actor
+from chalicelib.domain.market import Offer, OfferListing, OfferStatus, Quote
 from chalicelib.domain.request import ServiceRequest
 from chalicelib.store import keys
 from chalicelib.store.marketplace.items import (
@@ -27,6 +29,10 @@ from chalicelib.store.marketplace.items import (
     RequestItem,
     ReviewItem,
 )
+from chalicelib.store.models import Entity
+
+D = TypeVar("D")
+I = TypeVar("I", bound=Entity)  # noqa: E741
 
 
 def when(value: str | None) -> datetime | None:
@@ -37,12 +43,63 @@ def at(value: str | None) -> datetime:
     return datetime.fromisoformat(value) if value else datetime.fromtimestamp(0, UTC)
 
 
-def iso(value: datetime | None) -> str | None:
-    return ids.iso(value) if value is not None else None
+@cache
+def _hints(cls: type) -> dict[str, Any]:
+    return get_type_hints(cls)
+
+
+def _read(hint: Any, raw: Any) -> Any:
+    """A stored attribute as the domain field typed ``hint`` holds it."""
+    if raw is None:
+        return None
+    if get_origin(hint) in (Union, types.UnionType):
+        hint = next(a for a in get_args(hint) if a is not type(None))
+    base = get_origin(hint) or hint
+    if base is datetime:
+        return datetime.fromisoformat(raw)
+    if isinstance(base, type) and issubclass(base, Enum | Decimal | float | int):
+        return base(raw)
+    return raw
+
+
+def _stored(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return ids.iso(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def load(cls: type[D], item: Entity, **given: Any) -> D:
+    """The domain object ``cls`` from ``item``: each field from the attribute of its name,
+    except those ``given``."""
+    hints = _hints(cast(type, cls))
+    values = dict(given)
+    for f in fields(cls):  # type: ignore[arg-type]
+        if f.init and f.name not in values and f.name in type(item).get_attributes():
+            values[f.name] = _read(hints[f.name], getattr(item, f.name))
+    return cls(**values)
+
+
+def dump(obj: Any, model: type[I], pk: str, sk: str, **given: Any) -> I:
+    """The item ``model`` of ``obj``: each attribute from the field of its name, except
+    those ``given``."""
+    names = model.get_attributes()
+    values = {f.name: _stored(getattr(obj, f.name)) for f in fields(obj) if f.name in names}
+    return model(pk, sk, **{**values, **given})
 
 
 def _window(start: str | None, end: str | None) -> tuple[datetime, datetime] | None:
     return (at(start), at(end)) if start and end else None
+
+
+def _window_attrs(window: tuple[datetime, datetime] | None) -> dict[str, str | None]:
+    return {
+        "window_start": ids.iso(window[0]) if window else None,
+        "window_end": ids.iso(window[1]) if window else None,
+    }
 
 
 def set_due(item: RequestItem | JobItem, due: datetime | None, ref: str) -> None:
@@ -56,7 +113,7 @@ def set_due(item: RequestItem | JobItem, due: datetime | None, ref: str) -> None
     item.gsi2sk = keys.due_sort(moment, ref)
 
 
-# --- requests ---------------------------------------------------------------------------
+# --- requests, offers, quotes ------------------------------------------------------------
 
 
 def request_of(item: RequestItem) -> ServiceRequest:
@@ -69,154 +126,77 @@ def request_of(item: RequestItem) -> ServiceRequest:
         )
         for pid, entry in (item.offers or {}).items()
     }
-    return ServiceRequest(
+    return load(
+        ServiceRequest,
+        item,
         id=item.request_id,
-        customer_id=item.customer_id,
-        category=item.category,
-        description=item.description,
-        lat=float(item.lat),
-        lng=float(item.lng),
-        address=item.address,
-        mode=Mode(item.mode),
         window=_window(item.window_start, item.window_end),
-        media_ids=list(item.media_ids or []),
-        status=RequestStatus(item.status),
-        status_reason=item.status_reason,
-        expires_at=at(item.expires_at),
-        created_at=at(item.created_at),
-        updated_at=when(item.updated_at),
-        job_id=item.job_id,
         offers=offers,
         quotes=dict(item.quotes or {}),
-        due_at=when(item.due_at),
+        media_ids=list(item.media_ids or []),
         version=int(item.version or 0),
     )
 
 
 def request_item(request: ServiceRequest) -> RequestItem:
-    item = RequestItem(
+    offers = {
+        pid: {
+            "id": request.id,
+            "status": o.status.value,
+            "expires_at": ids.iso(o.expires_at),
+            "distance_km": o.distance_km,
+        }
+        for pid, o in request.offers.items()
+    }
+    item = dump(
+        request,
+        RequestItem,
         keys.request(request.id),
         keys.META,
         request_id=request.id,
-        customer_id=request.customer_id,
-        category=request.category,
-        description=request.description,
-        lat=request.lat,
-        lng=request.lng,
-        address=request.address,
-        mode=request.mode.value,
-        window_start=iso(request.window[0]) if request.window else None,
-        window_end=iso(request.window[1]) if request.window else None,
-        media_ids=list(request.media_ids),
-        status=request.status.value,
-        status_reason=request.status_reason,
-        expires_at=ids.iso(request.expires_at),
-        job_id=request.job_id,
-        offers={
-            pid: {
-                "id": request.id,
-                "status": o.status.value,
-                "expires_at": ids.iso(o.expires_at),
-                "distance_km": o.distance_km,
-            }
-            for pid, o in request.offers.items()
-        },
-        quotes=dict(request.quotes),
-        version=request.version,
+        offers=offers,
         gsi1pk=keys.customer_requests(request.customer_id),
         gsi1sk=request.id,
-        created_at=ids.iso(request.created_at),
-        updated_at=iso(request.updated_at),
+        **_window_attrs(request.window),
     )
-    set_due(item, request.due_at if request.status == RequestStatus.OPEN else None, item.pk)
+    open_ = request.status == "open"
+    set_due(item, request.due_at if open_ else None, item.pk)
     return item
 
 
-# --- offers and quotes -------------------------------------------------------------------
-
-
 def listing_of(item: OfferItem) -> OfferListing:
-    return OfferListing(
-        request_id=item.request_id,
-        provider_id=item.provider_id,
-        customer_id=item.customer_id,
-        mode=Mode(item.mode),
-        status=OfferStatus(item.status),
-        reason=item.status_reason,
-        expires_at=at(item.expires_at),
-        distance_km=float(item.distance_km),
-        category=item.category,
-        description=item.description,
-        approx_lat=float(item.approx_lat),
-        approx_lng=float(item.approx_lng),
-        window=_window(item.window_start, item.window_end),
-        quote_id=item.quote_id,
-        job_id=item.job_id,
-        created_at=at(item.created_at),
-    )
+    window = _window(item.window_start, item.window_end)
+    return load(OfferListing, item, reason=item.status_reason, window=window)
 
 
 def offer_item(offer: OfferListing) -> OfferItem:
-    return OfferItem(
+    return dump(
+        offer,
+        OfferItem,
         keys.user(offer.provider_id),
         keys.offer(offer.request_id),
         offer_id=offer.request_id,
-        request_id=offer.request_id,
-        provider_id=offer.provider_id,
-        customer_id=offer.customer_id,
-        mode=offer.mode.value,
-        status=offer.status.value,
         status_reason=offer.reason,
-        expires_at=ids.iso(offer.expires_at),
-        distance_km=offer.distance_km,
-        category=offer.category,
-        description=offer.description,
-        approx_lat=offer.approx_lat,
-        approx_lng=offer.approx_lng,
-        window_start=iso(offer.window[0]) if offer.window else None,
-        window_end=iso(offer.window[1]) if offer.window else None,
         gsi1pk=keys.pending_offers(offer.provider_id),
         gsi1sk=offer.request_id,
-        created_at=ids.iso(offer.created_at),
         updated_at=ids.iso(offer.created_at),
+        **_window_attrs(offer.window),
     )
 
 
 def quote_of(item: QuoteItem) -> Quote:
-    return Quote(
-        id=item.quote_id,
-        request_id=item.request_id,
-        provider_id=item.provider_id,
-        customer_id=item.customer_id,
-        amount=Decimal(item.amount),
-        currency=item.currency,
-        eta_minutes=int(item.eta_minutes),
-        note=item.note,
-        conversation_id=item.conversation_id,
-        status=QuoteStatus(item.status),
-        job_id=item.job_id,
-        created_at=when(item.created_at),
-    )
+    return load(Quote, item, id=item.quote_id)
 
 
 def quote_item(quote: Quote) -> QuoteItem:
-    return QuoteItem(
+    return dump(
+        quote,
+        QuoteItem,
         keys.user(quote.customer_id),
         keys.quote(quote.id),
         quote_id=quote.id,
-        request_id=quote.request_id,
-        provider_id=quote.provider_id,
-        customer_id=quote.customer_id,
-        amount=str(quote.amount),
-        currency=quote.currency,
-        eta_minutes=quote.eta_minutes,
-        note=quote.note,
-        status=quote.status.value,
-        conversation_id=quote.conversation_id,
-        job_id=quote.job_id,
         gsi1pk=keys.request_quotes(quote.request_id),
         gsi1sk=quote.id,
-        created_at=iso(quote.created_at),
     )
 
 
@@ -231,114 +211,57 @@ def quote_request_id(quote_id: str) -> str | None:
 
 def job_of(item: JobItem) -> Job:
     price = item.price or None
-    return Job(
+    return load(
+        Job,
+        item,
         id=item.job_id,
-        request_id=item.request_id,
-        customer_id=item.customer_id,
-        provider_id=item.provider_id,
-        mode=Mode(item.mode),
-        category=item.category,
-        description=item.description,
-        lat=float(item.lat),
-        lng=float(item.lng),
-        address=item.address,
         window=_window(item.window_start, item.window_end),
         media_ids=list(item.media_ids or []),
-        state=JobState(item.state),
-        conversation_id=item.conversation_id,
-        created_at=at(item.created_at),
-        offer_id=item.offer_id,
-        quote_id=item.quote_id,
         price=(str(price["amount"]), str(price["currency"])) if price else None,
         history=list(item.history or []),
-        completed_at=when(item.completed_at),
-        customer_review=item.customer_review,
-        provider_review=item.provider_review,
-        reviews_published_at=when(item.reviews_published_at),
-        due_at=when(item.due_at),
         version=int(item.version or 0),
-        updated_at=when(item.updated_at),
     )
 
 
 def job_item(job: Job) -> JobItem:
-    item = JobItem(
+    price = {"amount": job.price[0], "currency": job.price[1]} if job.price else None
+    item = dump(
+        job,
+        JobItem,
         keys.job(job.id),
         keys.META,
         job_id=job.id,
-        request_id=job.request_id,
-        customer_id=job.customer_id,
-        provider_id=job.provider_id,
-        mode=job.mode.value,
-        category=job.category,
-        description=job.description,
-        lat=job.lat,
-        lng=job.lng,
-        address=job.address,
-        window_start=iso(job.window[0]) if job.window else None,
-        window_end=iso(job.window[1]) if job.window else None,
-        media_ids=list(job.media_ids),
-        state=job.state.value,
-        conversation_id=job.conversation_id,
-        offer_id=job.offer_id,
-        quote_id=job.quote_id,
-        price={"amount": job.price[0], "currency": job.price[1]} if job.price else None,
-        history=list(job.history),
-        completed_at=iso(job.completed_at),
-        customer_review=job.customer_review,
-        provider_review=job.provider_review,
-        reviews_published_at=iso(job.reviews_published_at),
-        version=job.version,
-        created_at=ids.iso(job.created_at),
-        updated_at=iso(job.updated_at),
+        price=price,
+        **_window_attrs(job.window),
     )
     set_due(item, job.due_at, item.pk)
     return item
 
 
 def review_of(item: ReviewItem) -> Review:
-    return Review(
-        id=item.review_id,
-        job_id=item.job_id,
-        side=Actor(item.side),
-        author_id=item.author_id,
-        subject_id=item.subject_id,
-        rating=int(item.rating),
-        text=item.text,
-        created_at=at(item.created_at),
-        published_at=when(item.published_at),
-    )
+    return load(Review, item, id=item.review_id)
 
 
-def published_index(
-    review: Review | None, job: Job, side: Actor, moment: datetime
-) -> dict[str, Any]:
+def published_index(job: Job, side: Actor, moment: datetime) -> dict[str, Any]:
     """The attributes that publish ``side``'s review of ``job`` (gsi1: reviews about the
     subject, newest first)."""
-    role = Actor.PROVIDER if side == Actor.CUSTOMER else Actor.CUSTOMER
-    subject = job.subject_of(side)
+    about = Actor.PROVIDER if side == Actor.CUSTOMER else Actor.CUSTOMER
     stamp = ids.iso(moment)
     return {
         "published_at": stamp,
-        "gsi1pk": keys.reviews_about(role.value, subject),
+        "gsi1pk": keys.reviews_about(about.value, job.subject_of(side)),
         "gsi1sk": f"{stamp}#{job.id}",
     }
 
 
 def review_item(review: Review, job: Job) -> ReviewItem:
-    item = ReviewItem(
+    moment = review.published_at
+    index = published_index(job, review.side, moment) if moment is not None else {}
+    return dump(
+        review,
+        ReviewItem,
         keys.job(review.job_id),
         keys.review(review.side.value),
         review_id=review.id,
-        job_id=review.job_id,
-        side=review.side.value,
-        author_id=review.author_id,
-        subject_id=review.subject_id,
-        rating=review.rating,
-        text=review.text,
-        created_at=ids.iso(review.created_at),
+        **index,
     )
-    if review.published_at is not None:
-        for name, value in published_index(review, job, review.side, review.published_at).items():
-            setattr(item, name, value)
-    return item

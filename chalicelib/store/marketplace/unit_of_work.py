@@ -256,7 +256,7 @@ class Session:
         for side, moment in job.published:
             if job.new_review is None or job.new_review.side != side:
                 stored = ReviewItem(keys.job(job.id), keys.review(side.value))
-                index = mapping.published_index(None, job, side, moment)
+                index = mapping.published_index(job, side, moment)
                 changes.update(
                     stored,
                     [getattr(ReviewItem, name).set(value) for name, value in index.items()],
