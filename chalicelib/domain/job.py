@@ -9,15 +9,19 @@ and :attr:`Job.published`. No I/O.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import ids
 from chalicelib.domain import reviews as rules
-from chalicelib.domain.dispatch import Mode
 from chalicelib.domain.jobs import Actor, JobState, check_transition
+from chalicelib.domain.market import Brief, Quote
+
+if TYPE_CHECKING:
+    from chalicelib.domain.request import ServiceRequest
 from chalicelib.errors import Conflict
 
 
@@ -36,21 +40,6 @@ class Review:
     published_at: datetime | None = None
 
 
-class JobSource(Protocol):
-    """What a job takes over from the request it comes from."""
-
-    id: str
-    customer_id: str
-    mode: Mode
-    category: str
-    description: str
-    lat: float
-    lng: float
-    address: str | None
-    window: tuple[datetime, datetime] | None
-    media_ids: list[str]
-
-
 @dataclass(frozen=True)
 class JobChanged:
     """``job.updated`` to both participants (``actor``: who caused it, not pushed to)."""
@@ -60,19 +49,12 @@ class JobChanged:
 
 
 @dataclass
-class Job:
+class Job(Brief):
+    """A request a provider has, from acceptance to completion and its reviews."""
+
     id: str
     request_id: str
-    customer_id: str
     provider_id: str
-    mode: Mode
-    category: str
-    description: str
-    lat: float
-    lng: float
-    address: str | None
-    window: tuple[datetime, datetime] | None
-    media_ids: list[str]
     state: JobState
     conversation_id: str
     created_at: datetime
@@ -98,41 +80,31 @@ class Job:
     @classmethod
     def start(
         cls,
-        request: JobSource,
-        *,
+        request: ServiceRequest,
         provider_id: str,
         by: Actor,
         actor_id: str,
         now: datetime,
         conversation_id: str,
-        quote_id: str | None = None,
-        price: tuple[str, str] | None = None,
+        quote: Quote | None = None,
     ) -> Job:
-        """The job a request becomes when ``by`` accepts: ``scheduled`` when the request
-        names a later time window, else ``accepted``."""
-        window = request.window
-        state = JobState.SCHEDULED if window is not None and window[0] > now else JobState.ACCEPTED
+        """The job a request becomes when ``by`` accepts (``quote``: the one chosen):
+        ``scheduled`` when the request names a later time window, else ``accepted``."""
+        later = request.window is not None and request.window[0] > now
+        state = JobState.SCHEDULED if later else JobState.ACCEPTED
         check_transition(JobState.OFFERED, state, by)
         job = cls(
             id=ids.new_id(),
             request_id=request.id,
-            customer_id=request.customer_id,
             provider_id=provider_id,
-            mode=request.mode,
-            category=request.category,
-            description=request.description,
-            lat=request.lat,
-            lng=request.lng,
-            address=request.address,
-            window=window,
-            media_ids=list(request.media_ids),
             state=state,
             conversation_id=conversation_id,
             created_at=now,
             offer_id=request.id,
-            quote_id=quote_id,
-            price=price,
+            quote_id=quote.id if quote else None,
+            price=(str(quote.amount), quote.currency) if quote else None,
             history=[_step(JobState.OFFERED, state, by, now)],
+            **{f.name: copy.copy(getattr(request, f.name)) for f in fields(Brief)},
         )
         job.events.append(JobChanged(job, actor_id))
         return job

@@ -97,6 +97,22 @@ def approx(value: float) -> float:
 
 
 @dataclass
+class Brief:
+    """What the customer asked for: a request's terms, which its job takes over as they
+    are."""
+
+    customer_id: str
+    category: str
+    description: str
+    lat: float
+    lng: float
+    address: str | None
+    mode: Mode
+    window: tuple[datetime, datetime] | None
+    media_ids: list[str]
+
+
+@dataclass
 class Offer:
     """One provider's offer of the request (instant) or invitation to quote (quote mode).
     A provider has at most one per request, so its id is the request's id."""

@@ -23,6 +23,7 @@ from chalicelib.domain.market import (
     OFFER_MACHINE,
     QUOTE_MACHINE,
     REQUEST_MACHINE,
+    Brief,
     Event,
     Offer,
     OfferListing,
@@ -45,19 +46,10 @@ from chalicelib.errors import Conflict, NotFound
 
 
 @dataclass
-class ServiceRequest:
+class ServiceRequest(Brief):
     """A customer's request for a service and everything that hangs off it until it ends."""
 
     id: str
-    customer_id: str
-    category: str
-    description: str
-    lat: float
-    lng: float
-    address: str | None
-    mode: Mode
-    window: tuple[datetime, datetime] | None
-    media_ids: list[str]
     status: RequestStatus
     expires_at: datetime
     created_at: datetime
@@ -215,7 +207,7 @@ class ServiceRequest:
             raise self.why_not_open()
         if offer.expires_at <= now:
             raise Conflict(f"This offer expired at {iso(offer.expires_at)}.")
-        job = self._start_job(provider_id, Actor.PROVIDER, provider_id, now, conversation_id)
+        job = Job.start(self, provider_id, Actor.PROVIDER, provider_id, now, conversation_id)
         offer.status = OfferStatus.ACCEPTED
         self._match(job, "another provider took the request", "taken", None)
         return job
@@ -268,42 +260,13 @@ class ServiceRequest:
         if invitation is None or self.quotes.get(quote.provider_id) != quote.id:
             raise self.why_not_open()
         QUOTE_MACHINE.check(quote.status, QuoteStatus.ACCEPTED)
-        job = self._start_job(
-            quote.provider_id,
-            Actor.CUSTOMER,
-            self.customer_id,
-            now,
-            quote.conversation_id,
-            quote_id=quote.id,
-            price=(str(quote.amount), quote.currency),
-        )
+        customer, conversation = self.customer_id, quote.conversation_id
+        job = Job.start(self, quote.provider_id, Actor.CUSTOMER, customer, now, conversation, quote)
         invitation.status = OfferStatus.ACCEPTED
         self.quote_status[quote.id] = QuoteStatus.ACCEPTED
         self._decline_quotes(keep=quote.provider_id)
         self._match(job, "the customer chose another quote", "another_quote", self.customer_id)
         return job
-
-    def _start_job(
-        self,
-        provider_id: str,
-        by: Actor,
-        actor_id: str,
-        now: datetime,
-        conversation_id: str,
-        quote_id: str | None = None,
-        price: tuple[str, str] | None = None,
-    ) -> Job:
-        REQUEST_MACHINE.check(self.status, RequestStatus.MATCHED)
-        return Job.start(
-            self,
-            provider_id=provider_id,
-            by=by,
-            actor_id=actor_id,
-            now=now,
-            conversation_id=conversation_id,
-            quote_id=quote_id,
-            price=price,
-        )
 
     def _match(self, job: Job, reason: str, code: str, actor: str | None) -> None:
         others = self._close_offers(OfferStatus.WITHDRAWN, reason)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable
 from typing import Any
 
 from chalicelib.errors import Invalid
@@ -49,16 +48,25 @@ def _key_value(value: object) -> bool:
 
 
 def paged(
-    query: Callable[[dict[str, Any] | None], Any],
+    source: Any,
     *,
     hash_key: str,
     hash_value: str,
     limit: int,
     cursor: str | None,
+    condition: Any = None,
+    newest_first: bool = True,
 ) -> tuple[list[Any], str | None]:
-    """One page of ``query(start_key)`` (a PynamoDB result iterator over the partition
-    ``hash_key = hash_value``, limited to ``limit``) and the cursor of the next page (None
-    on the last). 400 for a cursor of another list."""
-    results = query(decode(cursor, hash_key=hash_key, hash_value=hash_value))
+    """One page of ``source.query`` (a PynamoDB model or index) over the partition
+    ``hash_key = hash_value`` (and ``condition`` on its sort key), ``limit`` items, and the
+    cursor of the next page (None on the last). 400 for a cursor of another list. 1 Query."""
+    results = source.query(
+        hash_value,
+        condition,
+        scan_index_forward=not newest_first,
+        limit=limit,
+        page_size=limit,
+        last_evaluated_key=decode(cursor, hash_key=hash_key, hash_value=hash_value),
+    )
     items = list(results)
     return items, encode(results.last_evaluated_key if len(items) == limit else None)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
@@ -51,6 +51,10 @@ def get_job(job_id: str) -> Job | None:
     return mapping.job_of(item) if item else None
 
 
+def _list(hash_key: str, hash_value: str, limit: int, cursor: Cursor) -> dict[str, Any]:
+    return {"hash_key": hash_key, "hash_value": hash_value, "limit": limit, "cursor": cursor}
+
+
 def _get(model: type[T], pk: str, sk: str) -> T | None:
     try:
         return model.get(pk, sk, consistent_read=True)
@@ -62,14 +66,9 @@ def customer_requests(
     customer_id: str, limit: int, cursor: Cursor
 ) -> tuple[list[ServiceRequest], Cursor]:
     """A customer's requests. 1 Query (gsi1)."""
-    hash_value = keys.customer_requests(customer_id)
     items, next_cursor = paged(
-        lambda start: RequestItem.gsi1.query(
-            hash_value, scan_index_forward=False, limit=limit, page_size=limit,
-            last_evaluated_key=start,
-        ),
-        hash_key="gsi1pk", hash_value=hash_value, limit=limit, cursor=cursor,
-    )  # fmt: skip
+        RequestItem.gsi1, **_list("gsi1pk", keys.customer_requests(customer_id), limit, cursor)
+    )
     return [mapping.request_of(i) for i in items], next_cursor
 
 
@@ -95,37 +94,25 @@ def provider_offers(
 ) -> tuple[list[OfferListing], Cursor]:
     """Every offer a provider had (1 Query), or only the pending ones (1 Query, gsi1)."""
     if pending_only:
-        hash_key, hash_value = "gsi1pk", keys.pending_offers(provider_id)
-
-        def query(start: dict | None):  # type: ignore[no-untyped-def,type-arg]
-            return OfferItem.gsi1.query(
-                hash_value, scan_index_forward=False, limit=limit, page_size=limit,
-                last_evaluated_key=start,
-            )  # fmt: skip
+        items, next_cursor = paged(
+            OfferItem.gsi1, **_list("gsi1pk", keys.pending_offers(provider_id), limit, cursor)
+        )
     else:
-        hash_key, hash_value = "pk", keys.user(provider_id)
-
-        def query(start: dict | None):  # type: ignore[no-untyped-def,type-arg]
-            return OfferItem.query(
-                hash_value, OfferItem.sk.startswith(keys.OFFER_PREFIX),
-                scan_index_forward=False, limit=limit, page_size=limit, last_evaluated_key=start,
-            )  # fmt: skip
-
-    items, next_cursor = paged(
-        query, hash_key=hash_key, hash_value=hash_value, limit=limit, cursor=cursor
-    )
+        items, next_cursor = paged(
+            OfferItem,
+            condition=OfferItem.sk.startswith(keys.OFFER_PREFIX),
+            **_list("pk", keys.user(provider_id), limit, cursor),
+        )
     return [mapping.listing_of(i) for i in items], next_cursor
 
 
 def request_quotes(request_id: str, limit: int, cursor: Cursor) -> tuple[list[Quote], Cursor]:
     """The quotes of a request, oldest first. 1 Query (gsi1)."""
-    hash_value = keys.request_quotes(request_id)
     items, next_cursor = paged(
-        lambda start: QuoteItem.gsi1.query(
-            hash_value, limit=limit, page_size=limit, last_evaluated_key=start
-        ),
-        hash_key="gsi1pk", hash_value=hash_value, limit=limit, cursor=cursor,
-    )  # fmt: skip
+        QuoteItem.gsi1,
+        newest_first=False,
+        **_list("gsi1pk", keys.request_quotes(request_id), limit, cursor),
+    )
     return [mapping.quote_of(i) for i in items], next_cursor
 
 
@@ -137,14 +124,11 @@ def quote(customer_id: str, quote_id: str) -> Quote | None:
 
 def user_jobs(user_id: str, limit: int, cursor: Cursor) -> tuple[list[Job], Cursor]:
     """A participant's jobs. 1 Query + 1 BatchGetItem."""
-    hash_value = keys.user(user_id)
     members, next_cursor = paged(
-        lambda start: JobMemberItem.query(
-            hash_value, JobMemberItem.sk.startswith(keys.JOB_PREFIX),
-            scan_index_forward=False, limit=limit, page_size=limit, last_evaluated_key=start,
-        ),
-        hash_key="pk", hash_value=hash_value, limit=limit, cursor=cursor,
-    )  # fmt: skip
+        JobMemberItem,
+        condition=JobMemberItem.sk.startswith(keys.JOB_PREFIX),
+        **_list("pk", keys.user(user_id), limit, cursor),
+    )
     if not members:
         return [], next_cursor
     found = {
@@ -157,27 +141,19 @@ def reviews_about(
     subject_role: str, user_id: str, limit: int, cursor: Cursor
 ) -> tuple[list[Review], Cursor]:
     """Published reviews about a provider (or customer). 1 Query (gsi1)."""
-    hash_value = keys.reviews_about(subject_role, user_id)
     items, next_cursor = paged(
-        lambda start: ReviewItem.gsi1.query(
-            hash_value, scan_index_forward=False, limit=limit, page_size=limit,
-            last_evaluated_key=start,
-        ),
-        hash_key="gsi1pk", hash_value=hash_value, limit=limit, cursor=cursor,
-    )  # fmt: skip
+        ReviewItem.gsi1, **_list("gsi1pk", keys.reviews_about(subject_role, user_id), limit, cursor)
+    )
     return [mapping.review_of(i) for i in items], next_cursor
 
 
 def feed(user_id: str, limit: int, cursor: Cursor) -> tuple[list[NotificationItem], Cursor]:
     """A user's notification feed. 1 Query."""
-    hash_value = keys.user(user_id)
     return paged(
-        lambda start: NotificationItem.query(
-            hash_value, NotificationItem.sk.startswith(keys.NOTE_PREFIX),
-            scan_index_forward=False, limit=limit, page_size=limit, last_evaluated_key=start,
-        ),
-        hash_key="pk", hash_value=hash_value, limit=limit, cursor=cursor,
-    )  # fmt: skip
+        NotificationItem,
+        condition=NotificationItem.sk.startswith(keys.NOTE_PREFIX),
+        **_list("pk", keys.user(user_id), limit, cursor),
+    )
 
 
 def save_feed(entries: Sequence[NotificationItem]) -> None:

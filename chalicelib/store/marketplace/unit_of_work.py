@@ -15,7 +15,7 @@ not the customer's) raises :class:`CheckFailed` at once.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from pynamodb.expressions.update import Action
@@ -43,6 +43,7 @@ from chalicelib.store.marketplace.items import (
 from chalicelib.store.models import Entity, ProviderItem
 
 T = TypeVar("T")
+E = TypeVar("E", bound=Entity)
 MAX_ATTEMPTS = 5
 """How often a decision is taken again after losing a race."""
 REQUEST_PHOTO = ("request_photo",)
@@ -116,13 +117,9 @@ class Session:
         """The request ``provider_id`` was offered as ``offer_id`` (an offer's id is its
         request's), with the provider's offer complete (why it ended, when it was made).
         1 BatchGetItem."""
-        if not ids.is_id(offer_id):
-            return None
-        found = _batch(
-            [(keys.user(provider_id), keys.offer(offer_id)), (keys.request(offer_id), keys.META)]
+        offer_item, request_item = _with_request(
+            OfferItem, keys.user(provider_id), keys.offer(offer_id), offer_id
         )
-        offer_item = next((i for i in found if isinstance(i, OfferItem)), None)
-        request_item = next((i for i in found if isinstance(i, RequestItem)), None)
         if offer_item is None or request_item is None:
             return None
         request = self._track(mapping.request_of(request_item))
@@ -135,14 +132,12 @@ class Session:
     def quote(self, customer_id: str, quote_id: str) -> tuple[Quote, ServiceRequest] | None:
         """A quote to ``customer_id`` and its request (its id starts with the request's).
         1 BatchGetItem; 0 for an id that is not a quote id."""
-        request_id = mapping.quote_request_id(quote_id)
-        if request_id is None:
-            return None
-        found = _batch(
-            [(keys.user(customer_id), keys.quote(quote_id)), (keys.request(request_id), keys.META)]
+        quote, request = _with_request(
+            QuoteItem,
+            keys.user(customer_id),
+            keys.quote(quote_id),
+            mapping.quote_request_id(quote_id) or "",
         )
-        quote = next((i for i in found if isinstance(i, QuoteItem)), None)
-        request = next((i for i in found if isinstance(i, RequestItem)), None)
         if quote is None or request is None:
             return None
         return mapping.quote_of(quote), self._track(mapping.request_of(request))
@@ -308,8 +303,18 @@ def _key(aggregate: Any) -> str:
     return f"{type(aggregate).__name__}#{aggregate.id}"
 
 
-def _batch(wanted: Iterable[tuple[str, str]]) -> list[Entity]:
-    return list(Entity.batch_get(list(wanted), consistent_read=True))
+def _with_request(
+    model: type[E], pk: str, sk: str, request_id: str
+) -> tuple[E | None, RequestItem | None]:
+    """An item and a request, read together (consistent). 1 BatchGetItem; 0 when
+    ``request_id`` is not an id."""
+    if not ids.is_id(request_id):
+        return None, None
+    found = list(
+        Entity.batch_get([(pk, sk), (keys.request(request_id), keys.META)], consistent_read=True)
+    )
+    item = next((i for i in found if isinstance(i, model)), None)
+    return item, next((i for i in found if isinstance(i, RequestItem)), None)
 
 
 def _offer_status(
