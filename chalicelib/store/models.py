@@ -38,9 +38,31 @@ from pynamodb.indexes import (
 )
 from pynamodb.models import Model
 
-from chalicelib import config
+from chalicelib import runtime
 
-_S = config.settings()
+_S = runtime.settings()  # table names and region are fixed at import (PynamoDB's Meta)
+
+
+class Table(Model):
+    """A model whose table connection is the runtime's: one per table per runtime, shared
+    by every model of the table (each costs 50-130 ms to build on a cold container), and
+    forgotten by ``runtime.reset()``."""
+
+    @classmethod
+    def _get_connection(cls) -> TableConnection:
+        table = next(c for c in cls.__mro__ if "Meta" in vars(c))  # the class naming the table
+        assert issubclass(table, Table)
+        connection: TableConnection = runtime.get().memo(
+            f"dynamodb:{table.Meta.table_name}", table._connect
+        )
+        return connection
+
+    @classmethod
+    def _connect(cls) -> TableConnection:
+        # PynamoDB keeps one connection per class in the private ``_connection`` and has no
+        # public way to drop it: the runtime owns it instead, so it starts from none.
+        cls._connection = None
+        return super()._get_connection()
 
 
 class Gsi1(GlobalSecondaryIndex["Entity"]):
@@ -106,7 +128,7 @@ class Gsi3(GlobalSecondaryIndex["Entity"]):
     gsi3sk = UnicodeAttribute(range_key=True)
 
 
-class Entity(Model):
+class Entity(Table):
     """Base of every item in the main table; ``kind`` tells the entity apart."""
 
     class Meta:
@@ -134,14 +156,6 @@ class Entity(Model):
     gsi2 = Gsi2()
     gsi3 = Gsi3()
     lsi1 = Lsi1()
-
-    @classmethod
-    def _get_connection(cls) -> TableConnection:
-        """One connection (one botocore client) for every entity of the table: PynamoDB
-        caches one per class, and each costs 50-130 ms to build on a cold container."""
-        if cls is Entity:
-            return super()._get_connection()
-        return Entity._get_connection()
 
 
 class CompactJSONAttribute(JSONAttribute):
@@ -197,7 +211,7 @@ class CatalogItem(Entity, discriminator="catalog"):
     categories = JSONAttribute(null=True)
 
 
-class IdempotencyItem(Model):
+class IdempotencyItem(Table):
     """The table Powertools' idempotency utility writes (its default attribute names)."""
 
     class Meta:

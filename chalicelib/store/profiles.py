@@ -9,7 +9,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
-from chalicelib import ids
+from chalicelib import ids, runtime
 from chalicelib.errors import Conflict, NotFound, PreconditionFailed
 from chalicelib.store import keys
 from chalicelib.store.models import (
@@ -171,14 +171,13 @@ def set_availability(
 # --- categories -----------------------------------------------------------------------
 
 _CATALOG_TTL_S = 60.0
-_catalog: tuple[float, list[dict[str, Any]]] = (0.0, [])
 
 
 def categories() -> list[dict[str, Any]]:
     """The category catalog: one item, cached per container for a minute.
     1 GetItem per container per minute, 0 otherwise."""
-    global _catalog
-    loaded_at, cached = _catalog
+    rt = runtime.get()
+    loaded_at, cached = rt.catalog
     if cached and time.monotonic() - loaded_at < _CATALOG_TTL_S:
         return cached
     try:
@@ -186,12 +185,11 @@ def categories() -> list[dict[str, Any]]:
         found = list(item.categories or [])
     except DoesNotExist:
         found = []
-    _catalog = (time.monotonic(), found)
+    rt.catalog = (time.monotonic(), found)
     return found
 
 
 def put_categories(items: list[dict[str, Any]]) -> None:
     """Replace the catalog (seeding/admin). 1 PutItem."""
-    global _catalog
     CatalogItem(*keys.CATALOG, categories=items, updated_at=ids.iso()).save()
-    _catalog = (0.0, [])
+    runtime.get().catalog = (0.0, [])
