@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from chalicelib import config, lazy
 from chalicelib.auth import Principal, principal_from_claims
-from chalicelib.errors import DomainError, Forbidden, Invalid, TooLarge, Unauthenticated
+from chalicelib.errors import TITLES, DomainError, Forbidden, Invalid, TooLarge, Unauthenticated
 
 if TYPE_CHECKING:
     from chalicelib.adapters import idempotency
@@ -312,22 +312,11 @@ def error_middleware(event: Any, get_response: Callable[[Any], Response]) -> Res
     extra = {k: str(v) for k, v in (response.headers or {}).items() if k.lower() == "allow"}
     return problem(
         response.status_code,
-        _TITLES.get(response.status_code, "Error"),
+        TITLES.get(response.status_code, "Error"),
         detail,
         instance=event.path,
         headers=extra,
     )
-
-
-_TITLES = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    413: "Content Too Large",
-    415: "Unsupported Media Type",
-}
 
 
 def _chalice_message(body: Any) -> str:

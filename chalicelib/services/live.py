@@ -30,7 +30,7 @@ from typing import Any
 from chalicelib import ids, runtime
 from chalicelib.adapters import websocket
 from chalicelib.domain.jobs import JobState
-from chalicelib.errors import Conflict, DomainError, Forbidden, NotFound
+from chalicelib.errors import Conflict, Forbidden, NotFound, TooFrequent
 from chalicelib.schemas.realtime import JobLocation, LocationFrame
 from chalicelib.services import events
 from chalicelib.store import keys
@@ -198,11 +198,6 @@ LOCATION_INTERVAL_MS = 1000
 refused with an ``error`` frame (status 429) and dropped."""
 
 LOCATION_STATES = frozenset({JobState.EN_ROUTE, JobState.ARRIVED})
-
-
-class TooFrequent(DomainError):
-    status = 429
-    title = "Too Many Requests"
 
 
 @dataclass(frozen=True)

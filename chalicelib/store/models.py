@@ -21,7 +21,7 @@ request's or job's, far below it.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 from pynamodb.attributes import (
     DiscriminatorAttribute,
@@ -30,6 +30,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
 )
 from pynamodb.connection import TableConnection
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import (
     AllProjection,
     GlobalSecondaryIndex,
@@ -170,6 +171,17 @@ class CompactJSONAttribute(JSONAttribute):
 
 TTL_ATTRIBUTE = "ttl"
 CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+M = TypeVar("M", bound=Model)
+
+
+def get_or_none(model: type[M], pk: str, sk: str, *, consistent: bool = False) -> M | None:
+    """The item at (pk, sk), or None. 1 GetItem (``consistent``: strongly consistent)."""
+    try:
+        return model.get(pk, sk, consistent_read=consistent)
+    except DoesNotExist:
+        return None
 
 
 def condition_failed(exc: Exception) -> bool:

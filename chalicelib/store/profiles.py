@@ -18,6 +18,7 @@ from chalicelib.store.models import (
     SettingsItem,
     UserItem,
     condition_failed,
+    get_or_none,
 )
 
 # --- profiles -------------------------------------------------------------------------
@@ -25,10 +26,7 @@ from chalicelib.store.models import (
 
 def get_user(user_id: str) -> UserItem | None:
     """1 GetItem."""
-    try:
-        return UserItem.get(keys.user(user_id), keys.PROFILE)
-    except DoesNotExist:
-        return None
+    return get_or_none(UserItem, keys.user(user_id), keys.PROFILE)
 
 
 def get_or_create_user(user_id: str, email: str, roles: list[str]) -> UserItem:
@@ -118,10 +116,7 @@ def put_settings(user_id: str, data: dict[str, Any], expected_version: int | Non
 
 def get_provider(user_id: str) -> ProviderItem | None:
     """1 GetItem."""
-    try:
-        return ProviderItem.get(keys.user(user_id), keys.PROVIDER)
-    except DoesNotExist:
-        return None
+    return get_or_none(ProviderItem, keys.user(user_id), keys.PROVIDER)
 
 
 def save_provider(item: ProviderItem, expected_version: int) -> ProviderItem:
