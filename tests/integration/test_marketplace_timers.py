@@ -32,7 +32,9 @@ def market(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     profiles.put_categories(seed.CATEGORIES)
     runtime.use(sinks=[("feed", notifications.record)])
+    matching.market_settings.cache_clear()  # until matching keeps it in the runtime
     yield
+    matching.market_settings.cache_clear()
 
 
 def feed(user_id: str) -> list[tuple[str, dict]]:

@@ -13,7 +13,7 @@ import pytest
 
 from chalicelib import ids, runtime
 from chalicelib.errors import Invalid
-from chalicelib.services import notifications, requests
+from chalicelib.services import matching, notifications, requests
 from chalicelib.store import keys
 from chalicelib.store import marketplace as store
 from chalicelib.store import media as media_repo
@@ -32,7 +32,9 @@ def quiet_sinks(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     profiles.put_categories(seed.CATEGORIES)
     runtime.use(sinks=[("feed", notifications.record)])
+    matching.market_settings.cache_clear()  # until matching keeps it in the runtime
     yield
+    matching.market_settings.cache_clear()
 
 
 def photo(owner: str, purpose: str = "request_photo", status: str | None = None) -> str:
