@@ -13,11 +13,6 @@ Without a live broadcast registered nobody counts as live and every device owner
 push. Not in the feed (``feed=False``): one feed item per user per announcement is not
 worth it.
 
-Considered and not taken: subscribing every platform endpoint to the topic, so SNS fans
-out natively. It needs no enumeration, but SNS would also push to users who are looking
-at the app (no "live users get the frame, not a push"), mute settings could not apply,
-and every token move or clean-up would have to keep subscriptions in step.
-
 SNS retries a failed delivery: a claim item per SNS message id makes a redelivered message
 change nothing (a failure releases the claim so the retry sends; a crash that could not
 release it is retried once its lease runs out).
