@@ -1,5 +1,6 @@
 """Summon: the Chalice app. This file is the composition root: it declares the app, its
-middleware, the event sinks, and registers each capability's blueprint. Routes, WebSocket
+middleware and each capability's blueprint, and wires the event sinks into the runtime
+(``chalicelib/runtime.py``, which also states the rule for late imports). Routes, WebSocket
 and event handlers live with their capability in ``chalicelib/api`` (one blueprint each, so
 no module grows past a screenful of decorators); each view parses, calls one service
 function and returns. No boto3 or PynamoDB here."""
@@ -8,9 +9,8 @@ from __future__ import annotations
 
 from chalice.app import Chalice
 
-from chalicelib import lazy, observability, web
+from chalicelib import lazy, observability, runtime, web
 from chalicelib.api import devices, marketplace, media, profiles, realtime
-from chalicelib.services import announcements, events
 
 app = Chalice(app_name="summon")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
@@ -31,13 +31,20 @@ ws_connect = app.on_ws_connect()(realtime.ws_connect)
 ws_message = app.on_ws_message()(realtime.ws_message)
 ws_disconnect = app.on_ws_disconnect()(realtime.ws_disconnect)
 
-# Event sinks (chalicelib.services.events): feed, live delivery, push fallback. Each imports
-# its capability on its first event (chalicelib/lazy.py: a cold start loads what it uses).
-events.add_sink("feed", lazy.function("chalicelib.services.notifications", "record"))
-events.add_offline_handler(
-    "push",
-    lazy.function("chalicelib.services.push", "send_to_users"),
-    keys=lazy.function("chalicelib.services.push", "keys_to_prefetch"),
+# Event sinks (chalicelib/services/events.py): feed, live delivery, push for whoever has no
+# live socket; announcements reach live sockets through live.broadcast. Each imports its
+# capability on its first event.
+runtime.compose(
+    sinks=[
+        ("feed", lazy.function("chalicelib.services.notifications", "record")),
+        ("live", lazy.function("chalicelib.services.live", "deliver")),
+    ],
+    offline=[
+        (
+            "push",
+            lazy.function("chalicelib.services.push", "send_to_users"),
+            lazy.function("chalicelib.services.push", "keys_to_prefetch"),
+        )
+    ],
+    live_broadcast=lazy.function("chalicelib.services.live", "broadcast"),
 )
-events.add_sink("live", lazy.function("chalicelib.services.live", "deliver"))
-announcements.use_live_broadcast(lazy.function("chalicelib.services.live", "broadcast"))

@@ -12,11 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib import config
+from chalicelib import lazy, runtime
 from chalicelib.errors import Unauthenticated
+
+if TYPE_CHECKING:
+    import jwt
+else:  # PyJWT (~50 ms) loads with the first verification (runtime.py: late imports)
+    jwt = lazy.module("jwt")
 
 CUSTOMERS = "customers"
 PROVIDERS = "providers"
@@ -84,13 +88,11 @@ class TokenVerifier:
         self._issuer = issuer
         self._audience = audience
         self._leeway = leeway_s
-        import jwt  # lazily: ~80 ms of cold start that only $connect and devstack need
-
         self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=3600, timeout=5)
 
     def verify(self, token: str) -> dict[str, Any]:
-        import jwt
-
+        """The claims of a valid ID token; :class:`Unauthenticated` (saying why) otherwise.
+        Cost: fetches the JWKS when its cache (an hour) has no key for the token."""
         try:
             key = self._jwks.get_signing_key_from_jwt(token)
             claims: dict[str, Any] = jwt.decode(
@@ -124,8 +126,11 @@ class TokenVerifier:
         return principal_from_claims(self.verify(bearer_token(header_or_token)))
 
 
-@lru_cache(maxsize=1)
 def verifier() -> TokenVerifier:
-    """The verifier of this container's user pool (JWKS keys cached for an hour)."""
-    s = config.settings()
+    """The verifier of this container's user pool (one per runtime; JWKS cached an hour)."""
+    return runtime.get().memo("verifier", _pool_verifier)
+
+
+def _pool_verifier() -> TokenVerifier:
+    s = runtime.settings()
     return TokenVerifier(jwks_url=s.jwks_url, issuer=s.token_issuer, audience=s.user_pool_client_id)

@@ -1,4 +1,5 @@
-"""Settings from the environment: one frozen object, read lazily, cached per container.
+"""Settings from the environment: one frozen object (:func:`load`; the runtime keeps the
+container's, ``runtime.settings()``).
 
 Resource names flow one way: infra/ (or devstack's provisioning) creates the resources and
 sets these variables per stage; the app only reads them. Decorator arguments (queue and
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from functools import lru_cache
 
 # Environment variable names: the one list of them (infra/ and devstack/ import these).
 STAGE = "SUMMON_STAGE"
@@ -94,9 +94,8 @@ class Settings:
     cloudfront_key_secret: str
 
 
-@lru_cache(maxsize=1)
-def settings() -> Settings:
-    """Read once per container (tests that change the environment: ``settings.cache_clear()``)."""
+def load() -> Settings:
+    """The settings the environment gives now (unset names take the stage's defaults)."""
     env = os.environ
     stage = env.get(STAGE, DEFAULT_STAGE)
     region = env.get(REGION) or env.get("AWS_REGION") or DEFAULT_REGION

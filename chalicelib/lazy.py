@@ -1,11 +1,10 @@
 """Modules imported on first use, for a short cold start.
 
 Chalice registers every route, WebSocket and event handler from ``app.py``, so importing the
-app imports every capability. A cold container then pays for all of them (PynamoDB and its
-botocore, boto3 for the adapters, every service and store) before its first request, which
-needs one. The blueprints in ``chalicelib/api`` therefore reach their services through
-:func:`module`: the routes are declared at import; a capability's services, stores and
-adapters load when one of its handlers first runs (``bench.cold_start``).
+app imports every capability's blueprint. :func:`module` lets a blueprint declare its routes
+at import while its services, stores and adapters (PynamoDB, boto3) load when one of its
+handlers first runs; :func:`function` does the same for a callback wired at import (the
+event sinks). Where each is used is one rule, stated in ``chalicelib/runtime.py``.
 
 Typing stays exact: import the real modules under ``TYPE_CHECKING``, assign the proxies
 otherwise::

@@ -3,12 +3,12 @@ the same pydantic models that validate their requests."""
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from chalicelib import runtime
 from chalicelib.schemas.common import PageQuery, Problem
 from chalicelib.web import MAX_BODY_BYTES, ROUTES, RouteSpec
 
@@ -120,8 +120,12 @@ def _operation(spec: RouteSpec, names: Any) -> dict[str, Any]:
     return op
 
 
-@lru_cache(maxsize=1)
 def document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document of every registered route (built once per runtime)."""
+    return runtime.get().memo("openapi", _build)
+
+
+def _build() -> dict[str, Any]:
     wanted: list[tuple[type[BaseModel], Any]] = [
         (Problem, "serialization"),
         (PageQuery, "validation"),

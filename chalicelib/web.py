@@ -15,23 +15,19 @@ import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice.app import Blueprint, CognitoUserPoolAuthorizer, Response
 from pydantic import BaseModel, ValidationError
 
-from chalicelib import config
+from chalicelib import config, lazy
 from chalicelib.auth import Principal, principal_from_claims
-from chalicelib.errors import (
-    Conflict,
-    DomainError,
-    Forbidden,
-    Invalid,
-    TooLarge,
-    Unauthenticated,
-    Unprocessable,
-)
+from chalicelib.errors import TITLES, DomainError, Forbidden, Invalid, TooLarge, Unauthenticated
+
+if TYPE_CHECKING:
+    from chalicelib.adapters import idempotency
+else:  # Powertools and boto3 load with the first Idempotency-Key (runtime.py: late imports)
+    idempotency = lazy.module("chalicelib.adapters.idempotency")
 
 log = logging.getLogger("summon.web")
 
@@ -178,51 +174,6 @@ def _claims_principal(request: Any) -> Principal:
     return principal_from_claims(claims)
 
 
-@lru_cache(maxsize=1)
-def _idempotency() -> tuple[Any, Any]:
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-    )
-
-    store = DynamoDBPersistenceLayer(table_name=config.settings().idempotency_table)
-    cfg = IdempotencyConfig(
-        event_key_jmespath="key",
-        payload_validation_jmespath="fingerprint",
-        expires_after_seconds=24 * 3600,
-    )
-    return store, cfg
-
-
-def run_idempotent(
-    key: str, fingerprint: str, thunk: Callable[[], dict[str, Any]], lambda_context: Any = None
-) -> Any:
-    """Run ``thunk`` once per ``key``; a retry gets the first result (24 h). A retry with
-    another body under the same key is a 422; one still running is a 409."""
-    from aws_lambda_powertools.utilities.idempotency import idempotent_function
-    from aws_lambda_powertools.utilities.idempotency.exceptions import (
-        IdempotencyAlreadyInProgressError,
-        IdempotencyValidationError,
-    )
-
-    store, cfg = _idempotency()
-    if lambda_context is not None:
-        cfg.register_lambda_context(lambda_context)  # in-progress records expire with the call
-
-    @idempotent_function(data_keyword_argument="request", persistence_store=store, config=cfg)
-    def execute(request: dict[str, str]) -> dict[str, Any]:
-        return thunk()
-
-    try:
-        return execute(request={"key": key, "fingerprint": fingerprint})
-    except IdempotencyAlreadyInProgressError as exc:
-        raise Conflict("A request with this Idempotency-Key is still in progress.") from exc
-    except IdempotencyValidationError as exc:
-        raise Unprocessable(
-            "This Idempotency-Key was already used with a different request body."
-        ) from exc
-
-
 def route(
     bp: Blueprint,
     path: str,
@@ -329,7 +280,7 @@ def _handle(
         if len(key) > 255:
             raise Invalid("Idempotency-Key: at most 255 characters.")
         scope = f"{principal.user_id}:{spec.method}:{request.path}:{key}"
-        out = run_idempotent(scope, json.dumps(payload, sort_keys=True), run, lambda_context)
+        out = idempotency.run_once(scope, json.dumps(payload, sort_keys=True), run, lambda_context)
     else:
         out = run()
     body_out = out["body"]
@@ -361,22 +312,11 @@ def error_middleware(event: Any, get_response: Callable[[Any], Response]) -> Res
     extra = {k: str(v) for k, v in (response.headers or {}).items() if k.lower() == "allow"}
     return problem(
         response.status_code,
-        _TITLES.get(response.status_code, "Error"),
+        TITLES.get(response.status_code, "Error"),
         detail,
         instance=event.path,
         headers=extra,
     )
-
-
-_TITLES = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    413: "Content Too Large",
-    415: "Unsupported Media Type",
-}
 
 
 def _chalice_message(body: Any) -> str:

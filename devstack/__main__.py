@@ -165,9 +165,9 @@ def main(argv: list[str] | None = None) -> int:
         env = provision(endpoint)
         os.environ.update(env)
         env["SUMMON_WS_CALLBACK_URL"] = f"http://{args.host}:{args.ws_port}/local"
-        from chalicelib import config
+        from chalicelib import config, runtime
 
-        config.settings.cache_clear()
+        runtime.reset()
         subs: dict[str, str] = {}
         if not args.no_seed:
             from devstack.seed import seed

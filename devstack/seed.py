@@ -176,12 +176,13 @@ def seed_open_requests(customer_id: str) -> int:
     any other (the demo providers see offers and invitations at once; the instant ones are
     re-dispatched and then expire on the timers, the quote ones stay open for a day).
     Returns how many were created (0 when they exist)."""
+    from chalicelib import runtime
     from chalicelib.auth import CUSTOMERS, Principal
     from chalicelib.schemas.marketplace import RequestIn
-    from chalicelib.services import events, notifications, requests
+    from chalicelib.services import notifications, requests
     from chalicelib.store import marketplace as market
 
-    events.add_sink("feed", notifications.record)
+    runtime.use(sinks=[("feed", notifications.record)])
     customer = Principal(
         user_id=customer_id, email="customer@summon.local", groups=frozenset({CUSTOMERS})
     )

@@ -22,38 +22,26 @@ os.environ.update(
 )
 
 
-def _reset_clients() -> None:
-    """Forget every cached AWS client and settings object (they captured the environment)."""
-    from pynamodb.models import Model
-
-    from chalicelib import config, web
-    from chalicelib.adapters import s3, sns
-
-    def every(cls: type) -> list[type]:
-        return [cls, *(sub for child in cls.__subclasses__() for sub in every(child))]
-
-    for model in every(Model):
-        model._connection = None  # type: ignore[attr-defined]
-    for cached in (config.settings, web._idempotency, s3._client, sns._client):
-        cached.cache_clear()
-
-
 @pytest.fixture(autouse=True)
 def _isolated_environment() -> Iterator[None]:
-    """Each test starts from the suite's environment: a test (or a library it drives, like
-    chalice's test client, which restores a snapshot of os.environ) that leaves variables
-    behind must not point later tests at another emulator or stage."""
+    """Each test starts from the suite's environment and a fresh runtime (settings, clients,
+    caches and test overrides are all the runtime's: ``runtime.reset()`` forgets them), and
+    leaves neither behind: a test (or a library it drives, like chalice's test client,
+    which restores a snapshot of os.environ) that leaves variables behind must not point
+    later tests at another emulator or stage."""
+    from chalicelib import runtime
+
     saved = dict(os.environ)
+    runtime.reset()
     yield
+    runtime.reset()
     if dict(os.environ) != saved:
         os.environ.clear()
         os.environ.update(saved)
-        _reset_clients()
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _app_composed() -> None:
-    """Import the app (its composition root registers the event sinks) before any test
-    swaps ``events._sinks`` for its own list: a first import inside such a patch would put
-    the app's sinks into the temporary list, and later tests would run without them."""
+    """Import the app: its composition root wires the event sinks into the runtime, which
+    tests that drive services without the test client rely on too."""
     import app  # noqa: F401

@@ -14,15 +14,14 @@ REGION = "us-east-1"
 def provision(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Media bucket (S3 → SQS notifications), media queue, announcements topic and the
     three SNS platform applications, as devstack provisions them; the app's env set."""
-    from chalicelib import config
+    from chalicelib import config, runtime
     from devstack import provision as prov
 
     names = config.default_names("test")
     env = prov.queues_topics_buckets(None, REGION, names)  # type: ignore[arg-type]
     for key in (config.PUSH_APNS_ARN, config.PUSH_APNS_SANDBOX_ARN, config.PUSH_FCM_ARN):
         monkeypatch.setenv(key, env[key])
-    config.settings.cache_clear()
-    config.settings()  # cached now: chalice's test client sets SUMMON_STAGE=dev per call
+    runtime.use(settings=config.load())  # now: chalice's test client sets SUMMON_STAGE=dev per call
     return {**names, **env}
 
 

@@ -12,13 +12,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
 from botocore.exceptions import ClientError
+from botocore.signers import CloudFrontSigner
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from chalicelib import config
+from chalicelib import runtime
+from chalicelib.adapters import aws_client
 
 READ_URL_TTL_S = 15 * 60
 
@@ -30,19 +34,12 @@ class Head:
     content_type: str
 
 
-@lru_cache(maxsize=4)
-def _client(region: str) -> Any:
-    import boto3  # on first use: boto3 + s3transfer cost ~5-10 ms beyond botocore
-
-    return boto3.client("s3", region_name=region)
-
-
 def client() -> Any:
-    return _client(config.settings().region)
+    return aws_client("s3")
 
 
 def bucket() -> str:
-    return config.settings().media_bucket
+    return runtime.settings().media_bucket
 
 
 def presigned_post(
@@ -108,7 +105,7 @@ def delete(key: str) -> None:
 def read_url(key: str, ttl_s: int = READ_URL_TTL_S) -> str:
     """A time-limited URL to read ``key``: CloudFront signed when configured, else a
     presigned S3 GET."""
-    s = config.settings()
+    s = runtime.settings()
     if s.media_cdn_domain and s.cloudfront_key_id and s.cloudfront_key_secret:
         return cloudfront_url(s.media_cdn_domain, s.cloudfront_key_id, key, ttl_s)
     return str(
@@ -119,14 +116,9 @@ def read_url(key: str, ttl_s: int = READ_URL_TTL_S) -> str:
 
 
 def cloudfront_url(domain: str, key_id: str, key: str, ttl_s: int) -> str:
-    from botocore.signers import CloudFrontSigner
-
-    private_key = _cloudfront_key(config.settings().cloudfront_key_secret)
+    private_key = runtime.get().memo("cloudfront_key", _cloudfront_key)
 
     def rsa_signer(message: bytes) -> bytes:
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.asymmetric import padding
-
         signature: bytes = private_key.sign(message, padding.PKCS1v15(), hashes.SHA1())
         return signature
 
@@ -137,16 +129,15 @@ def cloudfront_url(domain: str, key_id: str, key: str, ttl_s: int) -> str:
     )
 
 
-@lru_cache(maxsize=2)
-def _cloudfront_key(secret: str) -> Any:
-    """The PEM private key: inline, or the value of the named Secrets Manager secret
-    (fetched once per container)."""
-    from cryptography.hazmat.primitives.serialization import load_pem_private_key
-
-    pem = secret
-    if not secret.lstrip().startswith("-----BEGIN"):
-        import boto3
-
-        sm = boto3.client("secretsmanager", region_name=config.settings().region)
-        pem = str(sm.get_secret_value(SecretId=secret)["SecretString"])
+def _cloudfront_key() -> Any:
+    """The PEM private key ``SUMMON_CLOUDFRONT_KEY_SECRET`` gives: inline, or the value of
+    the Secrets Manager secret it names (1 GetSecretValue, once per runtime)."""
+    s = runtime.settings()
+    pem = s.cloudfront_key_secret
+    if not pem.lstrip().startswith("-----BEGIN"):
+        pem = str(
+            aws_client("secretsmanager").get_secret_value(SecretId=s.cloudfront_key_secret)[
+                "SecretString"
+            ]
+        )
     return load_pem_private_key(pem.encode(), password=None)

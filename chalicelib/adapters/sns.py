@@ -23,12 +23,12 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib import config
+from chalicelib import runtime
+from chalicelib.adapters import aws_client
 
 log = logging.getLogger("summon.push")
 
@@ -123,19 +123,12 @@ def message_for(platform: str, n: Notification) -> tuple[str, dict[str, dict[str
 # --- I/O ------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=4)
-def _client(region: str) -> Any:
-    import boto3  # on first use: boto3 costs ~5-10 ms beyond botocore
-
-    return boto3.client("sns", region_name=region)
-
-
 def client() -> Any:
-    return _client(config.settings().region)
+    return aws_client("sns")
 
 
 def application_arn(platform: str) -> str:
-    s = config.settings()
+    s = runtime.settings()
     arn = {
         "apns": s.push_apns_arn,
         "apns_sandbox": s.push_apns_sandbox_arn,
@@ -191,7 +184,7 @@ def send(endpoint_arn: str, platform: str, n: Notification) -> str:
     """Publish one notification to one endpoint; the SNS message id. Raises
     :class:`EndpointGone` when SNS reports the endpoint disabled or deleted. 1 SNS call."""
     message, attributes = message_for(platform, n)
-    if config.settings().stage == "local":
+    if runtime.settings().stage == "local":
         log.info(
             "push %s to %s [%s] %s: %s",
             n.type,

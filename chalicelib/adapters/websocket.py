@@ -21,10 +21,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib import config
+from chalicelib import runtime
 
 log = logging.getLogger("summon.websocket")
 
@@ -43,7 +44,7 @@ def endpoint_for(domain_name: str, stage: str) -> str:
     """The ``@connections`` endpoint of a connection that came in on ``domain_name``/``stage``:
     ``SUMMON_WS_CALLBACK_URL`` when set (the local gateway; or the execute-api URL when the
     socket API sits behind a custom domain), ``https://{domain_name}/{stage}`` otherwise."""
-    configured = config.settings().ws_callback_url
+    configured = runtime.settings().ws_callback_url
     if configured:
         return configured.rstrip("/")
     return f"https://{domain_name}/{stage}"
@@ -79,12 +80,10 @@ class ApiGatewaySender:
         with self._lock:
             found = self._clients.get(endpoint)
             if found is None:
-                import boto3  # on first send: the WebSocket-only path needs boto3 (~20 ms)
-
                 found = boto3.session.Session().client(
                     "apigatewaymanagementapi",
                     endpoint_url=endpoint,
-                    region_name=config.settings().region,
+                    region_name=runtime.settings().region,
                     config=_CLIENT_CONFIG,
                 )
                 self._clients[endpoint] = found

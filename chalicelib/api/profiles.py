@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint
 
-from chalicelib import lazy
+from chalicelib import lazy, openapi
 from chalicelib.auth import PROVIDERS
 from chalicelib.errors import PreconditionRequired
 from chalicelib.schemas.common import Page
@@ -169,6 +169,4 @@ def get_provider(call: Call) -> ProviderPublic:
     calls=0,
 )
 def get_openapi(call: Call) -> dict[str, Any]:
-    from chalicelib import openapi
-
     return openapi.document()

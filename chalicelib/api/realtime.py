@@ -183,7 +183,6 @@ def _handle_frame(connection_id: str, payload: dict[str, Any]) -> dict[str, Any]
     calls=3,
 )
 def list_conversations(call: Call) -> Page[ConversationSummary]:
-    """1 Query + 2 BatchGetItem."""
     return chat.conversations(call.user_id(), call.query.limit, call.query.cursor)
 
 
@@ -198,7 +197,6 @@ def list_conversations(call: Call) -> Page[ConversationSummary]:
     calls=2,
 )
 def list_messages(call: Call) -> Page[Message]:
-    """1 Query (+1 GetItem when this container has not seen the conversation)."""
     q: MessagesQuery = call.query
     return chat.messages(call.user_id(), _conversation_id(call), q.after, q.limit, q.cursor)
 
@@ -217,7 +215,6 @@ def list_messages(call: Call) -> Page[Message]:
     calls=5,
 )
 def post_message(call: Call) -> Reply:
-    """1 BatchGetItem + 1 UpdateItem + 1 PutItem + 1 BatchGetItem (a retry: 1)."""
     message, created = chat.send(call.user_id(), _conversation_id(call), call.body)
     return Reply(status=201 if created else 200, body=message)
 
@@ -233,7 +230,6 @@ def post_message(call: Call) -> Reply:
     calls=3,
 )
 def post_read(call: Call) -> ReadState:
-    """1 GetItem + 1 UpdateItem + 1 BatchGetItem."""
     return chat.read(call.user_id(), _conversation_id(call), call.body.seq)
 
 
@@ -247,7 +243,6 @@ def post_read(call: Call) -> ReadState:
     calls=2,
 )
 def get_job_location(call: Call) -> JobLocation:
-    """2 GetItem."""
     return live.last_location(call.user_id(), _id(call.params["job_id"], "job"))
 
 

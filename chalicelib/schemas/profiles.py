@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -71,8 +72,6 @@ class SettingsDoc(Strict):
     @field_validator("client")
     @classmethod
     def _client_size(cls, value: dict[str, Any]) -> dict[str, Any]:
-        import json
-
         if len(json.dumps(value)) > MAX_CLIENT_SETTINGS_BYTES:
             raise ValueError(f"at most {MAX_CLIENT_SETTINGS_BYTES} bytes as JSON")
         return value

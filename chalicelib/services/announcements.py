@@ -1,8 +1,8 @@
 """Announcements: a message published to the announcements SNS topic reaches every
 connected user live and the rest by push.
 
-1. Live: the real-time capability's broadcast (registered in app.py with
-   :func:`use_live_broadcast`) sends the ``announcement`` frame to every live socket (its
+1. Live: the real-time capability's broadcast (wired by app.py as the runtime's
+   ``live_broadcast``) sends the ``announcement`` frame to every live socket (its
    connection index is sharded, no Scan) and answers the users it reached.
 2. Push: every user who has a device and was not reached live gets it through the events
    port's offline handlers (the push sender, which applies mute settings). Device owners
@@ -12,11 +12,6 @@ connected user live and the rest by push.
 Without a live broadcast registered nobody counts as live and every device owner gets the
 push. Not in the feed (``feed=False``): one feed item per user per announcement is not
 worth it.
-
-Considered and not taken: subscribing every platform endpoint to the topic, so SNS fans
-out natively. It needs no enumeration, but SNS would also push to users who are looking
-at the app (no "live users get the frame, not a push"), mute settings could not apply,
-and every token move or clean-up would have to keep subscriptions in step.
 
 SNS retries a failed delivery: a claim item per SNS message id makes a redelivered message
 change nothing (a failure releases the claim so the retry sends; a crash that could not
@@ -30,30 +25,17 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Iterator
+from typing import Any
 
-from chalicelib import ids, lazy
+from chalicelib import ids, runtime
 from chalicelib.services import events
-
-if TYPE_CHECKING:
-    from chalicelib.store import devices as repo
-else:  # app.py registers the live broadcast at import; PynamoDB waits for a message
-    repo = lazy.module("chalicelib.store.devices")
+from chalicelib.store import devices as repo
 
 log = logging.getLogger("summon.announcements")
 
 CHUNK = 100
 LEASE_S = 300
-LiveBroadcast = Callable[[dict[str, Any]], set[str]]
-_live: LiveBroadcast | None = None
-
-
-def use_live_broadcast(broadcast: LiveBroadcast | None) -> None:
-    """Register the real-time capability's "one frame to every live socket; the users
-    reached" (app.py); ``None`` unregisters (tests)."""
-    global _live
-    _live = broadcast
 
 
 def parse(subject: str | None, message: str) -> dict[str, Any]:
@@ -103,8 +85,9 @@ def broadcast(message_id: str, subject: str | None, message: str) -> int:
     count = 0
     try:
         reached: set[str] = set()
-        if _live is not None:
-            reached = _live(event(()).frame())
+        live = runtime.get().live_broadcast
+        if live is not None:
+            reached = live(event(()).frame())
             count += len(reached)
         for chunk in _chunks(repo.device_owners(), reached):
             events.deliver_offline(event(chunk), list(chunk))

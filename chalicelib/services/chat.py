@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import ids, observability
+from chalicelib import ids, observability, runtime
 from chalicelib.errors import NotFound
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.realtime import (
@@ -30,15 +30,10 @@ from chalicelib.store import keys, pagination
 from chalicelib.store import realtime as store
 from chalicelib.store.conversations import ConversationItem, MemberItem
 
-_MAX_CACHED = 10_000
-_participants: dict[str, tuple[str, ...]] = {}
-
 
 def _remember(conv: ConversationItem) -> tuple[str, ...]:
     people = tuple(str(p) for p in (conv.participants or []))
-    if len(_participants) >= _MAX_CACHED:
-        _participants.pop(next(iter(_participants)))
-    _participants[str(conv.pk).removeprefix("CONV#")] = people
+    runtime.get().participants[str(conv.pk).removeprefix("CONV#")] = people
     return people
 
 
@@ -46,7 +41,7 @@ def participants(user_id: str, conversation_id: str) -> tuple[str, ...]:
     """The participants, if ``user_id`` is one of them (else 404). A conversation's
     participants never change, so this is 0 calls once the container has seen it, else
     1 GetItem."""
-    people = _participants.get(conversation_id)
+    people = runtime.get().participants.get(conversation_id)
     if people is None:
         conv = store.conversation(conversation_id)
         people = _remember(conv) if conv is not None else ()

@@ -20,9 +20,9 @@ def _out(item: DeviceItem) -> DeviceOut:
 
 
 def register(principal: Principal, body: DeviceIn) -> tuple[DeviceOut, bool]:
-    """POST /devices — the device and whether it is new. DynamoDB: 1 GetItem when the
-    token is already this user's; 1 GetItem + 1 TransactWriteItems otherwise (+1 GetItem
-    on a lost race). SNS: 2-3 calls (create/re-enable the endpoint)."""
+    """Register the caller's push token: the device and whether it is new (a token held
+    by another account moves to this one). Also 2-3 SNS calls (create or re-enable the
+    platform endpoint); :class:`Unavailable` when push is not configured."""
     uid = principal.user_id
     digest = repo.token_hash(body.token)
     try:
@@ -49,12 +49,13 @@ def register(principal: Principal, body: DeviceIn) -> tuple[DeviceOut, bool]:
 
 
 def list_devices(principal: Principal) -> list[DeviceOut]:
-    """GET /devices — 1 Query."""
+    """The caller's push devices."""
     return [_out(d) for d in repo.list_devices(principal.user_id)]
 
 
 def remove(principal: Principal, device_id: str) -> None:
-    """DELETE /devices/{id} — 1 GetItem + 1 TransactWriteItems; 1 SNS call."""
+    """Forget one of the caller's devices and its SNS endpoint (1 SNS call);
+    :class:`NotFound` when it is not theirs."""
     item = repo.get_device(principal.user_id, device_id)
     if item is None:
         raise NotFound("No such device.")

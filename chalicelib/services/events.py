@@ -1,15 +1,12 @@
 """The single publishing port of domain events.
 
 Every state change emits its events (:class:`Event`) through :func:`publish`, inside
-:func:`batched` when it emits several (the sinks then get them together). Sinks added with
-:func:`add_sink` do the rest: the notification feed records them (when ``feed``), the live
-sender delivers it to the recipients' sockets, and the push sender reaches the ones with
-no live socket. A failing sink is logged and never undoes the state change that emitted
-the event (the feed is the catch-up path).
-
-Marketplace changes write their feed entries in their own transaction instead (the outbox,
-:meth:`chalicelib.store.marketplace.Changes.notify`) and publish the events only once it
-committed, flagged ``recorded``: the feed sink leaves those alone."""
+:func:`batched` when it emits several (the sinks then get them together). The sinks app.py
+wires into the runtime (``runtime.compose``) do the rest: the notification feed records
+them (when ``feed`` and not ``recorded``), the live sender delivers them to the
+recipients' sockets, and the offline handlers (push) reach the recipients with no live
+socket. A failing sink or handler is logged and never undoes the state change that
+emitted the event (the feed is the catch-up path)."""
 
 from __future__ import annotations
 
@@ -20,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib import ids
+from chalicelib import ids, runtime
 
 log = logging.getLogger("summon.events")
 
@@ -66,15 +63,7 @@ OfflineHandler = Callable[[Sequence[Delivery], Prefetched], None]
 KeysFor = Callable[[Sequence[Delivery]], Iterable[Key]]
 """The items an offline handler would read for these (event, candidate users) pairs."""
 
-_sinks: list[tuple[str, Sink]] = []
-_offline: list[tuple[str, OfflineHandler, KeysFor | None]] = []
 _local = threading.local()
-
-
-def add_sink(name: str, sink: Sink) -> None:
-    """Register a sink once (by name); the composition root (app.py) calls this."""
-    if all(n != name for n, _ in _sinks):
-        _sinks.append((name, sink))
 
 
 def publish(event: Event) -> None:
@@ -116,7 +105,7 @@ def batched() -> Iterator[None]:
 
 
 def _dispatch(batch: list[Event]) -> None:
-    for name, sink in list(_sinks):
+    for name, sink in list(runtime.get().sinks):
         try:
             sink(batch)
         except Exception:
@@ -124,21 +113,12 @@ def _dispatch(batch: list[Event]) -> None:
             log.exception("event sink %s failed for %d events (%s)", name, len(batch), kinds)
 
 
-def add_offline_handler(name: str, handler: OfflineHandler, keys: KeysFor | None = None) -> None:
-    """Register (once, by name) what happens to events for users with no live connection
-    (the push sender), and optionally which items it needs for a set of candidate
-    deliveries (``keys``), so the live sink reads them with the sockets
-    (:func:`offline_keys`) and hands them over in :func:`deliver_offline_many`."""
-    if all(n != name for n, _, _ in _offline):
-        _offline.append((name, handler, keys))
-
-
 def offline_keys(candidates: Sequence[Delivery]) -> list[Key]:
     """The items the offline handlers would read if ``candidates`` (each event with those
     of its recipients who might turn out to be offline) all were: for the live sink to read
     in its own look-up of sockets. Pure (no I/O)."""
     wanted: dict[Key, None] = {}
-    for name, _, keys in list(_offline):
+    for name, _, keys in list(runtime.get().offline):
         if keys is None or not candidates:
             continue
         try:
@@ -162,7 +142,7 @@ def deliver_offline_many(
     batch = [(event, list(users)) for event, users in deliveries if users]
     if not batch:
         return
-    for name, handler, _ in list(_offline):
+    for name, handler, _ in list(runtime.get().offline):
         try:
             handler(batch, prefetched or {})
         except Exception:

@@ -27,10 +27,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib import ids
+from chalicelib import ids, runtime
 from chalicelib.adapters import websocket
 from chalicelib.domain.jobs import JobState
-from chalicelib.errors import Conflict, DomainError, Forbidden, NotFound
+from chalicelib.errors import Conflict, Forbidden, NotFound, TooFrequent
 from chalicelib.schemas.realtime import JobLocation, LocationFrame
 from chalicelib.services import events
 from chalicelib.store import keys
@@ -52,21 +52,12 @@ until then ``@connections`` answers Gone. So Gone only removes sockets older tha
 a young one just misses the frame (and is cleaned up by its ``$disconnect`` if it really
 is gone)."""
 
-_sender: websocket.Sender | None = None
-
 
 def sender() -> websocket.Sender:
-    """The sender of this container (built on first use)."""
-    global _sender
-    if _sender is None:
-        _sender = websocket.ApiGatewaySender()
-    return _sender
-
-
-def use_sender(replacement: websocket.Sender | None) -> None:
-    """Swap the sender (tests); ``None`` goes back to the real one."""
-    global _sender
-    _sender = replacement
+    """This container's ``@connections`` sender (the runtime's ``sender``; tests:
+    ``runtime.use(sender=fake)``)."""
+    sender: websocket.Sender = runtime.get().memo("sender", websocket.ApiGatewaySender)
+    return sender
 
 
 def frame(type_: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -207,11 +198,6 @@ LOCATION_INTERVAL_MS = 1000
 refused with an ``error`` frame (status 429) and dropped."""
 
 LOCATION_STATES = frozenset({JobState.EN_ROUTE, JobState.ARRIVED})
-
-
-class TooFrequent(DomainError):
-    status = 429
-    title = "Too Many Requests"
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ from __future__ import annotations
 import os
 from collections.abc import Collection
 from datetime import timedelta
-from functools import lru_cache
 
+from chalicelib import runtime
 from chalicelib.domain import dispatch, geo, ranking
 from chalicelib.store import marketplace as store
 
@@ -52,9 +52,13 @@ def _seconds(name: str, default: timedelta) -> timedelta:
     return timedelta(seconds=_positive(name, int(default.total_seconds())))
 
 
-@lru_cache(maxsize=1)
 def market_settings() -> dispatch.Settings:
-    """The dispatch settings of this deployment; ``ValueError`` naming a bad variable."""
+    """The dispatch settings of this deployment (read once per runtime); ``ValueError``
+    naming a bad variable."""
+    return runtime.get().memo("market_settings", _read_settings)
+
+
+def _read_settings() -> dispatch.Settings:
     return dispatch.Settings(
         offer_ttl=_seconds(OFFER_TTL_SECONDS, dispatch.OFFER_TTL),
         instant_request_ttl=_seconds(REQUEST_TTL_SECONDS, dispatch.INSTANT_REQUEST_TTL),

@@ -46,7 +46,8 @@ def thumbnail_key(owner_id: str, media_id: str) -> str:
 
 
 def start_upload(principal: Principal, body: UploadIn) -> UploadOut:
-    """POST /uploads — 1 conditional PutItem (the presigned POST is signed locally)."""
+    """A pending media record and the presigned POST to upload it with (signed locally);
+    :class:`Invalid` when the purpose, type or size is not allowed."""
     problem = rules.upload_problem(body.purpose, body.content_type, body.size_bytes)
     if problem:
         field = problem.split(":", 1)[0]
@@ -85,9 +86,9 @@ def _out(item: MediaItem) -> MediaOut:
 
 
 def get(principal: Principal, media_id: str) -> MediaOut:
-    """GET /media/{id} — 1 BatchGetItem (the record and the caller's grant). The owner and
-    the users it was shared with (participants of its request/job/conversation) may read
-    it; anyone else gets the same 404 as for an unknown id."""
+    """A media's status and read URLs. The owner and the users it was shared with
+    (participants of its request/job/conversation) may read it; anyone else gets the same
+    404 as for an unknown id."""
     if not ids.is_id(media_id):
         raise NotFound("No such media.")
     item, granted = repo.get_with_grant(media_id, principal.user_id)

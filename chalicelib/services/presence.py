@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 
+from chalicelib import runtime
 from chalicelib.services import live
 from chalicelib.store import realtime as store
 
@@ -42,7 +43,7 @@ def connected(connection_id: str, user_id: str, endpoint: str) -> None:
 def disconnected(connection_id: str) -> None:
     """Forget the socket. 1 DeleteItem + 1 UpdateItem; when it was the user's last live
     socket, + 1 Query + 1 BatchGetItem."""
-    _owners.pop(connection_id, None)
+    runtime.get().owners.pop(connection_id, None)
     removed = store.remove_connection(connection_id)
     if removed is None:
         return
@@ -55,17 +56,12 @@ def disconnected(connection_id: str) -> None:
 def user_of(connection_id: str) -> str | None:
     """Who holds a connection: 0 calls when this container saw it before, else 1 GetItem.
     (A connection id is never reused, so the answer never changes.)"""
-    cached = _owners.get(connection_id)
+    owners = runtime.get().owners
+    cached = owners.get(connection_id)
     if cached is not None:
         return cached
     record = store.connection(connection_id)
     if record is None:
         return None
-    if len(_owners) >= _MAX_CACHED:
-        _owners.pop(next(iter(_owners)))
-    _owners[connection_id] = record.user_id
+    owners[connection_id] = record.user_id
     return record.user_id
-
-
-_MAX_CACHED = 10_000
-_owners: dict[str, str] = {}

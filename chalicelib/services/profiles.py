@@ -46,7 +46,7 @@ def _profile(user_id: str, item: UserItem) -> Profile:
 
 
 def me(principal: Principal) -> Profile:
-    """GET /me — 1 GetItem (+1 PutItem on first use)."""
+    """The caller's profile (created on first use)."""
     item = repo.get_or_create_user(principal.user_id, principal.email, _roles(principal))
     return _profile(principal.user_id, item)
 
@@ -57,7 +57,7 @@ def ensure_profile(principal: Principal) -> UserItem:
 
 
 def patch_me(principal: Principal, patch: ProfilePatch) -> Profile:
-    """PATCH /me — 1 GetItem (+1 PutItem on first use) + 1 UpdateItem."""
+    """Apply the patch to the caller's profile (created on first use)."""
     ensure_profile(principal)
     changes = {name: getattr(patch, name) for name in patch.model_fields_set}
     item = repo.update_user(principal.user_id, changes)
@@ -87,16 +87,16 @@ def parse_if_match(header: str | None) -> int | None:
 
 
 def get_settings(principal: Principal) -> SettingsOut:
-    """GET /me/settings — 1 GetItem."""
+    """The caller's settings and their version (0 before the first save)."""
     data, version = repo.get_settings(principal.user_id)
     doc = SettingsDoc.model_validate(data) if data else SettingsDoc()
     return SettingsOut(**doc.model_dump(), version=version)
 
 
 def put_settings(principal: Principal, doc: SettingsDoc, expected: int | None) -> SettingsOut:
-    """PUT /me/settings — 1 conditional PutItem (412 when another device got there first)
-    + 1 BatchGetItem by the live sink (the user's sockets): the user's other devices get
-    ``settings.updated`` live."""
+    """Replace the caller's settings if they are still at version ``expected`` (None: any);
+    :class:`PreconditionFailed` when another device saved first. The caller's other
+    devices get ``settings.updated`` live."""
     version = repo.put_settings(principal.user_id, doc.model_dump(mode="json"), expected)
     out = SettingsOut(**doc.model_dump(), version=version)
     events.publish(
@@ -114,7 +114,7 @@ def put_settings(principal: Principal, doc: SettingsDoc, expected: int | None) -
 
 
 def categories() -> list[Category]:
-    """GET /categories — 0 calls (cached), 1 GetItem per container per minute."""
+    """The service categories (the catalog, cached per container for a minute)."""
     return [Category.model_validate(c) for c in repo.categories()]
 
 
@@ -160,9 +160,8 @@ def _mine(user_id: str, item: ProviderItem) -> ProviderMe:
 
 
 def put_provider(principal: Principal, body: ProviderProfileIn) -> ProviderMe:
-    """PUT /me/provider — 1 GetItem profile (+1 PutItem first use) + 1 GetItem provider +
-    1 conditional PutItem. Keeps rating, counters and availability; an online provider is
-    re-indexed at the new location."""
+    """Create or replace the caller's provider profile. Keeps rating, counters and
+    availability; an online provider is re-indexed at the new location."""
     check_categories(body.categories)
     profile = ensure_profile(principal)
     uid = principal.user_id
@@ -192,8 +191,8 @@ def _rate_json(rate: Rate | None) -> dict[str, Any] | None:
 
 
 def set_availability(principal: Principal, body: Availability) -> ProviderMe:
-    """PUT /me/provider/availability — 1 conditional UpdateItem, +1 GetItem when going
-    online without a location (the one on file is used)."""
+    """Go online or offline; going online without a location uses the one on file
+    (:class:`NotFound` before the provider profile exists)."""
     uid = principal.user_id
     lat = body.location.lat if body.location else None
     lng = body.location.lng if body.location else None
@@ -210,7 +209,7 @@ def set_availability(principal: Principal, body: Availability) -> ProviderMe:
 
 
 def provider(user_id: str) -> ProviderPublic:
-    """GET /providers/{id} — 1 GetItem."""
+    """A provider's public profile; :class:`NotFound` when there is none."""
     item = repo.get_provider(user_id)
     if item is None:
         raise NotFound("No such provider.")

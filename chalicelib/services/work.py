@@ -4,15 +4,15 @@
 the events port: its changes' events are described by
 :func:`~chalicelib.services.notifications.describe` and published by
 :func:`~chalicelib.services.notifications.publish`. Tests run the services against
-another unit of work (e.g. an in-memory one) inside :func:`using`.
+another unit of work (e.g. an in-memory one) with ``runtime.use(marketplace=...)``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
+from chalicelib import runtime
 from chalicelib.services import notifications
 from chalicelib.store import marketplace as store
 from chalicelib.store import media as media_repo
@@ -28,25 +28,14 @@ class UnitOfWork(Protocol):
     ) -> T: ...
 
 
-_stack: list[UnitOfWork] = []
-
-
 def work() -> UnitOfWork:
-    """The unit of work in use (DynamoDB unless a test swapped it in :func:`using`)."""
-    if _stack:
-        return _stack[-1]
+    """The unit of work of this container (``runtime.use(marketplace=...)`` swaps it)."""
+    return runtime.get().memo("marketplace", _on_dynamodb)
+
+
+def _on_dynamodb() -> UnitOfWork:
     return store.UnitOfWork(
         describe=notifications.describe,  # type: ignore[arg-type]
         publish=notifications.publish,
         share=media_repo.grant,
     )
-
-
-@contextmanager
-def using(unit: UnitOfWork) -> Iterator[UnitOfWork]:
-    """Run the services against ``unit`` inside the block."""
-    _stack.append(unit)
-    try:
-        yield unit
-    finally:
-        _stack.remove(unit)

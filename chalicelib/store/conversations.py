@@ -13,12 +13,12 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.attributes import JSONAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import ids
 from chalicelib.store import keys
-from chalicelib.store.models import Entity
+from chalicelib.store.models import Entity, get_or_none
 
 
 class ConversationItem(Entity, discriminator="conversation"):
@@ -105,7 +105,4 @@ def open_conversation(
 
 def get_conversation(conversation_id: str) -> ConversationItem | None:
     """1 GetItem."""
-    try:
-        return ConversationItem.get(keys.conversation(conversation_id), keys.META)
-    except DoesNotExist:
-        return None
+    return get_or_none(ConversationItem, keys.conversation(conversation_id), keys.META)

@@ -34,13 +34,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import ids
 from chalicelib.store import keys
-from chalicelib.store.models import Entity, SettingsItem, condition_failed
+from chalicelib.store.models import Entity, SettingsItem, condition_failed, get_or_none
 
 
 class DeviceItem(Entity, discriminator="device"):
@@ -111,15 +111,7 @@ def _target_device(user_id: str, element: str) -> DeviceItem | None:
     if len(parts) != 4:
         return None
     device_id, platform, token_sha256, endpoint_arn = parts
-    return DeviceItem(
-        keys.user(user_id),
-        keys.device(device_id),
-        device_id=device_id,
-        user_id=user_id,
-        platform=platform,
-        token_sha256=token_sha256,
-        endpoint_arn=endpoint_arn,
-    )
+    return _device(user_id, device_id, platform, token_sha256, endpoint_arn)
 
 
 def _push_targets(user_id: str) -> PushTargetsItem:
@@ -152,18 +144,12 @@ def _remove_target(user_id: str, element: str, tx: TransactWrite | None = None) 
 
 def get_token(platform: str, token_sha256: str) -> DeviceTokenItem | None:
     """1 GetItem."""
-    try:
-        return DeviceTokenItem.get(keys.device_token(platform, token_sha256), keys.TOKEN)
-    except DoesNotExist:
-        return None
+    return get_or_none(DeviceTokenItem, keys.device_token(platform, token_sha256), keys.TOKEN)
 
 
 def get_device(user_id: str, device_id: str) -> DeviceItem | None:
     """1 GetItem."""
-    try:
-        return DeviceItem.get(keys.user(user_id), keys.device(device_id))
-    except DoesNotExist:
-        return None
+    return get_or_none(DeviceItem, keys.user(user_id), keys.device(device_id))
 
 
 def list_devices(user_id: str) -> list[DeviceItem]:
@@ -172,7 +158,12 @@ def list_devices(user_id: str) -> list[DeviceItem]:
 
 
 def _device(
-    user_id: str, device_id: str, platform: str, token_sha256: str, endpoint_arn: str, now: str
+    user_id: str,
+    device_id: str,
+    platform: str,
+    token_sha256: str,
+    endpoint_arn: str,
+    now: str | None = None,
 ) -> DeviceItem:
     return DeviceItem(
         keys.user(user_id),

@@ -24,12 +24,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 
 from chalicelib import ids
 from chalicelib.store import keys
-from chalicelib.store.models import Entity, condition_failed
+from chalicelib.store.models import Entity, condition_failed, get_or_none
 
 PENDING, READY, REJECTED = "pending", "ready", "rejected"
 PENDING_TTL_S = 24 * 3600
@@ -85,10 +85,7 @@ def create(
 
 def get(media_id: str, *, consistent: bool = False) -> MediaItem | None:
     """1 GetItem (``consistent``: strongly consistent, for processing right after create)."""
-    try:
-        return MediaItem.get(keys.media(media_id), keys.META, consistent_read=consistent)
-    except DoesNotExist:
-        return None
+    return get_or_none(MediaItem, keys.media(media_id), keys.META, consistent=consistent)
 
 
 def get_with_grant(media_id: str, user_id: str) -> tuple[MediaItem | None, bool]:

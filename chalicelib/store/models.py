@@ -21,7 +21,7 @@ request's or job's, far below it.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 from pynamodb.attributes import (
     DiscriminatorAttribute,
@@ -30,6 +30,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
 )
 from pynamodb.connection import TableConnection
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import (
     AllProjection,
     GlobalSecondaryIndex,
@@ -38,9 +39,31 @@ from pynamodb.indexes import (
 )
 from pynamodb.models import Model
 
-from chalicelib import config
+from chalicelib import runtime
 
-_S = config.settings()
+_S = runtime.settings()  # table names and region are fixed at import (PynamoDB's Meta)
+
+
+class Table(Model):
+    """A model whose table connection is the runtime's: one per table per runtime, shared
+    by every model of the table (each costs 50-130 ms to build on a cold container), and
+    forgotten by ``runtime.reset()``."""
+
+    @classmethod
+    def _get_connection(cls) -> TableConnection:
+        table = next(c for c in cls.__mro__ if "Meta" in vars(c))  # the class naming the table
+        assert issubclass(table, Table)
+        connection: TableConnection = runtime.get().memo(
+            f"dynamodb:{table.Meta.table_name}", table._connect
+        )
+        return connection
+
+    @classmethod
+    def _connect(cls) -> TableConnection:
+        # PynamoDB keeps one connection per class in the private ``_connection`` and has no
+        # public way to drop it: the runtime owns it instead, so it starts from none.
+        cls._connection = None
+        return super()._get_connection()
 
 
 class Gsi1(GlobalSecondaryIndex["Entity"]):
@@ -106,7 +129,7 @@ class Gsi3(GlobalSecondaryIndex["Entity"]):
     gsi3sk = UnicodeAttribute(range_key=True)
 
 
-class Entity(Model):
+class Entity(Table):
     """Base of every item in the main table; ``kind`` tells the entity apart."""
 
     class Meta:
@@ -135,14 +158,6 @@ class Entity(Model):
     gsi3 = Gsi3()
     lsi1 = Lsi1()
 
-    @classmethod
-    def _get_connection(cls) -> TableConnection:
-        """One connection (one botocore client) for every entity of the table: PynamoDB
-        caches one per class, and each costs 50-130 ms to build on a cold container."""
-        if cls is Entity:
-            return super()._get_connection()
-        return Entity._get_connection()
-
 
 class CompactJSONAttribute(JSONAttribute):
     """JSON stored without the spaces ``json.dumps`` puts after ``,`` and ``:`` (same value
@@ -156,6 +171,17 @@ class CompactJSONAttribute(JSONAttribute):
 
 TTL_ATTRIBUTE = "ttl"
 CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+M = TypeVar("M", bound=Model)
+
+
+def get_or_none(model: type[M], pk: str, sk: str, *, consistent: bool = False) -> M | None:
+    """The item at (pk, sk), or None. 1 GetItem (``consistent``: strongly consistent)."""
+    try:
+        return model.get(pk, sk, consistent_read=consistent)
+    except DoesNotExist:
+        return None
 
 
 def condition_failed(exc: Exception) -> bool:
@@ -197,7 +223,7 @@ class CatalogItem(Entity, discriminator="catalog"):
     categories = JSONAttribute(null=True)
 
 
-class IdempotencyItem(Model):
+class IdempotencyItem(Table):
     """The table Powertools' idempotency utility writes (its default attribute names)."""
 
     class Meta:

@@ -9,7 +9,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
-from chalicelib import ids
+from chalicelib import ids, runtime
 from chalicelib.errors import Conflict, NotFound, PreconditionFailed
 from chalicelib.store import keys
 from chalicelib.store.models import (
@@ -18,6 +18,7 @@ from chalicelib.store.models import (
     SettingsItem,
     UserItem,
     condition_failed,
+    get_or_none,
 )
 
 # --- profiles -------------------------------------------------------------------------
@@ -25,10 +26,7 @@ from chalicelib.store.models import (
 
 def get_user(user_id: str) -> UserItem | None:
     """1 GetItem."""
-    try:
-        return UserItem.get(keys.user(user_id), keys.PROFILE)
-    except DoesNotExist:
-        return None
+    return get_or_none(UserItem, keys.user(user_id), keys.PROFILE)
 
 
 def get_or_create_user(user_id: str, email: str, roles: list[str]) -> UserItem:
@@ -118,10 +116,7 @@ def put_settings(user_id: str, data: dict[str, Any], expected_version: int | Non
 
 def get_provider(user_id: str) -> ProviderItem | None:
     """1 GetItem."""
-    try:
-        return ProviderItem.get(keys.user(user_id), keys.PROVIDER)
-    except DoesNotExist:
-        return None
+    return get_or_none(ProviderItem, keys.user(user_id), keys.PROVIDER)
 
 
 def save_provider(item: ProviderItem, expected_version: int) -> ProviderItem:
@@ -171,14 +166,13 @@ def set_availability(
 # --- categories -----------------------------------------------------------------------
 
 _CATALOG_TTL_S = 60.0
-_catalog: tuple[float, list[dict[str, Any]]] = (0.0, [])
 
 
 def categories() -> list[dict[str, Any]]:
     """The category catalog: one item, cached per container for a minute.
     1 GetItem per container per minute, 0 otherwise."""
-    global _catalog
-    loaded_at, cached = _catalog
+    rt = runtime.get()
+    loaded_at, cached = rt.catalog
     if cached and time.monotonic() - loaded_at < _CATALOG_TTL_S:
         return cached
     try:
@@ -186,12 +180,11 @@ def categories() -> list[dict[str, Any]]:
         found = list(item.categories or [])
     except DoesNotExist:
         found = []
-    _catalog = (time.monotonic(), found)
+    rt.catalog = (time.monotonic(), found)
     return found
 
 
 def put_categories(items: list[dict[str, Any]]) -> None:
     """Replace the catalog (seeding/admin). 1 PutItem."""
-    global _catalog
     CatalogItem(*keys.CATALOG, categories=items, updated_at=ids.iso()).save()
-    _catalog = (0.0, [])
+    runtime.get().catalog = (0.0, [])

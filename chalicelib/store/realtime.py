@@ -46,13 +46,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib import ids
 from chalicelib.errors import NotFound
 from chalicelib.store import keys, marketplace
 from chalicelib.store.conversations import ConversationItem, MemberItem
-from chalicelib.store.models import CONDITION_FAILED, Entity, condition_failed
+from chalicelib.store.models import CONDITION_FAILED, Entity, condition_failed, get_or_none
 
 CONNECTION_TTL_S = 2 * 3600 + 300
 """API Gateway closes a socket after 2 hours; its records expire 5 minutes later."""
@@ -172,10 +172,7 @@ def add_connection(
 
 def connection(connection_id: str) -> ConnectionItem | None:
     """Who holds a connection. 1 GetItem (consistent: a frame may follow $connect at once)."""
-    try:
-        return ConnectionItem.get(keys.connection(connection_id), keys.META, consistent_read=True)
-    except DoesNotExist:
-        return None
+    return get_or_none(ConnectionItem, keys.connection(connection_id), keys.META, consistent=True)
 
 
 def remove_connection(connection_id: str) -> tuple[str, list[Socket]] | None:
@@ -281,12 +278,9 @@ def conversation_and_dedupe(
 
 def conversation(conversation_id: str, *, consistent: bool = False) -> ConversationItem | None:
     """1 GetItem."""
-    try:
-        return ConversationItem.get(
-            keys.conversation(conversation_id), keys.META, consistent_read=consistent
-        )
-    except DoesNotExist:
-        return None
+    return get_or_none(
+        ConversationItem, keys.conversation(conversation_id), keys.META, consistent=consistent
+    )
 
 
 def take_seq(conversation_id: str, sender_id: str, preview: dict[str, Any]) -> int:
@@ -364,10 +358,7 @@ def mark_read(user_id: str, conversation_id: str, seq: int) -> bool:
 
 def member(user_id: str, conversation_id: str) -> MemberItem | None:
     """1 GetItem."""
-    try:
-        return MemberItem.get(keys.user(user_id), keys.conversation(conversation_id))
-    except DoesNotExist:
-        return None
+    return get_or_none(MemberItem, keys.user(user_id), keys.conversation(conversation_id))
 
 
 def members(
@@ -430,10 +421,7 @@ def put_location(item: LocationItem, min_interval_ms: int) -> bool:
 
 def location(job_id: str) -> LocationItem | None:
     """1 GetItem."""
-    try:
-        return LocationItem.get(*keys.job_location(job_id))
-    except DoesNotExist:
-        return None
+    return get_or_none(LocationItem, *keys.job_location(job_id))
 
 
 # --- the job, as the marketplace stores it ---------------------------------------------

@@ -38,13 +38,12 @@ class Api:
 @pytest.fixture
 def aws() -> Iterator[None]:
     """A fresh emulated account with the app's tables and the demo categories."""
-    from chalicelib import config
+    from chalicelib import config, runtime
     from chalicelib.store import profiles
     from devstack import provision, seed
 
     with mock_aws():
-        config.settings.cache_clear()
-        config.settings()  # read now: chalice's test client sets SUMMON_STAGE=dev per call
+        runtime.settings()  # read now: chalice's test client sets SUMMON_STAGE=dev per call
         provision.tables(None, config.DEFAULT_REGION)
         profiles.put_categories(seed.CATEGORIES)
         yield

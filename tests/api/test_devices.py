@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from chalicelib import runtime
 from tests import pushmedia
 from tests.pushmedia import APNS_TOKEN, APNS_TOKEN_2, FCM_TOKEN
 from tests.support import count_dynamodb_calls
@@ -278,7 +279,6 @@ def _announce(client, message_id="m-1", body=None):
 
 
 def test_an_announcement_reaches_live_users_live_and_the_rest_by_push(api, client):
-    from chalicelib.services import announcements
 
     live_user, offline_user = api(), api()
     _register(live_user, "apns", APNS_TOKEN)
@@ -289,12 +289,9 @@ def test_an_announcement_reaches_live_users_live_and_the_rest_by_push(api, clien
         frames.append(frame)
         return {live_user.user_id, "user-without-device"}
 
-    announcements.use_live_broadcast(broadcast)
-    try:
-        _announce(client)
-        _announce(client)  # SNS redelivers: nothing twice
-    finally:
-        announcements.use_live_broadcast(None)
+    runtime.use(live_broadcast=broadcast)
+    _announce(client)
+    _announce(client)  # SNS redelivers: nothing twice
     assert len(frames) == 1
     assert frames[0]["type"] == "announcement"
     assert frames[0]["data"]["title"] == "Maintenance"
@@ -306,7 +303,6 @@ def test_an_announcement_reaches_live_users_live_and_the_rest_by_push(api, clien
 
 
 def test_a_failed_announcement_is_sent_by_the_retry(api, client, monkeypatch):
-    from chalicelib.services import announcements
 
     alice = api()
     _register(alice)
@@ -318,13 +314,10 @@ def test_a_failed_announcement_is_sent_by_the_retry(api, client, monkeypatch):
             raise RuntimeError("gateway down")
         return set()
 
-    announcements.use_live_broadcast(broken)
-    try:
-        with pytest.raises(RuntimeError):
-            _announce(client, "m-2")
+    runtime.use(live_broadcast=broken)
+    with pytest.raises(RuntimeError):
         _announce(client, "m-2")
-    finally:
-        announcements.use_live_broadcast(None)
+    _announce(client, "m-2")
     assert calls["n"] == 2
     assert len(pushmedia.pushes()) == 1
 

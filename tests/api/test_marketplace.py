@@ -18,10 +18,9 @@ FAR = {"lat": 41.15, "lng": -8.61}  # Porto, ~275 km
 def _settings_first(aws):
     """Read the settings before chalice's test client patches the stage into the
     environment (the idempotency table's name depends on it)."""
-    from chalicelib import config, web
+    from chalicelib import runtime
 
-    config.settings()
-    web._idempotency.cache_clear()
+    runtime.settings()
 
 
 def become_provider(api, where=NEAR, categories=("plumbing",), radius_km=15, online=True):

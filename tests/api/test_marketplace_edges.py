@@ -7,8 +7,9 @@ import json
 
 import pytest
 
+from chalicelib import runtime
 from chalicelib.domain import geo
-from chalicelib.services import events, notifications
+from chalicelib.services import notifications
 from chalicelib.store.models import Entity
 from tests.api.test_marketplace import HERE, become_provider, offers_of, request_body, walk
 from tests.support import count_dynamodb_calls, route_calls
@@ -20,10 +21,9 @@ QUOTE = {"price": {"amount": "10", "currency": "EUR"}, "eta_minutes": 5}
 
 @pytest.fixture(autouse=True)
 def _settings_first(aws):
-    from chalicelib import config, web
+    from chalicelib import runtime
 
-    config.settings()
-    web._idempotency.cache_clear()
+    runtime.settings()
 
 
 def everything() -> set[tuple[str, str, str]]:
@@ -188,11 +188,10 @@ def test_every_route_stays_within_its_documented_dynamodb_budget(as_user, monkey
     delivered together (:func:`notifications.publish`): 1 BatchGetItem (every recipient's
     sockets, and the settings and push devices of those push could reach: an offline
     recipient costs no more). No route writes the feed on its own."""
-    monkeypatch.setattr(events, "_sinks", [("feed", notifications.record)] + [
-        sink for sink in events._sinks if sink[0] != "feed"
-    ])  # fmt: skip
-    assert [name for name, _ in events._sinks] == ["feed", "live"]
-    assert [name for name, _, _ in events._offline] == ["push"]
+    wired = runtime.get()
+    assert [name for name, _ in wired.sinks] == ["feed", "live"]
+    assert [name for name, _, _ in wired.offline] == ["push"]
+    runtime.use(sinks=[("feed", notifications.record), *wired.sinks[1:]])
     p1 = become_provider(as_user(("providers",)))
     p2 = become_provider(as_user(("providers",)), where={"lat": 38.71, "lng": -9.13})
     customer = as_user(("customers",))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -119,7 +120,7 @@ def test_read_urls_switch_to_cloudfront_signed_urls_by_configuration(api, monkey
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    from chalicelib import config
+    from chalicelib import runtime
     from chalicelib.adapters import s3
 
     assert "X-Amz-Signature" in s3.read_url("uploads/u/m") or "Signature" in s3.read_url(
@@ -131,14 +132,13 @@ def test_read_urls_switch_to_cloudfront_signed_urls_by_configuration(api, monkey
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     ).decode()
-    monkeypatch.setenv(config.MEDIA_CDN_DOMAIN, "media.example.com")
-    monkeypatch.setenv(config.CLOUDFRONT_KEY_ID, "K2JCJMDEHXQW5F")
-    monkeypatch.setenv(config.CLOUDFRONT_KEY_SECRET, pem)
-    config.settings.cache_clear()
-    try:
-        url = s3.read_url("uploads/u/m")
-    finally:
-        monkeypatch.undo()
-        config.settings.cache_clear()
+    cdn = replace(
+        runtime.settings(),
+        media_cdn_domain="media.example.com",
+        cloudfront_key_id="K2JCJMDEHXQW5F",
+        cloudfront_key_secret=pem,
+    )
+    runtime.use(settings=cdn)
+    url = s3.read_url("uploads/u/m")
     assert url.startswith("https://media.example.com/uploads/u/m?Expires=")
     assert "Key-Pair-Id=K2JCJMDEHXQW5F" in url and "Signature=" in url

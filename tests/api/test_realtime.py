@@ -13,6 +13,7 @@ from collections import defaultdict
 
 import pytest
 
+from chalicelib import runtime
 from chalicelib.adapters.websocket import SendResult
 from chalicelib.schemas.realtime import LocationFrame, MessageIn
 from chalicelib.services import chat, events, live, presence
@@ -53,29 +54,23 @@ class FakeSender:
 
 @pytest.fixture
 def sent(aws, client):
-    from chalicelib import config, web
-
     # Read the settings now: the first read must not happen inside chalice's test client,
     # which patches SUMMON_STAGE from .chalice/config.json (idempotency table name).
-    config.settings()
-    web._idempotency.cache_clear()
+    runtime.settings()
     fake = FakeSender()
-    live.use_sender(fake)
-    chat._participants.clear()
-    presence._owners.clear()
-    yield fake
-    live.use_sender(None)
+    runtime.use(sender=fake)
+    return fake
 
 
 @pytest.fixture
 def offline(monkeypatch):
     """What the offline (push) handlers receive: (event type, user ids)."""
     calls: list[tuple[str, list[str]]] = []
-    monkeypatch.setattr(
-        events,
-        "_offline",
-        [("test", lambda batch, _prefetched: calls.extend((e.type, u) for e, u in batch), None)],
-    )
+
+    def handler(batch, _prefetched):
+        calls.extend((e.type, u) for e, u in batch)
+
+    runtime.use(offline=[("test", handler, None)])
     return calls
 
 
@@ -495,7 +490,7 @@ def test_location_route_is_for_the_jobs_participants(as_user, sent, monkeypatch)
 
 def test_each_route_stays_within_its_dynamodb_budget(pair):
     customer, _, cid = pair
-    chat._participants.clear()
+    runtime.get().participants.clear()
     routes = [
         ("POST", f"/conversations/{cid}/messages"),
         ("GET", f"/conversations/{cid}/messages?after=0"),

@@ -13,15 +13,12 @@ from tests.support import free_port
 
 @pytest.fixture
 def aws() -> Iterator[None]:
-    from chalicelib import config, web
+    from chalicelib import config
     from devstack import provision
 
     with mock_aws():
-        config.settings.cache_clear()
-        web._idempotency.cache_clear()
         provision.tables(None, config.DEFAULT_REGION)
         yield
-    web._idempotency.cache_clear()
 
 
 @pytest.fixture(scope="module")

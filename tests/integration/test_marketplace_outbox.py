@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from chalicelib import ids
-from chalicelib.services import events, matching, notifications, offers, requests
+from chalicelib import ids, runtime
+from chalicelib.services import events, notifications, offers, requests
 from chalicelib.store import keys
 from chalicelib.store import marketplace as store
 from chalicelib.store.marketplace import mapping
@@ -32,10 +32,8 @@ def published(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[event
 
     profiles.put_categories(seed.CATEGORIES)
     seen: list[events.Event] = []
-    monkeypatch.setattr(events, "_sinks", [("feed", notifications.record), ("spy", seen.extend)])
-    matching.market_settings.cache_clear()
+    runtime.use(sinks=[("feed", notifications.record), ("spy", seen.extend)])
     yield seen
-    matching.market_settings.cache_clear()
 
 
 def feed(user_id: str) -> list[NotificationItem]:

@@ -19,11 +19,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from pynamodb.models import Model
 
+from chalicelib import runtime
 from chalicelib.errors import Conflict
 from chalicelib.schemas.marketplace import QuoteIn
-from chalicelib.services import events, matching, offers, quotes, requests
+from chalicelib.services import matching, offers, quotes, requests
 from chalicelib.store import keys
 from chalicelib.store import marketplace as store
 from chalicelib.store.models import ProviderItem
@@ -37,34 +37,19 @@ CONTENDERS = 20
 ROUNDS = 5
 
 
-def _reset_connections() -> None:
-    def every(cls: type) -> Iterator[type]:
-        yield cls
-        for sub in cls.__subclasses__():
-            yield from every(sub)
-
-    for cls in every(Model):
-        cls._connection = None
-
-
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    from chalicelib import config
-
     moto = Emulator().start()  # the local stack's emulator: DynamoDB calls atomic
     endpoint = moto.endpoint
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
     monkeypatch.setenv(matching.OFFERS_AT_ONCE, str(CONTENDERS))
-    monkeypatch.setattr(events, "_sinks", [])  # delivery is not what races here
-    config.settings.cache_clear()
-    matching.market_settings.cache_clear()
-    _reset_connections()
+    runtime.reset()
+    runtime.use(sinks=[])  # delivery is not what races here
     try:
         fresh_tables(endpoint)
         yield endpoint
     finally:
-        _reset_connections()
-        matching.market_settings.cache_clear()
+        runtime.reset()
         moto.stop()
 
 

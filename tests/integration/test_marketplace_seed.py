@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.services import events
+from chalicelib import runtime
 from chalicelib.store import marketplace as store
 from chalicelib.store.models import Entity
 
@@ -17,7 +17,7 @@ def test_seeded_open_requests_are_offered_to_nearby_providers_and_seeded_once(
     from chalicelib.store import profiles
     from devstack import seed
 
-    monkeypatch.setattr(events, "_sinks", [])
+    runtime.use(sinks=[])
     profiles.put_categories(seed.CATEGORIES)
     with Entity.batch_write() as batch:
         for user, provider in seed.demo_providers(120):

@@ -9,19 +9,10 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib import ids
+from chalicelib import ids, runtime
 from chalicelib.errors import Conflict
 from chalicelib.schemas.marketplace import QuoteIn, ReviewIn
-from chalicelib.services import (
-    events,
-    jobs,
-    matching,
-    notifications,
-    offers,
-    quotes,
-    requests,
-    timers,
-)
+from chalicelib.services import jobs, matching, notifications, offers, quotes, requests, timers
 from chalicelib.services import reviews as review_service
 from chalicelib.store import keys
 from chalicelib.store import marketplace as store
@@ -40,10 +31,8 @@ def market(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     from devstack import seed
 
     profiles.put_categories(seed.CATEGORIES)
-    monkeypatch.setattr(events, "_sinks", [("feed", notifications.record)])
-    matching.market_settings.cache_clear()
+    runtime.use(sinks=[("feed", notifications.record)])
     yield
-    matching.market_settings.cache_clear()
 
 
 def feed(user_id: str) -> list[tuple[str, dict]]:

@@ -75,11 +75,11 @@ class Harness:
 @pytest.fixture
 def h(aws, monkeypatch):
     from app import app
-    from chalicelib.services import events
+    from chalicelib import runtime
 
     names = pushmedia.provision(monkeypatch)
     published: list = []
-    monkeypatch.setattr(events, "_sinks", [("capture", published.extend)])
+    runtime.use(sinks=[("capture", published.extend)])
     with Client(app) as client:
         yield Harness(client, names, published)
 

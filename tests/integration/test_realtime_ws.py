@@ -10,6 +10,7 @@ import json
 import threading
 import time
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import jwt
@@ -17,9 +18,9 @@ import pytest
 from chalice.test import Client
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from chalicelib import auth
+from chalicelib import auth, runtime
 from chalicelib.adapters.websocket import ApiGatewaySender, SendResult
-from chalicelib.services import chat, live, presence
+from chalicelib.services import live
 from chalicelib.store import conversations
 from chalicelib.store import realtime as store
 from tests.support import _KEY, unverified_token
@@ -82,7 +83,7 @@ def jwks_url():
 def jwks(jwks_url, monkeypatch):
     """The app's real verifier, pointed at the test key's JWKS."""
     verifier = auth.TokenVerifier(jwks_url=jwks_url, issuer=ISSUER, audience="test-client")
-    monkeypatch.setattr(auth, "verifier", lambda: verifier)
+    runtime.use(verifier=verifier)
 
 
 @pytest.fixture
@@ -90,12 +91,9 @@ def ws(aws, jwks):
     from app import app
 
     fake = FakeSender()
-    live.use_sender(fake)
-    chat._participants.clear()
-    presence._owners.clear()
+    runtime.use(sender=fake)
     with Client(app) as client:
         yield Socketry(client, fake)
-    live.use_sender(None)
 
 
 class Socketry:
@@ -199,15 +197,9 @@ def test_connect_records_the_socket_with_its_endpoint_and_ttl(ws):
 
 
 def test_the_callback_url_setting_overrides_the_endpoint(ws, monkeypatch):
-    from chalicelib import config
-
-    monkeypatch.setenv(config.WS_CALLBACK_URL, "http://127.0.0.1:8001/local")
-    config.settings.cache_clear()
-    try:
-        ws.connect("local-1", token_for("ana"))
-    finally:
-        monkeypatch.delenv(config.WS_CALLBACK_URL)
-        config.settings.cache_clear()
+    local = replace(runtime.settings(), ws_callback_url="http://127.0.0.1:8001/local")
+    runtime.use(settings=local)
+    ws.connect("local-1", token_for("ana"))
     record = store.connection("local-1")
     assert record is not None and record.endpoint == "http://127.0.0.1:8001/local"
 

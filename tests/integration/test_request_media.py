@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from chalicelib import ids
+from chalicelib import ids, runtime
 from chalicelib.errors import Invalid
-from chalicelib.services import events, matching, notifications, requests
+from chalicelib.services import notifications, requests
 from chalicelib.store import keys
 from chalicelib.store import marketplace as store
 from chalicelib.store import media as media_repo
@@ -31,10 +31,8 @@ def quiet_sinks(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     from devstack import seed
 
     profiles.put_categories(seed.CATEGORIES)
-    monkeypatch.setattr(events, "_sinks", [("feed", notifications.record)])
-    matching.market_settings.cache_clear()
+    runtime.use(sinks=[("feed", notifications.record)])
     yield
-    matching.market_settings.cache_clear()
 
 
 def photo(owner: str, purpose: str = "request_photo", status: str | None = None) -> str:

@@ -6,22 +6,22 @@ its events published after the commit), with nothing but dictionaries behind it.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import pytest
 
+from chalicelib import runtime
 from chalicelib.auth import CUSTOMERS, PROVIDERS, Principal
 from chalicelib.domain import ranking
-from chalicelib.domain.dispatch import Mode
+from chalicelib.domain.dispatch import Mode, Settings
 from chalicelib.domain.job import Job, Review
 from chalicelib.domain.market import OfferListing, Quote, RequestStatus
 from chalicelib.domain.request import ServiceRequest
 from chalicelib.errors import Conflict
-from chalicelib.services import events, matching, notifications, work
+from chalicelib.services import events, matching, notifications
 from chalicelib.store import profiles as profiles_repo
 
 T = TypeVar("T")
@@ -190,10 +190,9 @@ def nearby(
     ]
 
 
-@contextmanager
 def marketplace(
     monkeypatch: pytest.MonkeyPatch, providers: list[ranking.ProviderSnapshot]
-) -> Iterator[MemoryUnitOfWork]:
+) -> MemoryUnitOfWork:
     """The services against an in-memory unit of work, with these providers online and
     the plumbing category (no AWS at all)."""
     unit = MemoryUnitOfWork()
@@ -204,6 +203,5 @@ def marketplace(
 
     monkeypatch.setattr(matching, "find_candidates", find)
     monkeypatch.setattr(profiles_repo, "categories", lambda: [{"id": "plumbing"}])
-    monkeypatch.setattr(matching, "market_settings", matching.dispatch.Settings)
-    with work.using(unit):
-        yield unit
+    runtime.use(marketplace=unit, market_settings=Settings())
+    return unit

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib import ids
+from chalicelib import ids, runtime
 from chalicelib.domain.dispatch import Mode
 from chalicelib.domain.market import Offer, OfferStatus, approx
 from chalicelib.services import matching
@@ -17,13 +17,6 @@ from chalicelib.store.marketplace.items import RequestItem
 from tests.unit.fakes import a_request
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture(autouse=True)
-def fresh_settings():
-    matching.market_settings.cache_clear()
-    yield
-    matching.market_settings.cache_clear()
 
 
 def test_clock_settings_default_to_the_dispatch_policy(monkeypatch):
@@ -39,11 +32,11 @@ def test_clock_settings_default_to_the_dispatch_policy(monkeypatch):
 def test_clock_settings_come_from_the_environment_and_refuse_nonsense(monkeypatch):
     monkeypatch.setenv(matching.OFFER_TTL_SECONDS, "2")
     assert matching.market_settings().offer_ttl == timedelta(seconds=2)
-    matching.market_settings.cache_clear()
+    runtime.reset()  # the settings are read once per runtime
     monkeypatch.setenv(matching.OFFER_TTL_SECONDS, "soon")
     with pytest.raises(ValueError, match="SUMMON_OFFER_TTL_SECONDS must be a whole number"):
         matching.market_settings()
-    matching.market_settings.cache_clear()
+    runtime.reset()
     monkeypatch.setenv(matching.OFFER_TTL_SECONDS, "0")
     with pytest.raises(ValueError, match="at least 1"):
         matching.market_settings()

@@ -34,8 +34,7 @@ def ask(mode: str = "instant", **extra: object) -> RequestIn:
 
 @pytest.fixture
 def market(monkeypatch: pytest.MonkeyPatch):
-    with marketplace(monkeypatch, nearby(*(p.user_id for p in PROS))) as unit:
-        yield unit
+    return marketplace(monkeypatch, nearby(*(p.user_id for p in PROS)))
 
 
 def test_a_new_instant_request_is_offered_to_the_three_nearest(market) -> None:
@@ -50,8 +49,8 @@ def test_a_new_instant_request_is_offered_to_the_three_nearest(market) -> None:
 
 
 def test_a_request_nobody_can_take_expires_at_once(monkeypatch) -> None:
-    with marketplace(monkeypatch, []) as unit:
-        out = requests.create(BUYER, ask(), now=T0)
+    unit = marketplace(monkeypatch, [])
+    out = requests.create(BUYER, ask(), now=T0)
     assert (out.status, out.status_reason) == (
         "expired",
         "no provider is available nearby right now",
