@@ -22,6 +22,14 @@ os.environ.update(
 )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Before any AWS client exists: every client's DynamoDB calls can be counted
+    (``tests.support.count_dynamodb_calls``)."""
+    from tests.support import hook_call_counting
+
+    hook_call_counting()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_environment() -> Iterator[None]:
     """Each test starts from the suite's environment and a fresh runtime (settings, clients,

@@ -87,21 +87,30 @@ def route_calls(method: str, path: str) -> int:
     return found[0].calls
 
 
+_counting: list[CallCounter] = []
+
+
+def _count_call(event_name: str, **_: Any) -> None:
+    if event_name.startswith("before-call.dynamodb."):
+        for counter in list(_counting):
+            counter(event_name)
+
+
+def hook_call_counting() -> None:
+    """Count calls of every botocore client created from now on (botocore's public
+    ``before-call`` event; tests/conftest.py calls this before any client exists)."""
+    from devstack import patches
+
+    patches.on_every_client_call(_count_call, "tests.count_dynamodb_calls")
+
+
 @contextmanager
 def count_dynamodb_calls() -> Iterator[CallCounter]:
-    """Every DynamoDB call made inside the block, by operation name."""
-    from botocore.hooks import HierarchicalEmitter
-
+    """Every DynamoDB call made inside the block (by any thread), by operation name."""
+    hook_call_counting()
     counter = CallCounter()
-    original = HierarchicalEmitter._emit  # emit_until_response (before-call) bypasses emit()
-
-    def _emit(self: HierarchicalEmitter, event_name: str, *args: Any, **kwargs: Any) -> Any:
-        if event_name.startswith("before-call.dynamodb."):
-            counter(event_name)
-        return original(self, event_name, *args, **kwargs)
-
-    HierarchicalEmitter._emit = _emit  # type: ignore[method-assign]
+    _counting.append(counter)
     try:
         yield counter
     finally:
-        HierarchicalEmitter._emit = original  # type: ignore[method-assign]
+        _counting.remove(counter)

@@ -163,19 +163,8 @@ def job_event(job: Job) -> JobEvent:
     """What ``job.updated`` carries: who, which state, the step that led there (a feed
     entry under 1 KB; the rest is at ``GET /jobs/{id}``)."""
     out = job_out(job, "")
-    return JobEvent(
-        id=out.id,
-        request_id=out.request_id,
-        customer_id=out.customer_id,
-        provider_id=out.provider_id,
-        conversation_id=out.conversation_id,
-        state=out.state,
-        transition=out.history[-1] if out.history else None,
-        price=out.price,
-        updated_at=out.updated_at,
-        completed_at=out.completed_at,
-        reviews=out.reviews,
-    )
+    kept = {name: getattr(out, name) for name in JobEvent.model_fields if name != "transition"}
+    return JobEvent(**kept, transition=out.history[-1] if out.history else None)
 
 
 def review_out(review: Review) -> ReviewOut:

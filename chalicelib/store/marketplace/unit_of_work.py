@@ -30,16 +30,8 @@ from chalicelib.domain.request import ServiceRequest
 from chalicelib.errors import Conflict
 from chalicelib.store import conversations, keys
 from chalicelib.store import media as media_repo
-from chalicelib.store.marketplace import mapping, queries
+from chalicelib.store.marketplace import items, mapping, queries
 from chalicelib.store.marketplace.changes import Changes, Stale
-from chalicelib.store.marketplace.items import (
-    JobMemberItem,
-    NotificationItem,
-    OfferItem,
-    QuoteItem,
-    RequestItem,
-    ReviewItem,
-)
 from chalicelib.store.models import Entity, ProviderItem
 
 T = TypeVar("T")
@@ -81,12 +73,12 @@ class CheckFailed(Exception):
         self.failed_checks = failed_checks
 
 
-def feed_entries(notice: Notice) -> list[NotificationItem]:
+def feed_entries(notice: Notice) -> list[items.NotificationItem]:
     """One feed entry per recipient (none when the notice is not for the feed)."""
     if not notice.feed:
         return []
     return [
-        NotificationItem(
+        items.NotificationItem(
             keys.user(user_id),
             keys.note(notice.id),
             event_id=notice.id,
@@ -118,7 +110,7 @@ class Session:
         request's), with the provider's offer complete (why it ended, when it was made).
         1 BatchGetItem."""
         offer_item, request_item = _with_request(
-            OfferItem, keys.user(provider_id), keys.offer(offer_id), offer_id
+            items.OfferItem, keys.user(provider_id), keys.offer(offer_id), offer_id
         )
         if offer_item is None or request_item is None:
             return None
@@ -133,7 +125,7 @@ class Session:
         """A quote to ``customer_id`` and its request (its id starts with the request's).
         1 BatchGetItem; 0 for an id that is not a quote id."""
         quote, request = _with_request(
-            QuoteItem,
+            items.QuoteItem,
             keys.user(customer_id),
             keys.quote(quote_id),
             mapping.quote_request_id(quote_id) or "",
@@ -207,14 +199,14 @@ class Session:
                 changes.save_new(item)
         for quote_id, status in request.quote_status.items():
             job_id = request.job_id if status == "accepted" else None
-            item = QuoteItem(keys.user(request.customer_id), keys.quote(quote_id))
+            item = items.QuoteItem(keys.user(request.customer_id), keys.quote(quote_id))
             actions: list[Action] = [
-                QuoteItem.status.set(status.value),
-                QuoteItem.updated_at.set(ids.iso()),
+                items.QuoteItem.status.set(status.value),
+                items.QuoteItem.updated_at.set(ids.iso()),
             ]
             if job_id:
-                actions.append(QuoteItem.job_id.set(job_id))
-            changes.update(item, actions, QuoteItem.status == "pending")
+                actions.append(items.QuoteItem.job_id.set(job_id))
+            changes.update(item, actions, items.QuoteItem.status == "pending")
         item = mapping.request_item(request)
         if before is None or item.serialize() != mapping.request_item(before).serialize():
             item.updated_at = ids.iso()
@@ -238,7 +230,7 @@ class Session:
         if before is None:
             for uid, role in ((job.customer_id, "customer"), (job.provider_id, "provider")):
                 changes.save_new(
-                    JobMemberItem(keys.user(uid), keys.job(job.id), job_id=job.id, role=role)
+                    items.JobMemberItem(keys.user(uid), keys.job(job.id), job_id=job.id, role=role)
                 )
             _count(changes, job.provider_id, offers_accepted=1)
             if job.quote_id is None:
@@ -250,12 +242,12 @@ class Session:
             changes.save_new(mapping.review_item(job.new_review, job))
         for side, moment in job.published:
             if job.new_review is None or job.new_review.side != side:
-                stored = ReviewItem(keys.job(job.id), keys.review(side.value))
+                stored = items.ReviewItem(keys.job(job.id), keys.review(side.value))
                 index = mapping.published_index(job, side, moment)
                 changes.update(
                     stored,
-                    [getattr(ReviewItem, name).set(value) for name, value in index.items()],
-                    ReviewItem.pk.exists(),
+                    [getattr(items.ReviewItem, name).set(value) for name, value in index.items()],
+                    items.ReviewItem.pk.exists(),
                 )
             given = job.review_by(side)
             if side == "customer" and given is not None:
@@ -305,7 +297,7 @@ def _key(aggregate: Any) -> str:
 
 def _with_request(
     model: type[E], pk: str, sk: str, request_id: str
-) -> tuple[E | None, RequestItem | None]:
+) -> tuple[E | None, items.RequestItem | None]:
     """An item and a request, read together (consistent). 1 BatchGetItem; 0 when
     ``request_id`` is not an id."""
     if not ids.is_id(request_id):
@@ -314,7 +306,7 @@ def _with_request(
         Entity.batch_get([(pk, sk), (keys.request(request_id), keys.META)], consistent_read=True)
     )
     item = next((i for i in found if isinstance(i, model)), None)
-    return item, next((i for i in found if isinstance(i, RequestItem)), None)
+    return item, next((i for i in found if isinstance(i, items.RequestItem)), None)
 
 
 def _offer_status(
@@ -328,20 +320,20 @@ def _offer_status(
 ) -> None:
     """Move a provider's pending offer on (leaving the pending index), or, staying
     ``pending``, attach a quote id."""
-    item = OfferItem(keys.user(provider_id), keys.offer(offer_id))
+    item = items.OfferItem(keys.user(provider_id), keys.offer(offer_id))
     actions: list[Action] = [
-        OfferItem.status.set(status.value),
-        OfferItem.updated_at.set(ids.iso()),
+        items.OfferItem.status.set(status.value),
+        items.OfferItem.updated_at.set(ids.iso()),
     ]
     if status != OfferStatus.PENDING:
-        actions += [OfferItem.gsi1pk.remove(), OfferItem.gsi1sk.remove()]
+        actions += [items.OfferItem.gsi1pk.remove(), items.OfferItem.gsi1sk.remove()]
     if reason:
-        actions.append(OfferItem.status_reason.set(reason))
+        actions.append(items.OfferItem.status_reason.set(reason))
     if quote_id:
-        actions.append(OfferItem.quote_id.set(quote_id))
+        actions.append(items.OfferItem.quote_id.set(quote_id))
     if job_id:
-        actions.append(OfferItem.job_id.set(job_id))
-    changes.update(item, actions, OfferItem.status == "pending")
+        actions.append(items.OfferItem.job_id.set(job_id))
+    changes.update(item, actions, items.OfferItem.status == "pending")
 
 
 def _count(
