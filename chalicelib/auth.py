@@ -39,10 +39,6 @@ class Principal:
     def is_customer(self) -> bool:
         return CUSTOMERS in self.groups
 
-    @property
-    def is_provider(self) -> bool:
-        return PROVIDERS in self.groups
-
 
 def _groups(raw: Any) -> frozenset[str]:
     """``cognito:groups`` as a set. Decoded JWTs carry a list; API Gateway's REST authorizer

@@ -254,9 +254,10 @@ def _handle(
         raise Forbidden(f"This route is for {' or '.join(spec.roles)} only.")
     parsed_body = None
     if spec.body is not None:
-        if payload is None:
+        optional = not any(f.is_required() for f in spec.body.model_fields.values())
+        if payload is None and not optional:
             raise Invalid("A JSON body is required.")
-        parsed_body = parse_model(spec.body, payload, where="body")
+        parsed_body = parse_model(spec.body, {} if payload is None else payload, where="body")
     parsed_query = None
     if spec.query is not None:
         parsed_query = parse_model(spec.query, dict(request.query_params or {}), where="query")

@@ -14,6 +14,7 @@ from chalicelib import config, lazy
 from chalicelib.auth import CUSTOMERS, PROVIDERS
 from chalicelib.schemas.common import Page, PageQuery
 from chalicelib.schemas.marketplace import (
+    CancelIn,
     JobOut,
     NotificationOut,
     OfferOut,
@@ -91,14 +92,15 @@ def get_request(call: Call) -> RequestOut:
     bp,
     "/requests/{request_id}/cancel",
     method="POST",
-    summary="Cancel my request (and its job, while I still may)",
+    summary="Cancel my request (and its job, while I still may); the body is optional",
+    body=CancelIn,
     response=RequestOut,
     roles=(CUSTOMERS,),
     errors=(404, 409),
     calls=4,
 )
 def cancel_request(call: Call) -> RequestOut:
-    return requests.cancel(call.principal, call.params["request_id"])
+    return requests.cancel(call.principal, call.params["request_id"], call.body.reason)
 
 
 # --- offers -------------------------------------------------------------------------------------

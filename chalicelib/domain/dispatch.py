@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from chalicelib.errors import Invalid
-
 OFFERS_AT_ONCE = 3
 OFFER_TTL = timedelta(seconds=60)
 INSTANT_REQUEST_TTL = timedelta(minutes=15)
@@ -33,16 +31,6 @@ QUOTE_INVITATIONS = 10
 class Mode(StrEnum):
     INSTANT = "instant"
     QUOTE = "quote"
-
-
-def parse_mode(value: object) -> Mode:
-    """``instant`` or ``quote``; ``Invalid`` naming both otherwise."""
-    if isinstance(value, str):
-        try:
-            return Mode(value)
-        except ValueError:
-            pass
-    raise Invalid(f"mode must be 'instant' or 'quote', got {value!r}")
 
 
 @dataclass(frozen=True)

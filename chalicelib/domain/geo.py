@@ -105,14 +105,6 @@ def validate_location(lat: object, lng: object) -> tuple[float, float]:
     return validate_lat(lat), validate_lng(lng)
 
 
-def validate_radius_km(value: object) -> float:
-    """A provider's service radius: > 0 and <= :data:`MAX_RADIUS_KM`."""
-    radius = _number(value, "radius_km")
-    if not 0.0 < radius <= MAX_RADIUS_KM:
-        raise Invalid(f"radius_km must be greater than 0 and at most {MAX_RADIUS_KM:g}")
-    return radius
-
-
 # --- distance -----------------------------------------------------------------------------
 
 

@@ -182,15 +182,6 @@ def parse_state(value: object) -> JobState:
     raise Invalid(f"unknown job state {value!r}; job states are: {known}")
 
 
-def parse_route_target(value: object) -> JobState:
-    """The ``to`` of ``POST /jobs/{id}/transitions``: one of :data:`ROUTE_TARGETS`."""
-    state = parse_state(value)
-    if state not in ROUTE_TARGETS:
-        allowed = ", ".join(s.value for s in _ORDER if s in ROUTE_TARGETS)
-        raise Invalid(f"'to' must be one of: {allowed} ({state.value} is set by the system)")
-    return state
-
-
 def _names(states: Collection[JobState]) -> str:
     listed = [s.value for s in _ORDER if s in states]
     return ", ".join(listed) if listed else "nothing"

@@ -27,7 +27,7 @@ provider id, so the order is fully deterministic.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from chalicelib.domain.geo import MAX_RADIUS_KM, haversine_km
@@ -118,11 +118,6 @@ def distance_if_eligible(
     return distance if distance <= provider.radius_km else None
 
 
-def is_eligible(provider: ProviderSnapshot, category: str, lat: float, lng: float) -> bool:
-    """Online, offers ``category``, and the point lies within the provider's own radius."""
-    return distance_if_eligible(provider, category, lat, lng) is not None
-
-
 def candidates_for(
     lat: float,
     lng: float,
@@ -168,8 +163,3 @@ def rank(candidates: Iterable[Candidate]) -> list[Ranked]:
     """Best first; equal scores in provider-id order."""
     scored = [Ranked(c, score(c)) for c in candidates]
     return sorted(scored, key=lambda r: (-r.score, r.provider_id))
-
-
-def top_k(ranked: Sequence[Ranked], k: int) -> list[Ranked]:
-    """The first ``k`` of a ranked list (all of it if shorter; none for k <= 0)."""
-    return list(ranked[: max(k, 0)])

@@ -15,7 +15,6 @@ All datetimes are timezone-aware UTC.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -45,27 +44,6 @@ class RatingSummary:
     def average(self) -> float | None:
         """Mean rating, or None before the first review."""
         return self.total / self.count if self.count else None
-
-    def add(self, rating: int) -> RatingSummary:
-        """The summary after one more published review."""
-        rating = validate_rating(rating)
-        return RatingSummary(self.count + 1, self.total + rating)
-
-    def combine(self, other: RatingSummary) -> RatingSummary:
-        return RatingSummary(self.count + other.count, self.total + other.total)
-
-
-def summarize(ratings: Iterable[int]) -> RatingSummary:
-    """The summary of these ratings."""
-    summary = RatingSummary()
-    for rating in ratings:
-        summary = summary.add(rating)
-    return summary
-
-
-def rating_delta(rating: int) -> RatingSummary:
-    """What one published review adds to the reviewee's summary: ``ADD`` these atomically."""
-    return RatingSummary(1, validate_rating(rating))
 
 
 def validate_rating(value: object) -> int:
@@ -127,27 +105,3 @@ def check_can_review(
         )
     if already_reviewed:
         raise Conflict(f"the {side.value} has already reviewed this job (one review per side)")
-
-
-def publication_time(
-    completed_at: datetime,
-    customer_reviewed_at: datetime | None,
-    provider_reviewed_at: datetime | None,
-) -> datetime:
-    """When the job's reviews become public: the moment the second side reviewed, if both
-    did within the window, else the close of the window."""
-    closes = window_closes_at(completed_at)
-    if customer_reviewed_at is not None and provider_reviewed_at is not None:
-        return min(max(customer_reviewed_at, provider_reviewed_at), closes)
-    return closes
-
-
-def is_published(
-    *,
-    completed_at: datetime,
-    now: datetime,
-    customer_reviewed_at: datetime | None,
-    provider_reviewed_at: datetime | None,
-) -> bool:
-    """True once the job's reviews are public (see :func:`publication_time`)."""
-    return now >= publication_time(completed_at, customer_reviewed_at, provider_reviewed_at)

@@ -111,6 +111,8 @@ class RequestOut(Model):
 
 
 class CancelIn(Strict):
+    """Why the customer cancels (optional; shown in the request's ``status_reason``)."""
+
     reason: str | None = Field(default=None, max_length=500)
 
 

@@ -92,9 +92,6 @@ def message(seq: int) -> str:
     return f"MSG#{seq:012d}"
 
 
-MESSAGE_PREFIX = "MSG#"
-
-
 def client_message(sender_id: str, client_msg_id: str) -> str:
     """A message's sort key: its sender's ``client_msg_id`` (so storing it is its dedupe);
     its sequence number is its ``lsi1sk`` (:func:`message`)."""

@@ -306,6 +306,17 @@ def test_decline_and_cancel(as_user):
     assert "already cancelled" in twice.json_body["detail"]
 
 
+def test_a_cancel_may_say_why_and_nothing_else(as_user):
+    customer = as_user(("customers",))
+    rid = customer.call("POST", "/requests", request_body()).json_body["id"]
+    unknown = customer.call("POST", f"/requests/{rid}/cancel", {"why": "typo"})
+    assert unknown.status_code == 400
+    assert customer.call("GET", f"/requests/{rid}").json_body["status"] != "cancelled"
+    said = customer.call("POST", f"/requests/{rid}/cancel", {"reason": "fixed it myself"})
+    assert said.status_code == 200
+    assert said.json_body["status_reason"] == "cancelled by the customer: fixed it myself"
+
+
 def test_cancelling_a_matched_request_cancels_its_job_while_allowed(as_user):
     customer, provider, job = matched_job(as_user)
     rid = job["request_id"]

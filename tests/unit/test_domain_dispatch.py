@@ -14,10 +14,8 @@ from chalicelib.domain.dispatch import (
     Mode,
     Settings,
     next_candidates,
-    parse_mode,
     plan_dispatch,
 )
-from chalicelib.errors import Invalid
 
 pytestmark = pytest.mark.unit
 
@@ -97,11 +95,3 @@ def test_last_live_offers_are_waited_for_before_expiring() -> None:
         already_offered=set(RANKED),
     )  # fmt: skip
     assert not plan.expire_request
-
-
-def test_mode_parsing() -> None:
-    assert parse_mode("instant") is Mode.INSTANT
-    assert parse_mode("quote") is Mode.QUOTE
-    for bad in ("auction", "", None, 1):
-        with pytest.raises(Invalid, match="mode must be 'instant' or 'quote'"):
-            parse_mode(bad)

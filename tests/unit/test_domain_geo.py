@@ -49,16 +49,6 @@ def test_valid_locations_pass_through_as_floats() -> None:
     assert geo.validate_location(-12.5, 130) == (-12.5, 130.0)
 
 
-@pytest.mark.parametrize("bad", [0, -1, geo.MAX_RADIUS_KM + 0.1, 1000, "5", None])
-def test_service_radius_must_be_positive_and_capped(bad: object) -> None:
-    with pytest.raises(Invalid, match="radius_km"):
-        geo.validate_radius_km(bad)
-
-
-def test_service_radius_accepts_the_cap() -> None:
-    assert geo.validate_radius_km(geo.MAX_RADIUS_KM) == geo.MAX_RADIUS_KM
-
-
 # --- the index: latitude bands, longitude-sorted --------------------------------------------
 
 

@@ -13,18 +13,21 @@ from chalicelib.domain.ranking import (
     Responsiveness,
     candidates_for,
     distance_if_eligible,
-    is_eligible,
     rank,
     rating_score,
     score,
-    top_k,
 )
-from chalicelib.domain.reviews import RatingSummary, summarize
+from chalicelib.domain.reviews import RatingSummary
 
 pytestmark = pytest.mark.unit
 
 REQ = (40.4168, -3.7038)  # Madrid
 PLUMBING = "plumbing"
+
+
+def eligible(p: ProviderSnapshot) -> float | None:
+    """Its distance to a plumbing request at REQ if it may take it, else None."""
+    return distance_if_eligible(p, PLUMBING, *REQ)
 
 
 def provider(
@@ -43,15 +46,15 @@ def test_an_online_provider_of_the_category_within_its_radius_is_eligible() -> N
     p = provider("p1")
     distance = distance_if_eligible(p, PLUMBING, *REQ)
     assert distance == pytest.approx(haversine_km(*REQ, p.lat, p.lng))
-    assert is_eligible(p, PLUMBING, *REQ)
+    assert distance_if_eligible(p, PLUMBING, *REQ) is not None
 
 
 def test_offline_wrong_category_or_out_of_own_radius_is_not() -> None:
-    assert not is_eligible(provider("p", online=False), PLUMBING, *REQ)
-    assert not is_eligible(provider("p", categories=frozenset({"tutoring"})), PLUMBING, *REQ)
+    assert eligible(provider("p", online=False)) is None
+    assert eligible(provider("p", categories=frozenset({"tutoring"}))) is None
     # 8.5 km away: inside the search radius, outside this provider's own 5 km radius
-    assert not is_eligible(provider("p", lng=REQ[1] + 0.1, radius_km=5.0), PLUMBING, *REQ)
-    assert is_eligible(provider("p", lng=REQ[1] + 0.1, radius_km=9.0), PLUMBING, *REQ)
+    assert eligible(provider("p", lng=REQ[1] + 0.1, radius_km=5.0)) is None
+    assert eligible(provider("p", lng=REQ[1] + 0.1, radius_km=9.0)) is not None
 
 
 def test_candidates_drop_the_ineligible_the_excluded_and_duplicates() -> None:
@@ -73,7 +76,7 @@ def test_nearer_wins_when_all_else_is_equal() -> None:
 
 
 def test_one_lucky_five_star_does_not_beat_a_long_strong_record() -> None:
-    lucky = Candidate("lucky", 3.0, summarize([5]))
+    lucky = Candidate("lucky", 3.0, RatingSummary(1, 5))
     proven = Candidate("proven", 3.0, RatingSummary(50, 240))  # 4.8 over 50 reviews
     assert [r.provider_id for r in rank([lucky, proven])] == ["proven", "lucky"]
 
@@ -123,10 +126,3 @@ def test_ties_break_by_id_whatever_the_input_order() -> None:
         shuffled = same[:]
         random.Random(seed).shuffle(shuffled)
         assert [r.provider_id for r in rank(shuffled)] == expected
-
-
-def test_top_k_takes_the_best_k() -> None:
-    ranked = rank(Candidate(f"p{i}", float(i)) for i in range(6))
-    assert [r.provider_id for r in top_k(ranked, 3)] == ["p0", "p1", "p2"]
-    assert len(top_k(ranked, 10)) == 6
-    assert top_k(ranked, 0) == []
