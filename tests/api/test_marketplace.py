@@ -307,6 +307,7 @@ def test_decline_and_cancel(as_user):
 
 
 def test_a_cancel_may_say_why_and_nothing_else(as_user):
+    become_provider(as_user(("providers",)))
     customer = as_user(("customers",))
     rid = customer.call("POST", "/requests", request_body()).json_body["id"]
     unknown = customer.call("POST", f"/requests/{rid}/cancel", {"why": "typo"})
