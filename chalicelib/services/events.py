@@ -31,7 +31,7 @@ class Event:
     """Whether it belongs in the recipients' notification feed at all."""
     recorded: bool = False
     """Its feed entries are already written, in the same transaction as the change that
-    emitted it (:func:`chalicelib.services.notifications.stage`): the feed sink must not
+    emitted it (the marketplace's unit of work, ADR 0012): the feed sink must not
     write them again. Only meaningful with ``feed``."""
     actor: str | None = None
     """The user who caused it (not part of the frame): they get it live on their other
