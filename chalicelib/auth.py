@@ -24,6 +24,8 @@ else:  # PyJWT (~50 ms) loads with the first verification (runtime.py: late impo
 
 CUSTOMERS = "customers"
 PROVIDERS = "providers"
+OPERATORS = "operators"
+"""The marketplace's staff (the ``/admin`` routes); never granted by ``POST /me/roles``."""
 ROLES = (CUSTOMERS, PROVIDERS)
 
 

@@ -35,6 +35,10 @@ MEDIA_CDN_DOMAIN = "SUMMON_MEDIA_CDN_DOMAIN"
 CLOUDFRONT_KEY_ID = "SUMMON_CLOUDFRONT_KEY_ID"
 CLOUDFRONT_KEY_SECRET = "SUMMON_CLOUDFRONT_KEY_SECRET"
 SCHEDULE_RATE_MINUTES = "SUMMON_SCHEDULE_RATE_MINUTES"
+ANNOUNCEMENTS_TOPIC_ARN = "SUMMON_ANNOUNCEMENTS_TOPIC_ARN"
+PROVIDER_APPROVAL = "SUMMON_PROVIDER_APPROVAL"
+"""``required``: a new provider gets no offers until an operator approves it (prod);
+anything else: providers are approved as they sign up (local demo, dev)."""
 
 DEFAULT_STAGE = "local"
 DEFAULT_REGION = "us-east-1"
@@ -92,6 +96,8 @@ class Settings:
     media_cdn_domain: str
     cloudfront_key_id: str
     cloudfront_key_secret: str
+    announcements_topic_arn: str = ""
+    provider_approval: bool = False
 
 
 def load() -> Settings:
@@ -123,4 +129,6 @@ def load() -> Settings:
         media_cdn_domain=env.get(MEDIA_CDN_DOMAIN, ""),
         cloudfront_key_id=env.get(CLOUDFRONT_KEY_ID, ""),
         cloudfront_key_secret=env.get(CLOUDFRONT_KEY_SECRET, ""),
+        announcements_topic_arn=env.get(ANNOUNCEMENTS_TOPIC_ARN, ""),
+        provider_approval=env.get(PROVIDER_APPROVAL, "").strip().lower() == "required",
     )

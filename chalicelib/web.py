@@ -26,8 +26,10 @@ from chalicelib.errors import TITLES, DomainError, Forbidden, Invalid, TooLarge,
 
 if TYPE_CHECKING:
     from chalicelib.adapters import idempotency
+    from chalicelib.services import accounts
 else:  # Powertools and boto3 load with the first Idempotency-Key (runtime.py: late imports)
     idempotency = lazy.module("chalicelib.adapters.idempotency")
+    accounts = lazy.module("chalicelib.services.accounts")  # the store, with the first call
 
 log = logging.getLogger("summon.web")
 
@@ -261,6 +263,8 @@ def _handle(
     parsed_query = None
     if spec.query is not None:
         parsed_query = parse_model(spec.query, dict(request.query_params or {}), where="query")
+    if spec.auth:
+        accounts.guard(principal)  # a suspended account: 403 (after the input checks)
     headers = {k.lower(): v for k, v in (request.headers or {}).items()}
     call = Call(
         principal=principal,

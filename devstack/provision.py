@@ -14,7 +14,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from chalicelib import config
-from chalicelib.auth import CUSTOMERS, PROVIDERS
+from chalicelib.auth import CUSTOMERS, OPERATORS, PROVIDERS
 from chalicelib.store.models import TABLES, table_spec
 
 log = logging.getLogger("devstack.provision")
@@ -148,7 +148,7 @@ def queues_topics_buckets(endpoint: str, region: str, names: dict[str, str]) -> 
     return {
         config.MEDIA_QUEUE: names[config.MEDIA_QUEUE],
         config.ANNOUNCEMENTS_TOPIC: names[config.ANNOUNCEMENTS_TOPIC],
-        "SUMMON_ANNOUNCEMENTS_TOPIC_ARN": topic_arn,
+        config.ANNOUNCEMENTS_TOPIC_ARN: topic_arn,
         **platform,
     }
 
@@ -165,7 +165,7 @@ def user_pool(endpoint: str, region: str) -> dict[str, str]:
             AutoVerifiedAttributes=["email"],
             Policies={"PasswordPolicy": {"MinimumLength": 8, "RequireNumbers": True}},
         )["UserPool"]["Id"]
-    for group in (CUSTOMERS, PROVIDERS):
+    for group in (CUSTOMERS, PROVIDERS, OPERATORS):
         try:
             idp.create_group(GroupName=group, UserPoolId=pool_id)
         except idp.exceptions.GroupExistsException:

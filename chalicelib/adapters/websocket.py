@@ -66,6 +66,8 @@ class SendResult:
 class Sender(Protocol):
     def send(self, targets: Sequence[Target], data: bytes) -> SendResult: ...
 
+    def close(self, targets: Sequence[Target]) -> int: ...
+
 
 class ApiGatewaySender:
     """:class:`Sender` over boto3's ``apigatewaymanagementapi`` client."""
@@ -107,6 +109,21 @@ class ApiGatewaySender:
             log.exception("send to %s failed", target.connection_id)
             return "failed"
         return "delivered"
+
+    def close(self, targets: Sequence[Target]) -> int:
+        """Close these sockets (``DELETE @connections``); how many were open. A socket
+        already gone counts as closed; any other failure is logged and not counted."""
+        closed = 0
+        for target in targets:
+            try:
+                self.client(target.endpoint).delete_connection(ConnectionId=target.connection_id)
+                closed += 1
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code", "") != "GoneException":
+                    log.warning("close of %s failed: %s", target.connection_id, exc)
+            except BotoCoreError as exc:
+                log.warning("close of %s failed: %s", target.connection_id, exc)
+        return closed
 
     def send(self, targets: Sequence[Target], data: bytes) -> SendResult:
         """Send ``data`` to every target; never raises for a single socket's failure."""

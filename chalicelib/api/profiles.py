@@ -138,11 +138,12 @@ def put_provider(call: Call) -> ProviderMe:
     bp,
     "/me/provider/availability",
     method="PUT",
-    summary="Go online/offline",
+    summary="Go online/offline (409 while the provider's verification is not approved)",
     body=Availability,
     response=ProviderMe,
     roles=(PROVIDERS,),
-    calls=2,
+    errors=(404, 409),
+    calls=3,
 )
 def put_availability(call: Call) -> ProviderMe:
     return svc.set_availability(call.principal, call.body)

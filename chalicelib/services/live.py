@@ -123,6 +123,15 @@ def _forget(sockets: list[store.Socket]) -> None:
         log.exception("could not forget %d dead sockets", len(sockets))
 
 
+def close_user_sockets(user_id: str) -> int:
+    """Close every socket of the user and forget them; how many were open. 1 BatchGetItem
+    + 1 write per socket."""
+    socks = store.sockets_of([user_id]).get(user_id, [])
+    closed = sender().close([websocket.Target(s.connection_id, s.endpoint) for s in socks])
+    _forget(socks)
+    return closed
+
+
 def online(user_ids: Iterable[str]) -> set[str]:
     """The users with at least one live (unexpired) socket. 1 BatchGetItem per 100 users."""
     return set(_sockets_of(user_ids)[0])

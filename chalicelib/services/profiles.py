@@ -22,7 +22,7 @@ from chalicelib.schemas.profiles import (
     SettingsDoc,
     SettingsOut,
 )
-from chalicelib.services import events
+from chalicelib.services import accounts, events
 from chalicelib.store import keys
 from chalicelib.store import profiles as repo
 from chalicelib.store.models import ProviderItem, UserItem
@@ -192,8 +192,11 @@ def _rate_json(rate: Rate | None) -> dict[str, Any] | None:
 
 def set_availability(principal: Principal, body: Availability) -> ProviderMe:
     """Go online or offline; going online without a location uses the one on file
-    (:class:`NotFound` before the provider profile exists)."""
+    (:class:`NotFound` before the provider profile exists; ``Conflict`` while the
+    provider's verification is not approved)."""
     uid = principal.user_id
+    if body.online:
+        accounts.check_may_go_online(uid)
     lat = body.location.lat if body.location else None
     lng = body.location.lng if body.location else None
     if body.online:

@@ -173,3 +173,20 @@ NOTE_PREFIX = "NOTE#"
 def note(event_id: str) -> str:
     """sk of a feed entry in its recipient's partition (event ids are ULIDs: time order)."""
     return f"{NOTE_PREFIX}{event_id}"
+
+
+# --- accounts and operators (store/accounts.py) -------------------------------------------
+APPROVAL = "APPROVAL"
+"""sk of a provider's verification, in the user's partition."""
+SUSPENDED = ("ACCOUNTS", "SUSPENDED")
+"""The one item listing every suspended account (the edge refuses them)."""
+
+
+def approvals(status: str) -> str:
+    """gsi1pk of the provider verifications waiting for an operator (sparse: pending only)."""
+    return f"APPROVALS#{status}"
+
+
+def audit(month: str) -> str:
+    """pk of the operators' audit log of a month (``YYYY-MM``)."""
+    return f"AUDIT#{month}"

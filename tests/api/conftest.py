@@ -51,8 +51,12 @@ def aws() -> Iterator[None]:
 
 @pytest.fixture
 def client(aws: None) -> Iterator[Client]:
+    """The app as a warm container: it has read the suspended accounts (a read each
+    container repeats every 30 s; the route budgets leave it out)."""
     from app import app
+    from chalicelib.services import accounts
 
+    accounts.suspended_users()
     with Client(app) as c:
         yield c
 
