@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 
 from chalicelib import ids
-from chalicelib.auth import CUSTOMERS, PROVIDERS
+from chalicelib.auth import CUSTOMERS, OPERATORS, PROVIDERS
 from chalicelib.store import keys
 from chalicelib.store import profiles as repo
 from chalicelib.store.models import Entity, ProviderItem, UserItem
@@ -33,6 +33,7 @@ DEMO_ACCOUNTS = (
     DemoAccount("provider@summon.local", (PROVIDERS,), "Paulo Plumber"),
     DemoAccount("provider2@summon.local", (PROVIDERS,), "Rita Repairs"),
     DemoAccount("both@summon.local", (CUSTOMERS, PROVIDERS), "Bruno Both"),
+    DemoAccount("operator@summon.local", (OPERATORS,), "Olga Operator"),
 )
 
 CATEGORIES = [

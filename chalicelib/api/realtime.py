@@ -19,7 +19,7 @@ from chalice.app import Blueprint, Response, WebsocketEvent
 from pydantic import ValidationError
 
 from chalicelib import auth, lazy
-from chalicelib.errors import DomainError, Invalid, Unauthenticated
+from chalicelib.errors import DomainError, Forbidden, Invalid, Unauthenticated
 from chalicelib.schemas.common import Page, PageQuery
 from chalicelib.schemas.realtime import (
     ACTIONS,
@@ -42,9 +42,10 @@ from chalicelib.web import Call, Reply, route, validation_errors
 
 if TYPE_CHECKING:
     from chalicelib.adapters import websocket
-    from chalicelib.services import chat, live, presence
+    from chalicelib.services import accounts, chat, live, presence
 else:  # imported on first use: PynamoDB, boto3 & co. load with the first event (lazy.py)
     websocket = lazy.module("chalicelib.adapters.websocket")
+    accounts = lazy.module("chalicelib.services.accounts")
     chat = lazy.module("chalicelib.services.chat")
     live = lazy.module("chalicelib.services.live")
     presence = lazy.module("chalicelib.services.presence")
@@ -74,6 +75,12 @@ def ws_connect(event: WebsocketEvent) -> Response:
         principal = auth.verifier().principal(token)
     except Unauthenticated as exc:
         return Response(body=exc.detail, status_code=401, headers={"Content-Type": "text/plain"})
+    if principal.user_id in accounts.suspended_users():
+        return Response(
+            body="This account is suspended.",
+            status_code=403,
+            headers={"Content-Type": "text/plain"},
+        )
     presence.connected(
         event.connection_id,
         principal.user_id,
@@ -156,6 +163,8 @@ def _handle_frame(connection_id: str, payload: dict[str, Any]) -> dict[str, Any]
     user_id = presence.user_of(connection_id)
     if user_id is None:
         raise Unauthenticated("This connection is not signed in any more: reconnect.")
+    if user_id in accounts.suspended_users():
+        raise Forbidden("This account is suspended.")
     if isinstance(frame, ChatSendFrame):
         message, created = chat.send(user_id, frame.conversation_id, frame)
         # New: every participant's sockets (this one too) got chat.message already. A retry:
