@@ -17,20 +17,28 @@ from chalicelib.schemas.accounts import (
     ApprovalsQuery,
     AuditEntry,
     AuditQuery,
+    BlockOut,
     CategoryIn,
     DecisionIn,
+    ReportIn,
+    ReportOut,
+    ResolveIn,
     RoleIn,
     RolesOut,
     UsersQuery,
+    WordsIn,
+    WordsOut,
 )
-from chalicelib.schemas.common import Page
+from chalicelib.schemas.common import Page, PageQuery
 from chalicelib.schemas.profiles import Category
-from chalicelib.web import Call, route
+from chalicelib.web import Call, Reply, route
 
 if TYPE_CHECKING:
-    from chalicelib.services import accounts, admin
+    from chalicelib.services import accounts, admin, blocks, reports
 else:  # imported on first use (runtime.py: late imports)
+    reports = lazy.module("chalicelib.services.reports")
     accounts = lazy.module("chalicelib.services.accounts")
+    blocks = lazy.module("chalicelib.services.blocks")
     admin = lazy.module("chalicelib.services.admin")
 
 bp = Blueprint(__name__)
@@ -49,6 +57,45 @@ STAFF = (OPERATORS,)
 )
 def post_role(call: Call) -> RolesOut:
     return accounts.add_role(call.principal, call.body)
+
+
+@route(
+    bp,
+    "/me/blocks",
+    method="GET",
+    summary="Whom I blocked, newest first",
+    query=PageQuery,
+    response=Page[BlockOut],
+    calls=1,
+)
+def get_blocks(call: Call) -> Page[BlockOut]:
+    return blocks.list_blocked(call.principal, call.query)
+
+
+@route(
+    bp,
+    "/me/blocks/{user_id}",
+    method="PUT",
+    summary="Block a user: no matching, offers, chat or push between us (they are not told)",
+    response=BlockOut,
+    errors=(404,),
+    calls=2,
+)
+def put_block(call: Call) -> BlockOut:
+    return blocks.block(call.principal, call.params["user_id"])
+
+
+@route(
+    bp,
+    "/me/blocks/{user_id}",
+    method="DELETE",
+    summary="Unblock a user",
+    status=204,
+    calls=1,
+)
+def delete_block(call: Call) -> Reply:
+    blocks.unblock(call.principal, call.params["user_id"])
+    return Reply(status=204)
 
 
 @route(
@@ -179,3 +226,61 @@ def admin_announce(call: Call) -> AnnouncementOut:
 )
 def admin_audit(call: Call) -> Page[AuditEntry]:
     return admin.audit(call.query)
+
+
+@route(
+    bp,
+    "/reports",
+    method="POST",
+    summary="Report a user, message, review, media or request (404 for what you cannot see)",
+    body=ReportIn,
+    response=ReportOut,
+    status=201,
+    errors=(404,),
+    calls=3,
+)
+def post_report(call: Call) -> ReportOut:
+    return reports.report(call.principal, call.body)
+
+
+@route(
+    bp,
+    "/admin/reports",
+    method="GET",
+    summary="Open reports, oldest first",
+    query=PageQuery,
+    response=Page[ReportOut],
+    roles=STAFF,
+    calls=1,
+)
+def admin_reports(call: Call) -> Page[ReportOut]:
+    return reports.queue(call.query)
+
+
+@route(
+    bp,
+    "/admin/reports/{report_id}/resolve",
+    method="POST",
+    summary="Resolve a report: dismiss, remove_content or suspend_user",
+    body=ResolveIn,
+    response=ReportOut,
+    roles=STAFF,
+    errors=(404, 409),
+    calls=10,
+)
+def admin_resolve(call: Call) -> ReportOut:
+    return reports.resolve(call.principal, call.params["report_id"], call.body)
+
+
+@route(
+    bp,
+    "/admin/words",
+    method="PUT",
+    summary="Change the objectionable-words list: add, allow or drop words",
+    body=WordsIn,
+    response=WordsOut,
+    roles=STAFF,
+    calls=3,
+)
+def admin_words(call: Call) -> WordsOut:
+    return admin.change_words(call.principal, call.body)

@@ -85,6 +85,8 @@ QUOTE_MACHINE = StatusMachine(
 )
 
 NOBODY_NEARBY = "no provider is available nearby right now"
+REMOVED = "[removed by a moderator]"
+"""What stands in for text an operator removed."""
 APPROX_DECIMALS = 2
 """Providers see a request's location rounded to 2 decimals (about 1 km) until it is theirs."""
 

@@ -22,6 +22,7 @@ from chalicelib.domain.market import (
     NOBODY_NEARBY,
     OFFER_MACHINE,
     QUOTE_MACHINE,
+    REMOVED,
     REQUEST_MACHINE,
     Brief,
     Event,
@@ -296,6 +297,18 @@ class ServiceRequest(Brief):
         if withdrawn:
             self.events.append(OffersClosed(withdrawn, OfferStatus.WITHDRAWN, "cancelled"))
         self.events.append(RequestChanged(actor=self.customer_id))
+
+    def remove(self) -> None:
+        """An operator removed the request (a report upheld): its text is gone for everyone,
+        and an open one ends with its offers withdrawn."""
+        self.description = REMOVED
+        if self.status == RequestStatus.OPEN:
+            withdrawn = self._close_offers(OfferStatus.WITHDRAWN, "removed by a moderator")
+            self._decline_quotes()
+            self._end(RequestStatus.CANCELLED, "removed by a moderator")
+            if withdrawn:
+                self.events.append(OffersClosed(withdrawn, OfferStatus.WITHDRAWN, "removed"))
+        self.events.append(RequestChanged())
 
     def cancel_with_job(self, by: Actor) -> None:
         """Its job was cancelled (``POST /jobs/{id}/transitions``): the request ends too."""

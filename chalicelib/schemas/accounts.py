@@ -84,3 +84,52 @@ class AnnouncementIn(Strict):
 class AnnouncementOut(Model):
     message_id: str
     audience: str
+
+
+class BlockOut(Model):
+    user_id: str
+    blocked_at: str
+
+
+SubjectType = Literal["user", "message", "review", "media", "request"]
+
+
+class ReportIn(Strict):
+    subject_type: SubjectType
+    subject_id: str = Field(
+        min_length=1,
+        max_length=120,
+        description="user: its id; message: <conversation_id>:<seq>; review: <job_id>:<side>; "
+        "media and request: their id",
+    )
+    reason: Literal["spam", "abuse", "inappropriate", "fraud", "other"]
+    text: str | None = Field(default=None, max_length=1000)
+
+
+class ReportOut(Model):
+    id: str
+    subject_type: SubjectType
+    subject_id: str
+    reason: str
+    text: str | None = None
+    status: Literal["open", "resolved"]
+    created_at: str
+    reporter_id: str | None = Field(default=None, description="Operators only")
+    author_id: str | None = Field(default=None, description="Operators only")
+    action: str | None = None
+
+
+class ResolveIn(Strict):
+    action: Literal["dismiss", "remove_content", "suspend_user"]
+    note: str | None = Field(default=None, max_length=500)
+
+
+class WordsIn(Strict):
+    add: list[str] = Field(default_factory=list, max_length=100)
+    allow: list[str] = Field(default_factory=list, max_length=100)
+    drop: list[str] = Field(default_factory=list, max_length=100)
+
+
+class WordsOut(Model):
+    added: list[str]
+    allowed: list[str]

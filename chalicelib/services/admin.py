@@ -26,11 +26,14 @@ from chalicelib.schemas.accounts import (
     AuditQuery,
     CategoryIn,
     DecisionIn,
+    WordsIn,
+    WordsOut,
 )
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.profiles import Category
-from chalicelib.services import accounts, live
+from chalicelib.services import accounts, live, moderation
 from chalicelib.store import accounts as repo
+from chalicelib.store import moderation as moderation_repo
 from chalicelib.store import profiles as profiles_repo
 
 
@@ -129,6 +132,21 @@ def announce(operator: Principal, body: AnnouncementIn) -> AnnouncementOut:
     )
     repo.record(operator.user_id, "announcement", sent["MessageId"], message)
     return AnnouncementOut(message_id=sent["MessageId"], audience=body.audience)
+
+
+def _words(words: list[str]) -> set[str]:
+    return {w.strip().lower() for w in words if w.strip()}
+
+
+def change_words(operator: Principal, body: WordsIn) -> WordsOut:
+    """``PUT /admin/words``: the operators' additions to and exceptions from the list of
+    objectionable words (``services/moderation.py``)."""
+    add, allow, drop = _words(body.add), _words(body.allow), _words(body.drop)
+    added, allowed = moderation_repo.change_words(add, allow, drop)
+    moderation.forget()
+    detail = {"add": sorted(add), "allow": sorted(allow), "drop": sorted(drop)}
+    repo.record(operator.user_id, "words.change", "words", detail)
+    return WordsOut(added=sorted(added), allowed=sorted(allowed))
 
 
 def audit(query: AuditQuery) -> Page[AuditEntry]:

@@ -22,7 +22,7 @@ from chalicelib.schemas.profiles import (
     SettingsDoc,
     SettingsOut,
 )
-from chalicelib.services import accounts, events
+from chalicelib.services import accounts, events, moderation
 from chalicelib.store import keys
 from chalicelib.store import profiles as repo
 from chalicelib.store.models import ProviderItem, UserItem
@@ -57,7 +57,9 @@ def ensure_profile(principal: Principal) -> UserItem:
 
 
 def patch_me(principal: Principal, patch: ProfilePatch) -> Profile:
-    """Apply the patch to the caller's profile (created on first use)."""
+    """Apply the patch to the caller's profile (created on first use); 400 for a name with
+    words the marketplace does not allow."""
+    moderation.refuse(patch.name, "name")
     ensure_profile(principal)
     changes = {name: getattr(patch, name) for name in patch.model_fields_set}
     item = repo.update_user(principal.user_id, changes)

@@ -12,7 +12,7 @@ from chalicelib.domain.request import ServiceRequest
 from chalicelib.errors import Conflict, Invalid, NotFound
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.marketplace import RequestIn, RequestOut, RequestsQuery, TimeWindow
-from chalicelib.services import matching, media, views
+from chalicelib.services import matching, media, moderation, views
 from chalicelib.services.work import work
 from chalicelib.store import marketplace as store
 from chalicelib.store import profiles as profiles_repo
@@ -61,6 +61,7 @@ def create(
     uid = principal.user_id
     _check_category(body.category)
     _check_window(body.window, now)
+    moderation.refuse(body.description, "description")
     settings = matching.market_settings()
     rid = request_id or ids.new_id()
 

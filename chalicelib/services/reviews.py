@@ -12,7 +12,7 @@ from chalicelib.domain.job import Review
 from chalicelib.errors import NotFound
 from chalicelib.schemas.common import Page, PageQuery
 from chalicelib.schemas.marketplace import ReviewIn, ReviewOut
-from chalicelib.services import views
+from chalicelib.services import moderation, views
 from chalicelib.services.jobs import participant_job
 from chalicelib.services.work import work
 from chalicelib.store import marketplace as store
@@ -25,10 +25,11 @@ def create(
     """``POST /jobs/{id}/reviews``: the caller's review of a completed job (409 saying why
     when not allowed); the second review publishes both."""
     at = now or ids.now()
+    text = moderation.mask(body.text)
 
     def decide(session: store.Session) -> Review:
         job, side = participant_job(session, principal, job_id)
-        review = job.review(side, principal.user_id, body.rating, body.text, at)
+        review = job.review(side, principal.user_id, body.rating, text, at)
         session.save(job)
         return review
 

@@ -190,3 +190,17 @@ def approvals(status: str) -> str:
 def audit(month: str) -> str:
     """pk of the operators' audit log of a month (``YYYY-MM``)."""
     return f"AUDIT#{month}"
+
+
+def block(user_id: str) -> str:
+    """sk of a block, in the blocker's partition (``USER#<blocker>``)."""
+    return f"BLOCK#{user_id}"
+
+
+def blocked_by(user_id: str) -> str:
+    """sk of the mirror of a block, in the blocked user's partition (never shown to them)."""
+    return f"BLOCKEDBY#{user_id}"
+
+
+WORDS = ("MODERATION", "WORDS")
+"""The operators' additions to (and exceptions from) the objectionable-words list."""

@@ -51,12 +51,13 @@ def aws() -> Iterator[None]:
 
 @pytest.fixture
 def client(aws: None) -> Iterator[Client]:
-    """The app as a warm container: it has read the suspended accounts (a read each
-    container repeats every 30 s; the route budgets leave it out)."""
+    """The app as a warm container: it has read the suspended accounts and the word list
+    (reads each container repeats every 30 and 60 s; the route budgets leave them out)."""
     from app import app
-    from chalicelib.services import accounts
+    from chalicelib.services import accounts, moderation
 
     accounts.suspended_users()
+    moderation.mask("warm")
     with Client(app) as c:
         yield c
 

@@ -22,6 +22,7 @@ from chalicelib.domain.market import OfferListing, Quote, RequestStatus
 from chalicelib.domain.request import ServiceRequest
 from chalicelib.errors import Conflict
 from chalicelib.services import events, matching, notifications
+from chalicelib.store import moderation as moderation_repo
 from chalicelib.store import profiles as profiles_repo
 
 T = TypeVar("T")
@@ -203,5 +204,6 @@ def marketplace(
 
     monkeypatch.setattr(matching, "find_candidates", find)
     monkeypatch.setattr(profiles_repo, "categories", lambda: [{"id": "plumbing"}])
+    monkeypatch.setattr(moderation_repo, "words", lambda: (set(), set()))
     runtime.use(marketplace=unit, market_settings=Settings())
     return unit

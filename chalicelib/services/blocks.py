@@ -1,0 +1,38 @@
+"""Blocking: a blocked pair is never matched, cannot message each other (either way), and
+gets no offers, quotes or pushes from each other; unblocking restores that. Blocking is
+private: the blocked user is not told, and a conversation between the two answers both
+that it is closed."""
+
+from __future__ import annotations
+
+from chalicelib import ids
+from chalicelib.auth import Principal
+from chalicelib.errors import Invalid, NotFound
+from chalicelib.schemas.accounts import BlockOut
+from chalicelib.schemas.common import Page, PageQuery
+from chalicelib.store import blocks as repo
+from chalicelib.store import profiles as profiles_repo
+
+
+def list_blocked(principal: Principal, query: PageQuery) -> Page[BlockOut]:
+    """``GET /me/blocks``: whom I blocked, newest first."""
+    items, cursor = repo.blocked(principal.user_id, query.limit, query.cursor)
+    return Page[BlockOut](
+        items=[BlockOut(user_id=i.other_id, blocked_at=i.created_at or "") for i in items],
+        cursor=cursor,
+    )
+
+
+def block(principal: Principal, user_id: str) -> BlockOut:
+    """``PUT /me/blocks/{user_id}`` (idempotent); 400 for oneself, 404 for nobody."""
+    if user_id == principal.user_id:
+        raise Invalid("You cannot block yourself.")
+    if profiles_repo.get_user(user_id) is None:
+        raise NotFound(f"No user {user_id}.")
+    repo.block(principal.user_id, user_id)
+    return BlockOut(user_id=user_id, blocked_at=ids.iso())
+
+
+def unblock(principal: Principal, user_id: str) -> None:
+    """``DELETE /me/blocks/{user_id}`` (idempotent)."""
+    repo.unblock(principal.user_id, user_id)

@@ -1,0 +1,75 @@
+"""Blocks between two users.
+
+| pattern                        | key condition                               | index |
+|--------------------------------|---------------------------------------------|-------|
+| whom I blocked, newest first   | pk=USER#<me>, sk begins_with BLOCK#          | table |
+| every pair I must not meet     | pk=USER#<me>, sk begins_with BLOCK (both)    | table |
+
+A block is two items written together: ``BLOCK#<them>`` in the blocker's partition (their
+list) and ``BLOCKEDBY#<blocker>`` in the blocked user's (so one Query of a partition gives
+every user it must be kept apart from, either way; it is never shown to them).
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import UnicodeAttribute
+from pynamodb.connection import Connection
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import ids
+from chalicelib.store import keys
+from chalicelib.store.models import Entity
+from chalicelib.store.pagination import paged
+
+
+class BlockItem(Entity, discriminator="block"):
+    """pk=USER#<owner>, sk=BLOCK#<other> (owner blocked other) or BLOCKEDBY#<other>."""
+
+    other_id = UnicodeAttribute()
+
+
+def _connection() -> Connection:
+    connection: Connection = Entity._get_connection().connection
+    return connection
+
+
+def block(blocker: str, blocked: str) -> None:
+    """Record the block (idempotent). 1 TransactWriteItems."""
+    now = ids.iso()
+    with TransactWrite(connection=_connection()) as tx:
+        tx.save(
+            BlockItem(keys.user(blocker), keys.block(blocked), other_id=blocked, created_at=now)
+        )
+        tx.save(
+            BlockItem(
+                keys.user(blocked), keys.blocked_by(blocker), other_id=blocker, created_at=now
+            )
+        )
+
+
+def unblock(blocker: str, blocked: str) -> None:
+    """Forget the block (idempotent). 1 TransactWriteItems."""
+    with TransactWrite(connection=_connection()) as tx:
+        tx.delete(BlockItem(keys.user(blocker), keys.block(blocked)))
+        tx.delete(BlockItem(keys.user(blocked), keys.blocked_by(blocker)))
+
+
+def blocked(user_id: str, limit: int, cursor: str | None) -> tuple[list[BlockItem], str | None]:
+    """Whom ``user_id`` blocked. 1 Query."""
+    return paged(
+        BlockItem,
+        hash_key="pk",
+        hash_value=keys.user(user_id),
+        limit=limit,
+        cursor=cursor,
+        condition=BlockItem.sk.startswith(keys.block("")),
+    )
+
+
+def kept_apart(user_id: str) -> frozenset[str]:
+    """Every user ``user_id`` blocked or was blocked by. 1 Query per 1 MB."""
+    return frozenset(
+        i.other_id
+        for i in BlockItem.query(keys.user(user_id), BlockItem.sk.startswith("BLOCK"))
+        if isinstance(i, BlockItem)
+    )

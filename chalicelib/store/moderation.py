@@ -1,0 +1,173 @@
+"""The operators' word list (one item: pk=MODERATION, sk=WORDS) and user reports.
+
+| pattern                        | key condition                            | index |
+|--------------------------------|------------------------------------------|-------|
+| the word list                  | pk=MODERATION, sk=WORDS                  | table |
+| a report by id                 | pk=REPORT#<id>, sk=META                  | table |
+| open reports, oldest first     | gsi1pk=REPORTS#open (sparse)             | gsi1  |
+
+Open reports grow with user reports, a small fraction of traffic; one partition is enough.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import UnicodeAttribute, UnicodeSetAttribute
+from pynamodb.connection import Connection
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import ids
+from chalicelib.domain.market import REMOVED
+from chalicelib.store import keys
+from chalicelib.store.marketplace.items import ReviewItem
+from chalicelib.store.media import REJECTED, MediaItem
+from chalicelib.store.models import Entity, ProviderItem, get_or_none
+from chalicelib.store.pagination import paged
+from chalicelib.store.realtime import MessageItem
+
+OPEN, RESOLVED = "open", "resolved"
+
+
+class WordsItem(Entity, discriminator="words"):
+    added = UnicodeSetAttribute(null=True)
+    allowed = UnicodeSetAttribute(null=True)
+
+
+class ReportItem(Entity, discriminator="report"):
+    report_id = UnicodeAttribute()
+    reporter_id = UnicodeAttribute()
+    subject_type = UnicodeAttribute()
+    subject_id = UnicodeAttribute()
+    author_id = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute()
+    text = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()
+    action = UnicodeAttribute(null=True)
+    resolved_by = UnicodeAttribute(null=True)
+    note = UnicodeAttribute(null=True)
+
+
+def words() -> tuple[set[str], set[str]]:
+    """(added, allowed). 1 GetItem."""
+    item = get_or_none(WordsItem, *keys.WORDS)
+    return (set(item.added or ()), set(item.allowed or ())) if item else (set(), set())
+
+
+def change_words(add: set[str], allow: set[str], drop: set[str]) -> tuple[set[str], set[str]]:
+    """Add words, allow words, or drop words from either list; the lists after. 1 GetItem
+    + 1 PutItem."""
+    added, allowed = words()
+    added = (added | add) - drop - allow
+    allowed = (allowed | allow) - drop - add
+    WordsItem(
+        *keys.WORDS, added=added or None, allowed=allowed or None, updated_at=ids.iso()
+    ).save()
+    return added, allowed
+
+
+def add_report(item: ReportItem) -> None:
+    """1 PutItem."""
+    item.gsi1pk, item.gsi1sk = "REPORTS#open", f"{item.created_at}#{item.report_id}"
+    item.save(condition=ReportItem.pk.does_not_exist())
+
+
+def report(report_id: str) -> ReportItem | None:
+    """1 GetItem (consistent)."""
+    return get_or_none(ReportItem, f"REPORT#{report_id}", keys.META, consistent=True)
+
+
+def open_reports(limit: int, cursor: str | None) -> tuple[list[ReportItem], str | None]:
+    """Open reports, oldest first. 1 Query (gsi1)."""
+    return paged(
+        ReportItem.gsi1, hash_key="gsi1pk", hash_value="REPORTS#open", limit=limit,
+        cursor=cursor, newest_first=False,
+    )  # fmt: skip
+
+
+def resolve(report_id: str, action: str, by: str, note: str | None) -> bool:
+    """Close an open report (leaving the queue); False when it was not open. 1 UpdateItem."""
+    item = ReportItem(f"REPORT#{report_id}", keys.META)
+    try:
+        item.update(
+            actions=[
+                ReportItem.status.set(RESOLVED),
+                ReportItem.action.set(action),
+                ReportItem.resolved_by.set(by),
+                ReportItem.note.set(note) if note else ReportItem.note.remove(),
+                ReportItem.updated_at.set(ids.iso()),
+                ReportItem.gsi1pk.remove(),
+                ReportItem.gsi1sk.remove(),
+            ],
+            condition=ReportItem.status == OPEN,
+        )
+    except Exception as exc:
+        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+# --- removing content (a report upheld) -------------------------------------------------
+
+
+def review(job_id: str, side: str) -> ReviewItem | None:
+    """One side's review of a job. 1 GetItem (consistent)."""
+    return get_or_none(ReviewItem, keys.job(job_id), keys.review(side), consistent=True)
+
+
+def remove_review(job_id: str, side: str) -> None:
+    """The review's text replaced and the review taken out of the published list; a
+    published customer rating leaves the provider's summary. 1 GetItem + 1
+    TransactWriteItems (nothing when it is removed already)."""
+    item = review(job_id, side)
+    if item is None or (item.text == REMOVED and item.gsi1pk is None):
+        return
+    with TransactWrite(connection=_connection()) as tx:
+        tx.update(
+            item,
+            actions=[
+                ReviewItem.text.set(REMOVED),
+                ReviewItem.gsi1pk.remove(),
+                ReviewItem.gsi1sk.remove(),
+                ReviewItem.updated_at.set(ids.iso()),
+            ],
+            condition=ReviewItem.gsi1pk == item.gsi1pk
+            if item.gsi1pk
+            else ReviewItem.gsi1pk.does_not_exist(),
+        )
+        if item.gsi1pk and side == "customer":
+            provider = ProviderItem(keys.user(item.subject_id), keys.PROVIDER)
+            tx.update(
+                provider,
+                actions=[
+                    ProviderItem.rating_count.add(-1),
+                    ProviderItem.rating_sum.add(-int(item.rating)),
+                    ProviderItem.version.add(1),
+                ],
+                condition=ProviderItem.pk.exists(),
+            )
+
+
+def remove_message(item: MessageItem) -> None:
+    """The message keeps its place in the conversation with its text replaced and its
+    media dropped. 1 UpdateItem."""
+    item.update(
+        actions=[MessageItem.text.set(REMOVED), MessageItem.media_id.remove()],
+        condition=MessageItem.pk.exists(),
+    )
+
+
+def remove_media(media_id: str) -> None:
+    """The media record becomes rejected (never served again). 1 UpdateItem."""
+    MediaItem(keys.media(media_id), keys.META).update(
+        actions=[
+            MediaItem.status.set(REJECTED),
+            MediaItem.reason.set("removed by a moderator"),
+            MediaItem.updated_at.set(ids.iso()),
+        ],
+        condition=MediaItem.pk.exists(),
+    )
+
+
+def _connection() -> Connection:
+    connection: Connection = Entity._get_connection().connection
+    return connection
