@@ -129,6 +129,8 @@ class Settings:
     domain: DomainSettings | None = None
     alarm_emails: tuple[str, ...] = ()
     push_secrets: dict[str, str] = field(default_factory=dict)  # platform -> secret name
+    # Any string: change it after rotating a push secret to have SNS take the new value.
+    push_secret_version: str = "1"
     identity_providers: IdentityProviderSettings = field(default_factory=IdentityProviderSettings)
     signing_key: SigningKeySettings | None = None
     quicksight_principal_arn: str | None = None
@@ -205,6 +207,7 @@ class Settings:
             domain=domain,
             alarm_emails=tuple(ctx.get("alarmEmails", ())),
             push_secrets=dict(ctx.get("pushSecrets", {})),
+            push_secret_version=str(ctx.get("pushSecretVersion", "1")),
             identity_providers=IdentityProviderSettings(
                 domain_prefix=idp.get("domainPrefix"),
                 callback_urls=tuple(idp.get("callbackUrls", ())),
@@ -268,6 +271,7 @@ _KEYS = (
     "domain",
     "alarmEmails",
     "pushSecrets",
+    "pushSecretVersion",
     "identityProviders",
     "cloudFrontSigningKey",
     "quickSightPrincipalArn",

@@ -135,7 +135,13 @@ class RegionalStack(Stack):
         :attr:`storage`, :attr:`data`, :attr:`identity` and the regional :attr:`firewall`."""
         self.keys = Keys(self, "Keys", names=names)
         self.messaging = Messaging(
-            self, "Messaging", names=names, key=self.keys.ops, push_secrets=settings.push_secrets
+            self,
+            "Messaging",
+            names=names,
+            key=self.keys.ops,
+            push_secrets=settings.push_secrets,
+            push_secret_version=settings.push_secret_version,
+            log_retention=retention,
         )
         self.storage = Storage(
             self,
