@@ -19,13 +19,13 @@ class FakeSecrets:
         self.value = value
         self.read: list[str] = []
 
-    def get_secret_value(self, SecretId: str) -> dict[str, str]:  # noqa: N803
+    def get_secret_value(self, SecretId: str) -> dict[str, str]:
         self.read.append(SecretId)
         return {"SecretString": json.dumps(self.value)}
 
 
 class FakeSns:
-    class exceptions:  # noqa: N801
+    class exceptions:
         class NotFoundException(Exception):
             pass
 
@@ -34,7 +34,8 @@ class FakeSns:
 
     def create_platform_application(self, **kw: Any) -> dict[str, str]:
         self.calls.append(("create", kw))
-        return {"PlatformApplicationArn": f"arn:aws:sns:us-east-1:1:app/{kw['Platform']}/{kw['Name']}"}
+        arn = f"arn:aws:sns:us-east-1:1:app/{kw['Platform']}/{kw['Name']}"
+        return {"PlatformApplicationArn": arn}
 
     def set_platform_application_attributes(self, **kw: Any) -> None:
         self.calls.append(("set", kw))
@@ -61,7 +62,7 @@ def test_create_passes_the_secrets_values_not_a_reference() -> None:
     arn = index.apply(_event("Create"), sns, secrets)
     assert arn.endswith("app/APNS/summon-prod-apns")
     assert secrets.read == ["summon/prod/push/apns"]
-    (call, kw), = sns.calls
+    ((call, kw),) = sns.calls
     assert call == "create"
     assert kw["Attributes"] == {"PlatformCredential": "KEY", "PlatformPrincipal": "ID"}
 

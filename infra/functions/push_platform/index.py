@@ -76,7 +76,7 @@ def respond(event: dict[str, Any], status: str, physical_id: str, reason: str = 
     req = urllib.request.Request(
         event["ResponseURL"], data=body, method="PUT", headers={"Content-Type": ""}
     )
-    with urllib.request.urlopen(req, timeout=30):  # noqa: S310 (CloudFormation's URL)
+    with urllib.request.urlopen(req, timeout=30):
         pass
 
 
@@ -84,7 +84,7 @@ def handler(event: dict[str, Any], context: Any) -> None:
     physical_id = event.get("PhysicalResourceId", "")
     try:
         physical_id = apply(event, boto3.client("sns"), boto3.client("secretsmanager"))
-    except Exception as exc:  # report every failure to CloudFormation, never the secret
+    except Exception as exc:  # noqa: BLE001 (every failure goes to CloudFormation)
         print(f"{event['RequestType']} failed: {type(exc).__name__}")
         respond(event, "FAILED", physical_id, f"{type(exc).__name__}: {exc}"[:200])
         return
