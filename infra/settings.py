@@ -104,18 +104,14 @@ class FrontDoorSettings:
 class LambdaSettings:
     memory_size: int = 512
     timeout_seconds: int = 30
-    # Reserved concurrency by handler kind (api, websocket, sqs, sns, schedule, other):
-    # a runaway function cannot starve the others, and stays under the account limit.
-    reserved_concurrency: dict[str, int] = field(
-        default_factory=lambda: {
-            "api": 100,
-            "websocket": 100,
-            "sqs": 20,
-            "sns": 10,
-            "schedule": 2,
-            "other": 5,
-        }
-    )
+    # Reserved concurrency by handler kind (api, websocket, sqs, sns, schedule, other), opt-in:
+    # new accounts often have a concurrency quota of 10, where any reservation is refused,
+    # and a reservation is also a hard cap (throttles). Unset kinds share the account pool.
+    reserved_concurrency: dict[str, int] = field(default_factory=dict)
+    # The SQS event source mapping's maximum concurrency (2..1000): limits the media
+    # consumer without reserving (messages wait in the queue instead of being throttled
+    # into the dead-letter queue).
+    sqs_max_concurrency: int = 5
 
 
 @dataclass(frozen=True)
@@ -254,9 +250,9 @@ class Settings:
                 memory_size=int(lam.get("memorySize", defaults.memory_size)),
                 timeout_seconds=int(lam.get("timeoutSeconds", defaults.timeout_seconds)),
                 reserved_concurrency={
-                    **defaults.reserved_concurrency,
-                    **lam.get("reservedConcurrency", {}),
+                    str(k): int(v) for k, v in lam.get("reservedConcurrency", {}).items()
                 },
+                sqs_max_concurrency=int(lam.get("sqsMaxConcurrency", defaults.sqs_max_concurrency)),
             ),
         )
 

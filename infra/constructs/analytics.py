@@ -68,7 +68,7 @@ class Analytics(Construct):
         log_retention: logs.RetentionDays,
         table_stream_arn: str | None,
         quicksight_principal_arn: str | None,
-        reserved_concurrency: int,
+        reserved_concurrency: int | None,
     ) -> None:
         super().__init__(scope, id_)
         self._names = names
@@ -364,7 +364,7 @@ class Analytics(Construct):
         table_stream_arn: str,
         ops_key: kms.IKey,
         log_retention: logs.RetentionDays,
-        reserved_concurrency: int,
+        reserved_concurrency: int | None,
     ) -> lambda_.Function:
         assert self.delivery_stream is not None
         failures = sqs.Queue(
@@ -448,4 +448,10 @@ class Analytics(Construct):
             "destination is the export-failures queue (a function DLQ is never used)",
             CKV_AWS_117="reaches only the DynamoDB stream and Firehose APIs",
         )
+        if reserved_concurrency is None:
+            skip_checkov(
+                fn,
+                CKV_AWS_115="no reservation by default (a low account quota refuses any); "
+                "a stream mapping runs one batch per shard at a time anyway",
+            )
         return fn

@@ -9,7 +9,8 @@ wired to this region's resources.
   scheduled handler), with only the actions it needs on the resources it uses. The data
   policy has no ``dynamodb:Scan``: IAM enforces "no Scan on a request path".
 * Each function logs to its own KMS-encrypted log group with a retention, encrypts its
-  environment with the ``ops`` key, has reserved concurrency, X-Ray tracing, and (when
+  environment with the ``ops`` key, X-Ray tracing, reserved concurrency only when
+  configured (the SQS consumer is limited by its event source's maximum concurrency), and (when
   invoked asynchronously) a dead-letter queue.
 * The REST and WebSocket stages log access and errors and are throttled; the REST stage is
   behind the regional WAF ACL. With a domain, ``api.<domain>`` and ``ws.<domain>`` are
@@ -88,6 +89,10 @@ def function_kind(logical_id: str, props: Mapping[str, Any]) -> str:
         if event_type in types:
             return kind
     return "other"
+
+
+def _events_of(props: Mapping[str, Any], event_type: str) -> list[str]:
+    return [name for name, e in props.get("Events", {}).items() if e.get("Type") == event_type]
 
 
 def _queue_names(props: Mapping[str, Any]) -> list[str]:
@@ -248,11 +253,8 @@ class Api(Construct):
                     lambda_settings,
                     ws_callback,
                     disable_schedules=not run_schedules and kind == "schedule",
-                    schedule_events=[
-                        name
-                        for name, e in props.get("Events", {}).items()
-                        if e.get("Type") == "Schedule"
-                    ],
+                    schedule_events=_events_of(props, "Schedule"),
+                    sqs_events=_events_of(props, "SQS"),
                 )
             )
         return functions
@@ -303,6 +305,7 @@ class Api(Construct):
         *,
         disable_schedules: bool,
         schedule_events: list[str],
+        sqs_events: list[str],
     ) -> AppFunction:
         log_group = logs.LogGroup(
             self,
@@ -338,9 +341,22 @@ class Api(Construct):
         fn = self.app.get_resource(logical_id)
         fn.add_property_override("Role", role.role_arn)
         fn.add_property_override("KmsKeyArn", self._ops_key.key_arn)
-        fn.add_property_override(
-            "ReservedConcurrentExecutions", lambda_settings.reserved_concurrency[kind]
-        )
+        reserved = lambda_settings.reserved_concurrency.get(kind)
+        if reserved is not None:  # opt-in (summon:lambda.reservedConcurrency)
+            fn.add_property_override("ReservedConcurrentExecutions", reserved)
+        else:
+            skip_checkov(
+                fn,
+                CKV_AWS_115="no reservation by default: an account with a low concurrency "
+                "quota refuses any, and a reservation throttles at its cap; the SQS consumer "
+                "is limited by its event source's maximum concurrency instead "
+                "(summon:lambda.reservedConcurrency opts in)",
+            )
+        for event in sqs_events:
+            fn.add_property_override(
+                f"Events.{event}.Properties.ScalingConfig",
+                {"MaximumConcurrency": lambda_settings.sqs_max_concurrency},
+            )
         fn.add_property_override(
             "LoggingConfig", {"LogGroup": log_group.log_group_name, "LogFormat": "Text"}
         )

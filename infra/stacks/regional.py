@@ -116,7 +116,7 @@ class RegionalStack(Stack):
             log_retention=retention,
             table_stream_arn=self.data.main.stream_arn,
             quicksight_principal_arn=settings.quicksight_principal_arn,
-            reserved_concurrency=settings.lambda_settings.reserved_concurrency["other"],
+            reserved_concurrency=settings.lambda_settings.reserved_concurrency.get("other"),
         )
         self.monitoring = self._monitoring(settings=settings, names=names, role=role)
         self._outputs()
