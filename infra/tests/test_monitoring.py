@@ -86,3 +86,30 @@ def test_dashboard_shows_business_metrics(full: Synth) -> None:
             ),
         },
     )
+
+
+@pytest.mark.parametrize("role", ["primary", "standby"])
+def test_cloudwatch_may_publish_to_the_alarm_topic(full: Synth, role: str) -> None:
+    """The TLS-only topic policy replaces SNS's default policy: without an Allow for
+    cloudwatch.amazonaws.com no alarm would ever be delivered."""
+    stack = full.primary if role == "primary" else full.standby
+    template = (full.primary_t if role == "primary" else full.standby_t).to_json()
+    topic = stack.resolve(stack.monitoring.topic.topic_arn)
+    policies = [
+        r["Properties"]["PolicyDocument"]["Statement"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::SNS::TopicPolicy" and topic in r["Properties"]["Topics"]
+    ]
+    assert len(policies) == 1
+    allows = [
+        s
+        for s in policies[0]
+        if s["Effect"] == "Allow"
+        and s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}
+        and "sns:Publish" in str(s["Action"])
+    ]
+    assert len(allows) == 1
+    cond = allows[0]["Condition"]
+    assert cond["StringEquals"]["aws:SourceAccount"] == "111111111111"
+    assert ":cloudwatch:" in str(cond["ArnLike"]["aws:SourceArn"])
+    assert ":alarm:*" in str(cond["ArnLike"]["aws:SourceArn"])
