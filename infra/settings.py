@@ -129,7 +129,9 @@ class Settings:
     push_secret_version: str = "1"
     identity_providers: IdentityProviderSettings = field(default_factory=IdentityProviderSettings)
     signing_key: SigningKeySettings | None = None
+    # Opt-in: needs the account's QuickSight subscription and this user or group to exist.
     quicksight_principal_arn: str | None = None
+    quicksight_role_name: str = "service-role/aws-quicksight-service-role-v0"
     front_door: FrontDoorSettings | None = None
     backup_tag: tuple[str, str] = ("summon:backup", "true")
     log_retention_days: int = 365
@@ -232,6 +234,9 @@ class Settings:
             if signing
             else None,
             quicksight_principal_arn=ctx.get("quickSightPrincipalArn"),
+            quicksight_role_name=str(
+                ctx.get("quickSightServiceRole", "service-role/aws-quicksight-service-role-v0")
+            ),
             front_door=FrontDoorSettings(
                 vpc_id=front["vpcId"],
                 vpc_cidr=front["vpcCidr"],
@@ -271,6 +276,7 @@ _KEYS = (
     "identityProviders",
     "cloudFrontSigningKey",
     "quickSightPrincipalArn",
+    "quickSightServiceRole",
     "frontDoor",
     "backupTag",
     "logRetentionDays",

@@ -115,7 +115,11 @@ class RegionalStack(Stack):
             ops_key=self.keys.ops,
             log_retention=retention,
             table_stream_arn=self.data.main.stream_arn,
-            quicksight_principal_arn=settings.quicksight_principal_arn,
+            # QuickSight is account-wide and needs a subscription: opt-in, primary only.
+            quicksight_principal_arn=(
+                settings.quicksight_principal_arn if role is Role.PRIMARY else None
+            ),
+            quicksight_role_name=settings.quicksight_role_name,
             reserved_concurrency=settings.lambda_settings.reserved_concurrency.get("other"),
         )
         self.monitoring = self._monitoring(settings=settings, names=names, role=role)
