@@ -132,7 +132,8 @@ class Settings:
     # Opt-in: needs the account's QuickSight subscription and this user or group to exist.
     quicksight_principal_arn: str | None = None
     quicksight_role_name: str = "service-role/aws-quicksight-service-role-v0"
-    front_door: FrontDoorSettings | None = None
+    # Per region: a VPC and its subnets exist in one region only.
+    front_door: dict[Role, FrontDoorSettings] | None = None
     backup_tag: tuple[str, str] = ("summon:backup", "true")
     log_retention_days: int = 365
     # Set while the standby serves traffic (primary region down): the standby then runs the
@@ -237,17 +238,7 @@ class Settings:
             quicksight_role_name=str(
                 ctx.get("quickSightServiceRole", "service-role/aws-quicksight-service-role-v0")
             ),
-            front_door=FrontDoorSettings(
-                vpc_id=front["vpcId"],
-                vpc_cidr=front["vpcCidr"],
-                availability_zones=tuple(front["availabilityZones"]),
-                public_subnet_ids=tuple(front["publicSubnetIds"]),
-                target_ips=tuple(front.get("targetIps", ())),
-                target_port=int(front.get("targetPort", 443)),
-                health_check_path=front.get("healthCheckPath", "/health"),
-            )
-            if front
-            else None,
+            front_door=_front_door(front, primary=primary, standby=standby) if front else None,
             backup_tag=tuple(ctx.get("backupTag", ("summon:backup", "true"))),
             log_retention_days=int(ctx.get("logRetentionDays", 365)),
             failover=str(ctx.get("failover", "false")).lower() == "true",
@@ -283,6 +274,36 @@ _KEYS = (
     "lambda",
     "failover",
 )
+
+
+def _front_door(
+    front: dict[str, Any], *, primary: str, standby: str
+) -> dict[Role, FrontDoorSettings]:
+    """``summon:frontDoor`` is ``{"primary": {...}, "standby": {...}}`` (either may be left
+    out): each region's own VPC, subnets and targets, checked against its region."""
+    unknown = set(front) - {r.value for r in Role}
+    if unknown or not front:
+        raise ValueError(
+            "summon:frontDoor takes one object per region: "
+            '{"primary": {"vpcId", ...}, "standby": {"vpcId", ...}}'
+        )
+    out: dict[Role, FrontDoorSettings] = {}
+    for role_name, f in front.items():
+        role = Role(role_name)
+        region = primary if role is Role.PRIMARY else standby
+        azs = tuple(f["availabilityZones"])
+        if not azs or any(not az.startswith(region) for az in azs):
+            raise ValueError(f"summon:frontDoor.{role_name}: availability zones not in {region}")
+        out[role] = FrontDoorSettings(
+            vpc_id=f["vpcId"],
+            vpc_cidr=f["vpcCidr"],
+            availability_zones=azs,
+            public_subnet_ids=tuple(f["publicSubnetIds"]),
+            target_ips=tuple(f.get("targetIps", ())),
+            target_port=int(f.get("targetPort", 443)),
+            health_check_path=f.get("healthCheckPath", "/health"),
+        )
+    return out
 
 
 def _json(value: Any) -> Any:

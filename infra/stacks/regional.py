@@ -85,7 +85,7 @@ class RegionalStack(Stack):
             retention=retention,
             chalice_out_dir=chalice_out_dir,
         )
-        self.front_door = self._front_door(settings=settings, names=names, zone=zone)
+        self.front_door = self._front_door(settings=settings, names=names, role=role, zone=zone)
         if (
             settings.domain is not None
             and zone is not None
@@ -282,10 +282,12 @@ class RegionalStack(Stack):
         )
 
     def _front_door(
-        self, *, settings: Settings, names: Names, zone: route53.IHostedZone | None
+        self, *, settings: Settings, names: Names, role: Role, zone: route53.IHostedZone | None
     ) -> FrontDoor | None:
-        """The optional ALB front door (``summon:frontDoor``; needs ``summon:domain``)."""
-        if settings.front_door is None:
+        """The optional ALB front door (``summon:frontDoor.<role>``, this region's VPC and
+        subnets; needs ``summon:domain``)."""
+        front = (settings.front_door or {}).get(role)
+        if front is None:
             return None
         if settings.domain is None or zone is None:
             raise ValueError("summon:frontDoor needs summon:domain (its certificate)")
@@ -293,7 +295,7 @@ class RegionalStack(Stack):
             self,
             "FrontDoor",
             names=names,
-            settings=settings.front_door,
+            settings=front,
             domain=settings.domain,
             zone=zone,
             log_bucket=self.storage.logs,
