@@ -33,6 +33,25 @@ class Role(StrEnum):
     STANDBY = "standby"
 
 
+class RegionState(StrEnum):
+    """What an operator has declared a region to be (``summon:regionStates``).
+
+    * ``active``: serves: DNS points at it (the primary's record is healthy only then), its
+      scheduled handlers and media pipeline run, it backs up the tables;
+    * ``standby``: deployed and warm, but parked: no schedules, no media consumer, and (the
+      standby) no media events for the objects replicated into it;
+    * ``fenced``: like standby, and declared not to be trusted (the failed primary while
+      the standby serves, until the operator fails back).
+
+    Exactly one region is active. Nothing changes state on its own: failover and failback
+    are deployments (infra/README.md, docs/operations.md).
+    """
+
+    ACTIVE = "active"
+    STANDBY = "standby"
+    FENCED = "fenced"
+
+
 @dataclass(frozen=True)
 class DomainSettings:
     name: str
@@ -136,15 +155,25 @@ class Settings:
     front_door: dict[Role, FrontDoorSettings] | None = None
     backup_tag: tuple[str, str] = ("summon:backup", "true")
     log_retention_days: int = 365
-    # Set while the standby serves traffic (primary region down): the standby then runs the
-    # scheduled handlers the primary normally runs alone.
-    failover: bool = False
+    # Operator-declared region states (exactly one active); the default is normal operation.
+    region_states: dict[Role, RegionState] = field(
+        default_factory=lambda: {
+            Role.PRIMARY: RegionState.ACTIVE,
+            Role.STANDBY: RegionState.STANDBY,
+        }
+    )
     lambda_settings: LambdaSettings = field(default_factory=LambdaSettings)
 
     @property
     def prefix(self) -> str:
         """``summon-<stage>``: the prefix of every resource name (shared with the app)."""
         return app_config.prefix(self.stage)
+
+    def state_of(self, role: Role) -> RegionState:
+        return self.region_states[role]
+
+    def is_active(self, role: Role) -> bool:
+        return self.region_states[role] is RegionState.ACTIVE
 
     def region_of(self, role: Role) -> str:
         return self.primary_region if role is Role.PRIMARY else self.standby_region
@@ -241,7 +270,7 @@ class Settings:
             front_door=_front_door(front, primary=primary, standby=standby) if front else None,
             backup_tag=tuple(ctx.get("backupTag", ("summon:backup", "true"))),
             log_retention_days=int(ctx.get("logRetentionDays", 365)),
-            failover=str(ctx.get("failover", "false")).lower() == "true",
+            region_states=_region_states(ctx),
             lambda_settings=LambdaSettings(
                 memory_size=int(lam.get("memorySize", defaults.memory_size)),
                 timeout_seconds=int(lam.get("timeoutSeconds", defaults.timeout_seconds)),
@@ -273,7 +302,25 @@ _KEYS = (
     "logRetentionDays",
     "lambda",
     "failover",
+    "regionStates",
 )
+
+
+def _region_states(ctx: dict[str, Any]) -> dict[Role, RegionState]:
+    """``summon:regionStates`` (``{"primary": "fenced", "standby": "active"}``), or the
+    shorthand ``summon:failover=true`` for exactly that; exactly one region active."""
+    failover = str(ctx.get("failover", "false")).lower() == "true"
+    given = ctx.get("regionStates")
+    if failover and given:
+        raise ValueError("give summon:regionStates or summon:failover, not both")
+    states = {Role.PRIMARY: RegionState.ACTIVE, Role.STANDBY: RegionState.STANDBY}
+    if failover:
+        states = {Role.PRIMARY: RegionState.FENCED, Role.STANDBY: RegionState.ACTIVE}
+    for role_name, state in (given or {}).items():
+        states[Role(role_name)] = RegionState(state)
+    if sum(st is RegionState.ACTIVE for st in states.values()) != 1:
+        raise ValueError(f"summon:regionStates needs exactly one active region, not {states}")
+    return states
 
 
 def _front_door(

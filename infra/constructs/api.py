@@ -16,9 +16,10 @@ wired to this region's resources.
   behind the regional WAF ACL. With a domain, ``api.<domain>`` and ``ws.<domain>`` are
   regional custom domains with ACM certificates (Chalice generates them from the stage
   config; :mod:`infra.constructs.dr` points the failover records at them).
-* In the standby region the scheduled handlers are deployed disabled (the global table
-  would otherwise get every sweep twice); on failover the runbook redeploys the standby
-  with ``-c summon:failover=true``, which enables them.
+* A region not declared active (``summon:regionStates``) has its scheduled handlers and
+  its media queue consumer deployed disabled (the global table would otherwise get every
+  sweep twice, and replicated objects would race the primary's pipeline); failing over
+  redeploys the standby as active, which enables them.
 """
 
 from __future__ import annotations
@@ -125,6 +126,7 @@ class Api(Construct):
         names: Names,
         role: Role,
         run_schedules: bool,
+        run_media_pipeline: bool = True,
         source_dir: Path,
         out_dir: Path,
         environment: Mapping[str, str],
@@ -199,6 +201,7 @@ class Api(Construct):
             by_kind=by_kind,
             lambda_settings=lambda_settings,
             run_schedules=run_schedules,
+            run_media_pipeline=run_media_pipeline,
         )
         self._api_gateway_logging(firewall=firewall)
 
@@ -231,6 +234,7 @@ class Api(Construct):
         by_kind: Mapping[str, list[iam.PolicyStatement]],
         lambda_settings: LambdaSettings,
         run_schedules: bool,
+        run_media_pipeline: bool,
     ) -> list[AppFunction]:
         """Every ``AWS::Serverless::Function`` of the package, wired (by logical id order)."""
         stack = Stack.of(self)
@@ -253,6 +257,7 @@ class Api(Construct):
                     lambda_settings,
                     ws_callback,
                     disable_schedules=not run_schedules and kind == "schedule",
+                    disable_queues=not run_media_pipeline,
                     schedule_events=_events_of(props, "Schedule"),
                     sqs_events=_events_of(props, "SQS"),
                 )
@@ -304,6 +309,7 @@ class Api(Construct):
         ws_callback: str,
         *,
         disable_schedules: bool,
+        disable_queues: bool,
         schedule_events: list[str],
         sqs_events: list[str],
     ) -> AppFunction:
@@ -382,6 +388,9 @@ class Api(Construct):
         if disable_schedules:
             for event in schedule_events:
                 fn.add_property_override(f"Events.{event}.Properties.State", "DISABLED")
+        if disable_queues:
+            for event in sqs_events:
+                fn.add_property_override(f"Events.{event}.Properties.Enabled", False)
         return AppFunction(logical_id, kind, fn.ref, role, log_group)
 
     # -- API Gateway stages ----------------------------------------------------------------

@@ -45,6 +45,7 @@ class Storage(Construct):
         key: kms.IKey,
         media_queue: sqs.IQueue,
         media_queue_policy: sqs.CfnQueuePolicy,
+        notify_uploads: bool = True,
     ) -> None:
         super().__init__(scope, id_)
         self._names = names
@@ -90,7 +91,8 @@ class Storage(Construct):
                 ),
             ],
         )
-        self._notify_uploads(media_queue, media_queue_policy)
+        if notify_uploads:
+            self._notify_uploads(media_queue, media_queue_policy)
         if role is Role.PRIMARY:
             replication_role = self._replication_role(standby_region)
             for bucket, purpose in (

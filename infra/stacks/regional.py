@@ -22,7 +22,7 @@ from chalicelib import config as app_config
 from infra.constructs.analytics import Analytics
 from infra.constructs.api import Api
 from infra.constructs.data import Data
-from infra.constructs.dr import Backups, FailoverRecords, FailoverTarget
+from infra.constructs.dr import Backups, FailoverRecords, FailoverTarget, RegionStateBeacon
 from infra.constructs.edge import Edge
 from infra.constructs.firewall import Firewall
 from infra.constructs.frontdoor import FrontDoor
@@ -92,13 +92,26 @@ class RegionalStack(Stack):
             and self.api.rest_api_domain is not None
         ):
             self.failover = self._failover(
-                role=role, domain=settings.domain, zone=zone, rest_api=self.api.rest_api_domain
+                settings=settings,
+                names=names,
+                role=role,
+                domain=settings.domain,
+                zone=zone,
+                rest_api=self.api.rest_api_domain,
             )
+            if role is Role.STANDBY:
+                self.beacon = RegionStateBeacon(
+                    self,
+                    "RegionState",
+                    names=names,
+                    primary_state=settings.state_of(Role.PRIMARY),
+                )
         self.backups = Backups(
             self,
             "Backups",
             names=names,
             role=role,
+            active=settings.is_active(role),
             other_region=(
                 settings.standby_region if role is Role.PRIMARY else settings.primary_region
             ),
@@ -156,6 +169,9 @@ class RegionalStack(Stack):
             key=self.keys.storage,
             media_queue=self.messaging.media_queue,
             media_queue_policy=self.messaging.media_queue_policy,
+            # The standby's bucket receives the primary's replicas: no media events for them
+            # unless the standby serves (the primary's own uploads always queue).
+            notify_uploads=role is Role.PRIMARY or settings.is_active(role),
         )
         self.data = Data(
             self,
@@ -262,7 +278,9 @@ class RegionalStack(Stack):
             "Api",
             names=names,
             role=role,
-            run_schedules=role is Role.PRIMARY or settings.failover,
+            # Parked unless this region is declared active (summon:regionStates).
+            run_schedules=settings.is_active(role),
+            run_media_pipeline=settings.is_active(role),
             source_dir=settings.chalice_source_dir,
             out_dir=chalice_out_dir,
             environment=self._app_environment(settings=settings, names=names),
@@ -305,6 +323,8 @@ class RegionalStack(Stack):
     def _failover(
         self,
         *,
+        settings: Settings,
+        names: Names,
         role: Role,
         domain: DomainSettings,
         zone: route53.IHostedZone,
@@ -324,14 +344,14 @@ class RegionalStack(Stack):
                     lb.load_balancer_canonical_hosted_zone_id,
                 )
             )
-        rest_api_id = self.api.app.get_resource("RestAPI").ref
         return FailoverRecords(
             self,
             "Failover",
+            names=names,
             role=role,
+            standby_region=settings.standby_region,
             domain=domain,
             zone=zone,
-            health_check_fqdn=f"{rest_api_id}.execute-api.{self.region}.amazonaws.com",
             targets=targets,
         )
 

@@ -82,3 +82,32 @@ def test_the_example_context_turns_everything_on() -> None:
 def test_the_front_door_needs_each_regions_own_vpc(front: dict[str, object]) -> None:
     with pytest.raises(ValueError, match="frontDoor"):
         Settings.from_mapping({"frontDoor": front})
+
+
+def test_region_states_default_to_primary_active_and_failover_is_a_shorthand() -> None:
+    from infra.settings import RegionState
+
+    assert Settings.from_mapping({}).region_states == {
+        Role.PRIMARY: RegionState.ACTIVE,
+        Role.STANDBY: RegionState.STANDBY,
+    }
+    failover = Settings.from_mapping({"failover": "true"})
+    assert failover.region_states == {
+        Role.PRIMARY: RegionState.FENCED,
+        Role.STANDBY: RegionState.ACTIVE,
+    }
+    explicit = Settings.from_mapping({"regionStates": {"primary": "fenced", "standby": "active"}})
+    assert explicit.region_states == failover.region_states
+
+
+@pytest.mark.parametrize(
+    "states",
+    [
+        {"primary": "active", "standby": "active"},
+        {"primary": "fenced", "standby": "standby"},
+        {"primary": "up"},
+    ],
+)
+def test_exactly_one_region_is_active(states: dict[str, str]) -> None:
+    with pytest.raises(ValueError):
+        Settings.from_mapping({"regionStates": states})
