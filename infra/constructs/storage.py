@@ -2,7 +2,8 @@
 
 Every data bucket is versioned, encrypted with the region's ``storage`` KMS key (bucket
 keys on), TLS-only, blocks all public access, logs access to the log bucket and has a
-lifecycle that moves old data to Glacier. In the primary region each data bucket replicates
+lifecycle that moves old data to a cheaper class (served objects only to Glacier Instant
+Retrieval, which needs no restore). In the primary region each data bucket replicates
 to its twin in the standby region (same purpose, the standby's ``storage`` key by alias).
 
 Media key layout (shared with the app): ``uploads/<user_id>/<media_id>`` holds originals
@@ -55,12 +56,14 @@ class Storage(Construct):
             "Media",
             "media",
             lifecycle=[
+                # The app hands out direct URLs to originals at any age: only a class that
+                # serves without a restore (Flexible Retrieval would answer 403).
                 s3.LifecycleRule(
-                    id="originals-to-glacier",
+                    id="originals-to-glacier-ir",
                     prefix=UPLOADS_PREFIX,
                     transitions=[
                         s3.Transition(
-                            storage_class=s3.StorageClass.GLACIER,
+                            storage_class=s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
                             transition_after=Duration.days(ORIGINALS_TO_GLACIER_DAYS),
                         )
                     ],
