@@ -139,6 +139,7 @@ class Api(Construct):
         storage_key: kms.IKey,
         ops_key: kms.IKey,
         push_application_arns: Mapping[str, str],
+        push_regions: tuple[str, ...],
         signing_secret_name: str | None,
         domain: DomainSettings | None,
         zone: route53.IHostedZone | None,
@@ -193,6 +194,7 @@ class Api(Construct):
             media_bucket=media_bucket,
             storage_key=storage_key,
             push_application_arns=push_application_arns,
+            push_regions=push_regions,
             signing_secret_name=signing_secret_name,
         )
         self.async_dlq = self._async_dlq()
@@ -588,6 +590,7 @@ def _statements_by_kind(
     media_bucket: s3.IBucket,
     storage_key: kms.IKey,
     push_application_arns: Mapping[str, str],
+    push_regions: tuple[str, ...],
     signing_secret_name: str | None,
 ) -> dict[str, list[iam.PolicyStatement]]:
     """The statements of each kind of function, composed of capabilities."""
@@ -595,7 +598,7 @@ def _statements_by_kind(
         main_table=main_table, idempotency_table=idempotency_table, data_key=data_key
     )
     ws_send = _websocket_send_statements(stack=stack, websocket_api_id=websocket_api_id)
-    push_send = _push_send_statements(stack=stack, names=names)
+    push_send = _push_send_statements(stack=stack, names=names, regions=push_regions)
     push_manage = _push_register_statements(push_application_arns=push_application_arns)
     presign = _presign_statements(
         stack=stack,
@@ -654,16 +657,24 @@ def _websocket_send_statements(
     ]
 
 
-def _push_send_statements(*, stack: Stack, names: Names) -> list[iam.PolicyStatement]:
-    """Publishing to this stage's push endpoints and deleting the dead ones."""
+def _push_send_statements(
+    *, stack: Stack, names: Names, regions: tuple[str, ...]
+) -> list[iam.PolicyStatement]:
+    """Publishing to this stage's push endpoints in either region of the pair (an endpoint
+    lives in the region its device registered in; after a failover the other region's
+    functions still publish to it while it is reachable) and deleting the dead ones."""
     return [
         iam.PolicyStatement(
             sid="PushSend",
             actions=["sns:Publish"],
             resources=[
                 stack.format_arn(
-                    service="sns", resource="endpoint", resource_name=f"*/{names.prefix}-*/*"
+                    service="sns",
+                    region=region,
+                    resource="endpoint",
+                    resource_name=f"*/{names.prefix}-*/*",
                 )
+                for region in regions
             ],
         ),
         iam.PolicyStatement(

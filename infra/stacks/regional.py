@@ -293,6 +293,7 @@ class RegionalStack(Stack):
             storage_key=self.keys.storage,
             ops_key=self.keys.ops,
             push_application_arns=self.messaging.platform_application_arns,
+            push_regions=(settings.primary_region, settings.standby_region),
             signing_secret_name=_signing_secret_name(settings, self.edge),
             domain=settings.domain,
             zone=zone,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Mapping
@@ -213,3 +214,15 @@ def test_reserved_concurrency_is_opt_in_and_the_sqs_consumer_is_capped_by_its_ma
     assert functions["APIHandler"]["Properties"]["ReservedConcurrentExecutions"] == 40
     others = [f for n, f in functions.items() if n != "APIHandler"]
     assert all("ReservedConcurrentExecutions" not in f["Properties"] for f in others)
+
+
+@pytest.mark.parametrize("role", ["primary", "standby"])
+def test_push_publish_reaches_endpoints_in_both_regions(full: Synth, role: str) -> None:
+    """Push endpoints are regional: each region's functions may publish to the endpoints of
+    both regions of the pair (devices registered before a failover)."""
+    template = (full.primary_t if role == "primary" else full.standby_t).to_json()
+    sends = [s for s in _statements(template) if s.get("Sid") == "PushSend"]
+    assert sends
+    for statement in sends:
+        text = json.dumps(statement["Resource"])
+        assert ":sns:us-east-1:" in text and ":sns:us-west-2:" in text
