@@ -120,6 +120,18 @@ class FrontDoorSettings:
 
 
 @dataclass(frozen=True)
+class SesSettings:
+    """Cognito's e-mail through SES (``summon:cognitoEmail``): a verified identity in
+    ``region`` (default: the stack's), out of the SES sandbox."""
+
+    from_email: str
+    from_name: str | None = None
+    verified_domain: str | None = None
+    configuration_set: str | None = None
+    region: str | None = None
+
+
+@dataclass(frozen=True)
 class LambdaSettings:
     memory_size: int = 512
     timeout_seconds: int = 30
@@ -148,6 +160,7 @@ class Settings:
     push_secret_version: str = "1"
     identity_providers: IdentityProviderSettings = field(default_factory=IdentityProviderSettings)
     signing_key: SigningKeySettings | None = None
+    cognito_email: SesSettings | None = None
     # Opt-in: needs the account's QuickSight subscription and this user or group to exist.
     quicksight_principal_arn: str | None = None
     quicksight_role_name: str = "service-role/aws-quicksight-service-role-v0"
@@ -264,6 +277,15 @@ class Settings:
             if signing
             else None,
             quicksight_principal_arn=ctx.get("quickSightPrincipalArn"),
+            cognito_email=SesSettings(
+                from_email=ses["fromEmail"],
+                from_name=ses.get("fromName"),
+                verified_domain=ses.get("verifiedDomain"),
+                configuration_set=ses.get("configurationSet"),
+                region=ses.get("region"),
+            )
+            if (ses := ctx.get("cognitoEmail"))
+            else None,
             quicksight_role_name=str(
                 ctx.get("quickSightServiceRole", "service-role/aws-quicksight-service-role-v0")
             ),
@@ -296,6 +318,7 @@ _KEYS = (
     "identityProviders",
     "cloudFrontSigningKey",
     "quickSightPrincipalArn",
+    "cognitoEmail",
     "quickSightServiceRole",
     "frontDoor",
     "backupTag",

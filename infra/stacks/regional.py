@@ -116,7 +116,7 @@ class RegionalStack(Stack):
                 settings.standby_region if role is Role.PRIMARY else settings.primary_region
             ),
             key=self.keys.data,
-            table_arns=[self.data.main.arn, self.data.idempotency.arn],
+            table_arns=[self.data.main.arn, self.data.idempotency.arn, self.data.directory.arn],
             backup_tag=settings.backup_tag,
         )
         self.analytics = Analytics(
@@ -188,6 +188,11 @@ class RegionalStack(Stack):
             providers=settings.identity_providers,
             media_bucket=self.storage.media,
             storage_key=self.keys.storage,
+            directory=self.data.directory,
+            data_key=self.keys.data,
+            ops_key=self.keys.ops,
+            log_retention=retention,
+            ses=settings.cognito_email,
         )
         self.firewall = Firewall(
             self,

@@ -198,6 +198,7 @@ def test_backup_selects_the_tables_and_tagged_web_tier(full: Synth) -> None:
                     "Resources": [
                         stack.resolve(stack.data.main.arn),
                         stack.resolve(stack.data.idempotency.arn),
+                        stack.resolve(stack.data.directory.arn),
                     ]
                 }
             )
