@@ -23,7 +23,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from chalicelib.auth import ROLES
-from infra.compliance import skip_checkov
+from infra.compliance import ignore_cfn_lint, skip_checkov
 from infra.constructs.data import TableRef
 from infra.constructs.storage import UPLOADS_PREFIX
 from infra.names import Names
@@ -198,6 +198,7 @@ class Identity(Construct):
             CKV_AWS_116="invoked synchronously by Cognito, which fails the sign-up itself",
             CKV_AWS_117="reaches only DynamoDB and Cognito's public endpoints",
         )
+        ignore_cfn_lint(fn, "W3005")  # CDK's own DependsOn on the role it also references
         self.user_pool.add_trigger(cognito.UserPoolOperation.POST_CONFIRMATION, fn)
         self.user_pool.add_trigger(cognito.UserPoolOperation.USER_MIGRATION, fn)
         return fn

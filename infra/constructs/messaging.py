@@ -31,7 +31,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from chalicelib import config as app_config
-from infra.compliance import CUSTOM_RESOURCE_LAMBDA, skip_checkov
+from infra.compliance import CUSTOM_RESOURCE_LAMBDA, ignore_cfn_lint, skip_checkov
 from infra.names import Names
 
 PLATFORMS: dict[str, tuple[str, tuple[str, ...], str]] = {
@@ -124,6 +124,10 @@ class Messaging(Construct):
         )
 
         self.platform_application_arns: dict[str, str] = {}
+        # SNS platform (APNS, APNS_SANDBOX, GCM) -> application name, for the alarms.
+        self.platform_applications: dict[str, str] = {
+            PLATFORMS[p][0]: names.platform_application(p) for p in push_secrets if p in PLATFORMS
+        }
         for platform, secret_name in sorted(push_secrets.items()):
             if platform not in PLATFORMS:
                 raise ValueError(f"unknown push platform {platform!r}; use {sorted(PLATFORMS)}")
@@ -192,6 +196,7 @@ class Messaging(Construct):
             )
         )
         skip_checkov(fn, **CUSTOM_RESOURCE_LAMBDA)
+        ignore_cfn_lint(fn, "W3005")  # CDK's own DependsOn on the role it also references
         self._push_provider = fn
         return fn
 

@@ -51,6 +51,8 @@ class Storage(Construct):
         super().__init__(scope, id_)
         self._names = names
         self._key = key
+        # (source bucket, destination bucket, rule id) of each replication rule.
+        self.replication_rules: list[tuple[str, str, str]] = []
         self.logs = self._log_bucket()
         self.media = self._bucket(
             "Media",
@@ -271,6 +273,13 @@ class Storage(Construct):
                 resources=[f"{destination_arn}/*"],
             )
         )
+        self.replication_rules.append(
+            (
+                bucket.bucket_name,
+                self._names.bucket(purpose, standby_region),
+                f"{purpose}-to-standby",
+            )
+        )
         cfn = bucket.node.default_child
         assert isinstance(cfn, s3.CfnBucket)
         cfn.replication_configuration = s3.CfnBucket.ReplicationConfigurationProperty(
@@ -295,6 +304,8 @@ class Storage(Construct):
                         encryption_configuration=s3.CfnBucket.EncryptionConfigurationProperty(
                             replica_kms_key_id=self._names.key_alias_arn("storage", standby_region)
                         ),
+                        # Replication metrics (OperationsFailedReplication, alarmed).
+                        metrics=s3.CfnBucket.MetricsProperty(status="Enabled"),
                     ),
                 )
             ],

@@ -86,6 +86,8 @@ class RegionalStack(Stack):
             chalice_out_dir=chalice_out_dir,
         )
         self.front_door = self._front_door(settings=settings, names=names, role=role, zone=zone)
+        self.failover: FailoverRecords | None = None
+        self.beacon: RegionStateBeacon | None = None
         if (
             settings.domain is not None
             and zone is not None
@@ -379,6 +381,15 @@ class RegionalStack(Stack):
             replica_region=settings.standby_region if role is Role.PRIMARY else None,
             media_queue=self.messaging.media_queue,
             dead_letter_queues=dlqs,
+            replication_rules=self.storage.replication_rules,
+            backup_vault_name=names.backup_vault,
+            push_applications=self.messaging.platform_applications,
+            health_check_id=(
+                self.failover.health_check.attr_health_check_id
+                if self.failover is not None and self.failover.health_check is not None
+                else None
+            ),
+            notify=[self.beacon.alarm] if self.beacon is not None else [],
         )
 
     def _outputs(self) -> None:
