@@ -132,6 +132,15 @@ class SesSettings:
 
 
 @dataclass(frozen=True)
+class GovernanceSettings:
+    """``summon:governance``: the account baseline (on by default)."""
+
+    cloud_trail: bool = True
+    guard_duty: bool = True
+    monthly_budget_usd: int = 300  # 0: no budget
+
+
+@dataclass(frozen=True)
 class LambdaSettings:
     memory_size: int = 512
     timeout_seconds: int = 30
@@ -161,6 +170,7 @@ class Settings:
     identity_providers: IdentityProviderSettings = field(default_factory=IdentityProviderSettings)
     signing_key: SigningKeySettings | None = None
     cognito_email: SesSettings | None = None
+    governance: GovernanceSettings = field(default_factory=GovernanceSettings)
     # Opt-in: needs the account's QuickSight subscription and this user or group to exist.
     quicksight_principal_arn: str | None = None
     quicksight_role_name: str = "service-role/aws-quicksight-service-role-v0"
@@ -236,6 +246,7 @@ class Settings:
         signing = ctx.get("cloudFrontSigningKey")
         front = ctx.get("frontDoor")
         lam = ctx.get("lambda") or {}
+        gov = ctx.get("governance") or {}
         defaults = LambdaSettings()
         account = ctx.get("account") or os.environ.get("CDK_DEFAULT_ACCOUNT")
         return cls(
@@ -293,6 +304,11 @@ class Settings:
             backup_tag=tuple(ctx.get("backupTag", ("summon:backup", "true"))),
             log_retention_days=int(ctx.get("logRetentionDays", 365)),
             region_states=_region_states(ctx),
+            governance=GovernanceSettings(
+                cloud_trail=bool(gov.get("cloudTrail", True)),
+                guard_duty=bool(gov.get("guardDuty", True)),
+                monthly_budget_usd=int(gov.get("monthlyBudgetUsd", 300)),
+            ),
             lambda_settings=LambdaSettings(
                 memory_size=int(lam.get("memorySize", defaults.memory_size)),
                 timeout_seconds=int(lam.get("timeoutSeconds", defaults.timeout_seconds)),
@@ -326,6 +342,7 @@ _KEYS = (
     "lambda",
     "failover",
     "regionStates",
+    "governance",
 )
 
 

@@ -26,6 +26,7 @@ from infra.constructs.dr import Backups, FailoverRecords, FailoverTarget, Region
 from infra.constructs.edge import Edge
 from infra.constructs.firewall import Firewall
 from infra.constructs.frontdoor import FrontDoor
+from infra.constructs.governance import Governance
 from infra.constructs.identity import Identity
 from infra.constructs.keys import Keys
 from infra.constructs.messaging import Messaging
@@ -138,6 +139,16 @@ class RegionalStack(Stack):
             reserved_concurrency=settings.lambda_settings.reserved_concurrency.get("other"),
         )
         self.monitoring = self._monitoring(settings=settings, names=names, role=role)
+        self.governance = Governance(
+            self,
+            "Governance",
+            names=names,
+            settings=settings.governance,
+            primary=role is Role.PRIMARY,
+            key=self.keys.ops,
+            log_bucket=self.storage.logs,
+            alarm_topic=self.monitoring.topic,
+        )
         self._outputs()
 
     def _zone(self, domain: DomainSettings | None) -> route53.IHostedZone | None:

@@ -55,3 +55,25 @@ def test_aws_services_use_the_ops_key_only_for_this_account(full: Synth) -> None
                     assert st["Condition"]["StringEquals"]["aws:SourceAccount"] == "111111111111"
                 elif service and st["Effect"] == "Allow":
                     assert st.get("Condition"), (st.get("Sid"), service)
+
+
+def test_cloudtrail_guardduty_and_a_budget(full: Synth) -> None:
+    primary, standby = full.primary_t, full.standby_t
+    primary.has_resource_properties(
+        "AWS::CloudTrail::Trail",
+        {
+            "IsMultiRegionTrail": True,
+            "EnableLogFileValidation": True,
+            "KMSKeyId": full.primary.resolve(full.primary.keys.ops.key_arn),
+        },
+    )
+    standby.resource_count_is("AWS::CloudTrail::Trail", 0)  # one multi-region trail
+    for t in (primary, standby):
+        t.resource_count_is("AWS::GuardDuty::Detector", 1)
+    (budget,) = primary.find_resources("AWS::Budgets::Budget").values()
+    topic = full.primary.resolve(full.primary.monitoring.topic.topic_arn)
+    subscribers = [
+        s for n in budget["Properties"]["NotificationsWithSubscribers"] for s in n["Subscribers"]
+    ]
+    assert subscribers and all(s["Address"] == topic for s in subscribers)
+    standby.resource_count_is("AWS::Budgets::Budget", 0)
