@@ -31,7 +31,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import schema
-from infra.compliance import ignore_cfn_lint, skip_checkov
+from infra.compliance import acknowledge_nag, ignore_cfn_lint, skip_checkov
 from infra.constructs.storage import (
     ANALYTICS_DATA_PREFIX,
     ANALYTICS_ERRORS_PREFIX,
@@ -120,6 +120,14 @@ class Analytics(Construct):
                 table_stream_arn, ops_key, log_retention, reserved_concurrency
             )
 
+        acknowledge_nag(
+            self,
+            IAM5="object prefixes of the analytics bucket (data/*, errors/*, athena-results/*), "
+            "the stage's Glue tables, the stream's ARN; dynamodb:ListStreams has no "
+            "resource-level permissions",
+            IAM4="AWSLambdaBasicExecutionRole (CloudWatch Logs only) of the exporter",
+            SQS3="ExportFailures is the stream mapping's on-failure destination (a DLQ)",
+        )
         self.quicksight: quicksight.CfnDataSource | None = None
         if quicksight_principal_arn:
             self.quicksight = self._quicksight(
@@ -478,7 +486,7 @@ class Analytics(Construct):
             self,
             "Exporter",
             description="DynamoDB stream -> Firehose (analytics export)",
-            runtime=lambda_.Runtime.PYTHON_3_12,
+            runtime=lambda_.Runtime.PYTHON_3_14,
             architecture=lambda_.Architecture.ARM_64,
             handler="index.handler",
             code=lambda_.Code.from_asset(str(FUNCTION_DIR), exclude=["__pycache__", "*.pyc"]),

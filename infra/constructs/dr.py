@@ -37,6 +37,7 @@ from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
 
+from infra.compliance import acknowledge_nag
 from infra.names import Names
 from infra.settings import DomainSettings, RegionState, Role
 
@@ -153,6 +154,11 @@ class RegionStateBeacon(Construct):
                 )
             },
         )
+        acknowledge_nag(
+            role,
+            IAM5="cloudwatch:PutMetricData has no resource-level permissions; the "
+            "cloudwatch:namespace condition limits it to Summon/RegionState",
+        )
         self.schedule = scheduler.CfnSchedule(
             self,
             "Schedule",
@@ -242,6 +248,11 @@ class Backups(Construct):
         )
         if active:  # one backup of the (global) tables, in the serving region
             self._tables(service_role=service_role, table_arns=table_arns)
+        acknowledge_nag(
+            service_role,
+            IAM4="AWSBackupServiceRolePolicyForBackup/-Restores are AWS Backup's documented "
+            "service-role policies",
+        )
         self._web_tier(service_role=service_role, backup_tag=backup_tag)
 
     def _plan(

@@ -23,7 +23,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from chalicelib.auth import ROLES
-from infra.compliance import ignore_cfn_lint, skip_checkov
+from infra.compliance import acknowledge_nag, ignore_cfn_lint, skip_checkov
 from infra.constructs.data import TableRef
 from infra.constructs.storage import UPLOADS_PREFIX
 from infra.names import Names
@@ -73,6 +73,14 @@ class Identity(Construct):
                 "HostedUi",
                 cognito_domain=cognito.CognitoDomainOptions(domain_prefix=providers.domain_prefix),
             )
+        acknowledge_nag(
+            self.user_pool,
+            COG1="at least 10 characters with upper, lower and digits; no symbol rule (NIST SP "
+            "800-63B advises length over composition rules)",
+            COG2="MFA is optional (TOTP) for a consumer marketplace; staff accounts should "
+            "enable it",
+            COG8="the Plus tier (threat protection) is billed per active user; revisit with growth",
+        )
         self.client = self._client(names=names, providers=providers, federated=federated)
         self.identity_pool = self._identity_pool(names=names)
         self.authenticated_role = self._authenticated_role(media_bucket, storage_key)
@@ -160,7 +168,7 @@ class Identity(Construct):
             self,
             "DirectoryTrigger",
             description="Cognito triggers: one user id across both regions' pools",
-            runtime=lambda_.Runtime.PYTHON_3_12,
+            runtime=lambda_.Runtime.PYTHON_3_14,
             architecture=lambda_.Architecture.ARM_64,
             handler="index.handler",
             code=lambda_.Code.from_asset(str(TRIGGER_DIR), exclude=["__pycache__", "*.pyc"]),
@@ -197,6 +205,12 @@ class Identity(Construct):
             CKV_AWS_115="a Cognito trigger: Cognito calls it once per sign-up, synchronously",
             CKV_AWS_116="invoked synchronously by Cognito, which fails the sign-up itself",
             CKV_AWS_117="reaches only DynamoDB and Cognito's public endpoints",
+        )
+        acknowledge_nag(
+            fn,
+            IAM4="AWSLambdaBasicExecutionRole (CloudWatch Logs only)",
+            IAM5="cognito-idp userpool/* of this region and account: the pool's own ARN would "
+            "make a dependency cycle (the pool names this function as its trigger)",
         )
         ignore_cfn_lint(fn, "W3005")  # CDK's own DependsOn on the role it also references
         self.user_pool.add_trigger(cognito.UserPoolOperation.POST_CONFIRMATION, fn)
@@ -326,6 +340,10 @@ class Identity(Construct):
                 resources=[key.key_arn],
                 conditions={"StringEquals": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}},
             )
+        )
+        acknowledge_nag(
+            role,
+            IAM5="uploads/${aws:PrincipalTag/user_id}/*: the caller's own prefix only",
         )
         return role
 
