@@ -42,7 +42,7 @@ def expand_rule_acknowledgments(app: App) -> int:
         if not finding:
             continue
         for resource in violation.violating_resources:
-            construct = by_path.get(resource.construct_path)
+            construct = by_path.get(resource.construct_path or "")
             if construct is None:
                 continue
             reason = next((r for k, r in _acknowledged(construct) if k == rule), None)

@@ -37,7 +37,7 @@ def test_failover_is_operator_driven_not_a_health_probe(full: Synth) -> None:
         },
     )
     stack = full.primary
-    assert stack.failover.health_check is not None
+    assert stack.failover is not None and stack.failover.health_check is not None
     health_check = stack.resolve(stack.failover.health_check.attr_health_check_id)
     for role, template, failover in (
         ("primary", full.primary_t, "PRIMARY"),

@@ -26,11 +26,12 @@ def _load(path: Path, name: str) -> Any:
 
 
 def _shape(app: Any) -> dict[str, Any]:
-    sources = {}
+    sources: dict[str, set[str]] = {}
     for source in app.event_sources:
         kind = type(source).__name__
-        target = getattr(source, "queue", None) or getattr(source, "topic", None) or ""
-        sources.setdefault(kind, set()).add(str(target))
+        target = str(getattr(source, "queue", None) or getattr(source, "topic", None) or "")
+        # summon-<stage>-media-events: the stage depends on the environment of the run.
+        sources.setdefault(kind, set()).add(target.split("-", 2)[-1])
     authorized = {
         method
         for path, methods in app.routes.items()

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.cdk
 
 
 def _templates(full: Synth) -> list[dict[str, Any]]:
-    return [full.primary_t.to_json(), full.standby_t.to_json()]
+    return [dict(full.primary_t.to_json()), dict(full.standby_t.to_json())]
 
 
 def _of_type(template: dict[str, Any], type_: str) -> list[dict[str, Any]]:

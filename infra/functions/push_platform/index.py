@@ -43,7 +43,7 @@ def apply(event: dict[str, Any], sns: Any, secrets: Any) -> str:
                 sns.delete_platform_application(PlatformApplicationArn=arn)
             except sns.exceptions.NotFoundException:
                 pass
-        return arn
+        return str(arn)
     secret = secrets.get_secret_value(SecretId=props["SecretId"])["SecretString"]
     attrs = attributes(secret, list(props["AttributeKeys"]))
     old = event.get("OldResourceProperties") or {}

@@ -68,9 +68,10 @@ def handle(event: dict[str, Any], ddb: Any, idp: Any, table: str) -> dict[str, A
         return event
     if source == "UserMigration_ForgotPassword":
         email = event["userName"]
-        user_id = lookup(ddb, table, email)
-        if user_id is None:
+        known = lookup(ddb, table, email)
+        if known is None:
             raise ValueError("unknown user")
+        user_id = known
         event["response"] = {
             "userAttributes": {
                 "email": email,
