@@ -70,7 +70,7 @@ cdk: install-infra ## infra/ assertion tests
 synth: install-infra ## CDK templates to infra/cdk.out, chalice package to build/chalice
 	$(PY) infra/scripts/synth.py
 
-check-templates: synth ## cfn-lint and checkov on every synthesized template
+check-templates: synth ## cfn-lint, checkov and cdk-nag (AwsSolutions) on the synthesized app
 	$(PY) infra/scripts/check.py
 
 chalice-policy: install-infra ## regenerate .chalice/policy-<stage>.json (least privilege)

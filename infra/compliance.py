@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnResource
+from aws_cdk import Acknowledgment, CfnResource, Validations
 from constructs import IConstruct
 
 
@@ -45,3 +45,13 @@ CUSTOM_RESOURCE_LAMBDA = {
     "CKV_AWS_117": "calls only public AWS APIs; no VPC resources to reach",
     "CKV_AWS_173": "its environment holds no secrets",
 }
+
+
+def acknowledge_nag(target: IConstruct, **reasons: str) -> None:
+    """Acknowledge cdk-nag AwsSolutions rules on ``target`` and everything under it, each with
+    its reason: ``acknowledge_nag(role, IAM5="prefix-scoped object ARNs only")``. The rule ids
+    are given without the ``AwsSolutions-`` prefix."""
+    for rule, reason in reasons.items():
+        Validations.of(target).acknowledge(
+            Acknowledgment(id=f"AwsSolutions::AwsSolutions-{rule}", reason=reason)
+        )

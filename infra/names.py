@@ -44,6 +44,11 @@ class Names:
     def idempotency_table(self) -> str:
         return self._defaults[app_config.IDEMPOTENCY_TABLE]
 
+    @property
+    def user_directory_table(self) -> str:
+        """e-mail -> stable user id, shared by both regions' user pools (infra-owned)."""
+        return f"{self.prefix}-user-directory"
+
     # S3 (global namespace)
     def bucket(self, purpose: str, region: str | None = None) -> str:
         return f"{self.prefix}-{purpose}-{self._account}-{region or self.region}"

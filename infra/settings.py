@@ -33,6 +33,25 @@ class Role(StrEnum):
     STANDBY = "standby"
 
 
+class RegionState(StrEnum):
+    """What an operator has declared a region to be (``summon:regionStates``).
+
+    * ``active``: serves: DNS points at it (the primary's record is healthy only then), its
+      scheduled handlers and media pipeline run, it backs up the tables;
+    * ``standby``: deployed and warm, but parked: no schedules, no media consumer, and (the
+      standby) no media events for the objects replicated into it;
+    * ``fenced``: like standby, and declared not to be trusted (the failed primary while
+      the standby serves, until the operator fails back).
+
+    Exactly one region is active. Nothing changes state on its own: failover and failback
+    are deployments (infra/README.md, docs/operations.md).
+    """
+
+    ACTIVE = "active"
+    STANDBY = "standby"
+    FENCED = "fenced"
+
+
 @dataclass(frozen=True)
 class DomainSettings:
     name: str
@@ -101,21 +120,38 @@ class FrontDoorSettings:
 
 
 @dataclass(frozen=True)
+class SesSettings:
+    """Cognito's e-mail through SES (``summon:cognitoEmail``): a verified identity in
+    ``region`` (default: the stack's), out of the SES sandbox."""
+
+    from_email: str
+    from_name: str | None = None
+    verified_domain: str | None = None
+    configuration_set: str | None = None
+    region: str | None = None
+
+
+@dataclass(frozen=True)
+class GovernanceSettings:
+    """``summon:governance``: the account baseline (on by default)."""
+
+    cloud_trail: bool = True
+    guard_duty: bool = True
+    monthly_budget_usd: int = 300  # 0: no budget
+
+
+@dataclass(frozen=True)
 class LambdaSettings:
     memory_size: int = 512
     timeout_seconds: int = 30
-    # Reserved concurrency by handler kind (api, websocket, sqs, sns, schedule, other):
-    # a runaway function cannot starve the others, and stays under the account limit.
-    reserved_concurrency: dict[str, int] = field(
-        default_factory=lambda: {
-            "api": 100,
-            "websocket": 100,
-            "sqs": 20,
-            "sns": 10,
-            "schedule": 2,
-            "other": 5,
-        }
-    )
+    # Reserved concurrency by handler kind (api, websocket, sqs, sns, schedule, other), opt-in:
+    # new accounts often have a concurrency quota of 10, where any reservation is refused,
+    # and a reservation is also a hard cap (throttles). Unset kinds share the account pool.
+    reserved_concurrency: dict[str, int] = field(default_factory=dict)
+    # The SQS event source mapping's maximum concurrency (2..1000): limits the media
+    # consumer without reserving (messages wait in the queue instead of being throttled
+    # into the dead-letter queue).
+    sqs_max_concurrency: int = 5
 
 
 @dataclass(frozen=True)
@@ -129,21 +165,38 @@ class Settings:
     domain: DomainSettings | None = None
     alarm_emails: tuple[str, ...] = ()
     push_secrets: dict[str, str] = field(default_factory=dict)  # platform -> secret name
+    # Any string: change it after rotating a push secret to have SNS take the new value.
+    push_secret_version: str = "1"
     identity_providers: IdentityProviderSettings = field(default_factory=IdentityProviderSettings)
     signing_key: SigningKeySettings | None = None
+    cognito_email: SesSettings | None = None
+    governance: GovernanceSettings = field(default_factory=GovernanceSettings)
+    # Opt-in: needs the account's QuickSight subscription and this user or group to exist.
     quicksight_principal_arn: str | None = None
-    front_door: FrontDoorSettings | None = None
+    quicksight_role_name: str = "service-role/aws-quicksight-service-role-v0"
+    # Per region: a VPC and its subnets exist in one region only.
+    front_door: dict[Role, FrontDoorSettings] | None = None
     backup_tag: tuple[str, str] = ("summon:backup", "true")
     log_retention_days: int = 365
-    # Set while the standby serves traffic (primary region down): the standby then runs the
-    # scheduled handlers the primary normally runs alone.
-    failover: bool = False
+    # Operator-declared region states (exactly one active); the default is normal operation.
+    region_states: dict[Role, RegionState] = field(
+        default_factory=lambda: {
+            Role.PRIMARY: RegionState.ACTIVE,
+            Role.STANDBY: RegionState.STANDBY,
+        }
+    )
     lambda_settings: LambdaSettings = field(default_factory=LambdaSettings)
 
     @property
     def prefix(self) -> str:
         """``summon-<stage>``: the prefix of every resource name (shared with the app)."""
         return app_config.prefix(self.stage)
+
+    def state_of(self, role: Role) -> RegionState:
+        return self.region_states[role]
+
+    def is_active(self, role: Role) -> bool:
+        return self.region_states[role] is RegionState.ACTIVE
 
     def region_of(self, role: Role) -> str:
         return self.primary_region if role is Role.PRIMARY else self.standby_region
@@ -193,6 +246,7 @@ class Settings:
         signing = ctx.get("cloudFrontSigningKey")
         front = ctx.get("frontDoor")
         lam = ctx.get("lambda") or {}
+        gov = ctx.get("governance") or {}
         defaults = LambdaSettings()
         account = ctx.get("account") or os.environ.get("CDK_DEFAULT_ACCOUNT")
         return cls(
@@ -205,6 +259,7 @@ class Settings:
             domain=domain,
             alarm_emails=tuple(ctx.get("alarmEmails", ())),
             push_secrets=dict(ctx.get("pushSecrets", {})),
+            push_secret_version=str(ctx.get("pushSecretVersion", "1")),
             identity_providers=IdentityProviderSettings(
                 domain_prefix=idp.get("domainPrefix"),
                 callback_urls=tuple(idp.get("callbackUrls", ())),
@@ -233,27 +288,34 @@ class Settings:
             if signing
             else None,
             quicksight_principal_arn=ctx.get("quickSightPrincipalArn"),
-            front_door=FrontDoorSettings(
-                vpc_id=front["vpcId"],
-                vpc_cidr=front["vpcCidr"],
-                availability_zones=tuple(front["availabilityZones"]),
-                public_subnet_ids=tuple(front["publicSubnetIds"]),
-                target_ips=tuple(front.get("targetIps", ())),
-                target_port=int(front.get("targetPort", 443)),
-                health_check_path=front.get("healthCheckPath", "/health"),
+            cognito_email=SesSettings(
+                from_email=ses["fromEmail"],
+                from_name=ses.get("fromName"),
+                verified_domain=ses.get("verifiedDomain"),
+                configuration_set=ses.get("configurationSet"),
+                region=ses.get("region"),
             )
-            if front
+            if (ses := ctx.get("cognitoEmail"))
             else None,
+            quicksight_role_name=str(
+                ctx.get("quickSightServiceRole", "service-role/aws-quicksight-service-role-v0")
+            ),
+            front_door=_front_door(front, primary=primary, standby=standby) if front else None,
             backup_tag=tuple(ctx.get("backupTag", ("summon:backup", "true"))),
             log_retention_days=int(ctx.get("logRetentionDays", 365)),
-            failover=str(ctx.get("failover", "false")).lower() == "true",
+            region_states=_region_states(ctx),
+            governance=GovernanceSettings(
+                cloud_trail=bool(gov.get("cloudTrail", True)),
+                guard_duty=bool(gov.get("guardDuty", True)),
+                monthly_budget_usd=int(gov.get("monthlyBudgetUsd", 300)),
+            ),
             lambda_settings=LambdaSettings(
                 memory_size=int(lam.get("memorySize", defaults.memory_size)),
                 timeout_seconds=int(lam.get("timeoutSeconds", defaults.timeout_seconds)),
                 reserved_concurrency={
-                    **defaults.reserved_concurrency,
-                    **lam.get("reservedConcurrency", {}),
+                    str(k): int(v) for k, v in lam.get("reservedConcurrency", {}).items()
                 },
+                sqs_max_concurrency=int(lam.get("sqsMaxConcurrency", defaults.sqs_max_concurrency)),
             ),
         )
 
@@ -268,15 +330,67 @@ _KEYS = (
     "domain",
     "alarmEmails",
     "pushSecrets",
+    "pushSecretVersion",
     "identityProviders",
     "cloudFrontSigningKey",
     "quickSightPrincipalArn",
+    "cognitoEmail",
+    "quickSightServiceRole",
     "frontDoor",
     "backupTag",
     "logRetentionDays",
     "lambda",
     "failover",
+    "regionStates",
+    "governance",
 )
+
+
+def _region_states(ctx: dict[str, Any]) -> dict[Role, RegionState]:
+    """``summon:regionStates`` (``{"primary": "fenced", "standby": "active"}``), or the
+    shorthand ``summon:failover=true`` for exactly that; exactly one region active."""
+    failover = str(ctx.get("failover", "false")).lower() == "true"
+    given = ctx.get("regionStates")
+    if failover and given:
+        raise ValueError("give summon:regionStates or summon:failover, not both")
+    states = {Role.PRIMARY: RegionState.ACTIVE, Role.STANDBY: RegionState.STANDBY}
+    if failover:
+        states = {Role.PRIMARY: RegionState.FENCED, Role.STANDBY: RegionState.ACTIVE}
+    for role_name, state in (given or {}).items():
+        states[Role(role_name)] = RegionState(state)
+    if sum(st is RegionState.ACTIVE for st in states.values()) != 1:
+        raise ValueError(f"summon:regionStates needs exactly one active region, not {states}")
+    return states
+
+
+def _front_door(
+    front: dict[str, Any], *, primary: str, standby: str
+) -> dict[Role, FrontDoorSettings]:
+    """``summon:frontDoor`` is ``{"primary": {...}, "standby": {...}}`` (either may be left
+    out): each region's own VPC, subnets and targets, checked against its region."""
+    unknown = set(front) - {r.value for r in Role}
+    if unknown or not front:
+        raise ValueError(
+            "summon:frontDoor takes one object per region: "
+            '{"primary": {"vpcId", ...}, "standby": {"vpcId", ...}}'
+        )
+    out: dict[Role, FrontDoorSettings] = {}
+    for role_name, f in front.items():
+        role = Role(role_name)
+        region = primary if role is Role.PRIMARY else standby
+        azs = tuple(f["availabilityZones"])
+        if not azs or any(not az.startswith(region) for az in azs):
+            raise ValueError(f"summon:frontDoor.{role_name}: availability zones not in {region}")
+        out[role] = FrontDoorSettings(
+            vpc_id=f["vpcId"],
+            vpc_cidr=f["vpcCidr"],
+            availability_zones=azs,
+            public_subnet_ids=tuple(f["publicSubnetIds"]),
+            target_ips=tuple(f.get("targetIps", ())),
+            target_port=int(f.get("targetPort", 443)),
+            health_check_path=f.get("healthCheckPath", "/health"),
+        )
+    return out
 
 
 def _json(value: Any) -> Any:

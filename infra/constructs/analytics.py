@@ -31,7 +31,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import schema
-from infra.compliance import ignore_cfn_lint, skip_checkov
+from infra.compliance import acknowledge_nag, ignore_cfn_lint, skip_checkov
 from infra.constructs.storage import (
     ANALYTICS_DATA_PREFIX,
     ANALYTICS_ERRORS_PREFIX,
@@ -45,6 +45,8 @@ META_COLUMNS = (
     schema.Column("change_type", "string"),
     schema.Column("change_time", "string"),
 )
+# The role QuickSight uses for AWS data sources unless the account chose another one.
+QUICKSIGHT_SERVICE_ROLE = "service-role/aws-quicksight-service-role-v0"
 QUICKSIGHT_ACTIONS = (
     "quicksight:DescribeDataSource",
     "quicksight:DescribeDataSourcePermissions",
@@ -68,7 +70,8 @@ class Analytics(Construct):
         log_retention: logs.RetentionDays,
         table_stream_arn: str | None,
         quicksight_principal_arn: str | None,
-        reserved_concurrency: int,
+        quicksight_role_name: str = QUICKSIGHT_SERVICE_ROLE,
+        reserved_concurrency: int | None,
     ) -> None:
         super().__init__(scope, id_)
         self._names = names
@@ -117,26 +120,120 @@ class Analytics(Construct):
                 table_stream_arn, ops_key, log_retention, reserved_concurrency
             )
 
+        acknowledge_nag(
+            self,
+            IAM5="object prefixes of the analytics bucket (data/*, errors/*, athena-results/*), "
+            "the stage's Glue tables, the stream's ARN; dynamodb:ListStreams has no "
+            "resource-level permissions",
+            IAM4="AWSLambdaBasicExecutionRole (CloudWatch Logs only) of the exporter",
+            SQS3="ExportFailures is the stream mapping's on-failure destination (a DLQ)",
+        )
+        self.quicksight: quicksight.CfnDataSource | None = None
         if quicksight_principal_arn:
-            quicksight.CfnDataSource(
-                self,
-                "QuickSight",
-                aws_account_id=Aws.ACCOUNT_ID,
-                data_source_id=f"{names.prefix}-athena",
-                name=f"{names.prefix} analytics (Athena)",
-                type="ATHENA",
-                data_source_parameters=quicksight.CfnDataSource.DataSourceParametersProperty(
-                    athena_parameters=quicksight.CfnDataSource.AthenaParametersProperty(
-                        work_group=self.workgroup.name
-                    )
+            self.quicksight = self._quicksight(
+                quicksight_principal_arn, quicksight_role_name, storage_key
+            )
+
+    def _quicksight(
+        self, principal_arn: str, role_name: str, storage_key: kms.IKey
+    ) -> quicksight.CfnDataSource:
+        """The Athena data source, shared with ``principal_arn`` (an existing QuickSight user
+        or group: the account needs a QuickSight subscription first), and what QuickSight's
+        service role needs to run its queries: the workgroup, the catalog, the analytics
+        bucket's data and results prefixes, and the storage key through S3."""
+        stack = Stack.of(self)
+        service_role = iam.Role.from_role_name(self, "QuickSightServiceRole", role_name)
+        iam.ManagedPolicy(
+            self,
+            "QuickSightAccess",
+            description="QuickSight's service role: Summon's Athena workgroup and its data",
+            roles=[service_role],
+            statements=[
+                iam.PolicyStatement(
+                    sid="Workgroup",
+                    actions=[
+                        "athena:StartQueryExecution",
+                        "athena:GetQueryExecution",
+                        "athena:GetQueryResults",
+                        "athena:StopQueryExecution",
+                        "athena:GetWorkGroup",
+                    ],
+                    resources=[
+                        stack.format_arn(
+                            service="athena",
+                            resource="workgroup",
+                            resource_name=self._names.athena_workgroup,
+                        )
+                    ],
                 ),
-                ssl_properties=quicksight.CfnDataSource.SslPropertiesProperty(disable_ssl=False),
-                permissions=[
-                    quicksight.CfnDataSource.ResourcePermissionProperty(
-                        principal=quicksight_principal_arn, actions=list(QUICKSIGHT_ACTIONS)
-                    )
-                ],
-            ).node.add_dependency(self.workgroup)
+                iam.PolicyStatement(
+                    sid="Catalog",
+                    actions=[
+                        "glue:GetDatabase",
+                        "glue:GetTable",
+                        "glue:GetTables",
+                        "glue:GetPartitions",
+                    ],
+                    resources=[
+                        stack.format_arn(service="glue", resource="catalog"),
+                        stack.format_arn(
+                            service="glue",
+                            resource="database",
+                            resource_name=self._names.glue_database,
+                        ),
+                        stack.format_arn(
+                            service="glue",
+                            resource="table",
+                            resource_name=f"{self._names.glue_database}/*",
+                        ),
+                    ],
+                ),
+                iam.PolicyStatement(
+                    sid="AnalyticsBucket",
+                    actions=["s3:GetBucketLocation", "s3:ListBucket"],
+                    resources=[self._bucket.bucket_arn],
+                ),
+                iam.PolicyStatement(
+                    sid="AnalyticsData",
+                    actions=["s3:GetObject"],
+                    resources=[self._bucket.arn_for_objects(f"{ANALYTICS_DATA_PREFIX}*")],
+                ),
+                iam.PolicyStatement(
+                    sid="AthenaResults",
+                    actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+                    resources=[self._bucket.arn_for_objects(f"{ATHENA_RESULTS_PREFIX}*")],
+                ),
+                iam.PolicyStatement(
+                    sid="StorageKeyThroughS3",
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    resources=[storage_key.key_arn],
+                    conditions={
+                        "StringEquals": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}
+                    },
+                ),
+            ],
+        )
+        source = quicksight.CfnDataSource(
+            self,
+            "QuickSight",
+            aws_account_id=Aws.ACCOUNT_ID,
+            data_source_id=f"{self._names.prefix}-athena",
+            name=f"{self._names.prefix} analytics (Athena)",
+            type="ATHENA",
+            data_source_parameters=quicksight.CfnDataSource.DataSourceParametersProperty(
+                athena_parameters=quicksight.CfnDataSource.AthenaParametersProperty(
+                    work_group=self.workgroup.name
+                )
+            ),
+            ssl_properties=quicksight.CfnDataSource.SslPropertiesProperty(disable_ssl=False),
+            permissions=[
+                quicksight.CfnDataSource.ResourcePermissionProperty(
+                    principal=principal_arn, actions=list(QUICKSIGHT_ACTIONS)
+                )
+            ],
+        )
+        source.node.add_dependency(self.workgroup)
+        return source
 
     # -- catalog ---------------------------------------------------------------------------
 
@@ -364,7 +461,7 @@ class Analytics(Construct):
         table_stream_arn: str,
         ops_key: kms.IKey,
         log_retention: logs.RetentionDays,
-        reserved_concurrency: int,
+        reserved_concurrency: int | None,
     ) -> lambda_.Function:
         assert self.delivery_stream is not None
         failures = sqs.Queue(
@@ -389,7 +486,7 @@ class Analytics(Construct):
             self,
             "Exporter",
             description="DynamoDB stream -> Firehose (analytics export)",
-            runtime=lambda_.Runtime.PYTHON_3_12,
+            runtime=lambda_.Runtime.PYTHON_3_14,
             architecture=lambda_.Architecture.ARM_64,
             handler="index.handler",
             code=lambda_.Code.from_asset(str(FUNCTION_DIR), exclude=["__pycache__", "*.pyc"]),
@@ -448,4 +545,10 @@ class Analytics(Construct):
             "destination is the export-failures queue (a function DLQ is never used)",
             CKV_AWS_117="reaches only the DynamoDB stream and Firehose APIs",
         )
+        if reserved_concurrency is None:
+            skip_checkov(
+                fn,
+                CKV_AWS_115="no reservation by default (a low account quota refuses any); "
+                "a stream mapping runs one batch per shard at a time anyway",
+            )
         return fn

@@ -80,6 +80,43 @@ class Data(Construct):
                 )
                 refs.append(TableRef(table_name, arn, None))
         self.main, self.idempotency = refs
+        self.directory = self._directory(names, role, standby_region)
+
+    def _directory(self, names: Names, role: Role, standby_region: str) -> TableRef:
+        """The user directory (e-mail -> stable user id) of both regions' Cognito triggers:
+        a global table like the app's, so the standby's pool resolves the same ids."""
+        name = names.user_directory_table
+        if role is not Role.PRIMARY:
+            arn = Stack.of(self).format_arn(
+                service="dynamodb", resource="table", resource_name=name
+            )
+            return TableRef(name, arn, None)
+        pitr = dynamodb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=True, recovery_period_in_days=PITR_DAYS
+        )
+        table = dynamodb.TableV2(
+            self,
+            "UserDirectory",
+            table_name=name,
+            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            billing=dynamodb.Billing.on_demand(),
+            encryption=dynamodb.TableEncryptionV2.customer_managed_key(
+                self.key,
+                replica_key_arns={standby_region: names.key_alias_arn("data", standby_region)},
+            ),
+            point_in_time_recovery_specification=pitr,
+            deletion_protection=True,
+            removal_policy=RemovalPolicy.RETAIN,
+            replicas=[
+                dynamodb.ReplicaTableProps(
+                    region=standby_region,
+                    point_in_time_recovery_specification=pitr,
+                    deletion_protection=True,
+                )
+            ],
+        )
+        self.tables["UserDirectory"] = table
+        return TableRef(table.table_name, table.table_arn, None)
 
     def _global_table(
         self,

@@ -1,34 +1,53 @@
-"""Disaster recovery: Route 53 failover records with health checks, and AWS Backup.
+"""Disaster recovery: operator-driven failover with explicit region states, and AWS Backup.
 
-Failover: each region's stack writes its half of every failover record set in the shared
-hosted zone (``PRIMARY`` from the primary region, ``SECONDARY`` from the standby), both
-aliased to that region's API Gateway custom domain and tied to that region's health check
-(HTTPS ``GET /api/health`` on the region's own execute-api endpoint, which checks the app's
-dependencies). When the primary's check fails, Route 53 answers with the standby.
+Failover (docs/adr/0013, infra/README.md's runbook): nothing fails over on its own. Each
+region's stack writes its half of every failover record set in the shared hosted zone
+(``PRIMARY`` from the primary region, ``SECONDARY`` from the standby), aliased to that
+region's API Gateway custom domain. The ``PRIMARY`` records are tied to one Route 53
+health check of type ``CLOUDWATCH_METRIC`` on the alarm :data:`FENCED_ALARM` that lives in
+the **standby** region: the standby's stack publishes the primary's declared state every
+minute (:class:`RegionStateBeacon`, an EventBridge Scheduler call of
+``cloudwatch:PutMetricData``; ``1`` when the primary is not active). Failing over is one
+deployment of the standby's stack, in the region that is up, with
+``summon:regionStates={"primary":"fenced","standby":"active"}``: the alarm fires, Route 53
+answers with the standby, and the standby's schedules and media pipeline start. Nothing
+probes the app or Cognito: a Cognito-only fault does not move users to a pool where their
+tokens are invalid, and the primary's return does not move them back by itself.
 
-Backup: a KMS-encrypted vault per region. Each region backs up its copy of the tables
-daily (35 days; copied to the other region's vault from the primary) and monthly (a year,
-cold storage after 30 days), plus the existing web tier's EBS volumes and RDS instances
-selected by tag (``summon:backup=true`` unless configured).
+Backup: a KMS-encrypted vault per region. The *active* region backs up the tables daily
+(35 days, copied to the other region's vault) and monthly (a year, cold storage after 30
+days); the parked region's replica is the same data (and has PITR), so it is not backed up
+again. Each region backs up its own web tier's EBS volumes and RDS instances selected by
+tag (``summon:backup=true`` unless configured).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_backup as backup
+from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_route53 as route53
+from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
 
+from infra.compliance import acknowledge_nag
 from infra.names import Names
-from infra.settings import DomainSettings, Role
+from infra.settings import DomainSettings, RegionState, Role
 
-HEALTH_PATH = "/api/health"
+REGION_STATE_NAMESPACE = "Summon/RegionState"
+FENCED_METRIC = "PrimaryNotActive"
+
+
+def fenced_alarm_name(names: Names) -> str:
+    """The alarm (in the standby region) whose data decides whether the primary serves."""
+    return f"{names.prefix}-primary-not-active"
 
 
 @dataclass(frozen=True)
@@ -39,41 +58,44 @@ class FailoverTarget:
 
 
 class FailoverRecords(Construct):
-    """This region's half of the failover record sets in ``zone``: an HTTPS health check
-    (:attr:`health_check`, ``GET /api/health`` on ``health_check_fqdn``) and one alias ``A``
-    record per target (:attr:`records`; ``PRIMARY`` or ``SECONDARY`` by ``role``)."""
+    """This region's half of the failover record sets in ``zone``: one alias ``A`` record per
+    target (:attr:`records`; ``PRIMARY`` or ``SECONDARY`` by ``role``). The primary's
+    records carry :attr:`health_check`, the ``CLOUDWATCH_METRIC`` check on the standby
+    region's :func:`fenced_alarm_name` alarm (``None`` in the standby: the secondary answers
+    whenever the primary is not healthy)."""
 
     def __init__(
         self,
         scope: Construct,
         id_: str,
         *,
+        names: Names,
         role: Role,
+        standby_region: str,
         domain: DomainSettings,
         zone: route53.IHostedZone,
-        health_check_fqdn: str,
         targets: Sequence[FailoverTarget],
     ) -> None:
         super().__init__(scope, id_)
-        region = Stack.of(self).region
-        self.health_check = route53.CfnHealthCheck(
-            self,
-            "HealthCheck",
-            health_check_config=route53.CfnHealthCheck.HealthCheckConfigProperty(
-                type="HTTPS",
-                fully_qualified_domain_name=health_check_fqdn,
-                resource_path=HEALTH_PATH,
-                port=443,
-                enable_sni=True,
-                request_interval=30,
-                failure_threshold=3,
-            ),
-            health_check_tags=[
-                route53.CfnHealthCheck.HealthCheckTagProperty(
-                    key="Name", value=f"summon-{role.value}-{region}"
-                )
-            ],
-        )
+        self.health_check: route53.CfnHealthCheck | None = None
+        if role is Role.PRIMARY:
+            self.health_check = route53.CfnHealthCheck(
+                self,
+                "PrimaryDeclaredActive",
+                health_check_config=route53.CfnHealthCheck.HealthCheckConfigProperty(
+                    type="CLOUDWATCH_METRIC",
+                    alarm_identifier=route53.CfnHealthCheck.AlarmIdentifierProperty(
+                        name=fenced_alarm_name(names), region=standby_region
+                    ),
+                    # If the beacon stops (the standby region is down), keep the last state.
+                    insufficient_data_health_status="LastKnownStatus",
+                ),
+                health_check_tags=[
+                    route53.CfnHealthCheck.HealthCheckTagProperty(
+                        key="Name", value=f"{names.prefix}-primary-declared-active"
+                    )
+                ],
+            )
         failover = "PRIMARY" if role is Role.PRIMARY else "SECONDARY"
         self.records = [
             route53.CfnRecordSet(
@@ -84,15 +106,102 @@ class FailoverRecords(Construct):
                 type="A",
                 set_identifier=f"{t.label}-{role.value}",
                 failover=failover,
-                health_check_id=self.health_check.attr_health_check_id,
+                health_check_id=(
+                    self.health_check.attr_health_check_id if self.health_check else None
+                ),
                 alias_target=route53.CfnRecordSet.AliasTargetProperty(
                     dns_name=t.alias_dns_name,
                     hosted_zone_id=t.alias_hosted_zone_id,
-                    evaluate_target_health=True,
+                    # Operator-driven: the target's own health does not move traffic.
+                    evaluate_target_health=False,
                 ),
             )
             for t in targets
         ]
+
+
+class RegionStateBeacon(Construct):
+    """In the standby region: publishes, every minute, ``1`` when the primary is declared
+    not active (``0`` otherwise) to ``Summon/RegionState PrimaryNotActive``, and the alarm
+    (:attr:`alarm`) the primary's Route 53 health check reads. EventBridge Scheduler calls
+    CloudWatch directly (no function). Cost: one alarm and ~44k scheduler calls a month."""
+
+    def __init__(
+        self, scope: Construct, id_: str, *, names: Names, primary_state: RegionState
+    ) -> None:
+        super().__init__(scope, id_)
+        stack = Stack.of(self)
+        value = 0 if primary_state is RegionState.ACTIVE else 1
+        role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            ),
+            description="Summon: publish the primary region's declared state",
+            inline_policies={
+                "publish": iam.PolicyDocument(
+                    statements=[
+                        iam.PolicyStatement(
+                            actions=["cloudwatch:PutMetricData"],
+                            resources=["*"],  # PutMetricData has no resource-level permissions
+                            conditions={
+                                "StringEquals": {"cloudwatch:namespace": REGION_STATE_NAMESPACE}
+                            },
+                        )
+                    ]
+                )
+            },
+        )
+        acknowledge_nag(
+            role,
+            IAM5="cloudwatch:PutMetricData has no resource-level permissions; the "
+            "cloudwatch:namespace condition limits it to Summon/RegionState",
+        )
+        self.schedule = scheduler.CfnSchedule(
+            self,
+            "Schedule",
+            name=f"{names.prefix}-primary-state",
+            description=f"primary declared {primary_state.value}",
+            schedule_expression="rate(1 minute)",
+            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+            state="ENABLED",
+            target=scheduler.CfnSchedule.TargetProperty(
+                arn="arn:aws:scheduler:::aws-sdk:cloudwatch:putMetricData",
+                role_arn=role.role_arn,
+                input=json.dumps(
+                    {
+                        "Namespace": REGION_STATE_NAMESPACE,
+                        "MetricData": [
+                            {"MetricName": FENCED_METRIC, "Value": value, "Unit": "Count"}
+                        ],
+                    }
+                ),
+                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                    maximum_retry_attempts=3, maximum_event_age_in_seconds=60
+                ),
+            ),
+        )
+        self.alarm = cw.Alarm(
+            self,
+            "PrimaryNotActive",
+            alarm_name=fenced_alarm_name(names),
+            alarm_description=(
+                "The primary region is declared not active (summon:regionStates): Route 53 "
+                "answers with the standby while this alarm is in ALARM"
+            ),
+            metric=cw.Metric(
+                namespace=REGION_STATE_NAMESPACE,
+                metric_name=FENCED_METRIC,
+                statistic="Maximum",
+                period=Duration.minutes(1),
+            ),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cw.TreatMissingData.MISSING,
+        )
 
 
 class Backups(Construct):
@@ -109,6 +218,7 @@ class Backups(Construct):
         *,
         names: Names,
         role: Role,
+        active: bool,
         other_region: str,
         key: kms.IKey,
         table_arns: Sequence[str],
@@ -122,7 +232,7 @@ class Backups(Construct):
             encryption_key=key,
             removal_policy=RemovalPolicy.RETAIN,
         )
-        self.plan = self._plan(names=names, role=role, other_region=other_region)
+        self.plan = self._plan(names=names, role=role, active=active, other_region=other_region)
         service_role = iam.Role(
             self,
             "ServiceRole",
@@ -136,11 +246,19 @@ class Backups(Construct):
                 ),
             ],
         )
-        self._tables(service_role=service_role, table_arns=table_arns)
+        if active:  # one backup of the (global) tables, in the serving region
+            self._tables(service_role=service_role, table_arns=table_arns)
+        acknowledge_nag(
+            service_role,
+            IAM4="AWSBackupServiceRolePolicyForBackup/-Restores are AWS Backup's documented "
+            "service-role policies",
+        )
         self._web_tier(service_role=service_role, backup_tag=backup_tag)
 
-    def _plan(self, *, names: Names, role: Role, other_region: str) -> backup.BackupPlan:
-        """Daily at 03:00 UTC (35 days; copied to the other region from the primary) and
+    def _plan(
+        self, *, names: Names, role: Role, active: bool, other_region: str
+    ) -> backup.BackupPlan:
+        """Daily at 03:00 UTC (35 days; copied to the other region from the active one) and
         monthly on the 1st at 04:00 UTC (a year, cold storage after 30 days)."""
         copy = (
             [
@@ -151,7 +269,7 @@ class Backups(Construct):
                     delete_after=Duration.days(35),
                 )
             ]
-            if role is Role.PRIMARY
+            if active
             else []
         )
         return backup.BackupPlan(

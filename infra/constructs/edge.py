@@ -20,7 +20,7 @@ from aws_cdk import aws_route53_targets as targets
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.compliance import skip_checkov
+from infra.compliance import acknowledge_nag, skip_checkov
 from infra.names import Names
 from infra.settings import DomainSettings, SigningKeySettings
 
@@ -170,4 +170,9 @@ class Edge(Construct):
         if domain is None:
             reasons["CKV_AWS_174"] = "no custom domain: the default *.cloudfront.net certificate"
         skip_checkov(dist, **reasons)
+        acknowledge_nag(
+            dist,
+            CFR1="a marketplace with no geographic restriction requirement; the WAF ACL and "
+            "signed media URLs protect the content",
+        )
         return dist

@@ -19,6 +19,12 @@ MANAGED_RULE_GROUPS = (
     "AWSManagedRulesAmazonIpReputationList",
 )
 RATE_LIMIT_PER_5_MIN = 2000
+# Rules of a managed group switched to COUNT: the common rule set blocks request bodies over
+# 8 KB, which legal settings and long non-ASCII chat messages exceed. The app enforces its
+# own body limits (request models), and API Gateway's 10 MB cap stays.
+RULE_OVERRIDES: dict[str, tuple[str, ...]] = {
+    "AWSManagedRulesCommonRuleSet": ("SizeRestrictions_BODY",),
+}
 
 
 class Firewall(Construct):
@@ -55,7 +61,16 @@ class Firewall(Construct):
                     override_action=waf.CfnWebACL.OverrideActionProperty(none={}),
                     statement=waf.CfnWebACL.StatementProperty(
                         managed_rule_group_statement=waf.CfnWebACL.ManagedRuleGroupStatementProperty(
-                            vendor_name="AWS", name=group
+                            vendor_name="AWS",
+                            name=group,
+                            rule_action_overrides=[
+                                waf.CfnWebACL.RuleActionOverrideProperty(
+                                    name=rule,
+                                    action_to_use=waf.CfnWebACL.RuleActionProperty(count={}),
+                                )
+                                for rule in RULE_OVERRIDES.get(group, ())
+                            ]
+                            or None,
                         )
                     ),
                     visibility_config=_visibility(f"{name}-{group}"),
@@ -92,6 +107,21 @@ class Firewall(Construct):
                     arn_format=ArnFormat.COLON_RESOURCE_NAME,
                 )
             ],
+            # Only what a rule blocked or counted: every allowed request would cost
+            # CloudWatch Logs ingestion with nothing to act on (API access logs have it).
+            logging_filter={
+                "DefaultBehavior": "DROP",
+                "Filters": [
+                    {
+                        "Behavior": "KEEP",
+                        "Requirement": "MEETS_ANY",
+                        "Conditions": [
+                            {"ActionCondition": {"Action": "BLOCK"}},
+                            {"ActionCondition": {"Action": "COUNT"}},
+                        ],
+                    }
+                ],
+            },
         )
 
     @property

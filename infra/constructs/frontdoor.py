@@ -15,6 +15,7 @@ from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from infra.compliance import acknowledge_nag
 from infra.constructs.firewall import Firewall
 from infra.names import Names
 from infra.settings import DomainSettings, FrontDoorSettings
@@ -50,6 +51,11 @@ class FrontDoor(Construct):
             allow_all_outbound=False,
         )
         security_group.add_ingress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS")
+        acknowledge_nag(
+            security_group,
+            EC23="the internet-facing load balancer of the public web tier: HTTPS (443) only, "
+            "behind the regional WAF ACL",
+        )
         security_group.add_egress_rule(
             ec2.Peer.ipv4(settings.vpc_cidr), ec2.Port.tcp(settings.target_port), "web tier"
         )

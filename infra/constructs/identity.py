@@ -11,20 +11,29 @@ processing pipeline (the object-created events of ``uploads/``).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from aws_cdk import Duration, RemovalPolicy, SecretValue, Stack
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from chalicelib.auth import ROLES
+from infra.compliance import acknowledge_nag, ignore_cfn_lint, skip_checkov
+from infra.constructs.data import TableRef
 from infra.constructs.storage import UPLOADS_PREFIX
 from infra.names import Names
-from infra.settings import IdentityProviderSettings
+from infra.settings import IdentityProviderSettings, SesSettings
 
 USER_ID_TAG = "user_id"
-"""Session tag carrying the user-pool ``sub`` (identity-pool principal-tag mapping)."""
+"""Session tag carrying the stable user id (identity-pool principal-tag mapping)."""
+USER_ID_ATTRIBUTE = "custom:user_id"
+"""The user's id in both regions' pools (docs/adr/0013): set by the directory trigger."""
+TRIGGER_DIR = Path(__file__).resolve().parent.parent / "functions" / "user_directory"
 
 
 class Identity(Construct):
@@ -42,9 +51,21 @@ class Identity(Construct):
         providers: IdentityProviderSettings,
         media_bucket: s3.IBucket,
         storage_key: kms.IKey,
+        directory: TableRef,
+        data_key: kms.IKey,
+        ops_key: kms.IKey,
+        log_retention: logs.RetentionDays,
+        ses: SesSettings | None = None,
     ) -> None:
         super().__init__(scope, id_)
-        self.user_pool = self._user_pool(names=names)
+        self.user_pool = self._user_pool(names=names, ses=ses)
+        self.directory_trigger = self._directory_trigger(
+            names=names,
+            directory=directory,
+            data_key=data_key,
+            ops_key=ops_key,
+            log_retention=log_retention,
+        )
         self._groups()
         federated = self._identity_providers(providers)
         if federated and providers.domain_prefix:
@@ -52,6 +73,14 @@ class Identity(Construct):
                 "HostedUi",
                 cognito_domain=cognito.CognitoDomainOptions(domain_prefix=providers.domain_prefix),
             )
+        acknowledge_nag(
+            self.user_pool,
+            COG1="at least 10 characters with upper, lower and digits; no symbol rule (NIST SP "
+            "800-63B advises length over composition rules)",
+            COG2="MFA is optional (TOTP) for a consumer marketplace; staff accounts should "
+            "enable it",
+            COG8="the Plus tier (threat protection) is billed per active user; revisit with growth",
+        )
         self.client = self._client(names=names, providers=providers, federated=federated)
         self.identity_pool = self._identity_pool(names=names)
         self.authenticated_role = self._authenticated_role(media_bucket, storage_key)
@@ -66,8 +95,10 @@ class Identity(Construct):
     def user_pool_arn(self) -> str:
         return self.user_pool.user_pool_arn
 
-    def _user_pool(self, *, names: Names) -> cognito.UserPool:
-        """E-mail sign-up and sign-in, optional TOTP MFA, retained and deletion-protected."""
+    def _user_pool(self, *, names: Names, ses: SesSettings | None) -> cognito.UserPool:
+        """E-mail sign-up and sign-in, optional TOTP MFA, retained and deletion-protected;
+        the stable id :data:`USER_ID_ATTRIBUTE`; e-mail through SES when configured
+        (Cognito's own sender allows a few dozen messages a day)."""
         return cognito.UserPool(
             self,
             "UserPool",
@@ -79,6 +110,24 @@ class Identity(Construct):
             standard_attributes=cognito.StandardAttributes(
                 email=cognito.StandardAttribute(required=True, mutable=True),
                 fullname=cognito.StandardAttribute(required=False, mutable=True),
+            ),
+            # Mutable so that the triggers (admin API) can set it; the app clients cannot
+            # write it (see _client).
+            custom_attributes={
+                USER_ID_ATTRIBUTE.removeprefix("custom:"): cognito.StringAttribute(
+                    min_len=1, max_len=64, mutable=True
+                )
+            },
+            email=(
+                cognito.UserPoolEmail.with_ses(
+                    from_email=ses.from_email,
+                    from_name=ses.from_name,
+                    ses_verified_domain=ses.verified_domain,
+                    configuration_set_name=ses.configuration_set,
+                    ses_region=ses.region or Stack.of(self).region,
+                )
+                if ses is not None
+                else None
             ),
             password_policy=cognito.PasswordPolicy(
                 min_length=10,
@@ -94,6 +143,79 @@ class Identity(Construct):
             deletion_protection=True,
             removal_policy=RemovalPolicy.RETAIN,
         )
+
+    def _directory_trigger(
+        self,
+        *,
+        names: Names,
+        directory: TableRef,
+        data_key: kms.IKey,
+        ops_key: kms.IKey,
+        log_retention: logs.RetentionDays,
+    ) -> lambda_.Function:
+        """Post-confirmation and user-migration triggers: the stable id from the directory
+        (``infra/functions/user_directory``)."""
+        stack = Stack.of(self)
+        log_group = logs.LogGroup(
+            self,
+            "DirectoryTriggerLogs",
+            log_group_name=f"{names.log_group_prefix}/lambda/UserDirectoryTrigger",
+            encryption_key=ops_key,
+            retention=log_retention,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        fn = lambda_.Function(
+            self,
+            "DirectoryTrigger",
+            description="Cognito triggers: one user id across both regions' pools",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            architecture=lambda_.Architecture.ARM_64,
+            handler="index.handler",
+            code=lambda_.Code.from_asset(str(TRIGGER_DIR), exclude=["__pycache__", "*.pyc"]),
+            memory_size=256,
+            timeout=Duration.seconds(5),
+            environment={"DIRECTORY_TABLE": directory.name},
+            environment_encryption=ops_key,
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+        )
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:GetItem", "dynamodb:PutItem"], resources=[directory.arn]
+            )
+        )
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+                resources=[data_key.key_arn],
+                conditions={
+                    "StringEquals": {"kms:ViaService": f"dynamodb.{stack.region}.amazonaws.com"}
+                },
+            )
+        )
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                # The pool's ARN would make a cycle (the pool names this function).
+                actions=["cognito-idp:AdminUpdateUserAttributes"],
+                resources=[stack.format_arn(service="cognito-idp", resource="userpool/*")],
+            )
+        )
+        skip_checkov(
+            fn,
+            CKV_AWS_115="a Cognito trigger: Cognito calls it once per sign-up, synchronously",
+            CKV_AWS_116="invoked synchronously by Cognito, which fails the sign-up itself",
+            CKV_AWS_117="reaches only DynamoDB and Cognito's public endpoints",
+        )
+        acknowledge_nag(
+            fn,
+            IAM4="AWSLambdaBasicExecutionRole (CloudWatch Logs only)",
+            IAM5="cognito-idp userpool/* of this region and account: the pool's own ARN would "
+            "make a dependency cycle (the pool names this function as its trigger)",
+        )
+        ignore_cfn_lint(fn, "W3005")  # CDK's own DependsOn on the role it also references
+        self.user_pool.add_trigger(cognito.UserPoolOperation.POST_CONFIRMATION, fn)
+        self.user_pool.add_trigger(cognito.UserPoolOperation.USER_MIGRATION, fn)
+        return fn
 
     def _groups(self) -> None:
         """One group per app role (:data:`chalicelib.auth.ROLES`, in precedence order)."""
@@ -122,6 +244,13 @@ class Identity(Construct):
             generate_secret=False,
             auth_flows=cognito.AuthFlow(user_password=True, user_srp=True),
             prevent_user_existence_errors=True,
+            # Users may change their profile, never their stable id.
+            read_attributes=cognito.ClientAttributes()
+            .with_standard_attributes(email=True, email_verified=True, fullname=True)
+            .with_custom_attributes(USER_ID_ATTRIBUTE.removeprefix("custom:")),
+            write_attributes=cognito.ClientAttributes().with_standard_attributes(
+                email=True, fullname=True
+            ),
             enable_token_revocation=True,
             id_token_validity=Duration.hours(1),
             access_token_validity=Duration.hours(1),
@@ -170,7 +299,7 @@ class Identity(Construct):
             "PrincipalTags",
             identity_pool_id=identity_pool.ref,
             identity_provider_name=self.user_pool.user_pool_provider_name,
-            principal_tags={USER_ID_TAG: "sub"},
+            principal_tags={USER_ID_TAG: USER_ID_ATTRIBUTE},
             use_defaults=False,
         )
         return identity_pool
@@ -189,26 +318,32 @@ class Identity(Construct):
             self,
             "AuthenticatedRole",
             assumed_by=principal,
-            description="Signed-in Summon users: their own media upload prefix only",
+            description="Signed-in Summon users: read their own media upload prefix only",
             max_session_duration=Duration.hours(1),
         )
         own_prefix = bucket.arn_for_objects(
             f"{UPLOADS_PREFIX}${{aws:PrincipalTag/{USER_ID_TAG}}}/*"
         )
+        # Read only: uploads go through the app's presigned POST, whose size and type limits
+        # a direct s3:PutObject would bypass.
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="OwnUploadPrefix",
-                actions=["s3:PutObject", "s3:GetObject"],
+                actions=["s3:GetObject"],
                 resources=[own_prefix],
             )
         )
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="MediaKeyThroughS3",
-                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                actions=["kms:Decrypt"],
                 resources=[key.key_arn],
                 conditions={"StringEquals": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}},
             )
+        )
+        acknowledge_nag(
+            role,
+            IAM5="uploads/${aws:PrincipalTag/user_id}/*: the caller's own prefix only",
         )
         return role
 

@@ -57,8 +57,10 @@ class Keys(Construct):
                     iam.ServicePrincipal("events.amazonaws.com"),
                 ],
                 actions=["kms:GenerateDataKey*", "kms:Decrypt"],
-                # Who may send to a queue or topic is limited by its own resource policy.
+                # Who may send to a queue or topic is limited by its own resource policy;
+                # the key, to these services acting for this account's resources.
                 resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
             )
         )
 

@@ -3,11 +3,13 @@
 app's ``@app.on_sns_message`` handler subscribes to it) and the mobile-push platform
 applications.
 
-CloudFormation has no resource for SNS platform applications, so each is an
-``AwsCustomResource`` calling ``CreatePlatformApplication``. Its credentials come from a
-Secrets Manager secret (a CloudFormation dynamic reference: the value never appears in the
-template, and the custom resource's logging hides it). The secret of a platform is a JSON
-object whose keys are SNS's attribute names:
+CloudFormation has no resource for SNS platform applications, so each is a custom resource
+(``Custom::SnsPlatformApplication``) served by a small Lambda
+(``infra/functions/push_platform``). CloudFormation does not resolve dynamic references in
+custom resource properties, so the template names the Secrets Manager secret and the
+handler reads its value (the value never appears in the template or the logs). Bump
+``summon:pushSecretVersion`` after rotating a secret to push it to SNS. The secret of a
+platform is a JSON object whose keys are SNS's attribute names:
 
 * ``apns`` / ``apns_sandbox`` (token-based auth): ``PlatformCredential`` (the .p8 signing
   key), ``PlatformPrincipal`` (its key id), ``ApplePlatformTeamID``,
@@ -17,16 +19,19 @@ object whose keys are SNS's attribute names:
 
 from __future__ import annotations
 
-from aws_cdk import Duration, SecretValue, Stack
+from pathlib import Path
+
+from aws_cdk import ArnFormat, CustomResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
-from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from chalicelib import config as app_config
-from infra.compliance import CUSTOM_RESOURCE_LAMBDA, ignore_cfn_lint, skip_checkov
+from infra.compliance import CUSTOM_RESOURCE_LAMBDA, acknowledge_nag, ignore_cfn_lint, skip_checkov
 from infra.names import Names
 
 PLATFORMS: dict[str, tuple[str, tuple[str, ...], str]] = {
@@ -47,6 +52,7 @@ PLATFORMS: dict[str, tuple[str, tuple[str, ...], str]] = {
 # Visibility must outlast the consumer's timeout (AWS recommends six times it).
 MEDIA_QUEUE_VISIBILITY = Duration.minutes(6)
 MEDIA_MAX_RECEIVES = 5
+PROVIDER_DIR = Path(__file__).resolve().parent.parent / "functions" / "push_platform"
 
 
 class Messaging(Construct):
@@ -58,9 +64,15 @@ class Messaging(Construct):
         names: Names,
         key: kms.IKey,
         push_secrets: dict[str, str],
+        push_secret_version: str = "1",
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
     ) -> None:
         super().__init__(scope, id_)
         stack = Stack.of(self)
+        self._push_secrets = push_secrets
+        self._push_secret_version = push_secret_version
+        self._log_retention = log_retention
+        self._push_provider: lambda_.Function | None = None
         self.media_dlq = sqs.Queue(
             self,
             "MediaEventsDlq",
@@ -112,11 +124,15 @@ class Messaging(Construct):
         )
 
         self.platform_application_arns: dict[str, str] = {}
+        # SNS platform (APNS, APNS_SANDBOX, GCM) -> application name, for the alarms.
+        self.platform_applications: dict[str, str] = {
+            PLATFORMS[p][0]: names.platform_application(p) for p in push_secrets if p in PLATFORMS
+        }
         for platform, secret_name in sorted(push_secrets.items()):
             if platform not in PLATFORMS:
                 raise ValueError(f"unknown push platform {platform!r}; use {sorted(PLATFORMS)}")
             self.platform_application_arns[platform] = self._platform_application(
-                names, platform, secret_name
+                names, key, platform, secret_name
             )
 
     @property
@@ -127,69 +143,92 @@ class Messaging(Construct):
             for platform, (_, _, env) in PLATFORMS.items()
         }
 
-    def _platform_application(self, names: Names, platform: str, secret_name: str) -> str:
+    def _provider(self, names: Names, key: kms.IKey) -> lambda_.Function:
+        """The custom-resource handler of the platform applications (one per stack): it reads
+        each push secret itself, as CloudFormation does not resolve dynamic references in
+        custom resource properties."""
+        if self._push_provider is not None:
+            return self._push_provider
+        stack = Stack.of(self)
+        log_group = logs.LogGroup(
+            self,
+            "PushPlatformLogs",
+            log_group_name=f"{names.log_group_prefix}/lambda/PushPlatformProvider",
+            encryption_key=key,
+            retention=self._log_retention,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        fn = lambda_.Function(
+            self,
+            "PushPlatformProvider",
+            description="Custom::SnsPlatformApplication (reads the push secret itself)",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            architecture=lambda_.Architecture.ARM_64,
+            handler="index.handler",
+            code=lambda_.Code.from_asset(str(PROVIDER_DIR), exclude=["__pycache__", "*.pyc"]),
+            memory_size=128,
+            timeout=Duration.minutes(1),
+            log_group=log_group,
+        )
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                # These SNS actions have no resource-level permissions.
+                actions=[
+                    "sns:CreatePlatformApplication",
+                    "sns:SetPlatformApplicationAttributes",
+                    "sns:DeletePlatformApplication",
+                ],
+                resources=["*"],
+            )
+        )
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["secretsmanager:GetSecretValue"],
+                resources=[
+                    stack.format_arn(
+                        service="secretsmanager",
+                        resource="secret",
+                        resource_name=f"{name}-??????",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                    for name in sorted(set(self._push_secrets.values()))
+                ],
+            )
+        )
+        skip_checkov(fn, **CUSTOM_RESOURCE_LAMBDA)
+        ignore_cfn_lint(fn, "W3005")  # CDK's own DependsOn on the role it also references
+        acknowledge_nag(
+            fn,
+            IAM4="AWSLambdaBasicExecutionRole (CloudWatch Logs only)",
+            IAM5="SNS platform-application actions have no resource-level permissions; the "
+            "secret ARNs end in Secrets Manager's random suffix (-??????)",
+        )
+        self._push_provider = fn
+        return fn
+
+    def _platform_application(
+        self, names: Names, key: kms.IKey, platform: str, secret_name: str
+    ) -> str:
         stack = Stack.of(self)
         sns_platform, secret_keys, _ = PLATFORMS[platform]
         name = names.platform_application(platform)
-        attributes = {
-            k: SecretValue.secrets_manager(secret_name, json_field=k).unsafe_unwrap()
-            for k in secret_keys
-        }
         arn = stack.format_arn(
             service="sns", resource="app", resource_name=f"{sns_platform}/{name}"
         )
-        cr.AwsCustomResource(
+        CustomResource(
             self,
             f"Push{sns_platform.title().replace('_', '')}",
             resource_type="Custom::SnsPlatformApplication",
-            install_latest_aws_sdk=False,
-            on_create=cr.AwsSdkCall(
-                service="SNS",
-                action="createPlatformApplication",
-                parameters={"Name": name, "Platform": sns_platform, "Attributes": attributes},
-                physical_resource_id=cr.PhysicalResourceId.from_response("PlatformApplicationArn"),
-                logging=cr.Logging.with_data_hidden(),
-            ),
-            on_update=cr.AwsSdkCall(
-                service="SNS",
-                action="setPlatformApplicationAttributes",
-                parameters={
-                    "PlatformApplicationArn": cr.PhysicalResourceIdReference(),
-                    "Attributes": attributes,
-                },
-                logging=cr.Logging.with_data_hidden(),
-            ),
-            on_delete=cr.AwsSdkCall(
-                service="SNS",
-                action="deletePlatformApplication",
-                parameters={"PlatformApplicationArn": cr.PhysicalResourceIdReference()},
-                logging=cr.Logging.with_data_hidden(),
-            ),
-            policy=cr.AwsCustomResourcePolicy.from_statements(
-                [
-                    iam.PolicyStatement(
-                        # These SNS actions have no resource-level permissions.
-                        actions=[
-                            "sns:CreatePlatformApplication",
-                            "sns:SetPlatformApplicationAttributes",
-                            "sns:DeletePlatformApplication",
-                        ],
-                        resources=["*"],
-                    )
-                ]
-            ),
-            timeout=Duration.minutes(2),
+            service_token=self._provider(names, key).function_arn,
+            properties={
+                "Name": name,
+                "Platform": sns_platform,
+                # The secret's name, never its value: the handler reads it.
+                "SecretId": secret_name,
+                "AttributeKeys": list(secret_keys),
+                "SecretVersion": self._push_secret_version,
+            },
         )
-        _annotate_provider(self)
         # The ARN of a platform application is its platform and name; the app gets it
-        # built (the custom resource's response only carries it on create).
+        # built (a token of the custom resource would tie every function to it).
         return arn
-
-
-def _annotate_provider(scope: Construct) -> None:
-    """Suppress the Lambda-only checks on the stack's single AwsCustomResource handler."""
-    stack = Stack.of(scope)
-    provider = stack.node.try_find_child("AWS679f53fac002430cb0da5b7982bd2287")
-    if provider is not None:
-        skip_checkov(provider, **CUSTOM_RESOURCE_LAMBDA)
-        ignore_cfn_lint(provider, "W3005")  # CDK's own DependsOn on the role it references

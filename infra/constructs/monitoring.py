@@ -11,11 +11,12 @@ The dashboard adds the business metrics the app emits in embedded metric format
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subs
@@ -62,6 +63,11 @@ class Monitoring(Construct):
         replica_region: str | None,
         media_queue: sqs.IQueue,
         dead_letter_queues: Sequence[sqs.IQueue],
+        replication_rules: Sequence[tuple[str, str, str]] = (),
+        backup_vault_name: str | None = None,
+        push_applications: Mapping[str, str] | None = None,
+        health_check_id: str | None = None,
+        notify: Sequence[cw.Alarm] = (),
     ) -> None:
         super().__init__(scope, id_)
         self.topic = sns.Topic(
@@ -71,6 +77,25 @@ class Monitoring(Construct):
             display_name="Summon alarms",
             master_key=key,
             enforce_ssl=True,
+        )
+        # enforce_ssl writes a topic policy, which replaces SNS's default one: CloudWatch (and
+        # AWS Budgets) may only publish when the policy says so, for this account's alarms.
+        stack = Stack.of(self)
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarms",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {
+                        "aws:SourceArn": (
+                            f"arn:{stack.partition}:cloudwatch:{stack.region}:{stack.account}:alarm:*"
+                        )
+                    },
+                },
+            )
         )
         for email in alarm_emails:
             self.topic.add_subscription(subs.EmailSubscription(email))
@@ -82,8 +107,17 @@ class Monitoring(Construct):
             *(self._websocket_api(api_id=websocket_api_id) if websocket_api_id is not None else []),
             *self._table(name=table_name, replica_region=replica_region),
             *self._queues(media_queue=media_queue, dead_letter_queues=dead_letter_queues),
+            *self._dr(
+                replication_rules=replication_rules,
+                backup_vault_name=backup_vault_name,
+                health_check_id=health_check_id,
+            ),
+            *self._push(push_applications or {}),
             _marketplace(),
         ]
+        for alarm in notify:  # alarms made elsewhere (the region-state alarm)
+            alarm.add_alarm_action(self._action)
+            alarm.add_ok_action(self._action)
         self.dashboard = self._dashboard(names=names, widgets=widgets)
 
     def _lambda(self, *, functions: Sequence[AppFunction]) -> list[cw.IWidget]:
@@ -187,6 +221,80 @@ class Monitoring(Construct):
             self._alarm(f"DeadLetters{i}", depth, 1, f"messages in {dlq.node.id}")
             dlq_metrics.append(depth.with_(label=dlq.node.id))
         return [cw.GraphWidget(title="Queues", left=[age], right=dlq_metrics, width=12)]
+
+    def _dr(
+        self,
+        *,
+        replication_rules: Sequence[tuple[str, str, str]],
+        backup_vault_name: str | None,
+        health_check_id: str | None,
+    ) -> list[cw.IWidget]:
+        """What disaster recovery relies on: S3 replication failures, failed backup and copy
+        jobs, and (in us-east-1, where Route 53 publishes it) the primary's health check."""
+        metrics: list[cw.IMetric] = []
+        for source, destination, rule in replication_rules:
+            failed = _metric(
+                "AWS/S3",
+                "OperationsFailedReplication",
+                {"SourceBucket": source, "DestinationBucket": destination, "RuleId": rule},
+                "Sum",
+            )
+            self._alarm(
+                f"ReplicationFailed{rule.split('-')[0].title()}",
+                failed,
+                1,
+                f"S3 replication failures ({rule})",
+            )
+            metrics.append(failed.with_(label=rule))
+        if backup_vault_name is not None:
+            for metric in ("NumberOfBackupJobsFailed", "NumberOfCopyJobsFailed"):
+                m = _metric("AWS/Backup", metric, {"BackupVaultName": backup_vault_name}, "Sum")
+                self._alarm(metric.removeprefix("NumberOf"), m, 1, f"AWS Backup: {metric}")
+                metrics.append(m)
+        if health_check_id is not None and Stack.of(self).region == "us-east-1":
+            status = cw.Metric(
+                namespace="AWS/Route53",
+                metric_name="HealthCheckStatus",
+                dimensions_map={"HealthCheckId": health_check_id},
+                statistic="Minimum",
+                period=Duration.minutes(1),
+            )
+            alarm = cw.Alarm(
+                self,
+                "PrimaryNotServing",
+                metric=status,
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cw.ComparisonOperator.LESS_THAN_THRESHOLD,
+                treat_missing_data=cw.TreatMissingData.BREACHING,
+                alarm_description="Route 53 no longer answers with the primary region",
+            )
+            alarm.add_alarm_action(self._action)
+            alarm.add_ok_action(self._action)
+            self.alarms.append(alarm)
+            metrics.append(status)
+        return (
+            [cw.GraphWidget(title="Disaster recovery", left=metrics, width=12)] if metrics else []
+        )
+
+    def _push(self, applications: Mapping[str, str]) -> list[cw.IWidget]:
+        """Failed push deliveries per platform application."""
+        metrics = []
+        for platform, name in sorted(applications.items()):
+            failed = _metric(
+                "AWS/SNS",
+                "NumberOfNotificationsFailed",
+                {"Application": name, "Platform": platform},
+                "Sum",
+            )
+            self._alarm(
+                f"PushFailed{platform.title().replace('_', '')}",
+                failed,
+                10,
+                f"push notifications failing ({name})",
+            )
+            metrics.append(failed.with_(label=platform))
+        return [cw.GraphWidget(title="Push failures", left=metrics, width=12)] if metrics else []
 
     def _dashboard(self, *, names: Names, widgets: Sequence[cw.IWidget]) -> cw.Dashboard:
         """The widgets in rows of 24 columns."""

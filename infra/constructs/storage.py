@@ -2,7 +2,8 @@
 
 Every data bucket is versioned, encrypted with the region's ``storage`` KMS key (bucket
 keys on), TLS-only, blocks all public access, logs access to the log bucket and has a
-lifecycle that moves old data to Glacier. In the primary region each data bucket replicates
+lifecycle that moves old data to a cheaper class (served objects only to Glacier Instant
+Retrieval, which needs no restore). In the primary region each data bucket replicates
 to its twin in the standby region (same purpose, the standby's ``storage`` key by alias).
 
 Media key layout (shared with the app): ``uploads/<user_id>/<media_id>`` holds originals
@@ -19,7 +20,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.compliance import skip_checkov
+from infra.compliance import acknowledge_nag, skip_checkov
 from infra.names import Names
 from infra.settings import Role
 
@@ -45,21 +46,26 @@ class Storage(Construct):
         key: kms.IKey,
         media_queue: sqs.IQueue,
         media_queue_policy: sqs.CfnQueuePolicy,
+        notify_uploads: bool = True,
     ) -> None:
         super().__init__(scope, id_)
         self._names = names
         self._key = key
+        # (source bucket, destination bucket, rule id) of each replication rule.
+        self.replication_rules: list[tuple[str, str, str]] = []
         self.logs = self._log_bucket()
         self.media = self._bucket(
             "Media",
             "media",
             lifecycle=[
+                # The app hands out direct URLs to originals at any age: only a class that
+                # serves without a restore (Flexible Retrieval would answer 403).
                 s3.LifecycleRule(
-                    id="originals-to-glacier",
+                    id="originals-to-glacier-ir",
                     prefix=UPLOADS_PREFIX,
                     transitions=[
                         s3.Transition(
-                            storage_class=s3.StorageClass.GLACIER,
+                            storage_class=s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
                             transition_after=Duration.days(ORIGINALS_TO_GLACIER_DAYS),
                         )
                     ],
@@ -90,7 +96,8 @@ class Storage(Construct):
                 ),
             ],
         )
-        self._notify_uploads(media_queue, media_queue_policy)
+        if notify_uploads:
+            self._notify_uploads(media_queue, media_queue_policy)
         if role is Role.PRIMARY:
             replication_role = self._replication_role(standby_region)
             for bucket, purpose in (
@@ -238,6 +245,11 @@ class Storage(Construct):
                 },
             )
         )
+        acknowledge_nag(
+            role,
+            IAM5="object ARNs of the replicated buckets; the standby's key is known by alias "
+            "only (key/* limited by kms:ResourceAliases and kms:ViaService)",
+        )
         return role
 
     def _replicate(
@@ -266,6 +278,13 @@ class Storage(Construct):
                 resources=[f"{destination_arn}/*"],
             )
         )
+        self.replication_rules.append(
+            (
+                bucket.bucket_name,
+                self._names.bucket(purpose, standby_region),
+                f"{purpose}-to-standby",
+            )
+        )
         cfn = bucket.node.default_child
         assert isinstance(cfn, s3.CfnBucket)
         cfn.replication_configuration = s3.CfnBucket.ReplicationConfigurationProperty(
@@ -290,6 +309,8 @@ class Storage(Construct):
                         encryption_configuration=s3.CfnBucket.EncryptionConfigurationProperty(
                             replica_kms_key_id=self._names.key_alias_arn("storage", standby_region)
                         ),
+                        # Replication metrics (OperationsFailedReplication, alarmed).
+                        metrics=s3.CfnBucket.MetricsProperty(status="Enabled"),
                     ),
                 )
             ],

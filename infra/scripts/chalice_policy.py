@@ -35,7 +35,12 @@ def policy(stage: str) -> dict[str, Any]:
             "Sid": "Logs",
             "Effect": "Allow",
             "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": f"arn:aws:logs:*:*:log-group:/aws/lambda/{p}-*",
+            # Chalice names the API handler "<app>-<stage>" and the others
+            # "<app>-<stage>-<handler>".
+            "Resource": [
+                f"arn:aws:logs:*:*:log-group:/aws/lambda/{p}:*",
+                f"arn:aws:logs:*:*:log-group:/aws/lambda/{p}-*",
+            ],
         },
         {
             "Sid": "Tracing",

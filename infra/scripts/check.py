@@ -1,9 +1,13 @@
-"""``make check-templates``: cfn-lint and checkov over every synthesized template.
+"""``make check-templates``: cfn-lint and checkov over every synthesized template, and the
+cdk-nag AwsSolutions report of the CDK app.
 
     python infra/scripts/check.py            # after infra/scripts/synth.py
 
 Templates: ``infra/cdk.out/*.template.json`` and ``build/chalice/sam.json``. Passes when
 cfn-lint reports no errors (warnings are printed) and checkov has no failed check.
+
+cdk-nag runs during synthesis (``synth.py``, :mod:`infra.nag`) and writes
+``infra/cdk.out/validation-report.json``; any finding left (error or warning) fails.
 
 Suppressions live with the resources: ``Metadata.checkov.skip`` (and cfn-lint's
 ``Metadata.cfn-lint``) written by the CDK code that creates each resource, each with a
@@ -94,6 +98,31 @@ def checkov(templates: list[Path], config: Path | None = None) -> int:
     return failed
 
 
+NAG_REPORT = CDK_OUT / "validation-report.json"
+
+
+def cdk_nag(report: Path = NAG_REPORT) -> int:
+    """Violations (errors and warnings) left in cdk-nag's AwsSolutions report, which
+    ``synth.py`` writes; a missing report is a failure (the rule pack did not run)."""
+    if not report.exists():
+        print("  cdk-nag: no report (run infra/scripts/synth.py without --no-nag)")
+        return 1
+    data = json.loads(report.read_text())
+    plugins = {p["pluginName"]: p for p in data.get("pluginReports", [])}
+    if "AwsSolutions" not in plugins:
+        print("  cdk-nag: the AwsSolutions pack did not run")
+        return 1
+    left = 0
+    for violation in plugins["AwsSolutions"].get("violations", []):
+        for c in violation.get("violatingConstructs", violation.get("violatingResources", [])):
+            left += 1
+            print(
+                f"  cdk-nag {violation['severity']:<8} {violation['ruleName']} "
+                f"{c['constructPath']}: {violation['description']}"
+            )
+    return left
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.parse_args(argv)
@@ -111,7 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cfn-lint: {errors} errors, {warnings} warnings ({t1 - t0:.1f}s)")
     failed = checkov(cdk_templates) + checkov([CHALICE_SAM], CHALICE_CHECKOV)
     print(f"checkov: {failed} failed checks ({time.perf_counter() - t1:.1f}s)")
-    ok = errors == 0 and failed == 0
+    nag_left = cdk_nag()
+    print(f"cdk-nag (AwsSolutions): {nag_left} unacknowledged findings")
+    ok = errors == 0 and failed == 0 and nag_left == 0
     print("OK" if ok else "FAILED")
     return 0 if ok else 1
 

@@ -38,20 +38,31 @@ def context(context_file: str, overrides: list[str]) -> dict[str, Any]:
     return ctx
 
 
-def synth_cdk(ctx: dict[str, Any], outdir: Path = CDK_OUT) -> list[Path]:
+def synth_cdk(ctx: dict[str, Any], outdir: Path = CDK_OUT, *, with_nag: bool = True) -> list[Path]:
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     import aws_cdk as cdk
 
+    from infra import nag
     from infra.app import build
 
     shutil.rmtree(outdir, ignore_errors=True)
     # CDK's built-in template validation runs before the SAM transform (so it misreads the
     # Chalice resources) and doubles the synth time; check.py runs cfn-lint after it.
+    ctx = {**ctx, "@aws-cdk/core:validationReportJson": True}
     app = cdk.App(outdir=str(outdir), context=ctx, builtin_cloud_formation_validation=False)
     build(app)
-    app.synth()
+    if with_nag:
+        # cdk-nag (AwsSolutions) as a policy-validation plugin: the templates are written
+        # either way, and check.py fails on the report's violations.
+        nag.add_rule_pack(app)
+    try:
+        app.synth()
+    except Exception as exc:  # CDK raises ValidationFailed after writing the templates
+        if "Validation failed" not in str(exc):
+            raise
+        print("cdk-nag: violations (see check.py)")
     return sorted(outdir.glob("*.template.json"))
 
 
@@ -84,10 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chalice-stage", default="prod", help="stage for chalice package")
     parser.add_argument("--region", default="us-east-1", help="region for chalice package")
     parser.add_argument("--skip-chalice-package", action="store_true")
+    parser.add_argument("--no-nag", action="store_true", help="skip cdk-nag (AwsSolutions)")
     args = parser.parse_args(argv)
 
     t0 = time.perf_counter()
-    templates = synth_cdk(context(args.context, args.overrides))
+    templates = synth_cdk(context(args.context, args.overrides), with_nag=not args.no_nag)
     t1 = time.perf_counter()
     for t in templates:
         print(f"cdk      {t.relative_to(ROOT)}")

@@ -22,10 +22,11 @@ from chalicelib import config as app_config
 from infra.constructs.analytics import Analytics
 from infra.constructs.api import Api
 from infra.constructs.data import Data
-from infra.constructs.dr import Backups, FailoverRecords, FailoverTarget
+from infra.constructs.dr import Backups, FailoverRecords, FailoverTarget, RegionStateBeacon
 from infra.constructs.edge import Edge
 from infra.constructs.firewall import Firewall
 from infra.constructs.frontdoor import FrontDoor
+from infra.constructs.governance import Governance
 from infra.constructs.identity import Identity
 from infra.constructs.keys import Keys
 from infra.constructs.messaging import Messaging
@@ -85,25 +86,40 @@ class RegionalStack(Stack):
             retention=retention,
             chalice_out_dir=chalice_out_dir,
         )
-        self.front_door = self._front_door(settings=settings, names=names, zone=zone)
+        self.front_door = self._front_door(settings=settings, names=names, role=role, zone=zone)
+        self.failover: FailoverRecords | None = None
+        self.beacon: RegionStateBeacon | None = None
         if (
             settings.domain is not None
             and zone is not None
             and self.api.rest_api_domain is not None
         ):
             self.failover = self._failover(
-                role=role, domain=settings.domain, zone=zone, rest_api=self.api.rest_api_domain
+                settings=settings,
+                names=names,
+                role=role,
+                domain=settings.domain,
+                zone=zone,
+                rest_api=self.api.rest_api_domain,
             )
+            if role is Role.STANDBY:
+                self.beacon = RegionStateBeacon(
+                    self,
+                    "RegionState",
+                    names=names,
+                    primary_state=settings.state_of(Role.PRIMARY),
+                )
         self.backups = Backups(
             self,
             "Backups",
             names=names,
             role=role,
+            active=settings.is_active(role),
             other_region=(
                 settings.standby_region if role is Role.PRIMARY else settings.primary_region
             ),
             key=self.keys.data,
-            table_arns=[self.data.main.arn, self.data.idempotency.arn],
+            table_arns=[self.data.main.arn, self.data.idempotency.arn, self.data.directory.arn],
             backup_tag=settings.backup_tag,
         )
         self.analytics = Analytics(
@@ -115,10 +131,24 @@ class RegionalStack(Stack):
             ops_key=self.keys.ops,
             log_retention=retention,
             table_stream_arn=self.data.main.stream_arn,
-            quicksight_principal_arn=settings.quicksight_principal_arn,
-            reserved_concurrency=settings.lambda_settings.reserved_concurrency["other"],
+            # QuickSight is account-wide and needs a subscription: opt-in, primary only.
+            quicksight_principal_arn=(
+                settings.quicksight_principal_arn if role is Role.PRIMARY else None
+            ),
+            quicksight_role_name=settings.quicksight_role_name,
+            reserved_concurrency=settings.lambda_settings.reserved_concurrency.get("other"),
         )
         self.monitoring = self._monitoring(settings=settings, names=names, role=role)
+        self.governance = Governance(
+            self,
+            "Governance",
+            names=names,
+            settings=settings.governance,
+            primary=role is Role.PRIMARY,
+            key=self.keys.ops,
+            log_bucket=self.storage.logs,
+            alarm_topic=self.monitoring.topic,
+        )
         self._outputs()
 
     def _zone(self, domain: DomainSettings | None) -> route53.IHostedZone | None:
@@ -135,7 +165,13 @@ class RegionalStack(Stack):
         :attr:`storage`, :attr:`data`, :attr:`identity` and the regional :attr:`firewall`."""
         self.keys = Keys(self, "Keys", names=names)
         self.messaging = Messaging(
-            self, "Messaging", names=names, key=self.keys.ops, push_secrets=settings.push_secrets
+            self,
+            "Messaging",
+            names=names,
+            key=self.keys.ops,
+            push_secrets=settings.push_secrets,
+            push_secret_version=settings.push_secret_version,
+            log_retention=retention,
         )
         self.storage = Storage(
             self,
@@ -146,6 +182,9 @@ class RegionalStack(Stack):
             key=self.keys.storage,
             media_queue=self.messaging.media_queue,
             media_queue_policy=self.messaging.media_queue_policy,
+            # The standby's bucket receives the primary's replicas: no media events for them
+            # unless the standby serves (the primary's own uploads always queue).
+            notify_uploads=role is Role.PRIMARY or settings.is_active(role),
         )
         self.data = Data(
             self,
@@ -162,6 +201,11 @@ class RegionalStack(Stack):
             providers=settings.identity_providers,
             media_bucket=self.storage.media,
             storage_key=self.keys.storage,
+            directory=self.data.directory,
+            data_key=self.keys.data,
+            ops_key=self.keys.ops,
+            log_retention=retention,
+            ses=settings.cognito_email,
         )
         self.firewall = Firewall(
             self,
@@ -252,7 +296,9 @@ class RegionalStack(Stack):
             "Api",
             names=names,
             role=role,
-            run_schedules=role is Role.PRIMARY or settings.failover,
+            # Parked unless this region is declared active (summon:regionStates).
+            run_schedules=settings.is_active(role),
+            run_media_pipeline=settings.is_active(role),
             source_dir=settings.chalice_source_dir,
             out_dir=chalice_out_dir,
             environment=self._app_environment(settings=settings, names=names),
@@ -265,6 +311,7 @@ class RegionalStack(Stack):
             storage_key=self.keys.storage,
             ops_key=self.keys.ops,
             push_application_arns=self.messaging.platform_application_arns,
+            push_regions=(settings.primary_region, settings.standby_region),
             signing_secret_name=_signing_secret_name(settings, self.edge),
             domain=settings.domain,
             zone=zone,
@@ -272,10 +319,12 @@ class RegionalStack(Stack):
         )
 
     def _front_door(
-        self, *, settings: Settings, names: Names, zone: route53.IHostedZone | None
+        self, *, settings: Settings, names: Names, role: Role, zone: route53.IHostedZone | None
     ) -> FrontDoor | None:
-        """The optional ALB front door (``summon:frontDoor``; needs ``summon:domain``)."""
-        if settings.front_door is None:
+        """The optional ALB front door (``summon:frontDoor.<role>``, this region's VPC and
+        subnets; needs ``summon:domain``)."""
+        front = (settings.front_door or {}).get(role)
+        if front is None:
             return None
         if settings.domain is None or zone is None:
             raise ValueError("summon:frontDoor needs summon:domain (its certificate)")
@@ -283,7 +332,7 @@ class RegionalStack(Stack):
             self,
             "FrontDoor",
             names=names,
-            settings=settings.front_door,
+            settings=front,
             domain=settings.domain,
             zone=zone,
             log_bucket=self.storage.logs,
@@ -293,6 +342,8 @@ class RegionalStack(Stack):
     def _failover(
         self,
         *,
+        settings: Settings,
+        names: Names,
         role: Role,
         domain: DomainSettings,
         zone: route53.IHostedZone,
@@ -312,14 +363,14 @@ class RegionalStack(Stack):
                     lb.load_balancer_canonical_hosted_zone_id,
                 )
             )
-        rest_api_id = self.api.app.get_resource("RestAPI").ref
         return FailoverRecords(
             self,
             "Failover",
+            names=names,
             role=role,
+            standby_region=settings.standby_region,
             domain=domain,
             zone=zone,
-            health_check_fqdn=f"{rest_api_id}.execute-api.{self.region}.amazonaws.com",
             targets=targets,
         )
 
@@ -341,6 +392,15 @@ class RegionalStack(Stack):
             replica_region=settings.standby_region if role is Role.PRIMARY else None,
             media_queue=self.messaging.media_queue,
             dead_letter_queues=dlqs,
+            replication_rules=self.storage.replication_rules,
+            backup_vault_name=names.backup_vault,
+            push_applications=self.messaging.platform_applications,
+            health_check_id=(
+                self.failover.health_check.attr_health_check_id
+                if self.failover is not None and self.failover.health_check is not None
+                else None
+            ),
+            notify=[self.beacon.alarm] if self.beacon is not None else [],
         )
 
     def _outputs(self) -> None:

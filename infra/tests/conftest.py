@@ -77,8 +77,9 @@ def full(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synth]:
 
 @pytest.fixture(scope="session")
 def standby_in_failover(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synth]:
-    """The standby alone, redeployed to serve while the primary region is down."""
-    ctx = _context(example=False, **{"summon:role": "standby", "summon:failover": "true"})
+    """The standby alone, redeployed as active while the primary region is fenced
+    (``summon:failover=true`` is the shorthand of those region states)."""
+    ctx = _context(example=True, **{"summon:role": "standby", "summon:failover": "true"})
     yield synth(tmp_path_factory.mktemp("failover"), ctx)
 
 

@@ -151,6 +151,27 @@ def test_athena_workgroup_and_quicksight(full: Synth, minimal: Synth) -> None:
     minimal.primary_t.resource_count_is("AWS::QuickSight::DataSource", 0)
 
 
+def test_quicksight_is_primary_only_and_its_role_may_read_the_data(full: Synth) -> None:
+    """QuickSight is account-wide (one data source id): created in the primary only, and
+    its service role gets the workgroup, the bucket and the storage key."""
+    full.standby_t.resource_count_is("AWS::QuickSight::DataSource", 0)
+    stack = full.primary
+    policies = [
+        r["Properties"]
+        for r in full.primary_t.to_json()["Resources"].values()
+        if r["Type"] == "AWS::IAM::ManagedPolicy"
+        and r["Properties"].get("Roles") == ["aws-quicksight-service-role-v0"]
+    ]
+    assert len(policies) == 1
+    by_sid = {s["Sid"]: s for s in policies[0]["PolicyDocument"]["Statement"]}
+    assert "athena:StartQueryExecution" in by_sid["Workgroup"]["Action"]
+    assert by_sid["AnalyticsData"]["Action"] == "s3:GetObject"
+    assert "data/*" in str(by_sid["AnalyticsData"]["Resource"])
+    assert "s3:PutObject" in by_sid["AthenaResults"]["Action"]
+    assert by_sid["StorageKeyThroughS3"]["Resource"] == stack.resolve(stack.keys.storage.key_arn)
+    assert "kms:Decrypt" in by_sid["StorageKeyThroughS3"]["Action"]
+
+
 def test_standby_catalogs_its_replica_but_exports_nothing(full: Synth) -> None:
     full.standby_t.resource_count_is("AWS::KinesisFirehose::DeliveryStream", 0)
     full.standby_t.resource_count_is("AWS::Lambda::EventSourceMapping", 0)

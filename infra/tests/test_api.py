@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match
 
 from chalicelib import config
-from infra.tests.conftest import Synth
+from infra.tests.conftest import Synth, _context, synth
 
 pytestmark = pytest.mark.cdk
 
@@ -83,7 +85,7 @@ def test_each_function_has_its_own_role_log_group_and_limits(full: Synth) -> Non
     for name, fn in functions.items():
         props = fn["Properties"]
         assert props["Tracing"] == "Active", name
-        assert props["ReservedConcurrentExecutions"] > 0, name
+        assert "ReservedConcurrentExecutions" not in props, name  # opt-in
         assert props["KmsKeyArn"] == ops_key, name
         assert "LogGroup" in props["LoggingConfig"], name
     async_kinds = [
@@ -182,3 +184,45 @@ def test_packaging_leaves_the_process_as_it_found_it(full: Synth) -> None:
     )
     loaded = sys.modules.get("app")
     assert loaded is None or "fixture_app" not in str(getattr(loaded, "__file__", ""))
+
+
+def test_reserved_concurrency_is_opt_in_and_the_sqs_consumer_is_capped_by_its_mapping(
+    full: Synth, tmp_path: Path
+) -> None:
+    """A new account's quota of 10 refuses any reservation, so none by default; the media
+    consumer is limited by the event source mapping's maximum concurrency instead."""
+    for template in (full.primary_t.to_json(), full.standby_t.to_json()):
+        for r in template["Resources"].values():
+            if r["Type"] in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
+                assert "ReservedConcurrentExecutions" not in r["Properties"]
+    sqs_events = [
+        e["Properties"]
+        for fn in _resources(full.primary_t.to_json(), "AWS::Serverless::Function").values()
+        for e in fn["Properties"].get("Events", {}).values()
+        if e["Type"] == "SQS"
+    ]
+    assert sqs_events and all(e["ScalingConfig"] == {"MaximumConcurrency": 5} for e in sqs_events)
+
+    opted = synth(
+        tmp_path,
+        _context(
+            example=False,
+            **{"summon:role": "primary", "summon:lambda": {"reservedConcurrency": {"api": 40}}},
+        ),
+    )
+    functions = _resources(opted.primary_t.to_json(), "AWS::Serverless::Function")
+    assert functions["APIHandler"]["Properties"]["ReservedConcurrentExecutions"] == 40
+    others = [f for n, f in functions.items() if n != "APIHandler"]
+    assert all("ReservedConcurrentExecutions" not in f["Properties"] for f in others)
+
+
+@pytest.mark.parametrize("role", ["primary", "standby"])
+def test_push_publish_reaches_endpoints_in_both_regions(full: Synth, role: str) -> None:
+    """Push endpoints are regional: each region's functions may publish to the endpoints of
+    both regions of the pair (devices registered before a failover)."""
+    template = (full.primary_t if role == "primary" else full.standby_t).to_json()
+    sends = [s for s in _statements(template) if s.get("Sid") == "PushSend"]
+    assert sends
+    for statement in sends:
+        text = json.dumps(statement["Resource"])
+        assert ":sns:us-east-1:" in text and ":sns:us-west-2:" in text

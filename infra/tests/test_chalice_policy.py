@@ -26,3 +26,16 @@ def test_policy_names_the_stage_and_has_no_wildcard_actions() -> None:
     assert all(a != "*" and not a.endswith(":*") for a in actions)
     resources = str([s["Resource"] for s in doc["Statement"]])
     assert "table/summon-prod-main" in resources and "summon-prod-media-events" in resources
+
+
+def test_logs_cover_the_api_handler_and_the_other_functions() -> None:
+    """Chalice names the API handler ``summon-prod`` (no suffix) and the others
+    ``summon-prod-<handler>``: both log groups must be writable."""
+    import fnmatch
+
+    doc = chalice_policy.policy("prod")
+    (logs,) = [s for s in doc["Statement"] if s["Sid"] == "Logs"]
+    resources = logs["Resource"] if isinstance(logs["Resource"], list) else [logs["Resource"]]
+    for group in ("/aws/lambda/summon-prod", "/aws/lambda/summon-prod-media_events"):
+        arn = f"arn:aws:logs:us-east-1:1:log-group:{group}:log-stream:2024/x"
+        assert any(fnmatch.fnmatchcase(arn, r) for r in resources), group

@@ -132,3 +132,19 @@ def test_without_a_signing_key_there_is_no_media_distribution(minimal: Synth) ->
     minimal.primary_t.resource_count_is("AWS::CloudFront::Distribution", 1)
     minimal.primary_t.resource_count_is("AWS::CloudFront::KeyGroup", 0)
     minimal.primary_t.resource_count_is("AWS::CertificateManager::Certificate", 0)
+
+
+@pytest.mark.parametrize(
+    ("role", "subnets"),
+    [
+        ("primary", ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]),
+        ("standby", ["subnet-0fedcba9876543210", "subnet-0fedcba9876543211"]),
+    ],
+)
+def test_each_regions_front_door_uses_its_own_subnets(
+    full: Synth, role: str, subnets: list[str]
+) -> None:
+    template = full.primary_t if role == "primary" else full.standby_t
+    template.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::LoadBalancer", {"Subnets": subnets}
+    )

@@ -81,10 +81,14 @@ def test_identity_pool_role_is_scoped_to_the_users_own_prefix(full: Synth) -> No
         "AWS::Cognito::IdentityPoolRoleAttachment",
         {"IdentityPoolId": pool_ref, "Roles": {"authenticated": role_arn}},
     )
-    # The user-pool "sub" becomes the session tag the policy names.
+    # The stable user id (not the pool's "sub") becomes the session tag the policy names.
     full.primary_t.has_resource_properties(
         "AWS::Cognito::IdentityPoolPrincipalTag",
-        {"IdentityPoolId": pool_ref, "PrincipalTags": {"user_id": "sub"}, "UseDefaults": False},
+        {
+            "IdentityPoolId": pool_ref,
+            "PrincipalTags": {"user_id": "custom:user_id"},
+            "UseDefaults": False,
+        },
     )
     full.primary_t.has_resource_properties(
         "AWS::IAM::Role",
@@ -118,7 +122,7 @@ def test_identity_pool_role_is_scoped_to_the_users_own_prefix(full: Synth) -> No
                         {
                             "Sid": "OwnUploadPrefix",
                             "Effect": "Allow",
-                            "Action": ["s3:GetObject", "s3:PutObject"],
+                            "Action": "s3:GetObject",
                             "Resource": {
                                 "Fn::Join": [
                                     "",
@@ -147,4 +151,66 @@ def test_identity_role_grants_nothing_beyond_its_prefix(full: Synth) -> None:
         for s in statements
         for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
     }
-    assert actions == {"s3:GetObject", "s3:PutObject", "kms:GenerateDataKey", "kms:Decrypt"}
+    # No s3:PutObject: a direct upload would bypass the presigned POST's size/type limits.
+    assert actions == {"s3:GetObject", "kms:Decrypt"}
+
+
+@pytest.mark.parametrize("role", ["primary", "standby"])
+def test_users_keep_one_id_across_the_regions_pools(full: Synth, role: str) -> None:
+    """docs/adr/0013: ``custom:user_id`` (clients read it, cannot write it) set by the
+    directory trigger from a global table both regions' pools share."""
+    stack = full.primary if role == "primary" else full.standby
+    template = full.primary_t if role == "primary" else full.standby_t
+    template.has_resource_properties(
+        "AWS::Cognito::UserPool",
+        {
+            "Schema": Match.array_with(
+                [
+                    Match.object_like(
+                        {"Name": "user_id", "AttributeDataType": "String", "Mutable": True}
+                    )
+                ]
+            ),
+            "LambdaConfig": {
+                "PostConfirmation": stack.resolve(stack.identity.directory_trigger.function_arn),
+                "UserMigration": stack.resolve(stack.identity.directory_trigger.function_arn),
+            },
+        },
+    )
+    (client,) = template.find_resources("AWS::Cognito::UserPoolClient").values()
+    assert "custom:user_id" in client["Properties"]["ReadAttributes"]
+    assert "custom:user_id" not in client["Properties"]["WriteAttributes"]
+    fns = [
+        f
+        for f in template.find_resources("AWS::Lambda::Function").values()
+        if "DIRECTORY_TABLE" in f["Properties"].get("Environment", {}).get("Variables", {})
+    ]
+    assert len(fns) == 1
+    assert stack.resolve(stack.data.directory.name) in (
+        fns[0]["Properties"]["Environment"]["Variables"]["DIRECTORY_TABLE"],
+        "summon-prod-user-directory",
+    )
+    if role == "primary":
+        full.primary_t.has_resource_properties(
+            "AWS::DynamoDB::GlobalTable",
+            {
+                "TableName": "summon-prod-user-directory",
+                "Replicas": Match.array_with([Match.object_like({"Region": "us-west-2"})]),
+            },
+        )
+
+
+def test_cognito_mails_through_ses_when_configured(full: Synth, minimal: Synth) -> None:
+    full.primary_t.has_resource_properties(
+        "AWS::Cognito::UserPool",
+        {
+            "EmailConfiguration": Match.object_like(
+                {"EmailSendingAccount": "DEVELOPER", "From": Match.string_like_regexp("no-reply@")}
+            )
+        },
+    )
+    (pool,) = minimal.primary_t.find_resources("AWS::Cognito::UserPool").values()
+    assert pool["Properties"].get("EmailConfiguration", {}).get("EmailSendingAccount") in (
+        None,
+        "COGNITO_DEFAULT",
+    )

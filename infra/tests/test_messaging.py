@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from aws_cdk.assertions import Match
 
@@ -63,28 +65,68 @@ def test_the_app_consumes_the_queue_and_topic_it_is_named(full: Synth) -> None:
 
 
 @pytest.mark.parametrize(
-    ("platform", "name"),
+    ("platform", "name", "secret"),
     [
-        ("APNS", "summon-prod-apns"),
-        ("APNS_SANDBOX", "summon-prod-apns-sandbox"),
-        ("GCM", "summon-prod-fcm"),
+        ("APNS", "summon-prod-apns", "summon/prod/push/apns"),
+        ("APNS_SANDBOX", "summon-prod-apns-sandbox", "summon/prod/push/apns-sandbox"),
+        ("GCM", "summon-prod-fcm", "summon/prod/push/fcm"),
     ],
 )
-def test_platform_applications_read_credentials_from_secrets_manager(
-    full: Synth, platform: str, name: str
+def test_platform_applications_name_their_secret_for_the_provider_to_read(
+    full: Synth, platform: str, name: str, secret: str
 ) -> None:
     template = full.primary_t.to_json()
-    creates = [
-        r["Properties"]["Create"]
+    apps = {
+        r["Properties"]["Platform"]: r["Properties"]
         for r in template["Resources"].values()
         if r["Type"] == "Custom::SnsPlatformApplication"
-    ]
-    assert len(creates) == 3
-    create = next(c for c in creates if f'"Platform":"{platform}"' in str(c).replace(" ", ""))
-    text = str(create)
-    assert f'"Name":"{name}"' in text.replace(" ", "")
-    assert "{{resolve:secretsmanager:summon/prod/push/" in text
-    assert "PlatformCredential" in text
+    }
+    assert len(apps) == 3
+    props = apps[platform]
+    assert props["Name"] == name
+    assert props["SecretId"] == secret
+    assert "PlatformCredential" in props["AttributeKeys"]
+    # The provider may read exactly the configured secrets.
+    full.primary_t.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Action": "secretsmanager:GetSecretValue",
+                                "Resource": Match.array_with(
+                                    [
+                                        Match.object_like(
+                                            {
+                                                "Fn::Join": [
+                                                    "",
+                                                    Match.array_with(
+                                                        [Match.string_like_regexp(f"{secret}-")]
+                                                    ),
+                                                ]
+                                            }
+                                        )
+                                    ]
+                                ),
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_no_custom_resource_property_holds_a_dynamic_reference(full: Synth) -> None:
+    """CloudFormation resolves ``{{resolve:...}}`` in resource properties of its own types
+    only: a custom resource (``Custom::*`` / ``AWS::CloudFormation::CustomResource``) would
+    receive the literal text."""
+    for template in (full.primary_t.to_json(), full.standby_t.to_json()):
+        for logical_id, r in template["Resources"].items():
+            if r["Type"].startswith("Custom::") or r["Type"].endswith("::CustomResource"):
+                assert "{{resolve:" not in json.dumps(r.get("Properties", {})), logical_id
 
 
 def test_push_is_off_unless_configured(minimal: Synth) -> None:

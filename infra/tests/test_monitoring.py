@@ -86,3 +86,80 @@ def test_dashboard_shows_business_metrics(full: Synth) -> None:
             ),
         },
     )
+
+
+@pytest.mark.parametrize("role", ["primary", "standby"])
+def test_cloudwatch_may_publish_to_the_alarm_topic(full: Synth, role: str) -> None:
+    """The TLS-only topic policy replaces SNS's default policy: without an Allow for
+    cloudwatch.amazonaws.com no alarm would ever be delivered."""
+    stack = full.primary if role == "primary" else full.standby
+    template = (full.primary_t if role == "primary" else full.standby_t).to_json()
+    topic = stack.resolve(stack.monitoring.topic.topic_arn)
+    policies = [
+        r["Properties"]["PolicyDocument"]["Statement"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::SNS::TopicPolicy" and topic in r["Properties"]["Topics"]
+    ]
+    assert len(policies) == 1
+    allows = [
+        s
+        for s in policies[0]
+        if s["Effect"] == "Allow"
+        and s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}
+        and "sns:Publish" in str(s["Action"])
+    ]
+    assert len(allows) == 1
+    cond = allows[0]["Condition"]
+    assert cond["StringEquals"]["aws:SourceAccount"] == "111111111111"
+    assert ":cloudwatch:" in str(cond["ArnLike"]["aws:SourceArn"])
+    assert ":alarm:*" in str(cond["ArnLike"]["aws:SourceArn"])
+
+
+def _alarm_metrics(template: Any) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for a in template.find_resources("AWS::CloudWatch::Alarm").values():
+        p = a["Properties"]
+        out.setdefault(p.get("MetricName", ""), []).append(p)
+    return out
+
+
+def test_disaster_recovery_and_push_failures_alarm(full: Synth) -> None:
+    """Replication, backup and copy jobs, push deliveries, the primary's Route 53 status
+    and the region-state alarm all notify the alarm topic (not only Lambda errors)."""
+    primary, standby = _alarm_metrics(full.primary_t), _alarm_metrics(full.standby_t)
+    rules = {
+        d["Value"]
+        for p in primary["OperationsFailedReplication"]
+        for d in p["Dimensions"]
+        if d["Name"] == "RuleId"
+    }
+    assert rules == {
+        "media-to-standby",
+        "static-to-standby",
+        "analytics-to-standby",
+    }
+    for metrics in (primary, standby):
+        assert metrics["NumberOfBackupJobsFailed"] and metrics["NumberOfCopyJobsFailed"]
+        platforms = {
+            d["Value"]
+            for p in metrics["NumberOfNotificationsFailed"]
+            for d in p["Dimensions"]
+            if d["Name"] == "Platform"
+        }
+        assert platforms == {"APNS", "APNS_SANDBOX", "GCM"}
+    (status,) = primary["HealthCheckStatus"]
+    assert status["Namespace"] == "AWS/Route53" and status["AlarmActions"]
+    (state,) = standby["PrimaryNotActive"]
+    topic = full.standby.resolve(full.standby.monitoring.topic.topic_arn)
+    assert state["AlarmActions"] == [topic] and state["OKActions"] == [topic]
+    template = full.primary_t.to_json()
+    media = [
+        r
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::S3::Bucket" and "ReplicationConfiguration" in r["Properties"]
+    ]
+    assert media and all(
+        rule["Destination"]["Metrics"] == {"Status": "Enabled"}
+        for r in media
+        for rule in r["Properties"]["ReplicationConfiguration"]["Rules"]
+    )

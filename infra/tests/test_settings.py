@@ -56,3 +56,58 @@ def test_the_example_context_turns_everything_on() -> None:
     assert s.domain and s.signing_key and s.front_door and s.quicksight_principal_arn
     assert set(s.push_secrets) == {"apns", "apns_sandbox", "fcm"}
     assert s.identity_providers.any
+
+
+@pytest.mark.parametrize(
+    "front",
+    [
+        # one VPC for both regions (the old shape)
+        {
+            "vpcId": "vpc-1",
+            "vpcCidr": "10.0.0.0/16",
+            "availabilityZones": ["us-east-1a"],
+            "publicSubnetIds": ["subnet-1"],
+        },
+        # the standby given the primary region's subnets
+        {
+            "standby": {
+                "vpcId": "vpc-1",
+                "vpcCidr": "10.0.0.0/16",
+                "availabilityZones": ["us-east-1a"],
+                "publicSubnetIds": ["subnet-1"],
+            }
+        },
+    ],
+)
+def test_the_front_door_needs_each_regions_own_vpc(front: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match="frontDoor"):
+        Settings.from_mapping({"frontDoor": front})
+
+
+def test_region_states_default_to_primary_active_and_failover_is_a_shorthand() -> None:
+    from infra.settings import RegionState
+
+    assert Settings.from_mapping({}).region_states == {
+        Role.PRIMARY: RegionState.ACTIVE,
+        Role.STANDBY: RegionState.STANDBY,
+    }
+    failover = Settings.from_mapping({"failover": "true"})
+    assert failover.region_states == {
+        Role.PRIMARY: RegionState.FENCED,
+        Role.STANDBY: RegionState.ACTIVE,
+    }
+    explicit = Settings.from_mapping({"regionStates": {"primary": "fenced", "standby": "active"}})
+    assert explicit.region_states == failover.region_states
+
+
+@pytest.mark.parametrize(
+    "states",
+    [
+        {"primary": "active", "standby": "active"},
+        {"primary": "fenced", "standby": "standby"},
+        {"primary": "up"},
+    ],
+)
+def test_exactly_one_region_is_active(states: dict[str, str]) -> None:
+    with pytest.raises(ValueError):
+        Settings.from_mapping({"regionStates": states})

@@ -70,7 +70,9 @@ def test_data_buckets_are_private_versioned_and_kms_encrypted(full: Synth, purpo
         )
 
 
-def test_media_originals_move_to_glacier(full: Synth) -> None:
+def test_media_originals_stay_instantly_readable(full: Synth) -> None:
+    """``GET /media/{id}`` hands out direct URLs for originals at any age: they may only move
+    to a class S3 serves without a restore (Glacier Instant Retrieval)."""
     stack = full.primary
     full.primary_t.has_resource_properties(
         "AWS::S3::Bucket",
@@ -84,7 +86,7 @@ def test_media_originals_move_to_glacier(full: Synth) -> None:
                                 "Prefix": "uploads/",
                                 "Status": "Enabled",
                                 "Transitions": [
-                                    {"StorageClass": "GLACIER", "TransitionInDays": 90}
+                                    {"StorageClass": "GLACIER_IR", "TransitionInDays": 90}
                                 ],
                             }
                         ),
@@ -101,6 +103,21 @@ def test_media_originals_move_to_glacier(full: Synth) -> None:
             },
         },
     )
+
+
+def test_no_served_object_needs_a_restore(full: Synth) -> None:
+    """Current versions of the media and static buckets never reach a class that needs a
+    restore (GLACIER, DEEP_ARCHIVE); noncurrent versions may."""
+    for stack, template in ((full.primary, full.primary_t), (full.standby, full.standby_t)):
+        for purpose in ("media", "static"):
+            (bucket,) = [
+                b
+                for b in template.find_resources("AWS::S3::Bucket").values()
+                if b["Properties"]["BucketName"] == _name(purpose, stack.region)
+            ]
+            for rule in bucket["Properties"]["LifecycleConfiguration"]["Rules"]:
+                for t in rule.get("Transitions", []):
+                    assert t["StorageClass"] not in ("GLACIER", "DEEP_ARCHIVE"), (purpose, rule)
 
 
 def test_analytics_data_moves_to_glacier_instant_retrieval(full: Synth) -> None:
@@ -191,7 +208,7 @@ def test_standby_buckets_do_not_replicate(full: Synth) -> None:
 
 
 def test_media_uploads_notify_the_media_queue(full: Synth) -> None:
-    for stack, template in ((full.primary, full.primary_t), (full.standby, full.standby_t)):
+    for stack, template in ((full.primary, full.primary_t),):  # standby: test_dr (parked)
         template.has_resource_properties(
             "AWS::S3::Bucket",
             {
