@@ -36,6 +36,8 @@ class Principal:
     user_id: str
     email: str
     groups: frozenset[str]
+    username: str = ""
+    """This pool's name for the account (the Cognito admin APIs take it)."""
 
     @property
     def is_customer(self) -> bool:
@@ -56,14 +58,20 @@ def _groups(raw: Any) -> frozenset[str]:
 
 
 def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
+    """The caller of these (verified) claims. The user id is ``custom:user_id``, the id
+    that stays the same in either region's pool (ADR 0013), or the ``sub`` for an account
+    that has none yet; ``username`` is this pool's name for the account."""
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub:
         raise Unauthenticated("The token has no subject.")
+    stable = claims.get("custom:user_id")
+    username = claims.get("cognito:username")
     email = claims.get("email")
     return Principal(
-        user_id=sub,
+        user_id=stable if isinstance(stable, str) and stable else sub,
         email=email if isinstance(email, str) else "",
         groups=_groups(claims.get("cognito:groups")),
+        username=username if isinstance(username, str) and username else sub,
     )
 
 

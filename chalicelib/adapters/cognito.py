@@ -1,5 +1,6 @@
-"""The user pool, as the app administers it (cognito-idp Admin* calls on the stage's pool;
-the user id is the pool's ``sub``, which is also its username)."""
+"""The user pool, as the app administers it (cognito-idp Admin* calls on the stage's pool,
+which take the pool's username; the app's user id is ``custom:user_id``, or the ``sub``
+where it is not set: see ADR 0013)."""
 
 from __future__ import annotations
 
@@ -17,39 +18,52 @@ def _client() -> Any:
     return aws_client("cognito-idp")
 
 
-def add_to_group(user_id: str, group: str) -> None:
+def add_to_group(username: str, group: str) -> None:
     """AdminAddUserToGroup (idempotent)."""
-    _client().admin_add_user_to_group(UserPoolId=_pool(), Username=user_id, GroupName=group)
+    _client().admin_add_user_to_group(UserPoolId=_pool(), Username=username, GroupName=group)
 
 
-def groups_of(user_id: str) -> list[str]:
+def groups_of(username: str) -> list[str]:
     """AdminListGroupsForUser."""
-    found = _client().admin_list_groups_for_user(UserPoolId=_pool(), Username=user_id)
+    found = _client().admin_list_groups_for_user(UserPoolId=_pool(), Username=username)
     return sorted(g["GroupName"] for g in found.get("Groups", []))
 
 
-def set_enabled(user_id: str, enabled: bool) -> None:
+def username_of(user_id: str, email: str | None) -> str:
+    """This pool's username of the account with this app user id (ADR 0013: the same
+    in both pools' ``custom:user_id``; the primary pool's username is that id). ListUsers
+    by email when one is known, else ``user_id`` itself."""
+    for user in find_by_email(email, exact=True) if email else []:
+        if user["id"] == user_id:
+            return str(user["username"])
+    return user_id
+
+
+def set_enabled(username: str, enabled: bool) -> None:
     """AdminEnableUser, or AdminDisableUser and AdminUserGlobalSignOut (refresh tokens
     revoked; ID tokens already issued stay valid until they expire: the app's own
     suspension list refuses them)."""
     client, pool = _client(), _pool()
     if enabled:
-        client.admin_enable_user(UserPoolId=pool, Username=user_id)
+        client.admin_enable_user(UserPoolId=pool, Username=username)
         return
-    client.admin_disable_user(UserPoolId=pool, Username=user_id)
-    client.admin_user_global_sign_out(UserPoolId=pool, Username=user_id)
+    client.admin_disable_user(UserPoolId=pool, Username=username)
+    client.admin_user_global_sign_out(UserPoolId=pool, Username=username)
 
 
-def find_by_email(email: str) -> list[dict[str, Any]]:
-    """ListUsers filtered on the email (prefix match): ``id``, ``email``, ``enabled``."""
-    safe = email.replace('"', "")
-    found = _client().list_users(UserPoolId=_pool(), Filter=f'email ^= "{safe}"', Limit=20)
+def find_by_email(email: str, *, exact: bool = False) -> list[dict[str, Any]]:
+    """ListUsers filtered on the email (its beginning, or ``exact``): ``id`` (the app's
+    user id), ``username``, ``email``, ``enabled``, ``status``."""
+    safe = email.replace('"', "").replace("\\", "")
+    op = "=" if exact else "^="
+    found = _client().list_users(UserPoolId=_pool(), Filter=f'email {op} "{safe}"', Limit=20)
     out = []
     for user in found.get("Users", []):
         attrs = {a["Name"]: a["Value"] for a in user.get("Attributes", [])}
         out.append(
             {
-                "id": attrs.get("sub", user["Username"]),
+                "id": attrs.get("custom:user_id") or attrs.get("sub", user["Username"]),
+                "username": user["Username"],
                 "email": attrs.get("email", ""),
                 "enabled": bool(user.get("Enabled", True)),
                 "status": str(user.get("UserStatus", "")),

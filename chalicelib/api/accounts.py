@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from chalice.app import Blueprint
 
-from chalicelib import lazy
+from chalicelib import lazy, runtime
 from chalicelib.auth import OPERATORS
 from chalicelib.schemas.accounts import (
     AdminUser,
@@ -57,6 +57,24 @@ STAFF = (OPERATORS,)
 )
 def post_role(call: Call) -> RolesOut:
     return accounts.add_role(call.principal, call.body)
+
+
+@route(
+    bp,
+    "/auth/config",
+    method="GET",
+    summary="The user pool serving this region: sign in here (after a 401 for a token of "
+    "another pool, read it again)",
+    auth=False,
+    calls=0,
+)
+def get_auth_config(call: Call) -> dict[str, str]:
+    settings = runtime.settings()
+    return {
+        "region": settings.region,
+        "user_pool_id": settings.user_pool_id,
+        "user_pool_client_id": settings.user_pool_client_id,
+    }
 
 
 @route(

@@ -34,9 +34,9 @@ def add_role(principal: Principal, body: RoleIn) -> RolesOut:
     """``POST /me/roles``: the caller's groups after adding the role's (adding one twice
     changes nothing). Cost: 1-2 Cognito calls; a new provider +2 DynamoDB calls."""
     group = GROUPS[body.role]
-    uid = principal.user_id
-    cognito.add_to_group(uid, group)
-    groups = sorted(set(cognito.groups_of(uid)) | {group})
+    uid, username = principal.user_id, principal.username or principal.user_id
+    cognito.add_to_group(username, group)
+    groups = sorted(set(cognito.groups_of(username)) | {group})
     verification = None
     if group == PROVIDERS:
         status = repo.PENDING if runtime.settings().provider_approval else repo.APPROVED

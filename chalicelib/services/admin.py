@@ -79,22 +79,32 @@ def find_users(email: str) -> list[AdminUser]:
     """``GET /admin/users?email=``: accounts whose email starts so (at most 20)."""
     suspended = accounts.suspended_users()
     return [
-        AdminUser(**u, suspended=u["id"] in suspended, roles=cognito.groups_of(u["id"]))
+        AdminUser(
+            id=u["id"],
+            email=u["email"],
+            enabled=u["enabled"],
+            status=u["status"],
+            suspended=u["id"] in suspended,
+            roles=cognito.groups_of(u["username"]),
+        )
         for u in cognito.find_by_email(email)
     ]
 
 
-def _known(user_id: str) -> None:
-    if profiles_repo.get_user(user_id) is None:
+def _username(user_id: str) -> str:
+    """This pool's username of a known user; 404 for an unknown one."""
+    profile = profiles_repo.get_user(user_id)
+    if profile is None:
         raise NotFound(f"No user {user_id}.")
+    return cognito.username_of(user_id, profile.email)
 
 
 def suspend(operator: Principal, user_id: str, body: DecisionIn) -> dict[str, object]:
     """``POST /admin/users/{id}/suspend`` (404 for an unknown user)."""
-    _known(user_id)
+    username = _username(user_id)
     repo.set_suspended(user_id, True)
     accounts.forget_suspended()
-    cognito.set_enabled(user_id, False)
+    cognito.set_enabled(username, False)
     _offline(user_id)
     closed = live.close_user_sockets(user_id)
     repo.record(operator.user_id, "user.suspend", user_id, {"reason": body.reason})
@@ -103,10 +113,10 @@ def suspend(operator: Principal, user_id: str, body: DecisionIn) -> dict[str, ob
 
 def restore(operator: Principal, user_id: str, body: DecisionIn) -> dict[str, object]:
     """``POST /admin/users/{id}/restore``."""
-    _known(user_id)
+    username = _username(user_id)
     repo.set_suspended(user_id, False)
     accounts.forget_suspended()
-    cognito.set_enabled(user_id, True)
+    cognito.set_enabled(username, True)
     repo.record(operator.user_id, "user.restore", user_id, {"reason": body.reason})
     return {"user_id": user_id, "suspended": False}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chalicelib import ids
+from chalicelib import ids, observability
 from chalicelib.auth import Principal
 from chalicelib.domain.job import Job
 from chalicelib.domain.jobs import Actor, JobState
@@ -15,6 +15,13 @@ from chalicelib.schemas.marketplace import JobOut
 from chalicelib.services import views
 from chalicelib.services.work import work
 from chalicelib.store import marketplace as store
+
+
+def count_match(job: Job, asked_at: datetime) -> None:
+    """The business metrics of a new match: ``Matches`` and ``TimeToAccept`` (ms from the
+    request to the job)."""
+    observability.count("Matches")
+    observability.timing("TimeToAccept", (job.created_at - asked_at).total_seconds() * 1000)
 
 
 def participant_job(session: store.Session, principal: Principal, job_id: str) -> tuple[Job, Actor]:

@@ -13,7 +13,7 @@ from chalicelib.domain.request import ServiceRequest
 from chalicelib.errors import NotFound
 from chalicelib.schemas.common import Page, PageQuery
 from chalicelib.schemas.marketplace import JobOut, OfferOut
-from chalicelib.services import views
+from chalicelib.services import jobs, views
 from chalicelib.services.work import work
 from chalicelib.store import marketplace as store
 
@@ -44,18 +44,21 @@ def accept(principal: Principal, offer_id: str, now: datetime | None = None) -> 
     at = now or ids.now()
     uid = principal.user_id
 
-    def decide(session: store.Session) -> Job:
+    def decide(session: store.Session) -> tuple[Job, datetime | None]:
         request = _offered(session, principal, offer_id)
         if request.offers[uid].status == OfferStatus.ACCEPTED and request.job_id:
             job = session.job(request.job_id)
             if job is not None:
-                return job
+                return job, None
         job = request.accept_offer(uid, at, conversation_id=ids.new_id())
         session.save(request)
-        return job
+        return job, request.created_at
 
     conflict = "The request kept changing while you accepted; look at it again."
-    return views.job_out(work().run(decide, conflict=conflict), uid)
+    job, asked_at = work().run(decide, conflict=conflict)
+    if asked_at is not None:
+        jobs.count_match(job, asked_at)
+    return views.job_out(job, uid)
 
 
 def decline(principal: Principal, offer_id: str, now: datetime | None = None) -> OfferOut:

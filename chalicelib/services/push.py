@@ -16,6 +16,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from chalicelib import observability
 from chalicelib.adapters import sns
 from chalicelib.services import devices
 from chalicelib.services.events import Delivery, Event, Key, Prefetched
@@ -148,6 +149,7 @@ def send_to_users(deliveries: Sequence[Delivery], prefetched: Prefetched | None 
         return
     profiles = repo.push_profiles((u for _, _, users in wanted for u in users), prefetched)
     forgotten: set[str] = set()
+    sent = 0
     for event, notification, users in wanted:
         for user_id in users:
             profile = profiles.get(user_id)
@@ -167,3 +169,7 @@ def send_to_users(deliveries: Sequence[Delivery], prefetched: Prefetched | None 
                         log.exception("device %s could not be forgotten", device.device_id)
                 except Exception:
                     log.exception("push %s to device %s failed", event.id, device.device_id)
+                else:
+                    sent += 1
+    if sent:
+        observability.count("PushesSent", sent)

@@ -13,7 +13,7 @@ from chalicelib.domain.market import Quote, QuoteStatus
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.schemas.common import Page, PageQuery
 from chalicelib.schemas.marketplace import JobOut, QuoteIn, QuoteOut
-from chalicelib.services import views
+from chalicelib.services import jobs, views
 from chalicelib.services.work import work
 from chalicelib.store import marketplace as store
 
@@ -71,7 +71,7 @@ def accept(principal: Principal, quote_id: str, now: datetime | None = None) -> 
     at = now or ids.now()
     uid = principal.user_id
 
-    def decide(session: store.Session) -> Job:
+    def decide(session: store.Session) -> tuple[Job, datetime | None]:
         found = session.quote(uid, quote_id)
         if found is None:
             raise NotFound(f"No quote {quote_id} of yours.")
@@ -79,12 +79,15 @@ def accept(principal: Principal, quote_id: str, now: datetime | None = None) -> 
         if quote.status == QuoteStatus.ACCEPTED and quote.job_id:
             job = session.job(quote.job_id)
             if job is not None:
-                return job
+                return job, None
         if quote.status != QuoteStatus.PENDING:
             raise Conflict(f"This quote is {quote.status}.")
         job = request.accept_quote(quote, at)
         session.save(request)
-        return job
+        return job, request.created_at
 
     conflict = "The request kept changing while you chose; look at it again."
-    return views.job_out(work().run(decide, conflict=conflict), uid)
+    job, asked_at = work().run(decide, conflict=conflict)
+    if asked_at is not None:
+        jobs.count_match(job, asked_at)
+    return views.job_out(job, uid)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from chalicelib import ids
+from chalicelib import ids, observability
 from chalicelib.auth import Principal
 from chalicelib.domain.market import RequestStatus
 from chalicelib.domain.request import ServiceRequest
@@ -91,6 +91,9 @@ def create(
     except store.CheckFailed:
         media.check_attachable(uid, body.media_ids, REQUEST_MEDIA)  # the 400 naming it
         raise Conflict("An attached photo changed meanwhile: retry.") from None
+    observability.count("RequestsCreated")
+    if request.offers:
+        observability.count("OffersSent", len(request.offers))
     return views.request_out(request, uid)
 
 

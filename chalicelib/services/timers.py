@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from chalicelib import ids
+from chalicelib import ids, observability
 from chalicelib.domain.job import Job
 from chalicelib.domain.request import ServiceRequest
 from chalicelib.services import matching
@@ -24,20 +24,24 @@ def on_request_timer(request_id: str, now: datetime) -> bool:
     """An open request's timer fired. Returns whether anything a user sees changed."""
     settings = matching.market_settings()
 
-    def decide(session: store.Session) -> bool:
+    def decide(session: store.Session) -> tuple[bool, int]:
         request: ServiceRequest | None = session.request(request_id)
         if request is None:
-            return False
+            return False, 0
         ranked = []
         if request.wants_candidates(now, settings):
             exclude = {request.customer_id}
             ranked = matching.find_candidates(request.lat, request.lng, request.category, exclude)
+        offered = len(request.offers)
         changed = request.on_timer(now, ranked, settings)
         session.save(request)
-        return changed
+        return changed, len(request.offers) - offered
 
     conflict = f"request {request_id} kept changing under its timer"
-    return work().run(decide, conflict=conflict)
+    changed, offers_made = work().run(decide, conflict=conflict)
+    if offers_made:
+        observability.count("OffersSent", offers_made)
+    return changed
 
 
 def on_job_timer(job_id: str, now: datetime) -> bool:

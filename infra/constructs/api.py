@@ -196,6 +196,7 @@ class Api(Construct):
             push_application_arns=push_application_arns,
             push_regions=push_regions,
             signing_secret_name=signing_secret_name,
+            environment=environment,
         )
         self.async_dlq = self._async_dlq()
         self.functions = self._functions(
@@ -607,6 +608,7 @@ def _statements_by_kind(
     push_application_arns: Mapping[str, str],
     push_regions: tuple[str, ...],
     signing_secret_name: str | None,
+    environment: Mapping[str, str],
 ) -> dict[str, list[iam.PolicyStatement]]:
     """The statements of each kind of function, composed of capabilities."""
     data = _data_statements(
@@ -622,14 +624,40 @@ def _statements_by_kind(
         signing_secret_name=signing_secret_name,
     )
     process_media = _process_media_statements(media_bucket=media_bucket, storage_key=storage_key)
+    accounts = _accounts_statements(environment)
     return {
-        "api": [*data, *presign, *push_manage, *push_send, *ws_send],
+        "api": [*data, *presign, *push_manage, *push_send, *ws_send, *accounts],
         "websocket": [*data, *push_send, *ws_send],
         "sqs": [*data, *process_media, *push_send, *ws_send],
         "sns": [*data, *push_send, *ws_send],
         "schedule": [*data, *push_send, *ws_send],
         "other": [*data],
     }
+
+
+ACCOUNT_ACTIONS = (
+    "cognito-idp:AdminAddUserToGroup",
+    "cognito-idp:AdminListGroupsForUser",
+    "cognito-idp:AdminDisableUser",
+    "cognito-idp:AdminEnableUser",
+    "cognito-idp:AdminUserGlobalSignOut",
+    "cognito-idp:ListUsers",
+)
+"""What the API function does to the user pool (roles, operators' suspensions and search)."""
+
+
+def _accounts_statements(environment: Mapping[str, str]) -> list[iam.PolicyStatement]:
+    """Administering this stage's user pool, and publishing operators' announcements."""
+    out = []
+    pool = environment.get(app_config.USER_POOL_ARN)
+    if pool:
+        out.append(
+            iam.PolicyStatement(sid="Accounts", actions=list(ACCOUNT_ACTIONS), resources=[pool])
+        )
+    topic = environment.get(app_config.ANNOUNCEMENTS_TOPIC_ARN)
+    if topic:
+        out.append(iam.PolicyStatement(sid="Announce", actions=["sns:Publish"], resources=[topic]))
+    return out
 
 
 def _data_statements(

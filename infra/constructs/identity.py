@@ -22,7 +22,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from chalicelib.auth import ROLES
+from chalicelib.auth import OPERATORS, ROLES
 from infra.compliance import acknowledge_nag, ignore_cfn_lint, skip_checkov
 from infra.constructs.data import TableRef
 from infra.constructs.storage import UPLOADS_PREFIX
@@ -218,8 +218,9 @@ class Identity(Construct):
         return fn
 
     def _groups(self) -> None:
-        """One group per app role (:data:`chalicelib.auth.ROLES`, in precedence order)."""
-        for precedence, group in enumerate(ROLES, start=1):
+        """One group per app role (:data:`chalicelib.auth.ROLES`, in precedence order) and
+        the operators' group (first: an operator's token carries it first)."""
+        for precedence, group in enumerate((OPERATORS, *ROLES)):
             cognito.CfnUserPoolGroup(
                 self,
                 f"Group{group.title()}",

@@ -36,7 +36,7 @@ BUSINESS_METRICS = (
     "MessagesSent",
     "PushesSent",
 )
-"""Metric names the app emits with Powertools Metrics (EMF); TimeToAccept in seconds."""
+"""Metric names the app emits with Powertools Metrics (EMF); TimeToAccept in milliseconds."""
 
 _PERIOD = Duration.minutes(5)
 

@@ -115,6 +115,25 @@ def policy(stage: str) -> dict[str, Any]:
             "Resource": "arn:aws:execute-api:*:*:*/*/*/@connections/*",
         },
         {
+            "Sid": "Accounts",
+            "Effect": "Allow",
+            "Action": [
+                "cognito-idp:AdminAddUserToGroup",
+                "cognito-idp:AdminListGroupsForUser",
+                "cognito-idp:AdminDisableUser",
+                "cognito-idp:AdminEnableUser",
+                "cognito-idp:AdminUserGlobalSignOut",
+                "cognito-idp:ListUsers",
+            ],
+            "Resource": "arn:aws:cognito-idp:*:*:userpool/*",
+        },
+        {
+            "Sid": "Announce",
+            "Effect": "Allow",
+            "Action": ["sns:Publish"],
+            "Resource": f"arn:aws:sns:*:*:{names[app_config.ANNOUNCEMENTS_TOPIC]}",
+        },
+        {
             "Sid": "MediaSigningKey",
             "Effect": "Allow",
             "Action": ["secretsmanager:GetSecretValue"],

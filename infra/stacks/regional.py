@@ -267,6 +267,8 @@ class RegionalStack(Stack):
             app_config.ANALYTICS_BUCKET: self.storage.analytics.bucket_name,
             app_config.MEDIA_QUEUE: names.media_queue,
             app_config.ANNOUNCEMENTS_TOPIC: names.announcements_topic,
+            app_config.ANNOUNCEMENTS_TOPIC_ARN: self.messaging.announcements.topic_arn,
+            app_config.PROVIDER_APPROVAL: "required" if settings.stage == "prod" else "off",
             **self.messaging.push_env,
             app_config.MEDIA_CDN_DOMAIN: media_domain,
             app_config.CLOUDFRONT_KEY_ID: (

@@ -147,6 +147,11 @@ def test_function_roles_by_kind(full: Synth) -> None:
     assert "sns:CreatePlatformEndpoint" in actions_of("api")
     assert "execute-api:ManageConnections" in actions_of("websocket")
     assert "dynamodb:Query" in actions_of("schedule")
+    # only the API function administers the user pool (roles, operators' suspensions)
+    assert "cognito-idp:AdminAddUserToGroup" in actions_of("api")
+    assert "cognito-idp:AdminDisableUser" in actions_of("api")
+    for kind in ("websocket", "sqs", "sns", "schedule"):
+        assert not {a for a in actions_of(kind) if a.startswith("cognito-idp:")}, kind
 
 
 def test_api_stages_log_trace_and_throttle(full: Synth) -> None:

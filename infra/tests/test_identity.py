@@ -22,7 +22,7 @@ def test_user_pool_groups_and_client(full: Synth) -> None:
             "MfaConfiguration": "OPTIONAL",
         },
     )
-    for group in ("customers", "providers"):
+    for group in ("operators", "customers", "providers"):
         full.primary_t.has_resource_properties(
             "AWS::Cognito::UserPoolGroup", {"GroupName": group, "UserPoolId": pool}
         )

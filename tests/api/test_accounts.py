@@ -225,3 +225,10 @@ def test_the_new_routes_stay_within_their_budgets(pool, as_user):
             answer = who.call(method, path, body)
         assert answer.status_code in (200, 202), (path, answer.json_body)
         assert len(calls.calls) <= route_calls(method, path), (path, calls.calls)
+
+
+def test_the_auth_config_names_the_serving_pool_to_anyone(pool, client):
+    answer = client.http.get("/auth/config")
+    assert answer.status_code == 200
+    assert answer.json_body["user_pool_id"] == pool.id
+    assert answer.json_body["region"] == "us-east-1"

@@ -89,3 +89,14 @@ def test_problem_body_shape():
         "instance": "/x",
         "errors": [{"field": "a", "message": "b"}],
     }
+
+
+def test_the_user_id_is_the_stable_id_when_the_pool_sets_one():
+    """ADR 0013: ``custom:user_id`` stays the same in either region's pool; the ``sub``
+    stands in until an account has one; the admin APIs take this pool's username."""
+    standby = principal_from_claims(
+        {"sub": "s2", "custom:user_id": "u1", "cognito:username": "s2", "email": "a@x.com"}
+    )
+    assert (standby.user_id, standby.username) == ("u1", "s2")
+    legacy = principal_from_claims({"sub": "u1"})
+    assert (legacy.user_id, legacy.username) == ("u1", "u1")
