@@ -82,7 +82,8 @@ def _provider_item(
     )
     item.offers_accepted = rng.randint(0, int(item.offers_received))
     if online:
-        item.gsi3pk, item.gsi3sk = keys.geo_index(lat, lng, user_id)
+        for attribute, value in keys.geo_index(lat, lng, user_id).items():
+            setattr(item, attribute, value)
     return item
 
 

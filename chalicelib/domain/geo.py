@@ -27,6 +27,13 @@ cells, one Query each, for about the same area.) Matching is refused beyond
 +/-:data:`MAX_MATCH_LAT` so that no request can make the store read a band's whole width
 near a pole.
 
+The fine index (ADR 0014): the same design with bands of :data:`FINE_BAND_DEG` (0.045 deg,
+5 km; :func:`fine_index_key`). :func:`fine_ranges` gives, for a disc of any radius, one
+range per fine band it touches, each only as wide as the disc is within that band (exact
+on the sphere), so bounded matching (:func:`chalicelib.domain.ranking.best_nearby`) reads
+a crowded area ring by ring at about the ring's area; everyone outside the ranges is
+farther than the radius.
+
 Hot partitions: a partition is 40 km x 10 deg (870 km at 38 deg N); the seeds of a city's
 providers share one partition, which holds DynamoDB's 3,000 reads / 1,000 writes per
 second per partition (and DynamoDB splits a hot partition by sort-key range -- here by
@@ -62,14 +69,21 @@ MAX_MATCH_LAT = 80.0
 """Requests beyond this latitude are refused by :func:`ranges_to_query` (cost guard)."""
 
 
+FINE_BAND_DEG = 0.045
+"""Height of a band of the fine index in degrees of latitude (5 km): what a match reads in
+a dense area, a few of them at a time (:func:`fine_ranges`)."""
+
+
 @dataclass(frozen=True)
 class IndexRange:
     """One Query of a match: the providers of ``partition`` whose longitude key lies in
-    ``lo_key .. hi_key`` (both inclusive; compare with the sort key's prefix)."""
+    ``lo_key .. hi_key`` (both inclusive; compare with the sort key's prefix), in the band
+    index (``fine`` False, :func:`index_key`) or the fine one (:func:`fine_index_key`)."""
 
     partition: str
     lo_key: str
     hi_key: str
+    fine: bool = False
 
 
 # --- validation -------------------------------------------------------------------------
@@ -119,8 +133,8 @@ def haversine_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
 # --- the index ----------------------------------------------------------------------------
 
 
-def _band(lat: float) -> int:
-    return min(math.floor((lat + 90.0) / BAND_DEG), int(180.0 / BAND_DEG))
+def _band(lat: float, height: float = BAND_DEG) -> int:
+    return min(math.floor((lat + 90.0) / height), int(180.0 / height))
 
 
 def _block(lng: float) -> int:
@@ -146,40 +160,90 @@ def index_key(lat: float, lng: float, provider_id: str) -> tuple[str, str]:
     return _partition(_band(lat), _block(lng)), f"{_lng_key(_micro(lng))}#{provider_id}"
 
 
-def ranges_to_query(lat: float, lng: float, radius_km: float = MAX_RADIUS_KM) -> list[IndexRange]:
-    """The index ranges that hold every provider within ``radius_km`` of the point:
-    one per band the disc touches (at most 2) and block its longitude span crosses (at
-    most 2). Raises ``Invalid`` for a bad point, a radius outside 0..MAX_RADIUS_KM, or a
-    latitude beyond :data:`MAX_MATCH_LAT`."""
+def fine_index_key(lat: float, lng: float, provider_id: str) -> tuple[str, str]:
+    """(partition, sort key) of an online provider in the fine index: bands of
+    :data:`FINE_BAND_DEG` (4-digit band), the same blocks and longitude sort key."""
+    lat, lng = validate_location(lat, lng)
+    band = _band(lat, FINE_BAND_DEG)
+    return f"{band:04d}:{_block(lng):02d}", f"{_lng_key(_micro(lng))}#{provider_id}"
+
+
+def _checked_radius(lat: float, lng: float, radius_km: float) -> tuple[float, float, float]:
     lat, lng = validate_location(lat, lng)
     radius = _number(radius_km, "radius_km")
     if not 0.0 <= radius <= MAX_RADIUS_KM:
         raise Invalid(f"search radius must be between 0 and {MAX_RADIUS_KM:g} km")
     if abs(lat) > MAX_MATCH_LAT:
         raise Invalid(f"matching is not available beyond latitude +/-{MAX_MATCH_LAT:g}")
-    angle = radius / EARTH_RADIUS_KM
-    dlat = math.degrees(angle) + 1e-9
-    dlng = math.degrees(math.asin(math.sin(angle) / math.cos(math.radians(lat)))) + 1e-9
-    bands = range(_band(max(-90.0, lat - dlat)), _band(min(90.0, lat + dlat)) + 1)
-    west, east = lng - dlng, lng + dlng
-    # longitude spans within -180..180: two when the disc crosses the antimeridian
+    return lat, lng, radius
+
+
+def _half_width_deg(lat: float, radius_km: float, south: float, north: float) -> float:
+    """The widest longitude offset (degrees) at which a point with a latitude in
+    ``south..north`` can lie within ``radius_km`` of a point at ``lat`` (exact on the
+    sphere: the widest offset is at the interval's ends or where ``sin(phi) = sin(lat) /
+    cos(radius)``)."""
+    angle = radius_km / EARTH_RADIUS_KM
+    p0 = math.radians(lat)
+    widest = math.asin(max(-1.0, min(1.0, math.sin(p0) / math.cos(angle))))
+    best = 0.0
+    lo, hi = math.radians(south), math.radians(north)
+    for phi in (lo, hi, min(max(widest, lo), hi)):
+        cos_dl = (math.cos(angle) - math.sin(p0) * math.sin(phi)) / (math.cos(p0) * math.cos(phi))
+        if cos_dl <= 1.0:
+            best = max(best, math.acos(max(-1.0, cos_dl)))
+    return math.degrees(best)
+
+
+def _split(west: float, east: float) -> list[tuple[int, str, str]]:
+    """A longitude span (may pass -180/180) as (block, lo_key, hi_key) pieces."""
     if west < -180.0:
         spans = [(west + 360.0, _LAST_LNG), (-180.0, east)]
     elif east >= 180.0:
         spans = [(west, _LAST_LNG), (-180.0, east - 360.0)]
     else:
         spans = [(west, east)]
-    found: list[IndexRange] = []
+    out = []
     for lo, hi in spans:
         for block in range(_block(lo), _block(hi) + 1):
             edge_lo = max(lo, block * BLOCK_DEG - 180.0)
             edge_hi = min(hi, (block + 1) * BLOCK_DEG - 180.0 - 1e-9)
-            for band in bands:
-                found.append(
-                    IndexRange(
-                        partition=_partition(band, block),
-                        lo_key=_lng_key(_micro(edge_lo)),
-                        hi_key=_lng_key(_micro(edge_hi)),
-                    )
-                )
+            out.append((block, _lng_key(_micro(edge_lo)), _lng_key(_micro(edge_hi))))
+    return out
+
+
+def fine_ranges(lat: float, lng: float, radius_km: float) -> list[IndexRange]:
+    """The fine index ranges holding every provider within ``radius_km`` of the point: one
+    per fine band the disc touches (and block it crosses), each only as wide as the disc is
+    within that band. Everyone outside them is farther than ``radius_km``."""
+    lat, lng, radius = _checked_radius(lat, lng, radius_km)
+    dlat = math.degrees(radius / EARTH_RADIUS_KM) + 1e-9
+    found: list[IndexRange] = []
+    top = int(180.0 / FINE_BAND_DEG)
+    for band in range(
+        _band(max(-90.0, lat - dlat), FINE_BAND_DEG),
+        _band(min(90.0, lat + dlat), FINE_BAND_DEG) + 1,
+    ):
+        south = max(lat - dlat, band * FINE_BAND_DEG - 90.0)
+        north = min(lat + dlat, 90.0 if band >= top else (band + 1) * FINE_BAND_DEG - 90.0)
+        half = _half_width_deg(lat, radius, south, north) + 1e-7
+        for block, lo, hi in _split(lng - half, lng + half):
+            found.append(IndexRange(f"{band:04d}:{block:02d}", lo, hi, fine=True))
     return found
+
+
+def ranges_to_query(lat: float, lng: float, radius_km: float = MAX_RADIUS_KM) -> list[IndexRange]:
+    """The index ranges that hold every provider within ``radius_km`` of the point:
+    one per band the disc touches (at most 2) and block its longitude span crosses (at
+    most 2). Raises ``Invalid`` for a bad point, a radius outside 0..MAX_RADIUS_KM, or a
+    latitude beyond :data:`MAX_MATCH_LAT`."""
+    lat, lng, radius = _checked_radius(lat, lng, radius_km)
+    angle = radius / EARTH_RADIUS_KM
+    dlat = math.degrees(angle) + 1e-9
+    dlng = math.degrees(math.asin(math.sin(angle) / math.cos(math.radians(lat)))) + 1e-9
+    bands = range(_band(max(-90.0, lat - dlat)), _band(min(90.0, lat + dlat)) + 1)
+    return [
+        IndexRange(partition=_partition(band, block), lo_key=lo, hi_key=hi)
+        for block, lo, hi in _split(lng - dlng, lng + dlng)
+        for band in bands
+    ]

@@ -1,9 +1,12 @@
 """Matching: who may take a request, best first (docs/marketplace.md, "Matching").
 
-The geo index is read for the 20 km around the request (``domain.geo``: 2 Queries, at most
-4), the providers filtered (online, the category, the request within their own radius; the
-customer never) and ranked (``domain.ranking``). Dispatch (``domain.dispatch``) decides
-whom to offer it to.
+Only the top ``k`` are wanted (the offers to make, plus those already made when the timer
+re-dispatches), so the geo indexes are read nearest first and no farther than the bound
+of ``domain.ranking.best_nearby`` needs (ADR 0014): the 20 km around the request at most
+:data:`~chalicelib.domain.ranking.PROBE_LIMIT` per range (2 Queries: a sparse area ends
+there), then rings of the fine index in a crowded one. The providers are filtered (online,
+the category, the request within their own radius; the customer never) and ranked
+(``domain.ranking``). Dispatch (``domain.dispatch``) decides whom to offer it to.
 
 The dispatch settings come from the environment, read once per container:
 
@@ -25,7 +28,7 @@ from collections.abc import Collection
 from datetime import timedelta
 
 from chalicelib import runtime
-from chalicelib.domain import dispatch, geo, ranking
+from chalicelib.domain import dispatch, ranking
 from chalicelib.store import marketplace as store
 
 OFFER_TTL_SECONDS = "SUMMON_OFFER_TTL_SECONDS"
@@ -69,9 +72,9 @@ def _read_settings() -> dispatch.Settings:
 
 
 def find_candidates(
-    lat: float, lng: float, category: str, exclude: Collection[str] = ()
+    lat: float, lng: float, category: str, exclude: Collection[str] = (), *, k: int
 ) -> list[ranking.Ranked]:
-    """Every eligible provider for a request there, best first. 1 Query per index range
-    (2; 1-4), in parallel."""
-    providers = store.online_providers_in(geo.ranges_to_query(lat, lng))
-    return ranking.rank(ranking.candidates_for(lat, lng, category, providers, exclude=exclude))
+    """The ``k`` best eligible providers for a request there, best first (exactly the top
+    ``k`` of all of them). 2 Queries in a sparse area (1-4); in a crowded one 2 more
+    per ring of the fine index (a ring's Queries run in parallel)."""
+    return ranking.best_nearby(lat, lng, category, k, store.online_providers_in, exclude)

@@ -178,7 +178,8 @@ def put_provider(principal: Principal, body: ProviderProfileIn) -> ProviderMe:
     item.radius_km = body.radius_km
     item.rate = _rate_json(body.rate)
     if item.online:
-        item.gsi3pk, item.gsi3sk = keys.geo_index(body.location.lat, body.location.lng, uid)
+        for name, value in keys.geo_index(body.location.lat, body.location.lng, uid).items():
+            setattr(item, name, value)
     return _mine(uid, repo.save_provider(item, expected))
 
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from chalicelib import ids, observability
 from chalicelib.auth import Principal
+from chalicelib.domain.dispatch import Mode
 from chalicelib.domain.market import RequestStatus
 from chalicelib.domain.request import ServiceRequest
 from chalicelib.errors import Conflict, Invalid, NotFound
@@ -81,7 +82,11 @@ def create(
             expires_at=now + settings.request_ttl(body.mode),
             created_at=now,
         )
-        ranked = matching.find_candidates(request.lat, request.lng, request.category, {uid})
+        instant = body.mode == Mode.INSTANT
+        wanted = settings.offers_at_once if instant else settings.quote_invitations
+        ranked = matching.find_candidates(
+            request.lat, request.lng, request.category, {uid}, k=wanted
+        )
         request.dispatch_first(ranked, now, settings)
         session.save(request)
         return request

@@ -31,7 +31,11 @@ def on_request_timer(request_id: str, now: datetime) -> bool:
         ranked = []
         if request.wants_candidates(now, settings):
             exclude = {request.customer_id}
-            ranked = matching.find_candidates(request.lat, request.lng, request.category, exclude)
+            # the next ones after everyone already offered: the top (offered + to offer)
+            wanted = len(request.offers) + settings.offers_at_once
+            ranked = matching.find_candidates(
+                request.lat, request.lng, request.category, exclude, k=wanted
+            )
         offered = len(request.offers)
         changed = request.on_timer(now, ranked, settings)
         session.save(request)

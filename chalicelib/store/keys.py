@@ -18,10 +18,21 @@ def geo_partition(partition: str) -> str:
     return f"GEO#{partition}"
 
 
-def geo_index(lat: float, lng: float, provider_id: str) -> tuple[str, str]:
-    """(gsi3pk, gsi3sk) of an online provider at this location in the geo index."""
+GEO_INDEX_ATTRIBUTES = ("gsi3pk", "gsi3sk", "gsi4pk", "gsi4sk")
+"""The attributes that put an online provider in the geo indexes (removed when offline)."""
+
+
+def geo_index(lat: float, lng: float, provider_id: str) -> dict[str, str]:
+    """The geo index attributes of an online provider at this location: the band index
+    (gsi3) and the fine index (gsi4), :data:`GEO_INDEX_ATTRIBUTES`."""
     partition, sort = geo.index_key(lat, lng, provider_id)
-    return geo_partition(partition), sort
+    fine, fine_sort = geo.fine_index_key(lat, lng, provider_id)
+    return {
+        "gsi3pk": geo_partition(partition),
+        "gsi3sk": sort,
+        "gsi4pk": geo_partition(fine),
+        "gsi4sk": fine_sort,
+    }
 
 
 CATALOG = ("CATALOG", "CATEGORIES")

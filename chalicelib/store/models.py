@@ -9,10 +9,12 @@ the entity type is never a partition key on its own). Keys are built in ``keys.p
 | settings of a user (versioned)        | pk=USER#<id>, sk=SETTINGS                      | table |
 | provider profile of a user            | pk=USER#<id>, sk=PROVIDER                      | table |
 | online providers near a point         | gsi3pk=GEO#<band>:<block>, gsi3sk lng range    | gsi3  |
+| ... in a dense area, ring by ring     | gsi4pk=GEO#<fine band>:<block>, gsi4sk lng     | gsi4  |
 | service categories (one cached item)  | pk=CATALOG, sk=CATEGORIES                      | table |
 
 Capabilities add their rows to this table in their own models module (``store/*.py``),
-reusing :class:`Entity` and its generic indexes (gsi1, gsi2, lsi1; gsi3 is the geo index).
+reusing :class:`Entity` and its generic indexes (gsi1, gsi2, lsi1; gsi3 and gsi4 are the
+geo indexes, ADR 0003 and 0014).
 The table has a local secondary index, so a partition key's items are capped at 10 GB
 (DynamoDB's item-collection limit): every partition here is one user's, conversation's,
 request's or job's, far below it.
@@ -129,6 +131,18 @@ class Gsi3(GlobalSecondaryIndex["Entity"]):
     gsi3sk = UnicodeAttribute(range_key=True)
 
 
+class Gsi4(GlobalSecondaryIndex["Entity"]):
+    """Fine geo index: online providers by 5 km latitude band, sorted by longitude (sparse;
+    only :data:`GEO_ATTRIBUTES` projected): the rings of bounded matching in dense areas."""
+
+    class Meta:
+        index_name = "gsi4"
+        projection = IncludeProjection(list(GEO_ATTRIBUTES))
+
+    gsi4pk = UnicodeAttribute(hash_key=True)
+    gsi4sk = UnicodeAttribute(range_key=True)
+
+
 class Entity(Table):
     """Base of every item in the main table; ``kind`` tells the entity apart."""
 
@@ -148,6 +162,8 @@ class Entity(Table):
     gsi2sk = UnicodeAttribute(null=True)
     gsi3pk = UnicodeAttribute(null=True)
     gsi3sk = UnicodeAttribute(null=True)
+    gsi4pk = UnicodeAttribute(null=True)
+    gsi4sk = UnicodeAttribute(null=True)
     lsi1sk = UnicodeAttribute(null=True)
     ttl = NumberAttribute(null=True)
     created_at = UnicodeAttribute(null=True)
@@ -156,6 +172,7 @@ class Entity(Table):
     gsi1 = Gsi1()
     gsi2 = Gsi2()
     gsi3 = Gsi3()
+    gsi4 = Gsi4()
     lsi1 = Lsi1()
 
 

@@ -150,10 +150,11 @@ def set_availability(
     if lat is not None and lng is not None:
         actions += [ProviderItem.lat.set(lat), ProviderItem.lng.set(lng)]
     if online and lat is not None and lng is not None:
-        index_pk, index_sk = keys.geo_index(lat, lng, user_id)
-        actions += [ProviderItem.gsi3pk.set(index_pk), ProviderItem.gsi3sk.set(index_sk)]
+        actions += [
+            getattr(ProviderItem, n).set(v) for n, v in keys.geo_index(lat, lng, user_id).items()
+        ]
     else:
-        actions += [ProviderItem.gsi3pk.remove(), ProviderItem.gsi3sk.remove()]
+        actions += [getattr(ProviderItem, n).remove() for n in keys.GEO_INDEX_ATTRIBUTES]
     try:
         item.update(actions=actions, condition=ProviderItem.pk.exists())
     except UpdateError as exc:

@@ -198,9 +198,11 @@ def marketplace(
     the plumbing category (no AWS at all)."""
     unit = MemoryUnitOfWork()
 
-    def find(lat: float, lng: float, category: str, exclude: Any = ()) -> list[ranking.Ranked]:
+    def find(
+        lat: float, lng: float, category: str, exclude: Any = (), *, k: int
+    ) -> list[ranking.Ranked]:
         eligible = ranking.candidates_for(lat, lng, category, providers, exclude=exclude)
-        return ranking.rank(eligible)
+        return ranking.rank(eligible)[:k]
 
     monkeypatch.setattr(matching, "find_candidates", find)
     monkeypatch.setattr(profiles_repo, "categories", lambda: [{"id": "plumbing"}])

@@ -170,26 +170,32 @@ def save_feed(entries: Sequence[NotificationItem]) -> None:
 
 
 def online_providers_in(
-    ranges: Sequence[geo.IndexRange], max_workers: int = 4
-) -> list[ranking.ProviderSnapshot]:
-    """Every online provider in these ranges of the geo index (what matching reads of
-    them: ``models.GEO_ATTRIBUTES``). 1 Query per range, in parallel."""
+    ranges: Sequence[geo.IndexRange], limit: int | None = None, max_workers: int = 4
+) -> tuple[list[ranking.ProviderSnapshot], bool]:
+    """The online providers in these ranges of the geo indexes (what matching reads of
+    them: ``models.GEO_ATTRIBUTES``), at most ``limit`` per range, and whether some range
+    held more. 1 Query per range (per 1 MB page), in parallel."""
 
-    def one(found: geo.IndexRange) -> list[ranking.ProviderSnapshot]:
-        return [
-            _snapshot(item)
-            for item in Entity.gsi3.query(
-                keys.geo_partition(found.partition),
-                Entity.gsi3sk.between(found.lo_key, found.hi_key + "~"),
-                attributes_to_get=["pk", "sk", *GEO_ATTRIBUTES],
-            )
-            if isinstance(item, ProviderItem) and item.online
+    def one(found: geo.IndexRange) -> tuple[list[ranking.ProviderSnapshot], bool]:
+        index = Entity.gsi4 if found.fine else Entity.gsi3
+        sort_key = Entity.gsi4sk if found.fine else Entity.gsi3sk
+        result = index.query(
+            keys.geo_partition(found.partition),
+            sort_key.between(found.lo_key, found.hi_key + "~"),
+            attributes_to_get=["pk", "sk", *GEO_ATTRIBUTES],
+            limit=limit,
+        )
+        items = [
+            _snapshot(item) for item in result if isinstance(item, ProviderItem) and item.online
         ]
+        return items, limit is not None and result.last_evaluated_key is not None
 
     if len(ranges) <= 1:
-        return [p for r in ranges for p in one(r)]
-    with ThreadPoolExecutor(max_workers=min(max_workers, len(ranges))) as pool:
-        return [p for found in pool.map(one, ranges) for p in found]
+        answers = [one(r) for r in ranges]
+    else:
+        with ThreadPoolExecutor(max_workers=min(max_workers, len(ranges))) as pool:
+            answers = list(pool.map(one, ranges))
+    return [p for found, _ in answers for p in found], any(more for _, more in answers)
 
 
 def _snapshot(item: ProviderItem) -> ranking.ProviderSnapshot:
