@@ -13,11 +13,15 @@ from tests.support import free_port
 
 @pytest.fixture
 def aws() -> Iterator[None]:
+    """Emulated AWS with the app's tables, seen by a warm container (it has read the word
+    list, a read each container repeats every minute)."""
     from chalicelib import config
+    from chalicelib.services import moderation
     from devstack import provision
 
     with mock_aws():
         provision.tables(None, config.DEFAULT_REGION)
+        moderation.mask("warm")
         yield
 
 
