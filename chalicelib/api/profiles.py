@@ -128,7 +128,7 @@ def get_categories(call: Call) -> dict[str, Any]:
     body=ProviderProfileIn,
     response=ProviderMe,
     roles=(PROVIDERS,),
-    calls=3,
+    calls=4,
 )
 def put_provider(call: Call) -> ProviderMe:
     return svc.put_provider(call.principal, call.body)

@@ -117,6 +117,8 @@ class ProviderSnapshot:
     categories: frozenset[str]
     rating: RatingSummary = field(default_factory=RatingSummary)
     responsiveness: Responsiveness = field(default_factory=Responsiveness)
+    kept_apart: frozenset[str] = frozenset()
+    """Users this provider must never be matched with (blocks, either way)."""
 
 
 @dataclass(frozen=True)
@@ -159,11 +161,12 @@ def candidates_for(
     exclude: Collection[str] = (),
 ) -> list[Candidate]:
     """The eligible providers among ``providers`` (e.g. everyone read from the ranges of
-    :func:`chalicelib.domain.geo.ranges_to_query`), minus ``exclude`` (e.g. the customer
-    themself, when they are also a provider). Duplicates are dropped."""
+    :func:`chalicelib.domain.geo.ranges_to_query`), minus ``exclude`` (the customer
+    themself, when they are also a provider) and anyone kept apart from a user of
+    ``exclude`` (a block, either way). Duplicates are dropped."""
     out: dict[str, Candidate] = {}
     for p in providers:
-        if p.provider_id in exclude or p.provider_id in out:
+        if p.provider_id in exclude or p.provider_id in out or not p.kept_apart.isdisjoint(exclude):
             continue
         distance = distance_if_eligible(p, category, lat, lng)
         if distance is not None:

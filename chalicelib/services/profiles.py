@@ -23,6 +23,7 @@ from chalicelib.schemas.profiles import (
     SettingsOut,
 )
 from chalicelib.services import accounts, events, moderation
+from chalicelib.store import blocks as blocks_repo
 from chalicelib.store import keys
 from chalicelib.store import profiles as repo
 from chalicelib.store.models import ProviderItem, UserItem
@@ -168,7 +169,10 @@ def put_provider(principal: Principal, body: ProviderProfileIn) -> ProviderMe:
     profile = ensure_profile(principal)
     uid = principal.user_id
     item = repo.get_provider(uid) or ProviderItem(
-        keys.user(uid), keys.PROVIDER, created_at=ids.iso()
+        keys.user(uid),
+        keys.PROVIDER,
+        created_at=ids.iso(),
+        kept_apart=blocks_repo.kept_apart(uid) or None,
     )
     expected = int(item.version or 0)
     item.name = profile.name

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from pynamodb.attributes import UnicodeAttribute
 from pynamodb.connection import Connection
+from pynamodb.exceptions import UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import ids
 from chalicelib.store import keys
-from chalicelib.store.models import Entity
+from chalicelib.store.models import Entity, ProviderItem, condition_failed, get_or_none
 from chalicelib.store.pagination import paged
 
 
@@ -34,7 +35,9 @@ def _connection() -> Connection:
 
 
 def block(blocker: str, blocked: str) -> None:
-    """Record the block (idempotent). 1 TransactWriteItems."""
+    """Record the block (idempotent), and keep the pair apart in matching: each side's
+    provider profile, if it has one, lists the other. 1 TransactWriteItems + 2
+    UpdateItems."""
     now = ids.iso()
     with TransactWrite(connection=_connection()) as tx:
         tx.save(
@@ -45,13 +48,34 @@ def block(blocker: str, blocked: str) -> None:
                 keys.user(blocked), keys.blocked_by(blocker), other_id=blocker, created_at=now
             )
         )
+    _keep_apart(blocker, blocked, True)
 
 
 def unblock(blocker: str, blocked: str) -> None:
-    """Forget the block (idempotent). 1 TransactWriteItems."""
+    """Forget the block (idempotent); the pair may meet again unless the other side blocks
+    too. 1 TransactWriteItems + 1 GetItem (+ 2 UpdateItems)."""
     with TransactWrite(connection=_connection()) as tx:
         tx.delete(BlockItem(keys.user(blocker), keys.block(blocked)))
         tx.delete(BlockItem(keys.user(blocked), keys.blocked_by(blocker)))
+    if get_or_none(BlockItem, keys.user(blocked), keys.block(blocker), consistent=True) is None:
+        _keep_apart(blocker, blocked, False)
+
+
+def _keep_apart(a: str, b: str, on: bool) -> None:
+    """Each side's provider profile (where there is one) lists, or stops listing, the
+    other in ``kept_apart``, which the geo index carries to matching."""
+    for owner, other in ((a, b), (b, a)):
+        item = ProviderItem(keys.user(owner), keys.PROVIDER)
+        change = (
+            ProviderItem.kept_apart.add({other}) if on else ProviderItem.kept_apart.delete({other})
+        )
+        try:
+            item.update(
+                actions=[change, ProviderItem.version.add(1)], condition=ProviderItem.pk.exists()
+            )
+        except UpdateError as exc:
+            if not condition_failed(exc):
+                raise
 
 
 def blocked(user_id: str, limit: int, cursor: str | None) -> tuple[list[BlockItem], str | None]:

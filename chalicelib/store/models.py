@@ -30,6 +30,7 @@ from pynamodb.attributes import (
     JSONAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
 )
 from pynamodb.connection import TableConnection
 from pynamodb.exceptions import DoesNotExist
@@ -113,6 +114,7 @@ GEO_ATTRIBUTES = (
     "rating_sum",
     "offers_received",
     "offers_accepted",
+    "kept_apart",
 )
 """What the geo index holds of a provider besides its keys: what matching reads (about 260
 of a provider item's 465 bytes, so a match reads 1.8x fewer bytes: read units and 1 MB
@@ -233,6 +235,8 @@ class ProviderItem(Entity, discriminator="provider"):
     rating_sum = NumberAttribute(default=0)
     offers_received = NumberAttribute(default=0)
     offers_accepted = NumberAttribute(default=0)
+    kept_apart = UnicodeSetAttribute(null=True)
+    """Users this provider must never be matched with (blocks, either way)."""
     version = NumberAttribute(default=0)
 
 

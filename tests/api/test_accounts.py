@@ -232,3 +232,29 @@ def test_the_auth_config_names_the_serving_pool_to_anyone(pool, client):
     assert answer.status_code == 200
     assert answer.json_body["user_pool_id"] == pool.id
     assert answer.json_body["region"] == "us-east-1"
+
+
+def test_a_blocked_pair_is_never_matched_until_unblocked(pool, as_user):
+    from tests.api.test_marketplace import become_provider, offers_of, request_body
+
+    pro = become_provider(as_user(("providers",)))
+    buyer = as_user(("customers",))
+    buyer.call("GET", "/me")
+
+    def offered() -> bool:
+        rid = buyer.call("POST", "/requests", request_body()).json_body["id"]
+        return any(o["request_id"] == rid for o in offers_of(pro))
+
+    assert offered()
+    assert buyer.call("PUT", f"/me/blocks/{pro.user_id}").status_code == 200
+    assert [b["user_id"] for b in buyer.call("GET", "/me/blocks").json_body["items"]] == [
+        pro.user_id
+    ]
+    assert pro.call("GET", "/me/blocks").json_body["items"] == []  # private
+    assert not offered()
+    assert buyer.call("DELETE", f"/me/blocks/{pro.user_id}").status_code == 204
+    assert offered()
+    assert pro.call("PUT", f"/me/blocks/{buyer.user_id}").status_code == 200  # either way
+    assert not offered()
+    assert buyer.call("PUT", f"/me/blocks/{buyer.user_id}").status_code == 400
+    assert buyer.call("PUT", "/me/blocks/nobody").status_code == 404

@@ -211,6 +211,7 @@ def _snapshot(item: ProviderItem) -> ranking.ProviderSnapshot:
             offers_received=int(item.offers_received or 0),
             offers_accepted=int(item.offers_accepted or 0),
         ),
+        kept_apart=frozenset(item.kept_apart or ()),
     )
 
 
