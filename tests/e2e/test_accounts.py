@@ -11,7 +11,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from devstack.harness import wait_until
-from tests.e2e.support import somewhere
+from tests.e2e.support import online_provider, post_request, somewhere
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "Sign-up-2026"
@@ -96,3 +96,40 @@ def test_a_suspended_account_is_refused_on_http_and_websocket_until_restored(sta
     assert stack.call("GET", "/me", token).status_code == 200
     log = stack.ok("GET", "/admin/audit", staff)["items"]
     assert [e["action"] for e in log[:2]] == ["user.restore", "user.suspend"]
+
+
+def test_a_reported_message_is_removed_and_its_author_suspended(stack):
+    where = somewhere()
+    provider = online_provider(stack, where)
+    _, customer = stack.new_account("customers")
+    request = post_request(stack, customer, where)
+    job = stack.ok("POST", f"/offers/{request['id']}/accept", provider)
+    cid = job["conversation_id"]
+    body = {"client_msg_id": "m1", "text": "buy cheap watches at example.com"}
+    sent = stack.ok("POST", f"/conversations/{cid}/messages", provider, json=body)
+    stranger = stack.new_account("customers")[1]
+    subject = {"subject_type": "message", "subject_id": f"{cid}:{sent['seq']}", "reason": "spam"}
+    assert stack.call("POST", "/reports", stranger, json=subject).status_code == 404
+    report = stack.ok("POST", "/reports", customer, json=subject)
+    assert "author_id" not in report or report["author_id"] is None  # reporters see no more
+
+    _, staff = stack.new_account("operators")
+    queue = stack.ok("GET", "/admin/reports", staff)["items"]
+    assert report["id"] in [r["id"] for r in queue]
+    removed = stack.ok(
+        "POST", f"/admin/reports/{report['id']}/resolve", staff, json={"action": "remove_content"}
+    )
+    assert removed["status"] == "resolved"
+    history = stack.ok("GET", f"/conversations/{cid}/messages?after=0", customer)["items"]
+    assert [m["text"] for m in history] == ["[removed by a moderator]"]
+
+    second = stack.ok("POST", "/reports", customer, json={**subject, "reason": "abuse"})
+    stack.ok(
+        "POST", f"/admin/reports/{second['id']}/resolve", staff, json={"action": "suspend_user"}
+    )
+    refused = stack.call("GET", "/jobs", provider)
+    assert refused.status_code == 403 and "suspended" in refused.json()["detail"]
+    again = stack.call(
+        "POST", f"/admin/reports/{second['id']}/resolve", staff, json={"action": "dismiss"}
+    )
+    assert again.status_code == 409
