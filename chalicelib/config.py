@@ -35,6 +35,9 @@ MEDIA_CDN_DOMAIN = "SUMMON_MEDIA_CDN_DOMAIN"
 CLOUDFRONT_KEY_ID = "SUMMON_CLOUDFRONT_KEY_ID"
 CLOUDFRONT_KEY_SECRET = "SUMMON_CLOUDFRONT_KEY_SECRET"
 SCHEDULE_RATE_MINUTES = "SUMMON_SCHEDULE_RATE_MINUTES"
+CURSOR_KEY = "SUMMON_CURSOR_KEY"
+"""The secret list cursors are signed with (``store/pagination.py``): the same in every
+container of a stage. Unset, a fixed key per stage (fine locally; the cloud sets it)."""
 
 DEFAULT_STAGE = "local"
 DEFAULT_REGION = "us-east-1"
@@ -92,6 +95,7 @@ class Settings:
     media_cdn_domain: str
     cloudfront_key_id: str
     cloudfront_key_secret: str
+    cursor_key: str = ""
 
 
 def load() -> Settings:
@@ -123,4 +127,5 @@ def load() -> Settings:
         media_cdn_domain=env.get(MEDIA_CDN_DOMAIN, ""),
         cloudfront_key_id=env.get(CLOUDFRONT_KEY_ID, ""),
         cloudfront_key_secret=env.get(CLOUDFRONT_KEY_SECRET, ""),
+        cursor_key=env.get(CURSOR_KEY) or f"{prefix(stage)}-cursors",
     )

@@ -21,7 +21,7 @@ from chalicelib.schemas.profiles import (
     SettingsDoc,
     SettingsOut,
 )
-from chalicelib.web import Call, Reply, route
+from chalicelib.web import Call, Reply, if_match, route
 
 if TYPE_CHECKING:
     from chalicelib.services import health
@@ -104,7 +104,7 @@ def put_settings(call: Call) -> Reply:
             'If-Match is required: send the ETag of GET /me/settings ("0" before the first '
             "save, * to overwrite whatever is there)."
         )
-    out = svc.put_settings(call.principal, call.body, svc.parse_if_match(header))
+    out = svc.put_settings(call.principal, call.body, if_match(header))
     return Reply(body=out, headers={"ETag": svc.etag(out.version)})
 
 

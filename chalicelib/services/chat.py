@@ -177,15 +177,21 @@ def messages(
     """Messages with ``seq > after`` in order (catch-up after a reconnect).
     1 Query (+1 GetItem the first time this container sees the conversation)."""
     participants(user_id, conversation_id)
-    start = pagination.decode(cursor, hash_key="pk", hash_value=keys.conversation(conversation_id))
+    pk = keys.conversation(conversation_id)
+    listed = f"messages|{pk}"
+    start = pagination.decode(cursor, list_id=listed, hash_key="pk", hash_value=pk)
     items, last_key = store.messages_after(conversation_id, after, limit, start)
-    return Page[Message](items=[_message(i) for i in items], cursor=pagination.encode(last_key))
+    return Page[Message](
+        items=[_message(i) for i in items], cursor=pagination.encode(last_key, list_id=listed)
+    )
 
 
 def conversations(user_id: str, limit: int, cursor: str | None) -> Page[ConversationSummary]:
     """My conversations, newest first, with unread counts and whether the counterpart is
     online. 1 Query + 1 BatchGetItem (conversations) + 1 BatchGetItem (sockets)."""
-    start = pagination.decode(cursor, hash_key="pk", hash_value=keys.user(user_id))
+    pk = keys.user(user_id)
+    listed = f"conversations|{pk}"
+    start = pagination.decode(cursor, list_id=listed, hash_key="pk", hash_value=pk)
     mine, last_key = store.members(user_id, limit, start)
     convs = store.conversations([m.conversation_id for m in mine])
     online = live.online([m.counterpart_id for m in mine if m.counterpart_id])
@@ -194,7 +200,9 @@ def conversations(user_id: str, limit: int, cursor: str | None) -> Page[Conversa
         for m in mine
         if m.conversation_id in convs
     ]
-    return Page[ConversationSummary](items=items, cursor=pagination.encode(last_key))
+    return Page[ConversationSummary](
+        items=items, cursor=pagination.encode(last_key, list_id=listed)
+    )
 
 
 def _summary(

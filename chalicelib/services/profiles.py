@@ -71,21 +71,6 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def parse_if_match(header: str | None) -> int | None:
-    """``If-Match: "3"`` → 3; ``*`` → None (any version). Anything else is a 400."""
-    if header is None:
-        raise Invalid("If-Match is required")  # replaced by 428 at the route
-    value = header.strip()
-    if value == "*":
-        return None
-    if value.startswith("W/"):
-        value = value[2:]
-    value = value.strip('"')
-    if not value.isdigit():
-        raise Invalid('If-Match: expected an ETag from GET /me/settings, like "3".')
-    return int(value)
-
-
 def get_settings(principal: Principal) -> SettingsOut:
     """The caller's settings and their version (0 before the first save)."""
     data, version = repo.get_settings(principal.user_id)
