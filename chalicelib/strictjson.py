@@ -6,12 +6,14 @@ an ``error`` frame) that says what is wrong:
 - nesting deeper than :data:`MAX_DEPTH` arrays/objects (no ``RecursionError``; DynamoDB
   stores at most 32 levels, so a deeper value could never be saved anyway);
 - duplicate keys in one object (``json`` keeps the last one silently);
-- ``NaN``, ``Infinity`` and ``-Infinity`` (not JSON; they would be stored as null).
+- ``NaN``, ``Infinity`` and ``-Infinity`` (not JSON; they would be stored as null), and
+  numbers too large for a float (``1e400``).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -50,6 +52,13 @@ def _no_constant(name: str) -> Any:
     raise Invalid(f"{name} is not a JSON number: send a finite number.")
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise Invalid(f"{text[:20]} is out of range: send a finite number.")
+    return value
+
+
 def loads(raw: str | bytes, *, what: str = "The body") -> Any:
     """Parse ``raw`` (UTF-8 bytes or text) strictly (see the module doc)."""
     try:
@@ -59,7 +68,12 @@ def loads(raw: str | bytes, *, what: str = "The body") -> Any:
     if depth(text) > MAX_DEPTH:
         raise Invalid(f"{what} nests arrays/objects more than {MAX_DEPTH} levels deep.")
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        return json.loads(
+            text,
+            object_pairs_hook=_no_duplicates,
+            parse_constant=_no_constant,
+            parse_float=_finite,
+        )
     except RecursionError as exc:  # unreachable after the depth check; never a 500
         raise Invalid(f"{what} nests too deeply.") from exc
     except ValueError as exc:

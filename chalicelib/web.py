@@ -155,6 +155,18 @@ def parse_model(model: type[M], data: Any, *, where: str) -> M:
         raise Invalid(f"Invalid {where}: {summary}", errors=errors) from exc
 
 
+def parse_body(model: type[M], raw: bytes | str) -> M:
+    """Validate a JSON body (already through :func:`json_body`) into ``model`` in strict
+    mode: JSON types as they are (no ``"45.1"`` or ``true`` for a number, no ``"yes"`` for
+    a bool); a 400 whose message names each bad field."""
+    try:
+        return model.model_validate_json(raw, strict=True)
+    except ValidationError as exc:
+        errors = validation_errors(exc)
+        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        raise Invalid(f"Invalid body: {summary}", errors=errors) from exc
+
+
 def json_body(raw: bytes | None) -> Any:
     if raw is None or raw == b"":
         return None
@@ -306,7 +318,7 @@ def _handle(
         optional = not any(f.is_required() for f in spec.body.model_fields.values())
         if payload is None and not optional:
             raise Invalid("A JSON body is required.")
-        parsed_body = parse_model(spec.body, {} if payload is None else payload, where="body")
+        parsed_body = parse_body(spec.body, raw if payload is not None and raw else b"{}")
     parsed_query = None
     if spec.query is not None:
         parsed_query = parse_model(spec.query, dict(request.query_params or {}), where="query")

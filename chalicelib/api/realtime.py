@@ -141,7 +141,7 @@ def _handle_frame(connection_id: str, payload: dict[str, Any], body: str) -> dic
     """Run one frame (``payload``: ``body`` through strictjson); the frame to send back
     to this socket, if any. Validated in strict mode, as HTTP bodies are."""
     try:
-        frame = CLIENT_FRAME.validate_python(payload)
+        frame = CLIENT_FRAME.validate_json(body, strict=True)
     except ValidationError as exc:
         errors = [e for e in validation_errors(exc) if e["field"] != "action"]
         for e in errors:  # "chat.send.text" → "text": the union member is noise

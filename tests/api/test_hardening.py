@@ -231,3 +231,143 @@ def test_a_method_a_route_lacks_is_a_405_problem_with_allow(as_user):
         assert response.status_code == 405
         assert response.headers["Content-Type"] == "application/problem+json"
         assert set(response.headers["Allow"].replace(" ", "").split(",")) == {"GET", "PATCH"}
+
+
+# --- input accepted that should not be ----------------------------------------------------
+
+
+def text_fields(schema: dict[str, Any], defs: dict[str, Any], prefix: str = "") -> list[str]:
+    """Dotted paths of the free-text fields of a body schema (strings without a pattern,
+    format or enum; nested objects too)."""
+    out: list[str] = []
+    for name, prop in schema.get("properties", {}).items():
+        options = prop.get("anyOf", [prop])
+        for option in options:
+            if "$ref" in option:
+                target = defs[option["$ref"].rsplit("/", 1)[-1]]
+                out += text_fields(target, defs, f"{prefix}{name}.")
+            elif option.get("type") == "string" and not (
+                {"pattern", "format", "enum", "const"} & option.keys()
+            ):
+                out.append(f"{prefix}{name}")
+    return out
+
+
+def nested(path: str, value: Any) -> dict[str, Any]:
+    head, _, rest = path.partition(".")
+    return {head: nested(rest, value) if rest else value}
+
+
+TEXT_ROUTES = [
+    (spec, field)
+    for spec in BODY_ROUTES
+    if spec.body is not None
+    for field in text_fields(
+        spec.body.model_json_schema(), spec.body.model_json_schema().get("$defs", {})
+    )
+]
+
+
+def test_every_free_text_field_is_found():
+    found = {f"{s.method} {s.path} {f}" for s, f in TEXT_ROUTES}
+    assert {
+        "PATCH /me name",
+        "POST /requests description",
+        "POST /requests location.address",
+        "POST /conversations/{conversation_id}/messages text",
+        "PUT /me/provider bio",
+        "POST /jobs/{job_id}/reviews text",
+        "POST /requests/{request_id}/quotes note",
+        "POST /requests/{request_id}/cancel reason",
+    } <= found
+
+
+@pytest.mark.parametrize(("spec", "field"), TEXT_ROUTES, ids=lambda v: getattr(v, "path", v))
+def test_control_and_bidi_characters_are_refused_in_every_text_field(anyone, spec, field):
+    for bad in ("a\x00b", "x\x07", "\u202eevil", "ab\u2066c\u2069", "\x1b[31mred", "a\x85b"):
+        raw = json.dumps(nested(field, bad.ljust(24, "x"))).encode()
+        response = call(anyone, spec, raw)
+        assert response.status_code == 400, (route_id(spec), field, bad)
+        errors = {e["field"]: e["message"] for e in response.json_body.get("errors", [])}
+        assert "U+" in errors.get(field, ""), (route_id(spec), field, errors)
+
+
+def test_names_and_addresses_are_one_line(anyone):
+    assert anyone.call("PATCH", "/me", {"name": "Ana\nAdmin"}).status_code == 400
+    assert anyone.call("PATCH", "/me", {"name": "Ana\tX"}).status_code == 400
+    ok = anyone.call("PATCH", "/me", {"name": "Ana Lúcia ﷺ 日本"})
+    assert ok.status_code == 200 and ok.json_body["name"] == "Ana Lúcia ﷺ 日本"
+
+
+LOCATION = {"lat": 38.7, "lng": -9.1}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("PUT", "/me/provider/availability", {"online": "yes"}, "online"),
+        ("PUT", "/me/provider/availability", {"online": 1}, "online"),
+        (
+            "PUT",
+            "/me/provider/availability",
+            {"online": True, "location": {"lat": "45.1", "lng": 0}},
+            "location.lat",
+        ),
+        (
+            "PUT",
+            "/me/provider/availability",
+            {"online": True, "location": {"lat": 1, "lng": True}},
+            "location.lng",
+        ),
+        (
+            "PUT",
+            "/me/provider",
+            {"categories": ["plumbing"], "location": LOCATION, "radius_km": "5"},
+            "radius_km",
+        ),
+        (
+            "POST",
+            "/uploads",
+            {"purpose": "avatar", "content_type": "image/png", "size_bytes": True},
+            "size_bytes",
+        ),
+        (
+            "POST",
+            "/uploads",
+            {"purpose": "avatar", "content_type": "image/png", "size_bytes": "100"},
+            "size_bytes",
+        ),
+        (
+            "POST",
+            "/uploads",
+            {"purpose": "avatar", "content_type": "image/png", "size_bytes": 100.0},
+            "size_bytes",
+        ),
+        ("POST", f"/conversations/{ULID}/read", {"seq": "3"}, "seq"),
+        ("POST", f"/jobs/{ULID}/reviews", {"rating": 4.0}, "rating"),
+        ("PATCH", "/me", {"name": 42}, "name"),
+    ],
+)
+def test_request_models_are_strictly_typed(anyone, method, path, body, field):
+    response = anyone.call(method, path, body)
+    assert response.status_code == 400, response.json_body
+    assert field in {e["field"] for e in response.json_body["errors"]}, response.json_body
+
+
+def test_strict_types_still_take_json_numbers_dates_and_decimal_strings(anyone):
+    body = {
+        "categories": ["plumbing"],
+        "location": {"lat": 38, "lng": -9.5},
+        "radius_km": 5,
+        "rate": {"amount": "30.50", "currency": "EUR"},
+    }
+    assert anyone.call("PUT", "/me/provider", body).status_code == 200
+    body["rate"] = {"amount": 30.5, "currency": "EUR"}
+    assert anyone.call("PUT", "/me/provider", body).status_code == 200
+
+
+def test_settings_refuse_numbers_out_of_range(anyone):
+    for raw in (b'{"client": {"x": 1e400}}', b'{"client": {"x": NaN}}'):
+        response = anyone.call("PUT", "/me/settings", raw=raw, headers={"If-Match": '"0"'})
+        assert response.status_code == 400, response.json_body
+    assert anyone.call("GET", "/me/settings").headers["ETag"] == '"0"'

@@ -21,6 +21,8 @@ pytestmark = pytest.mark.unit
         ('{"lat": NaN}', "NaN"),
         ('{"lat": Infinity}', "Infinity"),
         ('{"lat": -Infinity}', "-Infinity"),
+        ('{"lat": 1e400}', "finite"),
+        ('{"client": {"x": [-1e999]}}', "finite"),
         ("{", "not valid JSON"),
         (b"\xff\xfe", "not UTF-8"),
         ("[" * 100000, "nests"),
