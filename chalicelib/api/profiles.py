@@ -66,7 +66,7 @@ def get_me(call: Call) -> Profile:
     summary="Update my profile",
     body=ProfilePatch,
     response=Profile,
-    calls=2,
+    calls=3,
 )
 def patch_me(call: Call) -> Profile:
     return svc.patch_me(call.principal, call.body)

@@ -209,7 +209,7 @@ def list_messages(call: Call) -> Page[Message]:
     status=201,
     idempotent=True,
     errors=(404,),
-    calls=5,
+    calls=7,
     also=(200,),
 )
 def post_message(call: Call) -> Reply:

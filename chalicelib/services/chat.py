@@ -25,10 +25,12 @@ from chalicelib.schemas.realtime import (
     MessagePreview,
     ReadState,
 )
-from chalicelib.services import events, live
+from chalicelib.services import events, live, media
 from chalicelib.store import keys, pagination
 from chalicelib.store import realtime as store
 from chalicelib.store.conversations import ConversationItem, MemberItem
+
+CHAT_IMAGE = "chat_image"
 
 
 def _remember(conv: ConversationItem) -> tuple[str, ...]:
@@ -107,11 +109,14 @@ def send(user_id: str, conversation_id: str, content: MessageContent) -> tuple[M
     1 BatchGetItem (conversation + this send's message, if stored) + 1 UpdateItem (seq) + 1
     conditional PutItem (the message, keyed by its client_msg_id: 3 write units in all) + 1
     BatchGetItem (the participants' sockets, and the settings and push devices of the
-    others: an offline one costs no more). A retry: 1 BatchGetItem."""
+    others: an offline one costs no more); an image adds 1 BatchGetItem (the media check)
+    + 1 BatchWriteItem (the participants' grants). A retry: 1 BatchGetItem."""
     conv, stored = store.conversation_and_dedupe(conversation_id, user_id, content.client_msg_id)
     people = _checked(user_id, conversation_id, conv)
     if stored is not None:
         return _message(stored), False
+    if content.media_id is not None:
+        _share_image(user_id, people, conversation_id, content.media_id)
     now = ids.iso()
     preview = {"sender_id": user_id, "text": content.text, "media_id": content.media_id, "at": now}
     seq = store.take_seq(conversation_id, user_id, preview)
@@ -124,6 +129,16 @@ def send(user_id: str, conversation_id: str, content: MessageContent) -> tuple[M
         return _message(first), False
     observability.count("MessagesSent")
     return _deliver(people, item), True
+
+
+def _share_image(
+    user_id: str, people: tuple[str, ...], conversation_id: str, media_id: str
+) -> None:
+    """A chat image must be the sender's own, ready, uploaded as ``chat_image`` (else a
+    400 naming ``media_id``); the other participants may then read it (before the message
+    reaches them). 1 BatchGetItem + 1 BatchWriteItem."""
+    media.check_attachable(user_id, [media_id], (CHAT_IMAGE,), ready=True, field="media_id")
+    media.share(media_id, [p for p in people if p != user_id], "conversation", conversation_id)
 
 
 def typing(user_id: str, conversation_id: str, is_typing: bool) -> None:

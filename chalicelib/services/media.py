@@ -98,11 +98,17 @@ def get(principal: Principal, media_id: str) -> MediaOut:
 
 
 def check_attachable(
-    owner_id: str, media_ids: Iterable[str], purposes: Iterable[str] | None = None
+    owner_id: str,
+    media_ids: Iterable[str],
+    purposes: Iterable[str] | None = None,
+    *,
+    ready: bool = False,
+    field: str = "media_ids",
 ) -> None:
     """For other capabilities: raise a 400 naming each media id that is unknown, not the
-    owner's, rejected, or of another purpose. Pending media may be attached (it becomes
-    readable when ready). 1 BatchGetItem."""
+    owner's, rejected, of another purpose or (``ready``) not processed yet. Request photos
+    may be attached while pending (they become readable when ready); a chat image and an
+    avatar must be ready (``ready=True``). 1 BatchGetItem."""
     wanted = list(dict.fromkeys(media_ids))
     if not wanted:
         return
@@ -112,19 +118,31 @@ def check_attachable(
     for media_id in wanted:
         item = found.get(media_id)
         if item is None or item.owner_id != owner_id:
-            bad.append({"field": "media_ids", "message": f"{media_id}: no such media of yours"})
+            bad.append({"field": field, "message": f"{media_id}: no such media of yours"})
         elif item.status == repo.REJECTED:
-            bad.append({"field": "media_ids", "message": f"{media_id}: rejected ({item.reason})"})
+            bad.append({"field": field, "message": f"{media_id}: rejected ({item.reason})"})
         elif allowed is not None and item.purpose not in allowed:
             bad.append(
                 {
-                    "field": "media_ids",
+                    "field": field,
                     "message": f"{media_id}: uploaded as {item.purpose}, "
                     f"expected {' or '.join(sorted(allowed))}",
                 }
             )
+        elif ready and item.status != repo.READY:
+            bad.append(
+                {"field": field, "message": f"{media_id}: not ready yet (wait for media.ready)"}
+            )
     if bad:
-        raise Invalid("media_ids: " + "; ".join(b["message"] for b in bad), errors=bad)
+        raise Invalid(f"{field}: " + "; ".join(b["message"] for b in bad), errors=bad)
+
+
+def share(media_id: str, user_ids: Iterable[str], ref_type: str, ref_id: str) -> None:
+    """Let ``user_ids`` read a media (e.g. a chat image: the conversation's other
+    participants). 1 BatchWriteItem (≤ 25 users)."""
+    grants = repo.grant_items([media_id], user_ids, ref_type, ref_id)
+    if grants:
+        repo.grant(grants)
 
 
 # --- processing (the media queue's handler) -----------------------------------------------

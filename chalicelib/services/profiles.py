@@ -22,7 +22,7 @@ from chalicelib.schemas.profiles import (
     SettingsDoc,
     SettingsOut,
 )
-from chalicelib.services import events
+from chalicelib.services import events, media
 from chalicelib.store import keys
 from chalicelib.store import profiles as repo
 from chalicelib.store.models import ProviderItem, UserItem
@@ -57,7 +57,16 @@ def ensure_profile(principal: Principal) -> UserItem:
 
 
 def patch_me(principal: Principal, patch: ProfilePatch) -> Profile:
-    """Apply the patch to the caller's profile (created on first use)."""
+    """Apply the patch to the caller's profile (created on first use); an avatar must be
+    the caller's own media, ready, uploaded as ``avatar`` (1 more call)."""
+    if patch.avatar_media_id is not None:  # theirs, ready, uploaded as an avatar
+        media.check_attachable(
+            principal.user_id,
+            [patch.avatar_media_id],
+            ("avatar",),
+            ready=True,
+            field="avatar_media_id",
+        )
     ensure_profile(principal)
     changes = {name: getattr(patch, name) for name in patch.model_fields_set}
     item = repo.update_user(principal.user_id, changes)
