@@ -79,8 +79,10 @@ def _out(item: MediaItem) -> MediaOut:
         updated_at=item.updated_at,
     )
     if item.status == repo.READY:
-        out.url = s3.read_url(item.key)
-        out.thumbnail_url = s3.read_url(item.thumb_key) if item.thumb_key else None
+        out.url = s3.read_url(item.key, content_type=item.content_type)
+        out.thumbnail_url = (
+            s3.read_url(item.thumb_key, content_type="image/jpeg") if item.thumb_key else None
+        )
         out.urls_expire_at = ids.iso(ids.now() + timedelta(seconds=s3.READ_URL_TTL_S))
     return out
 
@@ -164,10 +166,15 @@ def on_storage_event(event_name: str, key: str) -> str:
     converge. DynamoDB: 1 GetItem + at most 1 conditional UpdateItem."""
     parsed = parse_key(key)
     if parsed is None:
-        return "ignored"  # thumbnails and anything outside uploads/
+        if not key.startswith(UPLOADS_PREFIX):
+            return "ignored"  # thumbnails and clean copies: written by this handler
+        if s3.head(key) is not None:  # under uploads/ but not a key this API issues
+            log.warning("deleting %s: not a key an upload was offered for", key)
+            s3.delete(key)
+        return "unknown"
     owner_id, media_id = parsed
     item = repo.get(media_id, consistent=True)
-    if item is None or item.owner_id != owner_id:
+    if item is None or item.owner_id != owner_id or item.key != key:
         if s3.head(key) is not None:
             log.warning("deleting %s: no pending upload of this user has that key", key)
             s3.delete(key)
@@ -201,8 +208,17 @@ def _check(item: MediaItem, head: s3.Head) -> str:
     limit = min(int(item.declared_size), rule.max_bytes)
     thumb: rules.Thumbnail | None = None
     etag = head.etag
-    if head.size > limit:
-        problem: str | None = rules.file_problem(
+    stored_type = head.content_type.split(";", 1)[0].strip().lower()
+    if stored_type != item.content_type.lower():
+        # S3 enforces the policy's Content-Type; an object stored with another one (a
+        # form edited against a store that does not) would be served with it: refused.
+        problem: str | None = (
+            f"content_type: stored as {head.content_type or 'no type'}, "
+            f"uploaded for {item.content_type}."
+        )
+        size = head.size
+    elif head.size > limit:
+        problem = rules.file_problem(
             item.purpose, item.content_type, int(item.declared_size), head.size, b""
         )
         size = head.size

@@ -230,3 +230,46 @@ def test_messages_that_are_not_s3_notifications_are_skipped(h):
     sns_wrapped = json.dumps({"Type": "Notification", "Message": real[0]})
     h.deliver(["not json", test_event, sns_wrapped])
     assert h.record(media_id).status == "ready"
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        f"uploads/{OWNER}/not-an-id",
+        f"uploads/{OWNER}/01HZZZZZZZZZZZZZZZZZZZZZZZ/extra",
+        "uploads/stray.png",
+        f"uploads//{OWNER}",
+    ],
+)
+def test_objects_under_keys_it_never_issued_are_removed(h, key):
+    h.put(key, _png(10, 10))
+    h.deliver(h.drain())
+    assert not h.exists(key)
+    assert h.published == []
+
+
+@pytest.mark.parametrize("stored_as", ["text/html", "image/svg+xml", "image/jpeg", ""])
+def test_an_object_stored_with_another_content_type_is_rejected_and_deleted(h, stored_as):
+    data = _png(40, 40)
+    media_id, key = h.start(data=data)
+    h.s3.put_object(
+        Bucket=h.bucket, Key=key, Body=data, **({"ContentType": stored_as} if stored_as else {})
+    )
+    h.deliver(h.drain())
+    record = h.record(media_id)
+    assert record.status == "rejected"
+    assert "content_type" in record.reason
+    assert not h.exists(key)
+
+
+def test_read_urls_fix_the_content_type_they_are_served_with(h):
+    from chalicelib.auth import Principal
+    from chalicelib.services import media
+
+    data = _png(40, 40)
+    media_id, key = h.start(data=data)
+    h.put(key, data)
+    h.deliver(h.drain())
+    out = media.get(Principal(OWNER, "o@example.com", frozenset()), media_id)
+    assert "response-content-type=image%2Fpng" in (out.url or "")
+    assert "response-content-type=image%2Fjpeg" in (out.thumbnail_url or "")
