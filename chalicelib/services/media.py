@@ -45,6 +45,12 @@ def thumbnail_key(owner_id: str, media_id: str) -> str:
     return f"{THUMBNAILS_PREFIX}{owner_id}/{media_id}.jpg"
 
 
+def clean_key(owner_id: str, media_id: str) -> str:
+    """The copy without metadata: a derived image, beside the thumbnail (the prefix the
+    stack lets this handler write)."""
+    return f"{THUMBNAILS_PREFIX}{owner_id}/{media_id}.clean"
+
+
 def start_upload(principal: Principal, body: UploadIn) -> UploadOut:
     """A pending media record and the presigned POST to upload it with (signed locally);
     :class:`Invalid` when the purpose, type or size is not allowed."""
@@ -65,7 +71,7 @@ def start_upload(principal: Principal, body: UploadIn) -> UploadOut:
     )
 
 
-def _out(item: MediaItem) -> MediaOut:
+def _out(item: MediaItem, reader_id: str = "") -> MediaOut:
     out = MediaOut(
         id=item.media_id,
         purpose=item.purpose,  # type: ignore[arg-type]
@@ -79,7 +85,10 @@ def _out(item: MediaItem) -> MediaOut:
         updated_at=item.updated_at,
     )
     if item.status == repo.READY:
-        out.url = s3.read_url(item.key, content_type=item.content_type)
+        # The owner reads the original; everyone else an image's copy without metadata
+        # (no EXIF GPS position): originals stay private to their owner.
+        key = item.key if reader_id == item.owner_id or not item.clean_key else item.clean_key
+        out.url = s3.read_url(key, content_type=item.content_type)
         out.thumbnail_url = (
             s3.read_url(item.thumb_key, content_type="image/jpeg") if item.thumb_key else None
         )
@@ -96,7 +105,7 @@ def get(principal: Principal, media_id: str) -> MediaOut:
     item, granted = repo.get_with_grant(media_id, principal.user_id)
     if item is None or (item.owner_id != principal.user_id and not granted):
         raise NotFound("No such media.")
-    return _out(item)
+    return _out(item, principal.user_id)
 
 
 def check_attachable(
@@ -198,8 +207,9 @@ def _removed(item: MediaItem) -> str:
         reason="The file was deleted.",
     ):
         return "duplicate"
-    if item.thumb_key:
-        s3.delete(item.thumb_key)
+    for derived in (item.thumb_key, item.clean_key):
+        if derived:
+            s3.delete(derived)
     return "deleted"
 
 
@@ -207,6 +217,7 @@ def _check(item: MediaItem, head: s3.Head) -> str:
     rule = rules.PURPOSES[item.purpose]
     limit = min(int(item.declared_size), rule.max_bytes)
     thumb: rules.Thumbnail | None = None
+    clean: bytes | None = None
     etag = head.etag
     stored_type = head.content_type.split(";", 1)[0].strip().lower()
     if stored_type != item.content_type.lower():
@@ -234,6 +245,7 @@ def _check(item: MediaItem, head: s3.Head) -> str:
         if problem is None and rule.thumbnail:
             try:
                 thumb = rules.thumbnail(data, item.content_type)
+                clean = rules.without_metadata(data, item.content_type)
             except rules.NotAnImage as exc:
                 problem = str(exc)
     if problem is not None:
@@ -242,13 +254,17 @@ def _check(item: MediaItem, head: s3.Head) -> str:
         )
         if settled:
             s3.delete(item.key)
-            if item.thumb_key:
-                s3.delete(item.thumb_key)
+            for derived in (item.thumb_key, item.clean_key):
+                if derived:
+                    s3.delete(derived)
     else:
-        thumb_key = None
+        thumb_key = clean_copy = None
         if thumb is not None:
             thumb_key = thumbnail_key(item.owner_id, item.media_id)
             s3.put(thumb_key, thumb.jpeg, "image/jpeg")
+        if clean is not None:
+            clean_copy = clean_key(item.owner_id, item.media_id)
+            s3.put(clean_copy, clean, item.content_type)
         settled = repo.settle(
             item.media_id,
             from_etag=item.etag,
@@ -258,6 +274,7 @@ def _check(item: MediaItem, head: s3.Head) -> str:
             width=thumb.width if thumb else None,
             height=thumb.height if thumb else None,
             thumb_key=thumb_key,
+            clean_key=clean_copy,
         )
     if not settled:
         return "duplicate"
