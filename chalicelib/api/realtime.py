@@ -208,8 +208,8 @@ def list_messages(call: Call) -> Page[Message]:
     response=Message,
     status=201,
     idempotent=True,
-    errors=(404,),
-    calls=7,
+    errors=(404, 409),
+    calls=8,
     also=(200,),
 )
 def post_message(call: Call) -> Reply:

@@ -16,7 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import ids, observability, runtime
-from chalicelib.errors import NotFound
+from chalicelib.domain.market import QuoteStatus
+from chalicelib.errors import Conflict, NotFound
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.realtime import (
     ConversationSummary,
@@ -26,7 +27,7 @@ from chalicelib.schemas.realtime import (
     ReadState,
 )
 from chalicelib.services import events, live, media
-from chalicelib.store import keys, pagination
+from chalicelib.store import keys, marketplace, pagination
 from chalicelib.store import realtime as store
 from chalicelib.store.conversations import ConversationItem, MemberItem
 
@@ -115,6 +116,8 @@ def send(user_id: str, conversation_id: str, content: MessageContent) -> tuple[M
     people = _checked(user_id, conversation_id, conv)
     if stored is not None:
         return _message(stored), False
+    assert conv is not None
+    _check_open(conv, conversation_id, people)
     if content.media_id is not None:
         _share_image(user_id, people, conversation_id, content.media_id)
     now = ids.iso()
@@ -129,6 +132,22 @@ def send(user_id: str, conversation_id: str, content: MessageContent) -> tuple[M
         return _message(first), False
     observability.count("MessagesSent")
     return _deliver(people, item), True
+
+
+def _check_open(conv: ConversationItem, conversation_id: str, people: tuple[str, ...]) -> None:
+    """A quote's conversation takes messages while the quote is pending or accepted (then
+    it is the job's); once the quote was declined or withdrawn it is read-only: both sides
+    keep what was said, nobody adds to it (409). Job conversations stay open (follow-ups,
+    reviews). 1 GetItem for a quote's conversation until its quote is seen accepted, which
+    this container then remembers (an accepted quote never changes)."""
+    if conv.ref_type != "quote" or conversation_id in runtime.get().open_conversations:
+        return
+    quote = marketplace.quote(people[0], str(conv.ref_id))  # participants: customer first
+    status = quote.status if quote is not None else None
+    if status == QuoteStatus.ACCEPTED:
+        runtime.get().open_conversations[conversation_id] = True
+    elif status != QuoteStatus.PENDING:
+        raise Conflict(f"The quote was {status or 'removed'}: this conversation is read-only now.")
 
 
 def _share_image(
