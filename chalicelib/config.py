@@ -39,6 +39,9 @@ ANNOUNCEMENTS_TOPIC_ARN = "SUMMON_ANNOUNCEMENTS_TOPIC_ARN"
 PROVIDER_APPROVAL = "SUMMON_PROVIDER_APPROVAL"
 """``required``: a new provider gets no offers until an operator approves it (prod);
 anything else: providers are approved as they sign up (local demo, dev)."""
+CURSOR_KEY = "SUMMON_CURSOR_KEY"
+"""The secret list cursors are signed with (``store/pagination.py``): the same in every
+container of a stage. Unset, a fixed key per stage (fine locally; the cloud sets it)."""
 
 DEFAULT_STAGE = "local"
 DEFAULT_REGION = "us-east-1"
@@ -98,6 +101,7 @@ class Settings:
     cloudfront_key_secret: str
     announcements_topic_arn: str = ""
     provider_approval: bool = False
+    cursor_key: str = ""
 
 
 def load() -> Settings:
@@ -131,4 +135,5 @@ def load() -> Settings:
         cloudfront_key_secret=env.get(CLOUDFRONT_KEY_SECRET, ""),
         announcements_topic_arn=env.get(ANNOUNCEMENTS_TOPIC_ARN, ""),
         provider_approval=env.get(PROVIDER_APPROVAL, "").strip().lower() == "required",
+        cursor_key=env.get(CURSOR_KEY) or f"{prefix(stage)}-cursors",
     )

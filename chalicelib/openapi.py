@@ -21,7 +21,9 @@ _DESCRIPTIONS = {
     404: "Not found (or not yours)",
     409: "Conflict with the current state",
     412: "Stale version: someone else changed it first",
+    405: "The path has no such method (the Allow header lists its methods)",
     413: f"Body over {MAX_BODY_BYTES} bytes",
+    415: "The body is not application/json",
     422: "Idempotency-Key reused with another body",
     428: "If-Match required",
     503: "A dependency is unavailable",
@@ -98,9 +100,9 @@ def _operation(spec: RouteSpec, names: Any) -> dict[str, Any]:
     if spec.versioned:
         ok["headers"] = {"ETag": {"schema": {"type": "string"}}}
     problem = {"$ref": REF.format(model="Problem")}
-    codes = {400} if (spec.body or spec.query) else set()
+    codes = {400}  # a bad body or query, and on routes without one, any body or query
     if spec.method in ("POST", "PUT", "PATCH"):
-        codes |= {400, 413}
+        codes |= {413, 415}
     if spec.auth:
         codes |= {401, 404}
     if spec.roles:
@@ -109,6 +111,8 @@ def _operation(spec: RouteSpec, names: Any) -> dict[str, Any]:
         codes |= {409, 422}
     codes |= set(spec.errors)
     responses: dict[str, Any] = {str(spec.status): ok}
+    for other in spec.also:
+        responses[str(other)] = {**ok, "description": "OK (see the summary)"}
     for code in sorted(codes):
         responses[str(code)] = {
             "description": _DESCRIPTIONS.get(code, "Error"),

@@ -83,6 +83,8 @@ class Runtime:
     """``services/live.broadcast`` once app.py wired it (``services/announcements.py``)."""
     participants: Bounded[str, tuple[str, ...]] = field(default_factory=Bounded)
     """Conversation id → its participants, which never change (``services/chat.py``)."""
+    open_conversations: Bounded[str, bool] = field(default_factory=Bounded)
+    """Quote conversations whose quote was accepted: open for good (``services/chat.py``)."""
     owners: Bounded[str, str] = field(default_factory=Bounded)
     """Connection id → its user, which never changes (``services/presence.py``)."""
     catalog: tuple[float, list[dict[str, Any]]] = (0.0, [])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -20,9 +21,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from chalice.app import Blueprint, CognitoUserPoolAuthorizer, Response
 from pydantic import BaseModel, ValidationError
 
-from chalicelib import config, lazy
+from chalicelib import config, lazy, strictjson
 from chalicelib.auth import Principal, principal_from_claims
-from chalicelib.errors import TITLES, DomainError, Forbidden, Invalid, TooLarge, Unauthenticated
+from chalicelib.errors import (
+    TITLES,
+    DomainError,
+    Forbidden,
+    Invalid,
+    PreconditionFailed,
+    TooLarge,
+    Unauthenticated,
+)
 
 if TYPE_CHECKING:
     from chalicelib.adapters import idempotency
@@ -68,6 +77,8 @@ class RouteSpec:
     calls: int | None = None
     """The most DynamoDB calls one invocation makes, delivering its events included
     (checked by the route budget tests, rendered into the docs)."""
+    also: tuple[int, ...] = ()
+    """Success statuses besides ``status`` (e.g. 200 for a retried create)."""
 
 
 ROUTES: list[RouteSpec] = []
@@ -146,15 +157,58 @@ def parse_model(model: type[M], data: Any, *, where: str) -> M:
         raise Invalid(f"Invalid {where}: {summary}", errors=errors) from exc
 
 
+def parse_body(model: type[M], raw: bytes | str) -> M:
+    """Validate a JSON body (already through :func:`json_body`) into ``model`` in strict
+    mode: JSON types as they are (no ``"45.1"`` or ``true`` for a number, no ``"yes"`` for
+    a bool); a 400 whose message names each bad field."""
+    try:
+        return model.model_validate_json(raw, strict=True)
+    except ValidationError as exc:
+        errors = validation_errors(exc)
+        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        raise Invalid(f"Invalid body: {summary}", errors=errors) from exc
+
+
 def json_body(raw: bytes | None) -> Any:
     if raw is None or raw == b"":
         return None
     if len(raw) > MAX_BODY_BYTES:
         raise TooLarge(f"The body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES} bytes.")
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Invalid(f"The body is not valid JSON: {exc}.") from exc
+    return strictjson.loads(raw)
+
+
+_ENTITY_TAG = re.compile(r'\s*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*')
+_VERSION = re.compile(r"[0-9]{1,15}")
+
+
+def if_match(header: str) -> int | None:
+    """The version an ``If-Match`` header asks for (RFC 9110 13.1.1): ``*`` → None (any);
+    otherwise a list of entity tags compared *strongly* with ``"<version>"``. A header
+    that is not ``*`` or entity tags is a 400; weak tags (``W/"3"``) never match and
+    neither do tags this API never issues, so a header with no strong ``"<digits>"`` tag is
+    a 412; two different versions are a 400 (send the one you read)."""
+    value = header.strip()
+    if value == "*":
+        return None
+    versions: set[int] = set()
+    for part in value.split(","):
+        match = _ENTITY_TAG.fullmatch(part)
+        if match is None:
+            raise Invalid(
+                'If-Match: expected "*" or the quoted ETag you read, like "3" '
+                f"(RFC 9110), not {header[:40]!r}."
+            )
+        weak, opaque = match.groups()
+        if not weak and _VERSION.fullmatch(opaque):
+            versions.add(int(opaque))
+    if not versions:
+        raise PreconditionFailed(
+            "If-Match matches no current version: weak ETags (W/) never match (strong "
+            'comparison); send the ETag you read, like "3".'
+        )
+    if len(versions) > 1:
+        raise Invalid("If-Match: send the one ETag you read, not several versions.")
+    return versions.pop()
 
 
 def dump(value: Any) -> Any:
@@ -193,6 +247,7 @@ def route(
     tag: str = "",
     errors: Sequence[int] = (),
     calls: int | None = None,
+    also: Sequence[int] = (),
 ) -> Callable[[Callable[[Call], Any]], Callable[..., Response]]:
     """Register ``view`` on ``bp`` with the edge behaviour described in the module doc."""
     spec = RouteSpec(
@@ -210,6 +265,7 @@ def route(
         tag=tag or path.strip("/").split("/")[0] or "service",
         errors=tuple(errors),
         calls=calls,
+        also=tuple(also),
     )
     ROUTES.append(spec)
 
@@ -255,11 +311,16 @@ def _handle(
     if spec.roles and not principal.groups.intersection(spec.roles):
         raise Forbidden(f"This route is for {' or '.join(spec.roles)} only.")
     parsed_body = None
+    if spec.body is None and payload is not None and payload != {}:
+        raise Invalid(f"{spec.method} {spec.path} takes no body: send none (or {{}}).")
+    if spec.query is None and request.query_params:
+        names = ", ".join(sorted(request.query_params))
+        raise Invalid(f"{spec.method} {spec.path} takes no query parameters (got {names}).")
     if spec.body is not None:
         optional = not any(f.is_required() for f in spec.body.model_fields.values())
         if payload is None and not optional:
             raise Invalid("A JSON body is required.")
-        parsed_body = parse_model(spec.body, {} if payload is None else payload, where="body")
+        parsed_body = parse_body(spec.body, raw if payload is not None and raw else b"{}")
     parsed_query = None
     if spec.query is not None:
         parsed_query = parse_model(spec.query, dict(request.query_params or {}), where="query")

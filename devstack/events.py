@@ -224,7 +224,7 @@ def select_route(body: str | bytes, routes: Iterable[str]) -> str | None:
     if isinstance(body, str):
         try:
             doc = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # API Gateway too routes these to $default
             doc = None
         if isinstance(doc, dict):
             action = doc.get("action")

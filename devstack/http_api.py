@@ -6,8 +6,8 @@ authorizer does (signature against the emulator's JWKS, expiry, issuer, audience
 ``token_use``) with the app's own :class:`chalicelib.auth.TokenVerifier`, then puts the
 claims where API Gateway puts them (``requestContext.authorizer.claims``), so the app code
 path is the cloud's. Every failure is a 401 problem-details response, never a dropped
-connection. Unknown routes are a 404 problem (the cloud stack maps API Gateway's
-MISSING_AUTHENTICATION_TOKEN gateway response the same way).
+connection. Unknown routes are a 404 problem; a method a path lacks (any method, ``TRACE``
+included) is a 405 problem with ``Allow`` (docs/api.md says what the cloud answers).
 
 Run: ``python -m devstack.http_api --port 8000`` (devstack's supervisor does).
 """
@@ -115,8 +115,46 @@ class Handler(ChaliceRequestHandler):
 
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
 
+    def __getattr__(self, name: str) -> Any:
+        """``do_TRACE``, ``do_CONNECT``, any other method: a 405 problem with ``Allow``
+        (or a 404 for an unknown path), not http.server's 501 HTML page."""
+        if name.startswith("do_"):
+            return self._unsupported_method
+        raise AttributeError(name)
+
+    def _unsupported_method(self) -> None:
+        path = self.path.split("?", maxsplit=1)[0]
+        allowed = allowed_methods(self._app_object, path)
+        if allowed is None:
+            status, title, detail, headers = 404, "Not Found", f"No route {path}.", {}
+        else:
+            status, title = 405, "Method Not Allowed"
+            detail = f"{self.command} is not a method of {path}."
+            headers = {"Allow": ", ".join(allowed)}
+        length = int(self.headers.get("Content-Length") or 0)
+        if 0 < length <= 1024 * 1024:
+            self.rfile.read(length)
+        else:
+            self.close_connection = True
+        self._send_http_response(
+            status,
+            {"Content-Type": "application/problem+json", **headers},
+            _problem_bytes(status, title, detail, path),
+        )
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         log.info("%s %s", self.address_string(), format % args)
+
+
+def allowed_methods(app: Any, path: str) -> list[str] | None:
+    """The methods the app serves on ``path`` (a real path), None when no route matches."""
+    from chalice.local import RouteMatcher
+
+    try:
+        matched = RouteMatcher(list(app.routes)).match_route(path)
+    except ValueError:
+        return None
+    return sorted(app.routes[matched.route])
 
 
 def make_server(app: Any, host: str, port: int) -> LocalDevServer:

@@ -303,7 +303,7 @@ def _ws_name(event: Mapping[str, Any]) -> tuple[str, int]:
     if route == "$default" and isinstance(body, str):
         try:
             action = json.loads(body).get("action")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             action = None
         route = f"$default {action if isinstance(action, str) else '?'}"
     return route, size

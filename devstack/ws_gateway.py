@@ -592,6 +592,13 @@ class WebSocketGateway:
             self._spawn(self._dispatch(live, message))
 
     async def _dispatch(self, live: _Live, message: str | bytes) -> None:
+        try:
+            await self._route(live, message)
+        except Exception:  # a frame never kills the gateway's task silently
+            LOG.exception("frame on %s could not be dispatched", live.meta.connection_id)
+            await self._send_error(live, "Internal server error")
+
+    async def _route(self, live: _Live, message: str | bytes) -> None:
         route = events.select_route(message, self.app.websocket_handlers.keys())
         if route is None:
             await self._send_error(live, "Forbidden")

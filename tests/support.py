@@ -114,3 +114,26 @@ def count_dynamodb_calls() -> Iterator[CallCounter]:
         yield counter
     finally:
         _counting.remove(counter)
+
+
+def documented_statuses(method: str, path: str) -> set[int] | None:
+    """The statuses ``/openapi.json`` lists for the route serving ``method path`` (a real
+    path), None when the document has no such operation."""
+    from chalicelib import openapi
+
+    bare = path.split("?", maxsplit=1)[0]
+    for template, operations in openapi.document()["paths"].items():
+        pattern = re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, bare) and method.lower() in operations:
+            return {int(code) for code in operations[method.lower()]["responses"]}
+    return None
+
+
+def assert_documented(method: str, path: str, status: int) -> None:
+    """Every status a route really answers is one ``/openapi.json`` lists for it (a method
+    the path lacks must be a 405)."""
+    statuses = documented_statuses(method, path)
+    if statuses is None:
+        assert status in (404, 405), f"{method} {path} answered {status}, not in the document"
+        return
+    assert status in statuses, f"{method} {path} answered {status}; documented: {statuses}"

@@ -102,17 +102,17 @@ def delete(key: str) -> None:
 # --- read URLs: the one switch ----------------------------------------------------------
 
 
-def read_url(key: str, ttl_s: int = READ_URL_TTL_S) -> str:
+def read_url(key: str, ttl_s: int = READ_URL_TTL_S, content_type: str = "") -> str:
     """A time-limited URL to read ``key``: CloudFront signed when configured, else a
-    presigned S3 GET."""
+    presigned S3 GET, which then answers with ``content_type`` whatever the object was
+    stored with (processing refuses objects stored with another type in either case)."""
     s = runtime.settings()
     if s.media_cdn_domain and s.cloudfront_key_id and s.cloudfront_key_secret:
         return cloudfront_url(s.media_cdn_domain, s.cloudfront_key_id, key, ttl_s)
-    return str(
-        client().generate_presigned_url(
-            "get_object", Params={"Bucket": bucket(), "Key": key}, ExpiresIn=ttl_s
-        )
-    )
+    params = {"Bucket": bucket(), "Key": key}
+    if content_type:
+        params["ResponseContentType"] = content_type
+    return str(client().generate_presigned_url("get_object", Params=params, ExpiresIn=ttl_s))
 
 
 def cloudfront_url(domain: str, key_id: str, key: str, ttl_s: int) -> str:

@@ -32,6 +32,7 @@ bp = Blueprint(__name__)
     idempotent=True,
     errors=(503,),
     calls=2,
+    also=(200,),
 )
 def post_device(call: Call) -> Reply:
     device, created = svc.register(call.principal, call.body)

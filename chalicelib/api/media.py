@@ -71,7 +71,7 @@ def media_events(event: SQSEvent) -> None:
     for record in event:
         try:
             records = s3_records(record.body)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, RecursionError):
             log.error("media queue: not an S3 notification: %.200s", record.body)
             continue
         for s3_record in records:

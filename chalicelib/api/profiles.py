@@ -21,7 +21,7 @@ from chalicelib.schemas.profiles import (
     SettingsDoc,
     SettingsOut,
 )
-from chalicelib.web import Call, Reply, route
+from chalicelib.web import Call, Reply, if_match, route
 
 if TYPE_CHECKING:
     from chalicelib.services import health
@@ -66,7 +66,7 @@ def get_me(call: Call) -> Profile:
     summary="Update my profile",
     body=ProfilePatch,
     response=Profile,
-    calls=2,
+    calls=3,
 )
 def patch_me(call: Call) -> Profile:
     return svc.patch_me(call.principal, call.body)
@@ -104,7 +104,7 @@ def put_settings(call: Call) -> Reply:
             'If-Match is required: send the ETag of GET /me/settings ("0" before the first '
             "save, * to overwrite whatever is there)."
         )
-    out = svc.put_settings(call.principal, call.body, svc.parse_if_match(header))
+    out = svc.put_settings(call.principal, call.body, if_match(header))
     return Reply(body=out, headers={"ETag": svc.etag(out.version)})
 
 

@@ -10,7 +10,6 @@ stays open.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from typing import TYPE_CHECKING, Any
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from chalice.app import Blueprint, Response, WebsocketEvent
 from pydantic import ValidationError
 
-from chalicelib import auth, lazy
+from chalicelib import auth, lazy, strictjson
 from chalicelib.errors import DomainError, Forbidden, Invalid, Unauthenticated
 from chalicelib.schemas.common import Page, PageQuery
 from chalicelib.schemas.realtime import (
@@ -104,7 +103,7 @@ def ws_message(event: WebsocketEvent) -> None:
         payload = _payload(event.body)
         action = payload.get("action") if isinstance(payload.get("action"), str) else None
         ref = payload.get("ref") if isinstance(payload.get("ref"), str) else None
-        reply = _handle_frame(event.connection_id, payload)
+        reply = _handle_frame(event.connection_id, payload, event.body)
     except DomainError as exc:
         reply = live.frame("error", _error(exc, action, ref))
     except Exception:
@@ -124,10 +123,7 @@ def ws_message(event: WebsocketEvent) -> None:
 
 
 def _payload(body: str) -> dict[str, Any]:
-    try:
-        payload = json.loads(body)
-    except ValueError as exc:
-        raise Invalid("A frame is a JSON object with an action.") from exc
+    payload = strictjson.loads(body, what="The frame")
     if not isinstance(payload, dict):
         raise Invalid("A frame is a JSON object with an action.")
     if payload.get("action") not in ACTIONS:
@@ -148,10 +144,11 @@ def _error(exc: DomainError, action: str | None, ref: str | None) -> dict[str, A
     return data
 
 
-def _handle_frame(connection_id: str, payload: dict[str, Any]) -> dict[str, Any] | None:
-    """Run one frame; the frame to send back to this socket, if any."""
+def _handle_frame(connection_id: str, payload: dict[str, Any], body: str) -> dict[str, Any] | None:
+    """Run one frame (``payload``: ``body`` through strictjson); the frame to send back
+    to this socket, if any. Validated in strict mode, as HTTP bodies are."""
     try:
-        frame = CLIENT_FRAME.validate_python(payload)
+        frame = CLIENT_FRAME.validate_json(body, strict=True)
     except ValidationError as exc:
         errors = [e for e in validation_errors(exc) if e["field"] != "action"]
         for e in errors:  # "chat.send.text" → "text": the union member is noise
@@ -220,8 +217,9 @@ def list_messages(call: Call) -> Page[Message]:
     response=Message,
     status=201,
     idempotent=True,
-    errors=(404,),
-    calls=5,
+    errors=(404, 409),
+    calls=8,
+    also=(200,),
 )
 def post_message(call: Call) -> Reply:
     message, created = chat.send(call.user_id(), _conversation_id(call), call.body)

@@ -144,3 +144,32 @@ def thumbnail(data: bytes, content_type: str) -> Thumbnail:
     ) as exc:
         raise NotAnImage(f"The image could not be decoded ({exc}).") from exc
     return Thumbnail(jpeg=out.getvalue(), width=width, height=height)
+
+
+def without_metadata(data: bytes, content_type: str) -> bytes:
+    """The image re-encoded in its own format with no metadata (EXIF and its GPS position,
+    XMP, comments, text chunks, ICC profile): what users other than the owner are served.
+    EXIF orientation is applied first, so the copy looks the same. Pure; call after
+    :func:`thumbnail` accepted the image (raises :class:`NotAnImage` otherwise)."""
+    from io import BytesIO
+
+    from PIL import Image, ImageOps
+
+    fmt = _PIL_FORMATS.get(content_type)
+    if fmt is None:
+        raise NotAnImage(f"{content_type} is not an image type.")
+    try:
+        with Image.open(BytesIO(data)) as opened:
+            image = ImageOps.exif_transpose(opened) or opened
+            pixels = Image.new(image.mode, image.size)  # a fresh image: no info carried over
+            pixels.paste(image)
+            if image.mode == "P" and image.getpalette():
+                pixels.putpalette(image.getpalette() or [])
+            if fmt == "JPEG" and pixels.mode not in ("RGB", "L", "CMYK"):
+                pixels = pixels.convert("RGB")
+            out = BytesIO()
+            options: dict[str, object] = {"quality": 90} if fmt in ("JPEG", "WEBP") else {}
+            pixels.save(out, format=fmt, **options)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise NotAnImage(f"The image could not be decoded ({exc}).") from exc
+    return out.getvalue()

@@ -10,7 +10,7 @@ from pydantic import Field, field_validator, model_validator
 
 from chalicelib.domain.geo import MAX_RADIUS_KM
 from chalicelib.ids import ULID_PATTERN
-from chalicelib.schemas.common import Location, Model, Strict
+from chalicelib.schemas.common import Location, Model, Strict, single_line
 
 Role = Literal["customers", "providers"]
 E164 = r"^\+[1-9][0-9]{6,14}$"
@@ -44,6 +44,11 @@ class ProfilePatch(Strict):
     name: str | None = Field(default=None, min_length=1, max_length=80)
     phone: str | None = Field(default=None, pattern=E164, description="E.164, e.g. +14155550100")
     avatar_media_id: str | None = Field(default=None, pattern=ULID_PATTERN)
+
+    @field_validator("name")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        return None if value is None else single_line(value)
 
     @model_validator(mode="after")
     def _not_empty(self) -> ProfilePatch:

@@ -42,7 +42,7 @@ def parse(subject: str | None, message: str) -> dict[str, Any]:
     """The announcement's ``title``/``body``/``data`` from a topic message. Pure."""
     try:
         doc = json.loads(message)
-    except ValueError:
+    except (ValueError, RecursionError):
         doc = None
     if isinstance(doc, dict) and ("body" in doc or "title" in doc):
         data = doc.get("data")

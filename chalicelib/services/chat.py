@@ -16,7 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import ids, observability, runtime
-from chalicelib.errors import NotFound
+from chalicelib.domain.market import QuoteStatus
+from chalicelib.errors import Conflict, NotFound
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.realtime import (
     ConversationSummary,
@@ -25,10 +26,12 @@ from chalicelib.schemas.realtime import (
     MessagePreview,
     ReadState,
 )
-from chalicelib.services import events, live
-from chalicelib.store import keys, pagination
+from chalicelib.services import events, live, media
+from chalicelib.store import keys, marketplace, pagination
 from chalicelib.store import realtime as store
 from chalicelib.store.conversations import ConversationItem, MemberItem
+
+CHAT_IMAGE = "chat_image"
 
 
 def _remember(conv: ConversationItem) -> tuple[str, ...]:
@@ -107,11 +110,16 @@ def send(user_id: str, conversation_id: str, content: MessageContent) -> tuple[M
     1 BatchGetItem (conversation + this send's message, if stored) + 1 UpdateItem (seq) + 1
     conditional PutItem (the message, keyed by its client_msg_id: 3 write units in all) + 1
     BatchGetItem (the participants' sockets, and the settings and push devices of the
-    others: an offline one costs no more). A retry: 1 BatchGetItem."""
+    others: an offline one costs no more); an image adds 1 BatchGetItem (the media check)
+    + 1 BatchWriteItem (the participants' grants). A retry: 1 BatchGetItem."""
     conv, stored = store.conversation_and_dedupe(conversation_id, user_id, content.client_msg_id)
     people = _checked(user_id, conversation_id, conv)
     if stored is not None:
         return _message(stored), False
+    assert conv is not None
+    _check_open(conv, conversation_id, people)
+    if content.media_id is not None:
+        _share_image(user_id, people, conversation_id, content.media_id)
     now = ids.iso()
     preview = {"sender_id": user_id, "text": content.text, "media_id": content.media_id, "at": now}
     seq = store.take_seq(conversation_id, user_id, preview)
@@ -124,6 +132,32 @@ def send(user_id: str, conversation_id: str, content: MessageContent) -> tuple[M
         return _message(first), False
     observability.count("MessagesSent")
     return _deliver(people, item), True
+
+
+def _check_open(conv: ConversationItem, conversation_id: str, people: tuple[str, ...]) -> None:
+    """A quote's conversation takes messages while the quote is pending or accepted (then
+    it is the job's); once the quote was declined or withdrawn it is read-only: both sides
+    keep what was said, nobody adds to it (409). Job conversations stay open (follow-ups,
+    reviews). 1 GetItem for a quote's conversation until its quote is seen accepted, which
+    this container then remembers (an accepted quote never changes)."""
+    if conv.ref_type != "quote" or conversation_id in runtime.get().open_conversations:
+        return
+    quote = marketplace.quote(people[0], str(conv.ref_id))  # participants: customer first
+    status = quote.status if quote is not None else None
+    if status == QuoteStatus.ACCEPTED:
+        runtime.get().open_conversations[conversation_id] = True
+    elif status != QuoteStatus.PENDING:
+        raise Conflict(f"The quote was {status or 'removed'}: this conversation is read-only now.")
+
+
+def _share_image(
+    user_id: str, people: tuple[str, ...], conversation_id: str, media_id: str
+) -> None:
+    """A chat image must be the sender's own, ready, uploaded as ``chat_image`` (else a
+    400 naming ``media_id``); the other participants may then read it (before the message
+    reaches them). 1 BatchGetItem + 1 BatchWriteItem."""
+    media.check_attachable(user_id, [media_id], (CHAT_IMAGE,), ready=True, field="media_id")
+    media.share(media_id, [p for p in people if p != user_id], "conversation", conversation_id)
 
 
 def typing(user_id: str, conversation_id: str, is_typing: bool) -> None:
@@ -177,15 +211,21 @@ def messages(
     """Messages with ``seq > after`` in order (catch-up after a reconnect).
     1 Query (+1 GetItem the first time this container sees the conversation)."""
     participants(user_id, conversation_id)
-    start = pagination.decode(cursor, hash_key="pk", hash_value=keys.conversation(conversation_id))
+    pk = keys.conversation(conversation_id)
+    listed = f"messages|{pk}"
+    start = pagination.decode(cursor, list_id=listed, hash_key="pk", hash_value=pk)
     items, last_key = store.messages_after(conversation_id, after, limit, start)
-    return Page[Message](items=[_message(i) for i in items], cursor=pagination.encode(last_key))
+    return Page[Message](
+        items=[_message(i) for i in items], cursor=pagination.encode(last_key, list_id=listed)
+    )
 
 
 def conversations(user_id: str, limit: int, cursor: str | None) -> Page[ConversationSummary]:
     """My conversations, newest first, with unread counts and whether the counterpart is
     online. 1 Query + 1 BatchGetItem (conversations) + 1 BatchGetItem (sockets)."""
-    start = pagination.decode(cursor, hash_key="pk", hash_value=keys.user(user_id))
+    pk = keys.user(user_id)
+    listed = f"conversations|{pk}"
+    start = pagination.decode(cursor, list_id=listed, hash_key="pk", hash_value=pk)
     mine, last_key = store.members(user_id, limit, start)
     convs = store.conversations([m.conversation_id for m in mine])
     online = live.online([m.counterpart_id for m in mine if m.counterpart_id])
@@ -194,7 +234,9 @@ def conversations(user_id: str, limit: int, cursor: str | None) -> Page[Conversa
         for m in mine
         if m.conversation_id in convs
     ]
-    return Page[ConversationSummary](items=items, cursor=pagination.encode(last_key))
+    return Page[ConversationSummary](
+        items=items, cursor=pagination.encode(last_key, list_id=listed)
+    )
 
 
 def _summary(

@@ -29,7 +29,7 @@ from typing import Any
 
 from chalicelib import ids, runtime
 from chalicelib.adapters import websocket
-from chalicelib.domain.jobs import JobState
+from chalicelib.domain.jobs import TERMINAL_STATES, JobState
 from chalicelib.errors import Conflict, Forbidden, NotFound, TooFrequent
 from chalicelib.schemas.realtime import JobLocation, LocationFrame
 from chalicelib.services import events
@@ -272,7 +272,9 @@ def _location(item: store.LocationItem) -> JobLocation:
 
 def last_location(user_id: str, job_id: str) -> JobLocation:
     """The job's last position, for its customer or provider. 1 GetItem (job) + 1 GetItem."""
-    _job_of_participant(user_id, job_id)
+    job = _job_of_participant(user_id, job_id)
+    if job.state in TERMINAL_STATES:  # the provider's position is the job's, not the customer's
+        raise NotFound(f"Job {job_id} ended: its provider's position is not shared any more.")
     item = store.location(job_id)
     if item is None:
         raise NotFound(f"Job {job_id} has no position yet.")

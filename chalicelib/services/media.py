@@ -45,6 +45,12 @@ def thumbnail_key(owner_id: str, media_id: str) -> str:
     return f"{THUMBNAILS_PREFIX}{owner_id}/{media_id}.jpg"
 
 
+def clean_key(owner_id: str, media_id: str) -> str:
+    """The copy without metadata: a derived image, beside the thumbnail (the prefix the
+    stack lets this handler write)."""
+    return f"{THUMBNAILS_PREFIX}{owner_id}/{media_id}.clean"
+
+
 def start_upload(principal: Principal, body: UploadIn) -> UploadOut:
     """A pending media record and the presigned POST to upload it with (signed locally);
     :class:`Invalid` when the purpose, type or size is not allowed."""
@@ -65,7 +71,7 @@ def start_upload(principal: Principal, body: UploadIn) -> UploadOut:
     )
 
 
-def _out(item: MediaItem) -> MediaOut:
+def _out(item: MediaItem, reader_id: str = "") -> MediaOut:
     out = MediaOut(
         id=item.media_id,
         purpose=item.purpose,  # type: ignore[arg-type]
@@ -79,8 +85,13 @@ def _out(item: MediaItem) -> MediaOut:
         updated_at=item.updated_at,
     )
     if item.status == repo.READY:
-        out.url = s3.read_url(item.key)
-        out.thumbnail_url = s3.read_url(item.thumb_key) if item.thumb_key else None
+        # The owner reads the original; everyone else an image's copy without metadata
+        # (no EXIF GPS position): originals stay private to their owner.
+        key = item.key if reader_id == item.owner_id or not item.clean_key else item.clean_key
+        out.url = s3.read_url(key, content_type=item.content_type)
+        out.thumbnail_url = (
+            s3.read_url(item.thumb_key, content_type="image/jpeg") if item.thumb_key else None
+        )
         out.urls_expire_at = ids.iso(ids.now() + timedelta(seconds=s3.READ_URL_TTL_S))
     return out
 
@@ -94,15 +105,21 @@ def get(principal: Principal, media_id: str) -> MediaOut:
     item, granted = repo.get_with_grant(media_id, principal.user_id)
     if item is None or (item.owner_id != principal.user_id and not granted):
         raise NotFound("No such media.")
-    return _out(item)
+    return _out(item, principal.user_id)
 
 
 def check_attachable(
-    owner_id: str, media_ids: Iterable[str], purposes: Iterable[str] | None = None
+    owner_id: str,
+    media_ids: Iterable[str],
+    purposes: Iterable[str] | None = None,
+    *,
+    ready: bool = False,
+    field: str = "media_ids",
 ) -> None:
     """For other capabilities: raise a 400 naming each media id that is unknown, not the
-    owner's, rejected, or of another purpose. Pending media may be attached (it becomes
-    readable when ready). 1 BatchGetItem."""
+    owner's, rejected, of another purpose or (``ready``) not processed yet. Request photos
+    may be attached while pending (they become readable when ready); a chat image and an
+    avatar must be ready (``ready=True``). 1 BatchGetItem."""
     wanted = list(dict.fromkeys(media_ids))
     if not wanted:
         return
@@ -112,19 +129,31 @@ def check_attachable(
     for media_id in wanted:
         item = found.get(media_id)
         if item is None or item.owner_id != owner_id:
-            bad.append({"field": "media_ids", "message": f"{media_id}: no such media of yours"})
+            bad.append({"field": field, "message": f"{media_id}: no such media of yours"})
         elif item.status == repo.REJECTED:
-            bad.append({"field": "media_ids", "message": f"{media_id}: rejected ({item.reason})"})
+            bad.append({"field": field, "message": f"{media_id}: rejected ({item.reason})"})
         elif allowed is not None and item.purpose not in allowed:
             bad.append(
                 {
-                    "field": "media_ids",
+                    "field": field,
                     "message": f"{media_id}: uploaded as {item.purpose}, "
                     f"expected {' or '.join(sorted(allowed))}",
                 }
             )
+        elif ready and item.status != repo.READY:
+            bad.append(
+                {"field": field, "message": f"{media_id}: not ready yet (wait for media.ready)"}
+            )
     if bad:
-        raise Invalid("media_ids: " + "; ".join(b["message"] for b in bad), errors=bad)
+        raise Invalid(f"{field}: " + "; ".join(b["message"] for b in bad), errors=bad)
+
+
+def share(media_id: str, user_ids: Iterable[str], ref_type: str, ref_id: str) -> None:
+    """Let ``user_ids`` read a media (e.g. a chat image: the conversation's other
+    participants). 1 BatchWriteItem (≤ 25 users)."""
+    grants = repo.grant_items([media_id], user_ids, ref_type, ref_id)
+    if grants:
+        repo.grant(grants)
 
 
 # --- processing (the media queue's handler) -----------------------------------------------
@@ -146,10 +175,15 @@ def on_storage_event(event_name: str, key: str) -> str:
     converge. DynamoDB: 1 GetItem + at most 1 conditional UpdateItem."""
     parsed = parse_key(key)
     if parsed is None:
-        return "ignored"  # thumbnails and anything outside uploads/
+        if not key.startswith(UPLOADS_PREFIX):
+            return "ignored"  # thumbnails and clean copies: written by this handler
+        if s3.head(key) is not None:  # under uploads/ but not a key this API issues
+            log.warning("deleting %s: not a key an upload was offered for", key)
+            s3.delete(key)
+        return "unknown"
     owner_id, media_id = parsed
     item = repo.get(media_id, consistent=True)
-    if item is None or item.owner_id != owner_id:
+    if item is None or item.owner_id != owner_id or item.key != key:
         if s3.head(key) is not None:
             log.warning("deleting %s: no pending upload of this user has that key", key)
             s3.delete(key)
@@ -173,8 +207,9 @@ def _removed(item: MediaItem) -> str:
         reason="The file was deleted.",
     ):
         return "duplicate"
-    if item.thumb_key:
-        s3.delete(item.thumb_key)
+    for derived in (item.thumb_key, item.clean_key):
+        if derived:
+            s3.delete(derived)
     return "deleted"
 
 
@@ -182,9 +217,19 @@ def _check(item: MediaItem, head: s3.Head) -> str:
     rule = rules.PURPOSES[item.purpose]
     limit = min(int(item.declared_size), rule.max_bytes)
     thumb: rules.Thumbnail | None = None
+    clean: bytes | None = None
     etag = head.etag
-    if head.size > limit:
-        problem: str | None = rules.file_problem(
+    stored_type = head.content_type.split(";", 1)[0].strip().lower()
+    if stored_type != item.content_type.lower():
+        # S3 enforces the policy's Content-Type; an object stored with another one (a
+        # form edited against a store that does not) would be served with it: refused.
+        problem: str | None = (
+            f"content_type: stored as {head.content_type or 'no type'}, "
+            f"uploaded for {item.content_type}."
+        )
+        size = head.size
+    elif head.size > limit:
+        problem = rules.file_problem(
             item.purpose, item.content_type, int(item.declared_size), head.size, b""
         )
         size = head.size
@@ -200,6 +245,7 @@ def _check(item: MediaItem, head: s3.Head) -> str:
         if problem is None and rule.thumbnail:
             try:
                 thumb = rules.thumbnail(data, item.content_type)
+                clean = rules.without_metadata(data, item.content_type)
             except rules.NotAnImage as exc:
                 problem = str(exc)
     if problem is not None:
@@ -208,13 +254,17 @@ def _check(item: MediaItem, head: s3.Head) -> str:
         )
         if settled:
             s3.delete(item.key)
-            if item.thumb_key:
-                s3.delete(item.thumb_key)
+            for derived in (item.thumb_key, item.clean_key):
+                if derived:
+                    s3.delete(derived)
     else:
-        thumb_key = None
+        thumb_key = clean_copy = None
         if thumb is not None:
             thumb_key = thumbnail_key(item.owner_id, item.media_id)
             s3.put(thumb_key, thumb.jpeg, "image/jpeg")
+        if clean is not None:
+            clean_copy = clean_key(item.owner_id, item.media_id)
+            s3.put(clean_copy, clean, item.content_type)
         settled = repo.settle(
             item.media_id,
             from_etag=item.etag,
@@ -224,6 +274,7 @@ def _check(item: MediaItem, head: s3.Head) -> str:
             width=thumb.width if thumb else None,
             height=thumb.height if thumb else None,
             thumb_key=thumb_key,
+            clean_key=clean_copy,
         )
     if not settled:
         return "duplicate"

@@ -22,7 +22,7 @@ from chalicelib.schemas.profiles import (
     SettingsDoc,
     SettingsOut,
 )
-from chalicelib.services import accounts, events, moderation
+from chalicelib.services import accounts, events, media, moderation
 from chalicelib.store import blocks as blocks_repo
 from chalicelib.store import keys
 from chalicelib.store import profiles as repo
@@ -58,9 +58,18 @@ def ensure_profile(principal: Principal) -> UserItem:
 
 
 def patch_me(principal: Principal, patch: ProfilePatch) -> Profile:
-    """Apply the patch to the caller's profile (created on first use); 400 for a name with
-    words the marketplace does not allow."""
+    """Apply the patch to the caller's profile (created on first use): 400 for a name with
+    words the marketplace does not allow; an avatar must be the caller's own media, ready,
+    uploaded as ``avatar`` (1 more call)."""
     moderation.refuse(patch.name, "name")
+    if patch.avatar_media_id is not None:  # theirs, ready, uploaded as an avatar
+        media.check_attachable(
+            principal.user_id,
+            [patch.avatar_media_id],
+            ("avatar",),
+            ready=True,
+            field="avatar_media_id",
+        )
     ensure_profile(principal)
     changes = {name: getattr(patch, name) for name in patch.model_fields_set}
     item = repo.update_user(principal.user_id, changes)
@@ -72,21 +81,6 @@ def patch_me(principal: Principal, patch: ProfilePatch) -> Profile:
 
 def etag(version: int) -> str:
     return f'"{version}"'
-
-
-def parse_if_match(header: str | None) -> int | None:
-    """``If-Match: "3"`` → 3; ``*`` → None (any version). Anything else is a 400."""
-    if header is None:
-        raise Invalid("If-Match is required")  # replaced by 428 at the route
-    value = header.strip()
-    if value == "*":
-        return None
-    if value.startswith("W/"):
-        value = value[2:]
-    value = value.strip('"')
-    if not value.isdigit():
-        raise Invalid('If-Match: expected an ETag from GET /me/settings, like "3".')
-    return int(value)
 
 
 def get_settings(principal: Principal) -> SettingsOut:

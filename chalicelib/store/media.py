@@ -50,6 +50,8 @@ class MediaItem(Entity, discriminator="media"):
     width = NumberAttribute(null=True)
     height = NumberAttribute(null=True)
     thumb_key = UnicodeAttribute(null=True)
+    clean_key = UnicodeAttribute(null=True)
+    """An image's copy without metadata, what everyone but the owner is served."""
 
 
 class MediaViewerItem(Entity, discriminator="media_viewer"):
@@ -161,6 +163,7 @@ def settle(
     width: int | None = None,
     height: int | None = None,
     thumb_key: str | None = None,
+    clean_key: str | None = None,
 ) -> bool:
     """Move the record to ``status`` for the object version ``etag``, only if it is still
     settled from ``from_etag`` (``None``: never settled). False when another delivery got
@@ -170,7 +173,11 @@ def settle(
         MediaItem.etag.set(etag),
         MediaItem.updated_at.set(ids.iso()),
     ]
-    for text_attr, text in ((MediaItem.reason, reason), (MediaItem.thumb_key, thumb_key)):
+    for text_attr, text in (
+        (MediaItem.reason, reason),
+        (MediaItem.thumb_key, thumb_key),
+        (MediaItem.clean_key, clean_key),
+    ):
         actions.append(text_attr.remove() if text is None else text_attr.set(text))
     for num_attr, num in (
         (MediaItem.size, size),

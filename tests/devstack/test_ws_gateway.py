@@ -209,6 +209,17 @@ def test_a_failing_handler_answers_an_error_frame_and_keeps_the_socket(
         assert recv_json(ws)["text"] == "still here"
 
 
+def test_a_deeply_nested_frame_reaches_the_app_and_the_socket_stays(
+    gateway: WebSocketGateway, recorder: Recorder
+) -> None:
+    deep = '{"action": "echo", "text": ' + "[" * 10000 + "]" * 10000 + "}"
+    with open_socket(gateway) as ws:
+        ws.send(deep)
+        assert recorder.wait_for("$default")[0]["body"] == deep  # routed like API Gateway
+        ws.send(json.dumps({"action": "echo", "text": "still here"}))
+        assert recv_json(ws)["text"] == "still here"
+
+
 def test_a_blocked_handler_does_not_hold_up_other_sockets(gateway: WebSocketGateway) -> None:
     with open_socket(gateway) as slow, open_socket(gateway) as fast:
         slow.send(json.dumps({"action": "block"}))

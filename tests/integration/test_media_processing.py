@@ -230,3 +230,96 @@ def test_messages_that_are_not_s3_notifications_are_skipped(h):
     sns_wrapped = json.dumps({"Type": "Notification", "Message": real[0]})
     h.deliver(["not json", test_event, sns_wrapped])
     assert h.record(media_id).status == "ready"
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        f"uploads/{OWNER}/not-an-id",
+        f"uploads/{OWNER}/01HZZZZZZZZZZZZZZZZZZZZZZZ/extra",
+        "uploads/stray.png",
+        f"uploads//{OWNER}",
+    ],
+)
+def test_objects_under_keys_it_never_issued_are_removed(h, key):
+    h.put(key, _png(10, 10))
+    h.deliver(h.drain())
+    assert not h.exists(key)
+    assert h.published == []
+
+
+@pytest.mark.parametrize("stored_as", ["text/html", "image/svg+xml", "image/jpeg", ""])
+def test_an_object_stored_with_another_content_type_is_rejected_and_deleted(h, stored_as):
+    data = _png(40, 40)
+    media_id, key = h.start(data=data)
+    h.s3.put_object(
+        Bucket=h.bucket, Key=key, Body=data, **({"ContentType": stored_as} if stored_as else {})
+    )
+    h.deliver(h.drain())
+    record = h.record(media_id)
+    assert record.status == "rejected"
+    assert "content_type" in record.reason
+    assert not h.exists(key)
+
+
+def test_read_urls_fix_the_content_type_they_are_served_with(h):
+    from chalicelib.auth import Principal
+    from chalicelib.services import media
+
+    data = _png(40, 40)
+    media_id, key = h.start(data=data)
+    h.put(key, data)
+    h.deliver(h.drain())
+    out = media.get(Principal(OWNER, "o@example.com", frozenset()), media_id)
+    assert "response-content-type=image%2Fpng" in (out.url or "")
+    assert "response-content-type=image%2Fjpeg" in (out.thumbnail_url or "")
+
+
+def _jpeg_with_gps() -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated: the clean copy applies it
+    exif[0x8825] = {1: "N", 2: (38.0, 43.0, 20.52), 3: "W", 4: (9.0, 8.0, 21.6)}
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 10, 10)).save(out, format="JPEG", exif=exif.tobytes())
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("purpose", ["request_photo", "chat_image", "avatar"])
+def test_others_are_served_a_copy_without_exif_and_the_owner_the_original(h, purpose):
+    from urllib.parse import urlparse
+
+    from chalicelib.auth import Principal
+    from chalicelib.services import media
+    from chalicelib.store import media as repo
+
+    data = _jpeg_with_gps()
+    assert Image.open(io.BytesIO(data)).getexif().get_ifd(0x8825)  # GPS in the original
+    media_id, key = h.start(purpose=purpose, content_type="image/jpeg", data=data)
+    h.put(key, data, "image/jpeg")
+    h.deliver(h.drain())
+    repo.grant(repo.grant_items([media_id], ["viewer"], "request", "R1"))
+
+    def served(user: str) -> bytes:
+        out = media.get(Principal(user, f"{user}@example.com", frozenset()), media_id)
+        path = urlparse(out.url or "").path.split(f"/{h.bucket}/", 1)[-1].lstrip("/")
+        path = path.removeprefix(f"{h.bucket}/")
+        return h.s3.get_object(Bucket=h.bucket, Key=path)["Body"].read()
+
+    assert served(OWNER) == data
+    copy = Image.open(io.BytesIO(served("viewer")))
+    assert copy.format == "JPEG" and copy.size == (48, 64)  # orientation applied
+    assert dict(copy.getexif()) == {} and "exif" not in copy.info
+    h.deliver(h.drain())  # the copy's own notification is ignored
+    assert h.record(media_id).status == "ready"
+
+
+def test_deleting_an_original_deletes_its_clean_copy(h):
+    data = _jpeg_with_gps()
+    media_id, key = h.start(content_type="image/jpeg", data=data)
+    h.put(key, data, "image/jpeg")
+    h.deliver(h.drain())
+    clean = h.record(media_id).clean_key
+    assert clean and h.exists(clean)
+    h.s3.delete_object(Bucket=h.bucket, Key=key)
+    h.deliver(h.drain())
+    assert not h.exists(clean)

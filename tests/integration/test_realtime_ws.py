@@ -207,7 +207,7 @@ def test_the_callback_url_setting_overrides_the_endpoint(ws, monkeypatch):
 @pytest.mark.parametrize(
     ("body", "detail"),
     [
-        ("not json", "JSON object"),
+        ("not json", "not valid JSON"),
         ("[1, 2]", "JSON object"),
         ({"text": "no action"}, "Unknown action None"),
         ({"action": "chat.shout"}, "Unknown action 'chat.shout'"),
@@ -219,6 +219,23 @@ def test_the_callback_url_setting_overrides_the_endpoint(ws, monkeypatch):
         ({"action": "chat.read", "conversation_id": "C", "seq": -1}, "seq"),
         ({"action": "location.update", "job_id": "J", "lat": 999, "lng": 0}, "lat"),
         ({"action": "ping", "extra": 1}, "extra"),
+        ('{"action": "ping", "ref": ' + "[" * 5000 + "]" * 5000 + "}", "nests"),
+        ("[" * 3000 + "]" * 3000, "nests"),
+        ('{"action": "ping", "action": "chat.read"}', "Duplicate key 'action'"),
+        ('{"action": "location.update", "job_id": "J", "lat": NaN, "lng": 0}', "NaN"),
+        ({"action": "location.update", "job_id": "J", "lat": "45.1", "lng": 0}, "lat"),
+        ({"action": "location.update", "job_id": "J", "lat": 1, "lng": True}, "lng"),
+        ({"action": "chat.typing", "conversation_id": "C", "typing": "yes"}, "typing"),
+        ({"action": "chat.read", "conversation_id": "C", "seq": 1.5}, "seq"),
+        (
+            {"action": "chat.send", "conversation_id": "C", "client_msg_id": "a", "text": "\u202e"},
+            "U+202E",
+        ),
+        (
+            {"action": "chat.send", "conversation_id": "C", "client_msg_id": "a", "text": "a\x00"},
+            "U+0000",
+        ),
+        ({"action": "ping", "ref": "r\x00"}, "U+0000"),
     ],
 )
 def test_a_bad_frame_gets_an_error_frame_and_the_socket_stays(chatting, ws, body, detail):

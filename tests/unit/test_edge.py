@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
 
 from chalicelib.auth import _groups, bearer_token, principal_from_claims
-from chalicelib.errors import Invalid, Unauthenticated
-from chalicelib.services.profiles import etag, parse_if_match
+from chalicelib.errors import Invalid, PreconditionFailed, Unauthenticated
+from chalicelib.services.profiles import etag
 from chalicelib.store import pagination
-from chalicelib.web import problem
+from chalicelib.web import if_match, problem
 
 pytestmark = pytest.mark.unit
 
@@ -48,29 +49,114 @@ def test_a_principal_needs_a_subject():
     assert "providers" in p.groups and not p.is_customer
 
 
+LIST = "gsi1|gsi1pk=USER#a|"
+
+
 def test_cursors_round_trip_and_refuse_other_partitions():
     key = {"pk": {"S": "USER#a"}, "sk": {"S": "CONV#01"}}
-    cursor = pagination.encode(key)
+    cursor = pagination.encode(key, list_id="conversations|USER#a")
     assert cursor is not None and "USER" not in cursor  # opaque
-    assert pagination.decode(cursor, hash_key="pk", hash_value="USER#a") == key
+    assert (
+        pagination.decode(
+            cursor, list_id="conversations|USER#a", hash_key="pk", hash_value="USER#a"
+        )
+        == key
+    )
     with pytest.raises(Invalid):
-        pagination.decode(cursor, hash_key="pk", hash_value="USER#b")
+        pagination.decode(
+            cursor, list_id="conversations|USER#b", hash_key="pk", hash_value="USER#b"
+        )
     with pytest.raises(Invalid):
-        pagination.decode("%%%not-base64", hash_key="pk", hash_value="USER#a")
-    assert pagination.encode(None) is None
-    assert pagination.decode(None, hash_key="pk", hash_value="USER#a") is None
+        pagination.decode("%%%not-base64", list_id=LIST, hash_key="pk", hash_value="USER#a")
+    assert pagination.encode(None, list_id=LIST) is None
+    assert pagination.decode(None, list_id=LIST, hash_key="pk", hash_value="USER#a") is None
+
+
+def _payload(cursor: str) -> dict:
+    raw = cursor.split(".", maxsplit=1)[0]
+    return json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+
+
+def _forge(doc: dict, signature: str) -> str:
+    raw = json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=") + "." + signature
+
+
+KEY = {"gsi1pk": {"S": "USER#a"}, "gsi1sk": {"S": "2026#01"}, "pk": {"S": "REQ#1"}}
 
 
 @pytest.mark.parametrize(
-    ("header", "version"), [('"3"', 3), ('W/"3"', 3), ("3", 3), ("*", None), ('"0"', 0)]
+    "edit",
+    [
+        lambda d: d["k"].update(gsi1sk={"N": "5"}),  # a number where a string was
+        lambda d: d["k"].pop("pk"),  # a key missing
+        lambda d: d.update(k=[1, 2]),  # a list
+        lambda d: d["k"].update(gsi1sk={"S": "2099#99"}),  # another start
+        lambda d: d["k"].update(extra={"S": "x"}),
+    ],
+)
+def test_an_edited_cursor_is_refused(edit):
+    cursor = pagination.encode(KEY, list_id=LIST)
+    assert cursor is not None
+    doc = _payload(cursor)
+    edit(doc)
+    with pytest.raises(Invalid, match="cursor"):
+        pagination.decode(
+            _forge(doc, cursor.split(".")[1]), list_id=LIST, hash_key="gsi1pk", hash_value="USER#a"
+        )
+
+
+@pytest.mark.parametrize(
+    "cursor", ["", ".", "abc", "abc.def", "e30.", "W10.AAAA", "a" * 300, "eyJsIjpbXX0.x"]
+)
+def test_garbage_cursors_are_invalid(cursor):
+    if not cursor:
+        assert pagination.decode(cursor, list_id=LIST, hash_key="pk", hash_value="x") is None
+        return
+    with pytest.raises(Invalid):
+        pagination.decode(cursor, list_id=LIST, hash_key="gsi1pk", hash_value="USER#a")
+
+
+def test_a_cursor_of_another_list_on_the_same_partition_is_refused():
+    cursor = pagination.encode(KEY, list_id=LIST)
+    with pytest.raises(Invalid, match="not a cursor of this list"):
+        pagination.decode(
+            cursor, list_id="gsi1|gsi1pk=USER#a|x", hash_key="gsi1pk", hash_value="USER#a"
+        )
+
+
+def test_a_cursor_signed_with_another_key_is_refused():
+    from dataclasses import replace
+
+    from chalicelib import runtime
+
+    cursor = pagination.encode(KEY, list_id=LIST)
+    runtime.use(settings=replace(runtime.settings(), cursor_key="another-stage"))
+    with pytest.raises(Invalid, match="not a cursor this API returned"):
+        pagination.decode(cursor, list_id=LIST, hash_key="gsi1pk", hash_value="USER#a")
+
+
+@pytest.mark.parametrize(
+    ("header", "version"),
+    [('"3"', 3), ("*", None), ('"0"', 0), (' "4" ', 4), ('W/"3", "3"', 3), ('"x", "5"', 5)],
 )
 def test_if_match(header, version):
-    assert parse_if_match(header) == version
+    assert if_match(header) == version
 
 
-def test_bad_if_match_is_invalid_and_etag_quotes():
+@pytest.mark.parametrize("header", ['W/"3"', '"\u00b2"', '"²"', '"v3"', '"' + "9" * 5000 + '"'])
+def test_if_match_without_a_strong_version_is_412(header):
+    with pytest.raises(PreconditionFailed):
+        if_match(header)
+
+
+@pytest.mark.parametrize("header", ["3", "abc", '"3', "W/3", '"1", "2"', "", '"a"b"', "²"])
+def test_malformed_if_match_is_400(header):
     with pytest.raises(Invalid):
-        parse_if_match('"v3"')
+        if_match(header)
+
+
+def test_etag_quotes():
     assert etag(7) == '"7"'
 
 

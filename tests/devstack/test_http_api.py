@@ -1,0 +1,50 @@
+"""The local HTTP API's own answers (before the app): methods a path lacks."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from devstack.http_api import make_server
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Any]:
+    from app import app
+
+    srv = make_server(app, "127.0.0.1", 0)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server.server_close()
+
+
+def request(server: Any, method: str, path: str, body: bytes = b"") -> http.client.HTTPResponse:
+    host, port = server.server.server_address[:2]
+    conn = http.client.HTTPConnection(host, port, timeout=5)
+    conn.request(method, path, body=body or None)
+    return conn.getresponse()
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "PROPFIND", "BREW"])
+def test_a_method_no_route_has_is_a_405_problem_with_allow(server, method):
+    response = request(server, method, "/me")
+    assert response.status == 405
+    assert response.getheader("Content-Type") == "application/problem+json"
+    assert response.getheader("Allow") == "GET, PATCH"
+    body = json.loads(response.read())
+    assert body["status"] == 405 and method in body["detail"]
+
+
+def test_an_unknown_path_with_any_method_is_a_404_problem(server):
+    response = request(server, "TRACE", "/nowhere")
+    assert response.status == 404
+    assert response.getheader("Content-Type") == "application/problem+json"
