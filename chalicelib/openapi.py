@@ -104,9 +104,7 @@ def _operation(spec: RouteSpec, names: Any) -> dict[str, Any]:
     if spec.method in ("POST", "PUT", "PATCH"):
         codes |= {413, 415}
     if spec.auth:
-        codes |= {401, 404}
-    if spec.roles:
-        codes.add(403)
+        codes |= {401, 403, 404}  # 403: a suspended account, or a role the caller lacks
     if spec.idempotent:
         codes |= {409, 422}
     codes |= set(spec.errors)

@@ -109,6 +109,7 @@ def put_block(call: Call) -> BlockOut:
     method="DELETE",
     summary="Unblock a user",
     status=204,
+    errors=(400,),
     calls=1,
 )
 def delete_block(call: Call) -> Reply:

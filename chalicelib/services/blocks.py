@@ -5,6 +5,8 @@ that it is closed."""
 
 from __future__ import annotations
 
+import re
+
 from chalicelib import ids
 from chalicelib.auth import Principal
 from chalicelib.errors import Invalid, NotFound
@@ -23,9 +25,20 @@ def list_blocked(principal: Principal, query: PageQuery) -> Page[BlockOut]:
     )
 
 
+USER_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+"""What a user id looks like (a Cognito ``sub`` or the stable id of ADR 0013)."""
+
+
+def _checked(user_id: str) -> str:
+    if not USER_ID.match(user_id):
+        raise Invalid(f"user_id: {user_id[:80]!r} is not a user id.")
+    return user_id
+
+
 def block(principal: Principal, user_id: str) -> BlockOut:
-    """``PUT /me/blocks/{user_id}`` (idempotent); 400 for oneself, 404 for nobody."""
-    if user_id == principal.user_id:
+    """``PUT /me/blocks/{user_id}`` (idempotent); 400 for oneself or a malformed id, 404
+    for nobody."""
+    if _checked(user_id) == principal.user_id:
         raise Invalid("You cannot block yourself.")
     if profiles_repo.get_user(user_id) is None:
         raise NotFound(f"No user {user_id}.")
@@ -34,5 +47,5 @@ def block(principal: Principal, user_id: str) -> BlockOut:
 
 
 def unblock(principal: Principal, user_id: str) -> None:
-    """``DELETE /me/blocks/{user_id}`` (idempotent)."""
-    repo.unblock(principal.user_id, user_id)
+    """``DELETE /me/blocks/{user_id}`` (idempotent; 400 for a malformed id)."""
+    repo.unblock(principal.user_id, _checked(user_id))

@@ -257,4 +257,5 @@ def test_a_blocked_pair_is_never_matched_until_unblocked(pool, as_user):
     assert pro.call("PUT", f"/me/blocks/{buyer.user_id}").status_code == 200  # either way
     assert not offered()
     assert buyer.call("PUT", f"/me/blocks/{buyer.user_id}").status_code == 400
-    assert buyer.call("PUT", "/me/blocks/nobody").status_code == 404
+    assert buyer.call("PUT", "/me/blocks/nobody-at-all").status_code == 404
+    assert buyer.call("PUT", "/me/blocks/x").status_code == 400

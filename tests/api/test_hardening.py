@@ -35,7 +35,7 @@ def route_id(spec: RouteSpec) -> str:
 @pytest.fixture
 def anyone(as_user: Any) -> Any:
     """A caller with every role, so a route's role check never hides what follows it."""
-    return as_user(("customers", "providers"))
+    return as_user(("customers", "providers", "operators"))
 
 
 def call(api: Any, spec: RouteSpec, raw: bytes | None, path: str | None = None) -> Any:
