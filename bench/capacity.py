@@ -282,13 +282,6 @@ def geography(s: Scenario, sample: int = 20_000, matches: int = 2_000, seed: int
     return Geography(write_share, read_share, busiest)
 
 
-def geo_read_shards(label: str) -> int:
-    """Into how many write shards a geo index's partition is split (1: none)."""
-    from chalicelib.store import keys
-
-    return int(getattr(keys, "GEO_SHARDS", {}).get(label, 1))
-
-
 # --- the model ------------------------------------------------------------------------
 
 
@@ -373,7 +366,6 @@ def _partition_loads(
             how = f"one entity at {s.hot_entity_per_s:g}/s"
             out[label][name] = (units * (1 - share), units * share, how)
         else:  # geo: the metro's busiest partition
-            shards = geo_read_shards(label)
             w = writes * geo_.write_share.get(label, 1.0)
             matches = s.requests_per_s * geo_.read_share.get(label, 1.0)
             if label == "gsi3":  # the probe: at most PROBE_ITEMS per range
@@ -381,7 +373,7 @@ def _partition_loads(
             else:  # rings: a dense match's reads beyond the probe, over its Queries
                 probe = 2 * max(0.5, math.ceil(PROBE_ITEMS * GEO_ITEM_BYTES / 4096) * 0.5)
                 per_range = (DENSE_MATCH["read_units"] - probe) / (DENSE_MATCH["queries"] - 2)
-            r = matches * max(per_range / shards, 0.5)
+            r = matches * max(per_range, 0.5)
             out[label][name] = (r, w, f"{geo_.busiest.get(label, '?')} of the metro")
     return out
 

@@ -6,6 +6,7 @@ import pytest
 
 from bench import capacity
 from bench.capacity import Geography, Route, Scenario
+from chalicelib.store import keys
 from devstack.capacity import touches
 
 pytestmark = pytest.mark.unit
@@ -45,7 +46,7 @@ def tiny() -> tuple[Scenario, dict[str, Route], Geography]:
             write_units=10,
             cloud_ms=50,
             push=1,
-            partitions={("gsi2", "DUE#<day>"): [0.0, 4.0, 4.0]},
+            partitions={("gsi2", "DUE#<day>#<shard>"): [0.0, 4.0, 4.0]},
         ),
         "$default chat.send": Route(
             "$default chat.send",
@@ -75,8 +76,8 @@ def test_the_model_adds_up_a_tiny_scenario() -> None:
     result = capacity.model(s, routes, {"POST /requests": 1.0}, geography, mem_mb=1024)
     # availability: 600 / 60 s = 10/s; half the metro's index entries in one partition
     assert line(result, "DynamoDB gsi3 writes").load == pytest.approx(5.0)
-    # requests: 2/s x 4 units, all in the day's one due partition
-    assert line(result, "DynamoDB gsi2 writes").load == pytest.approx(8.0)
+    # requests: 2/s x 4 units, in one of the day's due shards
+    assert line(result, "DynamoDB gsi2 writes").load == pytest.approx(8.0 / keys.DUE_SHARDS)
     # chat: the busiest conversation at 1/s, 3 of its 4 units writes
     assert line(result, "DynamoDB table writes").load == pytest.approx(3.0)
     # sockets: 1200 open for 10 min = 2 new a second
@@ -100,11 +101,13 @@ def test_a_partition_past_its_limit_is_over() -> None:
     result = capacity.model(s.times(1000), routes, {"POST /requests": 1.0}, geography)
     over = {x.what.split(":")[0] for x in result.over}
     assert "DynamoDB gsi3 writes" in over  # 10,000/s x 0.5
-    assert "DynamoDB gsi2 writes" in over  # 2,000/s x 4
+    assert "DynamoDB gsi2 writes" not in over  # 2,000/s x 4 over 16 shards
 
 
 def test_families() -> None:
-    assert capacity.family("gsi2", "DUE#2026-11-27")[1] in ("shared", "sharded:16")
+    due = keys.due("2026-11-27", "REQ#1")
+    assert capacity.family("gsi2", due) == ("DUE#<day>#<shard>", f"sharded:{keys.DUE_SHARDS}")
+    assert capacity.family("gsi1", "APPROVALS#pending") == ("APPROVALS#pending", "shared")
     assert capacity.family("gsi1", "CONNS#07") == ("CONNS#<shard>", "sharded:16")
     assert capacity.family("table", "USER#abc") == ("USER#<id>", "entity")
     assert capacity.family("table", "SWEEP#timers") == ("SWEEP#timers", "shared")
