@@ -15,6 +15,7 @@ MODULES = (
     "bench.matching",
     "bench.chat_latency",
     "bench.cost_per_job",
+    "bench.capacity",
 )
 
 

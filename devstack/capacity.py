@@ -15,6 +15,7 @@ Pure functions of wire-format (``{"S": "..."}``) dicts: no I/O, no errors on odd
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -153,3 +154,186 @@ def request_units(
                 writes += 2 * _write_units(size)
         return 0.0, writes
     return 0.0, 0.0  # control plane (DescribeTable ...): not request units
+
+
+# --- which partition each unit lands in (bench/capacity.py) ----------------------------
+
+NamedIndex = tuple[str, str, str | None, str, tuple[str, ...]]
+"""A secondary index with its name: (name, hash key, range key, projection, included)."""
+
+Shape = tuple[str, list[NamedIndex]]
+"""A table's hash key and its secondary indexes."""
+
+Touch = tuple[str, str, float, float]
+"""Request units one call puts on one partition: (``"table"`` or the index name; for another
+table than the main one its name; the partition key's value; read units; write units)."""
+
+_SET_NAME = re.compile(r"(#\w+)\s*=\s*(:\w+)")
+
+
+def _string(value: Any) -> str:
+    if isinstance(value, Mapping):
+        for kind in ("S", "N", "B"):
+            if kind in value:
+                return str(value[kind])
+    return ""
+
+
+def _label(table: str, index: str | None, main: str) -> str:
+    if table and main and table != main:
+        return table
+    return index or "table"
+
+
+def _index_touches(
+    item: Mapping[str, Any] | None, shape: Shape, table: str, main: str, factor: float = 1.0
+) -> list[Touch]:
+    out: list[Touch] = []
+    if not item:
+        return out
+    for name, hash_key, range_key, projection, included in shape[1]:
+        units = index_units(item, [(hash_key, range_key, projection, included)])
+        if units:
+            out.append((_label(table, name, main), _string(item.get(hash_key)), 0.0, units))
+    return out
+
+
+def _equals(expression: str, names: Mapping[str, str], values: Mapping[str, Any], key: str) -> str:
+    """The value an expression compares (or sets) attribute ``key`` equal to, if any."""
+    for name, value in _SET_NAME.findall(expression or ""):
+        if names.get(name, name) == key:
+            return _string(values.get(value))
+    return ""
+
+
+def touches(
+    op: str,
+    request: Mapping[str, Any],
+    response: Mapping[str, Any],
+    shapes: Callable[[str], Shape] = lambda table: ("pk", []),
+    main: str = "",
+) -> list[Touch]:
+    """The request units of one call (:func:`request_units`) split by the partition they
+    land in: the table's partition (its hash key's value) and, for a write, each index
+    entry's partition. Index entries of an ``UpdateItem`` without an item image, or of a
+    transaction's ``Update``, are seen only when the update sets the index's hash key (a
+    lower bound, like :func:`request_units`); removing an entry is not seen."""
+    table = str(request.get("TableName") or "")
+    shape = shapes(table)
+    consistent = bool(request.get("ConsistentRead"))
+    names = request.get("ExpressionAttributeNames") or {}
+    values = request.get("ExpressionAttributeValues") or {}
+    if op == "GetItem":
+        key = _string((request.get("Key") or {}).get(shape[0]))
+        reads = _read_units(item_size(response.get("Item")), consistent)
+        return [(_label(table, None, main), key, reads, 0.0)]
+    if op in ("Query", "Scan"):
+        index = request.get("IndexName")
+        hash_key = shape[0]
+        for name, h, *_ in shape[1]:
+            if name == index:
+                hash_key = h
+        reads, _ = request_units(op, request, response)
+        key = _equals(str(request.get("KeyConditionExpression") or ""), names, values, hash_key)
+        return [(_label(table, index, main), key or "*", reads, 0.0)]
+    if op == "BatchGetItem":
+        out: list[Touch] = []
+        for name, spec in (request.get("RequestItems") or {}).items():
+            hash_key = shapes(name)[0]
+            got = (response.get("Responses") or {}).get(name) or []
+            c = bool(spec.get("ConsistentRead"))
+            found = {_string(i.get(hash_key)) for i in got}
+            for i in got:
+                reads = _read_units(item_size(i), c)
+                out.append((_label(name, None, main), _string(i.get(hash_key)), reads, 0.0))
+            for k in spec.get("Keys") or []:
+                if _string(k.get(hash_key)) not in found:
+                    out.append((_label(name, None, main), _string(k.get(hash_key)), 0.5, 0.0))
+        return out
+    if op == "PutItem":
+        item = request.get("Item") or {}
+        size = max(item_size(item), item_size(response.get("Attributes")))
+        key = _string(item.get(shape[0]))
+        base: Touch = (_label(table, None, main), key, 0.0, _write_units(size))
+        return [base, *_index_touches(item, shape, table, main)]
+    if op in ("UpdateItem", "DeleteItem"):
+        key_item = request.get("Key") or {}
+        image = response.get("Attributes")
+        sent = item_size(key_item) + item_size(values)
+        base = (_label(table, None, main), _string(key_item.get(shape[0])), 0.0, 0.0)
+        base = (*base[:3], _write_units(max(sent, item_size(image))))
+        if image:
+            return [base, *_index_touches(image, shape, table, main)]
+        return [base, *_set_index_touches(request, shape, table, main)]
+    if op == "BatchWriteItem":
+        out = []
+        for name, requests in (request.get("RequestItems") or {}).items():
+            s = shapes(name)
+            for r in requests:
+                if "PutRequest" in r:
+                    item = r["PutRequest"].get("Item") or {}
+                    out.append(
+                        (
+                            _label(name, None, main),
+                            _string(item.get(s[0])),
+                            0.0,
+                            _write_units(item_size(item)),
+                        )
+                    )
+                    out += _index_touches(item, s, name, main)
+                elif "DeleteRequest" in r:
+                    k = r["DeleteRequest"].get("Key") or {}
+                    out.append(
+                        (
+                            _label(name, None, main),
+                            _string(k.get(s[0])),
+                            0.0,
+                            _write_units(item_size(k)),
+                        )
+                    )
+        return out
+    if op == "TransactWriteItems":
+        out = []
+        for entry in request.get("TransactItems") or []:
+            for action, spec in entry.items():
+                name = str(spec.get("TableName") or "")
+                s = shapes(name)
+                if action == "Put":
+                    item = spec.get("Item") or {}
+                    size = item_size(item)
+                    key = _string(item.get(s[0]))
+                    out += _index_touches(item, s, name, main)
+                else:
+                    k = spec.get("Key") or {}
+                    key = _string(k.get(s[0]))
+                    size = item_size(k) + item_size(spec.get("ExpressionAttributeValues"))
+                    if action == "Update":
+                        out += _set_index_touches(spec, s, name, main)
+                out.append((_label(name, None, main), key, 0.0, 2 * _write_units(size)))
+        return out
+    if op == "TransactGetItems":
+        out = []
+        got = response.get("Responses") or []
+        for n, entry in enumerate(request.get("TransactItems") or []):
+            spec = entry.get("Get") or {}
+            name = str(spec.get("TableName") or "")
+            k = spec.get("Key") or {}
+            item = (got[n] or {}).get("Item") if n < len(got) else None
+            units = 2 * _read_units(item_size(item), True)
+            out.append((_label(name, None, main), _string(k.get(shapes(name)[0])), units, 0.0))
+        return out
+    return []
+
+
+def _set_index_touches(spec: Mapping[str, Any], shape: Shape, table: str, main: str) -> list[Touch]:
+    """Index entries an update without an item image writes, seen from the index hash keys
+    its ``SET`` gives a value (1 write unit each: a lower bound)."""
+    names = spec.get("ExpressionAttributeNames") or {}
+    values = spec.get("ExpressionAttributeValues") or {}
+    expression = str(spec.get("UpdateExpression") or "")
+    out: list[Touch] = []
+    for name, hash_key, *_ in shape[1]:
+        key = _equals(expression, names, values, hash_key)
+        if key:
+            out.append((_label(table, name, main), key, 0.0, 1.0))
+    return out

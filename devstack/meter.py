@@ -56,8 +56,12 @@ from typing import Any
 from devstack import patches
 from devstack.capacity import (
     Index,
+    NamedIndex,
+    Shape,
+    Touch,
     item_size,  # noqa: F401 - re-exported (tests size items with it)
     request_units,
+    touches,
 )
 
 ENV = "DEVSTACK_METER_FILE"
@@ -99,10 +103,23 @@ class Invocation:
     ws_messages: int = 0
     dynamodb_ms: float = 0.0
     aws_ms: float = 0.0
+    partitions: dict[str, list[float]] = field(default_factory=dict)
+    """Read and write units by ``"<table or index> <partition key>"`` (``capacity.touches``)."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def add_dynamodb(self, op: str, read_units: float, write_units: float, ms: float) -> None:
+    def add_dynamodb(
+        self,
+        op: str,
+        read_units: float,
+        write_units: float,
+        ms: float,
+        touched: list[Touch] | None = None,
+    ) -> None:
         with self._lock:
+            for label, key, reads, writes in touched or ():
+                entry = self.partitions.setdefault(f"{label} {key}", [0.0, 0.0])
+                entry[0] += reads
+                entry[1] += writes
             self.dynamodb_ops.append(op)
             self.dynamodb_op_ms.append(round(ms, 3))
             self.dynamodb_ms += ms
@@ -141,6 +158,9 @@ class Invocation:
                 "read_units": round(self.read_units, 3),
                 "write_units": round(self.write_units, 3),
                 "ms": round(self.dynamodb_ms, 3),
+                "partitions": {
+                    k: [round(r, 3), round(w, 3)] for k, (r, w) in self.partitions.items()
+                },
             },
             "aws": dict(self.aws),
             "aws_ms": round(self.aws_ms, 3),
@@ -202,17 +222,17 @@ def read(path: str | os.PathLike[str], offset: int = 0) -> list[dict[str, Any]]:
 
 # --- the botocore hook ----------------------------------------------------------------
 
-_indexes: dict[str, list[Index]] = {}
-_indexes_lock = threading.Lock()
+_shapes: dict[str, Shape] = {}
+_shapes_lock = threading.Lock()
 
 
-def table_indexes(table: str) -> list[Index]:
-    """The secondary indexes of ``table``, global and local (``DescribeTable`` once, not
-    metered): each entry written is billed like an item."""
+def table_shape(table: str) -> Shape:
+    """The hash key and secondary indexes (global and local) of ``table``
+    (``DescribeTable`` once, not metered)."""
     if not table:
-        return []
-    with _indexes_lock:
-        found = _indexes.get(table)
+        return ("pk", [])
+    with _shapes_lock:
+        found = _shapes.get(table)
         if found is not None:
             return found
         token = _current.set(None)  # the lookup is the meter's, not the handler's
@@ -220,7 +240,10 @@ def table_indexes(table: str) -> list[Index]:
             import boto3
 
             described = boto3.client("dynamodb").describe_table(TableName=table)["Table"]
-            found = []
+            hash_key = next(
+                k["AttributeName"] for k in described["KeySchema"] if k["KeyType"] == "HASH"
+            )
+            indexes: list[NamedIndex] = []
             every = [
                 *(described.get("GlobalSecondaryIndexes") or []),
                 *(described.get("LocalSecondaryIndexes") or []),
@@ -228,20 +251,32 @@ def table_indexes(table: str) -> list[Index]:
             for index in every:
                 schema = {k["KeyType"]: k["AttributeName"] for k in index["KeySchema"]}
                 projection = index.get("Projection") or {}
-                found.append(
+                indexes.append(
                     (
+                        str(index["IndexName"]),
                         schema["HASH"],
                         schema.get("RANGE"),
                         str(projection.get("ProjectionType", "ALL")),
                         tuple(projection.get("NonKeyAttributes") or ()),
                     )
                 )
+            found = (hash_key, indexes)
         except Exception:  # noqa: BLE001 - no index accounting rather than a failed handler
-            found = []
+            found = ("pk", [])
         finally:
             _current.reset(token)
-        _indexes[table] = found
+        _shapes[table] = found
         return found
+
+
+def table_indexes(table: str) -> list[Index]:
+    """The secondary indexes of ``table``, global and local: each entry written is billed
+    like an item."""
+    return [index[1:] for index in table_shape(table)[1]]
+
+
+def _main_table() -> str:
+    return os.environ.get("SUMMON_TABLE", "")
 
 
 _CONTEXT_KEY = "devstack_meter"
@@ -281,7 +316,9 @@ def _on_call(event_name: str, **kwargs: Any) -> None:
     response = kwargs.get("parsed") if phase == "after-call" else None
     parsed = response if isinstance(response, Mapping) else {}
     reads, writes = request_units(op, request, parsed, table_indexes)
-    inv.add_dynamodb(op, reads, writes, ms)
+    inv.add_dynamodb(
+        op, reads, writes, ms, touches(op, request, parsed, table_shape, _main_table())
+    )
 
 
 def hook() -> None:

@@ -66,7 +66,8 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
     """Every timer due by ``now``, from the catch-up cursor (never later than yesterday)
     to today; a past day whose timers all ran moves the cursor on. Returns the counts of
     due, changed and failed timers (a failed one is retried by the next sweep).
-    Cost: 1 GetItem + 1 Query per day swept (2 normally) + each due timer's change."""
+    Cost: 1 GetItem + 17 Queries per day swept (``keys.due_shards``; 2 days
+    normally) + each due timer's change."""
     now = now or ids.now()
     today, yesterday = store.day_of(now), store.day_of(now - timedelta(days=1))
     cursor = store.timer_cursor()

@@ -170,7 +170,8 @@ def test_the_sweep_catches_up_after_an_outage_and_reads_only_what_is_due() -> No
     with count_dynamodb_calls() as idle:
         timers.sweep(t0)
     assert idle.scans == 0
-    assert idle.calls == ["GetItem", "Query", "Query"]  # cursor, yesterday, today
+    # the cursor, then yesterday's and today's due shards
+    assert idle.calls == ["GetItem"] + ["Query"] * 2 * len(keys.due_shards("2026-01-01"))
     request = requests.create(buyer, request_in(*SPOT), now=t0)
     three_days_later = t0 + timedelta(days=3)
     with count_dynamodb_calls() as catching_up:

@@ -46,7 +46,8 @@ def test_due_timer_keys_sort_by_time_and_compare_with_now():
     early = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
     item = RequestItem(keys.request("A"), keys.META)
     mapping.set_due(item, early, keys.request("A"))
-    assert item.gsi2pk == "DUE#2026-05-01"
+    assert item.gsi2pk == keys.due("2026-05-01", keys.request("A"))
+    assert str(item.gsi2pk).startswith("DUE#2026-05-01#")
     assert item.due_at == "2026-05-01T09:00:00.000Z"
     upper_now = ids.iso(early) + "~"
     assert item.gsi2sk is not None and item.gsi2sk <= upper_now  # due exactly now

@@ -109,7 +109,7 @@ def set_due(item: RequestItem | JobItem, due: datetime | None, ref: str) -> None
         return
     moment = ids.iso(due)
     item.due_at = moment
-    item.gsi2pk = keys.due(due.astimezone(UTC).date().isoformat())
+    item.gsi2pk = keys.due(due.astimezone(UTC).date().isoformat(), ref)
     item.gsi2sk = keys.due_sort(moment, ref)
 
 

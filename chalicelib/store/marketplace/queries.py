@@ -228,16 +228,17 @@ def days_between(first: str, last: str) -> list[str]:
 
 
 def due_on(day: str, now: datetime) -> list[tuple[str, str]]:
-    """The timers of ``day`` due by ``now``: ("request" | "job", id). 1 Query (gsi2) per
-    1 MB page; reads only due timers."""
+    """The timers of ``day`` due by ``now``: ("request" | "job", id), in due order. 1 Query
+    (gsi2) per shard of the day (``keys.DUE_SHARDS``) per 1 MB page; reads only due timers."""
     upper = ids.iso(now) + "~"  # '~' sorts after '#' and every id character
-    out: list[tuple[str, str]] = []
-    for item in Entity.gsi2.query(keys.due(day), Entity.gsi2sk <= upper):
-        if isinstance(item, RequestItem):
-            out.append(("request", item.request_id))
-        elif isinstance(item, JobItem):
-            out.append(("job", item.job_id))
-    return out
+    found: list[tuple[str, str, str]] = []
+    for shard in keys.due_shards(day):
+        for item in Entity.gsi2.query(shard, Entity.gsi2sk <= upper):
+            if isinstance(item, RequestItem):
+                found.append((str(item.gsi2sk), "request", item.request_id))
+            elif isinstance(item, JobItem):
+                found.append((str(item.gsi2sk), "job", item.job_id))
+    return [(kind, ref) for _, kind, ref in sorted(found)]
 
 
 def timer_cursor() -> str | None:

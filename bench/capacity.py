@@ -1,0 +1,540 @@
+"""capacity: where the design breaks at internet scale, from the code's own access patterns.
+
+For a named scenario (:data:`METRO`: a metro with 50,000 online providers updating
+availability and location, 100 new requests/s, 5,000 chat messages/s, 200,000 open
+sockets) and 10x it, this prints, per line, the load against its limit and the headroom
+(limit / load; below 1x the line is over):
+
+* the busiest partition of the table and of every index, in read and write request units
+  per second, against DynamoDB's per-partition limits (3,000 RCU / 1,000 WCU);
+* API Gateway: new WebSocket connections/s (500 per account per region by default) and
+  requests/s (REST calls + inbound WebSocket messages: the account throttle, 10,000/s);
+* Lambda concurrency (invocations/s x duration) against the default 1,000;
+* the monthly cost if the scenario's rates held all month, at the prices of
+  ``bench.cost_per_job.PRICES`` (one place, with their sources).
+
+Where the figures come from:
+
+* **Per route** (calls, read/write units, and which partition each unit lands in): measured
+  on the metered local stack (``devstack/meter.py``, ``devstack/capacity.touches``): the
+  scripted job of ``bench/scenario.py`` (request -> offers -> accept -> transitions -> chat
+  -> reviews, with sockets and phones) plus :data:`MOVES` availability updates that move a
+  provider. Duration: the invocation's time at cloud latencies (``cost_per_job.cloud_ms``).
+* **Which partition** a unit lands in: the partition key each call used, sorted into
+  families (:func:`family`): one partition for everyone (``DUE#<day>``, ``APPROVALS#...``,
+  the sweep cursor ...), N write shards (``CONNS#nn``, ``DEVICES#nn``, ``DUE#<day>#nn``), one
+  per entity (a user, a conversation, a job ...), or a place (``GEO#...``). The geo
+  partitions of a metro are counted by putting :data:`METRO`'s providers through the app's
+  own ``keys.geo_index`` (a Gaussian city, fixed seed), and a match's geo reads by putting
+  its requests through ``geo.ranges_to_query`` / ``geo.fine_ranges``; the items a dense
+  match reads are ``bench.matching``'s at 100k providers (:data:`DENSE_MATCH`).
+* **Rates**: the scenario's, with the assumptions in :class:`Scenario` (how often a provider
+  reports, how long a socket stays open, how hot the busiest single entity gets).
+
+Pure arithmetic once the figures are measured (:func:`model`, tested in
+``tests/unit/test_capacity.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import re
+import statistics
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from bench.cost_per_job import PRICES
+
+PARTITION_RCU = 3000.0
+PARTITION_WCU = 1000.0
+WS_NEW_CONNECTIONS_PER_S = 500.0
+"""API Gateway: new WebSocket connections per second per account per region (adjustable)."""
+API_REQUESTS_PER_S = 10000.0
+"""API Gateway: the account's steady-state request throttle per region, REST and WebSocket
+messages together (adjustable)."""
+LAMBDA_CONCURRENCY = 1000.0
+"""Lambda: the default concurrent executions per account per region (adjustable)."""
+SECONDS_PER_MONTH = 30 * 24 * 3600
+MOVES = 5
+QUOTAS_SOURCE = (
+    "https://docs.aws.amazon.com/apigateway/latest/developerguide/"
+    "apigateway-execution-service-websocket-limits-table.html, "
+    "https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html, "
+    "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/"
+    "bp-partition-key-design.html, https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html"
+)
+
+DENSE_MATCH = {"queries": 7.0, "read_units": 19.0}
+"""What one match reads in a dense city (``bench.matching`` at 100k providers, medians,
+BENCHMARKS.md): the scripted job's world is sparse (3 providers), a metro's is not."""
+PROBE_ITEMS = 40
+"""Items the band-index probe reads per range at most (``ranking.PROBE_LIMIT``)."""
+GEO_ITEM_BYTES = 260
+"""Bytes of a provider's geo index entry (``models.GEO_ATTRIBUTES``)."""
+RING_KM = 8.0
+"""How far a dense match's rings reach (ADR 0014: the settling radius is 4-8 km)."""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    providers: int = 50_000
+    requests_per_s: float = 100.0
+    chat_per_s: float = 5_000.0
+    sockets: int = 200_000
+    report_every_s: float = 60.0
+    """An online provider's app reports availability and location once a minute."""
+    socket_minutes: float = 30.0
+    """A socket stays open 30 minutes on average (API Gateway closes it at 2 h)."""
+    hot_entity_per_s: float = 2.0
+    """The busiest single entity (a conversation, a user) sees 2 invocations of a route a
+    second (two people chatting as fast as they type)."""
+    centre: tuple[float, float] = (38.7223, -9.1393)
+    spread_km: float = 10.0
+    """The metro's providers and requests: a Gaussian around the centre (Lisbon)."""
+
+    def times(self, factor: float) -> Scenario:
+        return replace(
+            self,
+            name=f"{self.name} x{factor:g}",
+            providers=int(self.providers * factor),
+            requests_per_s=self.requests_per_s * factor,
+            chat_per_s=self.chat_per_s * factor,
+            sockets=int(self.sockets * factor),
+        )
+
+
+METRO = Scenario("metro")
+
+
+# --- per-route figures ----------------------------------------------------------------
+
+
+@dataclass
+class Route:
+    """What one invocation of a route or handler does, averaged over the measured ones."""
+
+    name: str
+    kind: str
+    n: int = 0
+    calls: float = 0.0
+    read_units: float = 0.0
+    write_units: float = 0.0
+    cloud_ms: float = 0.0
+    ws_in: float = 0.0
+    ws_out: float = 0.0
+    push: float = 0.0
+    durations: list[float] = field(default_factory=list)
+    partitions: dict[tuple[str, str], list[float]] = field(default_factory=dict)
+    """(label, family) -> [read units, write units, largest units on one key of it]."""
+
+
+ENTITY_PREFIXES = frozenset(
+    {
+        "USER",
+        "CONV",
+        "REQ",
+        "JOB",
+        "CONN",
+        "TOKEN",
+        "MEDIA",
+        "ANNOUNCEMENT",
+        "OFFERS",
+        "REQS",
+        "QUOTES",
+        "REVIEWS",
+        "VIEWER",
+        "IDEMPOTENCY",
+    }
+)
+
+
+def sharded() -> dict[str, int]:
+    """Families written in N shards (the prefix -> N), from the key design."""
+    from chalicelib.store import keys
+
+    out = {"CONNS": keys.CONNECTION_SHARDS, "DEVICES": keys.DEVICE_SHARDS}
+    if hasattr(keys, "DUE_SHARDS"):
+        out["DUE"] = keys.DUE_SHARDS
+    return out
+
+
+def family(label: str, key: str) -> tuple[str, str]:
+    """(family, how it spreads: ``shared`` | ``entity`` | ``sharded:N`` | ``geo``) of a
+    partition key. A shared family is one partition for everyone (the busiest is all of it);
+    an unknown prefix counts as shared (the safe side)."""
+    if label not in ("table", "lsi1") and not label.startswith("gsi"):
+        return "IDEMPOTENCY#<id>", "entity"  # the idempotency table: one key per call
+    prefix = key.split("#", 1)[0]
+    if prefix == "GEO":
+        return "GEO#<place>", "geo"
+    shards = sharded()
+    if prefix in shards:
+        name = re.sub(r"#\d{2}$", "#<shard>", key)
+        name = re.sub(r"\d{4}-\d{2}-\d{2}", "<day>", name)
+        return name, f"sharded:{shards[prefix]}"
+    if prefix in ENTITY_PREFIXES:
+        return f"{prefix}#<id>", "entity"
+    name = re.sub(r"\d{4}-\d{2}-\d{2}", "<day>", key)
+    name = re.sub(r"\d{4}-\d{2}$", "<month>", name)
+    return name, "shared"
+
+
+def routes_from(records: Iterable[Mapping[str, Any]]) -> dict[str, Route]:
+    """Average per-route figures from meter records (successful invocations only)."""
+    from bench.cost_per_job import cloud_ms
+
+    sums: dict[str, Route] = {}
+    for r in records:
+        if r.get("error") or (r["kind"] == "http" and (r.get("status") or 500) >= 400):
+            continue
+        route = sums.setdefault(r["name"], Route(r["name"], r["kind"]))
+        ddb = r["dynamodb"]
+        route.n += 1
+        route.calls += ddb["calls"]
+        route.read_units += ddb["read_units"]
+        route.write_units += ddb["write_units"]
+        route.durations.append(cloud_ms(r))
+        route.ws_in += 1 if r["kind"] == "ws" and r["name"].startswith("$default") else 0
+        route.ws_out += r.get("ws_messages", 0)
+        route.push += r.get("push", 0)
+        largest: dict[tuple[str, str], float] = defaultdict(float)
+        for where, (reads, writes) in (ddb.get("partitions") or {}).items():
+            label, _, key = where.partition(" ")
+            label = "table" if label == "lsi1" else label  # an LSI shares its table's partition
+            fam = (label, family(label, key)[0])
+            entry = route.partitions.setdefault(fam, [0.0, 0.0, 0.0])
+            entry[0] += reads
+            entry[1] += writes
+            largest[fam] = max(largest[fam], reads + writes)
+        for fam, units in largest.items():
+            route.partitions[fam][2] += units
+    for route in sums.values():
+        n = route.n
+        route.calls /= n
+        route.read_units /= n
+        route.write_units /= n
+        route.cloud_ms = statistics.median(route.durations)
+        route.ws_in /= n
+        route.ws_out /= n
+        route.push /= n
+        route.partitions = {k: [v / n for v in vs] for k, vs in route.partitions.items()}
+    return sums
+
+
+# --- the geography of a metro ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Geography:
+    """Shares of a metro's geo traffic on its busiest partitions, per index label."""
+
+    write_share: dict[str, float]
+    """Of every provider's index entries, the share in the busiest partition."""
+    read_share: dict[str, float]
+    """Of every match, the share whose reads touch the busiest partition."""
+    busiest: dict[str, str]
+
+
+def _gauss_point(s: Scenario, rng: random.Random) -> tuple[float, float]:
+    lat0, lng0 = s.centre
+    dlat = rng.gauss(0, s.spread_km) / 111.2
+    dlng = rng.gauss(0, s.spread_km) / (111.2 * math.cos(math.radians(lat0)))
+    return lat0 + dlat, lng0 + dlng
+
+
+def geography(s: Scenario, sample: int = 20_000, matches: int = 2_000, seed: int = 15) -> Geography:
+    """Where a metro's providers land in the geo indexes (``keys.geo_index``) and which
+    partitions its matches read (``geo.ranges_to_query``; ``geo.fine_ranges`` to
+    :data:`RING_KM`). Shares, so a sample stands for any number of providers."""
+    from chalicelib.domain import geo
+    from chalicelib.store import keys
+
+    rng = random.Random(seed)
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for n in range(sample):
+        lat, lng = _gauss_point(s, rng)
+        for attr, value in keys.geo_index(lat, lng, f"p{n:07d}").items():
+            if attr.endswith("pk"):
+                counts[attr.removesuffix("pk")][value] += 1
+    reads: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for _ in range(matches):
+        lat, lng = _gauss_point(s, rng)
+        for label, ranges in (
+            ("gsi3", geo.ranges_to_query(lat, lng)),
+            ("gsi4", geo.fine_ranges(lat, lng, RING_KM)),
+        ):
+            for partition in {keys.geo_partition(r.partition) for r in ranges}:
+                reads[label][partition] += 1
+    write_share, read_share, busiest = {}, {}, {}
+    for label, per in counts.items():
+        top = max(per, key=lambda k: per[k])
+        write_share[label] = per[top] / sample
+        busiest[label] = top
+        read_share[label] = max(reads[label].values()) / matches if reads[label] else 0.0
+    return Geography(write_share, read_share, busiest)
+
+
+# --- the model ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stream:
+    """A flow of the scenario: ``rate`` units of work a second, each ``routes`` (route name
+    -> invocations per unit of work)."""
+
+    name: str
+    rate: float
+    routes: Mapping[str, float]
+
+
+def streams(s: Scenario, job_routes: Mapping[str, float]) -> list[Stream]:
+    return [
+        Stream(
+            "availability",
+            s.providers / s.report_every_s,
+            {"PUT /me/provider/availability": 1.0},
+        ),
+        Stream("requests (a job each)", s.requests_per_s, job_routes),
+        Stream("chat", s.chat_per_s, {"$default chat.send": 1.0}),
+        Stream(
+            "sockets",
+            s.sockets / (s.socket_minutes * 60),
+            {"$connect": 1.0, "$disconnect": 1.0},
+        ),
+    ]
+
+
+@dataclass(frozen=True)
+class Line:
+    what: str
+    load: float
+    limit: float
+    unit: str
+    note: str = ""
+
+    @property
+    def headroom(self) -> float:
+        return self.limit / self.load if self.load else math.inf
+
+
+@dataclass
+class Result:
+    scenario: Scenario
+    lines: list[Line]
+    monthly: dict[str, float]
+
+    @property
+    def over(self) -> list[Line]:
+        return [line for line in self.lines if line.headroom < 1]
+
+
+def _partition_loads(
+    s: Scenario, routes: Mapping[str, Route], flows: list[Stream], geo_: Geography
+) -> dict[str, dict[str, tuple[float, float, str]]]:
+    """label -> family -> (busiest partition's read units/s, write units/s, how)."""
+    totals: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
+    hottest: dict[tuple[str, str], float] = defaultdict(float)
+    for flow in flows:
+        for name, per in flow.routes.items():
+            route = routes.get(name)
+            if route is None:
+                continue
+            rate = flow.rate * per
+            for fam, (reads, writes, largest) in route.partitions.items():
+                totals[fam][0] += rate * reads
+                totals[fam][1] += rate * writes
+                hottest[fam] = max(hottest[fam], largest * min(rate, s.hot_entity_per_s))
+    out: dict[str, dict[str, tuple[float, float, str]]] = defaultdict(dict)
+    for (label, name), (reads, writes) in totals.items():
+        spread = family(label, _example(name))[1]
+        if spread == "shared":
+            out[label][name] = (reads, writes, "one partition")
+        elif spread.startswith("sharded:"):
+            n = int(spread.split(":")[1])
+            out[label][name] = (reads / n, writes / n, f"1 of {n} shards")
+        elif spread == "entity":
+            units = hottest[(label, name)]
+            share = writes / (reads + writes) if reads + writes else 0.0
+            how = f"one entity at {s.hot_entity_per_s:g}/s"
+            out[label][name] = (units * (1 - share), units * share, how)
+        else:  # geo: the metro's busiest partition
+            w = writes * geo_.write_share.get(label, 1.0)
+            matches = s.requests_per_s * geo_.read_share.get(label, 1.0)
+            if label == "gsi3":  # the probe: at most PROBE_ITEMS per range
+                per_range = max(0.5, math.ceil(PROBE_ITEMS * GEO_ITEM_BYTES / 4096) * 0.5)
+            else:  # rings: a dense match's reads beyond the probe, over its Queries
+                probe = 2 * max(0.5, math.ceil(PROBE_ITEMS * GEO_ITEM_BYTES / 4096) * 0.5)
+                per_range = (DENSE_MATCH["read_units"] - probe) / (DENSE_MATCH["queries"] - 2)
+            r = matches * max(per_range, 0.5)
+            out[label][name] = (r, w, f"{geo_.busiest.get(label, '?')} of the metro")
+    return out
+
+
+def _example(name: str) -> str:
+    return name.replace("<shard>", "00").replace("<day>", "2026-01-01").replace("<id>", "x")
+
+
+def model(
+    s: Scenario,
+    routes: Mapping[str, Route],
+    job_routes: Mapping[str, float],
+    geo_: Geography,
+    mem_mb: int = 512,
+) -> Result:
+    """The scenario's load on every limit and its monthly cost. Pure."""
+    flows = streams(s, job_routes)
+    lines: list[Line] = []
+    loads = _partition_loads(s, routes, flows, geo_)
+    for label in sorted(loads, key=lambda x: (x != "table", x)):
+        by = loads[label]
+        rname = max(by, key=lambda k: by[k][0] / PARTITION_RCU)
+        wname = max(by, key=lambda k: by[k][1] / PARTITION_WCU)
+        rr, _, rhow = by[rname]
+        _, ww, whow = by[wname]
+        lines.append(Line(f"DynamoDB {label} reads: {rname}", rr, PARTITION_RCU, "RCU/s", rhow))
+        lines.append(Line(f"DynamoDB {label} writes: {wname}", ww, PARTITION_WCU, "WCU/s", whow))
+    invocations: dict[str, float] = defaultdict(float)
+    for flow in flows:
+        for name, per in flow.routes.items():
+            invocations[name] += flow.rate * per
+    known = {n: r for n, r in invocations.items() if n in routes}
+    connects = known.get("$connect", 0.0)
+    lines.append(
+        Line("API Gateway new WebSocket connections", connects, WS_NEW_CONNECTIONS_PER_S, "/s")
+    )
+    rest = sum(rate for n, rate in known.items() if routes[n].kind == "http")
+    ws_in = sum(rate * routes[n].ws_in for n, rate in known.items())
+    lines.append(
+        Line(
+            "API Gateway requests (REST + WebSocket in)",
+            rest + ws_in,
+            API_REQUESTS_PER_S,
+            "/s",
+            f"REST {rest:,.0f}/s, WebSocket {ws_in:,.0f}/s",
+        )
+    )
+    concurrency = sum(rate * routes[n].cloud_ms / 1000 for n, rate in known.items())
+    lines.append(Line("Lambda concurrency", concurrency, LAMBDA_CONCURRENCY, "", "rate x duration"))
+    per_s = {
+        "apigw_rest": rest,
+        "ws_message": ws_in + sum(rate * routes[n].ws_out for n, rate in known.items()),
+        "ws_minute": s.sockets / 60,
+        "lambda_request": sum(known.values()),
+        "lambda_gb_s": concurrency * mem_mb / 1024,
+        "ddb_read": sum(rate * routes[n].read_units for n, rate in known.items()),
+        "ddb_write": sum(rate * routes[n].write_units for n, rate in known.items()),
+        "sns_request": sum(rate * routes[n].push for n, rate in known.items()),
+        "sns_push": sum(rate * routes[n].push for n, rate in known.items()),
+    }
+    monthly = {k: v * SECONDS_PER_MONTH * PRICES[k].usd / PRICES[k].per for k, v in per_s.items()}
+    return Result(s, lines, monthly)
+
+
+def render(result: Result) -> list[str]:
+    s = result.scenario
+    total = sum(result.monthly.values())
+    verdict = "has headroom" if not result.over else f"{len(result.over)} lines over"
+    lines = [
+        f"capacity {s.name}: {s.providers:,} online providers reporting every "
+        f"{s.report_every_s:g} s, {s.requests_per_s:g} requests/s, {s.chat_per_s:,.0f} chat "
+        f"messages/s, {s.sockets:,} sockets (open {s.socket_minutes:g} min on average): "
+        f"{verdict}; ${total:,.0f} a month"
+    ]
+    lines.append(f"  {'line':62} {'load':>10} {'limit':>8} {'headroom':>9}")
+    for line in result.lines:
+        head = f"{line.headroom:8.1f}x" if math.isfinite(line.headroom) else "       -"
+        flag = "  OVER" if line.headroom < 1 else ""
+        lines.append(
+            f"  {line.what[:62]:62} {line.load:10,.1f} {line.limit:8,.0f} {head}{flag}"
+            + (f"  ({line.note})" if line.note else "")
+        )
+    parts = ", ".join(
+        f"{PRICES[k].unit.split(' (')[0]} ${v:,.0f}"
+        for k, v in sorted(result.monthly.items(), key=lambda kv: -kv[1])
+        if v >= 0.5
+    )
+    lines.append(f"  monthly (30 days at these rates): {parts}")
+    return lines
+
+
+# --- measuring ------------------------------------------------------------------------
+
+
+def measure() -> tuple[dict[str, Route], dict[str, float]]:
+    """Per-route figures from the scripted job plus :data:`MOVES` moves of a provider on the
+    metered local stack, and the job's invocations per route (chat and sockets apart)."""
+    from bench import scenario
+    from devstack import harness, meter
+
+    with tempfile.TemporaryDirectory(prefix="bench-capacity-") as tmp:
+        meter_file = Path(tmp) / "meter.jsonl"
+        with harness.running(meter_file=meter_file) as stack:
+            scenario.warm_up(stack)
+            who = scenario.cast(stack)
+            run = scenario.run_job(stack, who, meter_file)
+            provider = who.providers[2]
+            for n in range(MOVES):
+                where = {
+                    "lat": who.where["lat"] + 0.01 * (n + 1),
+                    "lng": who.where["lng"] + 0.013 * (n + 1),
+                }
+                stack.ok(
+                    "PUT",
+                    "/me/provider/availability",
+                    provider.token,
+                    json={"online": True, "location": where},
+                )
+            time.sleep(0.5)
+        records = meter.read(meter_file)
+        job = meter.read(meter_file, run.start_offset)[: _count(meter_file, run)]
+    routes = routes_from(r for r in records if r["kind"] != "schedule")
+    per_job: dict[str, float] = defaultdict(float)
+    for r in job:
+        name = r["name"]
+        if r["kind"] == "schedule" or name.startswith("$"):
+            continue  # chat frames and sockets are streams of their own
+        per_job[name] += 1
+    return routes, dict(per_job)
+
+
+def _count(path: Path, run: Any) -> int:
+    """How many records lie in the job's byte window."""
+    with open(path, "rb") as f:
+        f.seek(run.start_offset)
+        return f.read(run.end_offset - run.start_offset).count(b"\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.capacity", description=__doc__)
+    parser.add_argument("--factors", default="1,10", help="scenario multiples to print")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    routes, job_routes = measure()
+    for factor in (float(f) for f in args.factors.split(",")):
+        s = METRO.times(factor)
+        result = model(s, routes, job_routes, geography(s))
+        print("\n".join(render(result)), flush=True)
+    wanted = ["PUT /me/provider/availability", "POST /requests", "$default chat.send", "$connect"]
+    shown = "; ".join(
+        f"{n} {routes[n].calls:.1f} calls {routes[n].read_units:.1f}/{routes[n].write_units:.1f} "
+        f"RU/WU {routes[n].cloud_ms:.0f} ms"
+        for n in wanted
+        if n in routes
+    )
+    print(f"  per route (measured on the local stack, cloud ms): {shown}")
+    print(f"  a job = {sum(job_routes.values()):g} invocations besides chat and sockets")
+    print(f"  limits: {QUOTAS_SOURCE}; prices: bench.cost_per_job.PRICES")
+    print(f"  ({time.perf_counter() - started:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
