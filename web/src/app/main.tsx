@@ -36,7 +36,8 @@ function ChooseRole(props: { session: Session; auth: Auth; cfg: WebConfig; onSes
 function Home(props: { session: Session; setSession: (s: Session) => void; auth: Auth; cfg: WebConfig }) {
   const g = groups(props.session);
   const roles = [g.includes("customers") && "customer", g.includes("providers") && "provider"].filter(Boolean) as ("customer" | "provider")[];
-  const [role, setRole] = useState(roles[0]);
+  const [chosen, setRole] = useState<"customer" | "provider">();
+  const role = chosen && roles.includes(chosen) ? chosen : roles[0];
   if (!roles.length) return <ChooseRole session={props.session} auth={props.auth} cfg={props.cfg} onSession={props.setSession} />;
   const nav =
     roles.length > 1 ? (

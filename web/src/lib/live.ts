@@ -74,9 +74,15 @@ export class Live {
     return true;
   }
 
-  /** Drop the socket as a network loss would (it reconnects by itself). */
-  drop(): void {
+  /** Go away as a lost network would, until resume() (the catch-up then runs). */
+  pause(): void {
+    this.closed = true;
+    window.clearTimeout(this.timer);
     this.ws?.close();
+  }
+
+  resume(): void {
+    this.start();
   }
 
   stop(): void {

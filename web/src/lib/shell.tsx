@@ -104,6 +104,7 @@ export function Shell(props: { session: Session; setSession: (s: Session) => voi
     const subs = new Set<(f: ServerFrame) => void>();
     const seen = new Set<string>();
     let lastAt = new Date().toISOString();
+    let awayFrom: string | undefined; // the last event seen before the socket dropped
     const dispatch = (f: ServerFrame) => {
       if (f.id && seen.has(f.id)) return;
       if (f.id) seen.add(f.id);
@@ -124,10 +125,14 @@ export function Shell(props: { session: Session; setSession: (s: Session) => voi
     };
     live.onStatus((s, reconnected) => {
       setStatus(s);
+      if (s !== "live") awayFrom ??= lastAt;
+      else if (!reconnected) awayFrom = undefined;
       if (s === "live" && reconnected) {
-        // Events while away: the feed, newest first.
+        // Events while away: the feed, newest first (a few seconds of overlap; ids dedupe).
+        const since = new Date(Date.parse(awayFrom ?? lastAt) - 5000).toISOString();
+        awayFrom = undefined;
         void api.GET("/notifications", { params: { query: { limit: 50 } } }).then((r) => {
-          const missed = (r.data?.items ?? []).filter((e) => e.at > lastAt && !seen.has(e.id)).reverse();
+          const missed = (r.data?.items ?? []).filter((e) => e.at > since && !seen.has(e.id)).reverse();
           for (const e of missed) dispatch({ type: e.type, id: e.id, at: e.at, data: e.data as ServerFrame["data"] });
           setNotice((n) => `${n ? n + "; " : "Reconnected: "}caught up ${missed.length} event${missed.length === 1 ? "" : "s"}`);
         });
