@@ -87,6 +87,8 @@ function SignIn(props: { title: string; auth: Auth; cfg: WebConfig; onSession: (
   );
 }
 
+export const CAUGHT = "Reconnected: ";
+
 /** The signed-in shell: API client, socket, dispatcher, header and notice line. */
 export function Shell(props: { session: Session; setSession: (s: Session) => void; auth: Auth; cfg: WebConfig; title: string; children: ComponentChildren; nav?: ComponentChildren }) {
   const [status, setStatus] = useState<Status>("connecting");
@@ -101,6 +103,9 @@ export function Shell(props: { session: Session; setSession: (s: Session) => voi
     };
     const api = makeApi(props.cfg.apiUrl, token);
     const live = new Live(props.cfg.wsUrl, token);
+    // Notices replace each other, except the parts of one catch-up, which add up.
+    const say = (t: string) =>
+      setNotice((n) => (n.startsWith(CAUGHT) && t.startsWith(CAUGHT) ? `${n}; ${t.slice(CAUGHT.length)}` : t));
     const subs = new Set<(f: ServerFrame) => void>();
     const seen = new Set<string>();
     let lastAt = new Date().toISOString();
@@ -121,7 +126,7 @@ export function Shell(props: { session: Session; setSession: (s: Session) => voi
         subs.add(fn);
         return () => subs.delete(fn);
       },
-      notice: setNotice,
+      notice: say,
     };
     live.onStatus((s, reconnected) => {
       setStatus(s);
@@ -134,7 +139,7 @@ export function Shell(props: { session: Session; setSession: (s: Session) => voi
         void api.GET("/notifications", { params: { query: { limit: 50 } } }).then((r) => {
           const missed = (r.data?.items ?? []).filter((e) => e.at > since && !seen.has(e.id)).reverse();
           for (const e of missed) dispatch({ type: e.type, id: e.id, at: e.at, data: e.data as ServerFrame["data"] });
-          setNotice((n) => `${n ? n + "; " : "Reconnected: "}caught up ${missed.length} event${missed.length === 1 ? "" : "s"}`);
+          say(`${CAUGHT}caught up ${missed.length} event${missed.length === 1 ? "" : "s"}`);
         });
       }
     });
