@@ -10,10 +10,11 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_PROGRESS_BAR := off
 
 .PHONY: help dev test lint format typecheck unit integration api e2e cdk synth check-templates \
-        chalice-policy package deploy bench install install-infra clean
+        chalice-policy package deploy bench install install-infra clean web web-gen web-check \
+        web-test chromium
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,14 +33,53 @@ install: $(VENV)/.installed-dev ## create .venv and install the app and dev tool
 
 install-infra: $(VENV)/.installed-infra ## also install the CDK, cfn-lint and checkov
 
-dev: install ## start the whole local stack with demo data (Ctrl-C stops it)
+dev: install web ## start the whole local stack with demo data and the web app (Ctrl-C stops it)
 	$(PY) -m devstack
 
-test: install-infra ## everything CI runs: lint, format check, mypy, all pytest markers
+test: install-infra web web-check chromium ## everything CI runs: lint, format, mypy, contracts, all pytest markers
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 	$(PY) -m pytest
+
+# --- the web app (web/: Node 20 + npm) --------------------------------------------------
+WEB_SOURCES := $(shell find web/src web/public web/console web/docs -type f 2>/dev/null) \
+               web/index.html web/vite.config.ts web/tsconfig.json
+
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: install Node.js 20+ (e.g. apt-get install nodejs npm)"; exit 1; }
+	@echo "Installing the web app's npm packages (npm ci; about 20 s the first time)..."
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
+	@echo "Building the web app (tsc + vite; a few seconds)..."
+	cd web && npm run --silent build
+	@touch $@
+
+web: web/dist/index.html ## build web/ into web/dist (reused while its sources are unchanged)
+
+web-gen: install web/node_modules/.package-lock.json ## regenerate the OpenAPI/AsyncAPI documents and the typed client
+	$(PY) web/scripts/contracts.py
+	cd web && node scripts/gen-api.mjs
+
+web-check: install web/node_modules/.package-lock.json ## fail when the generated contracts or client are stale
+	$(PY) web/scripts/contracts.py --check
+	cd web && node scripts/gen-api.mjs --check && node scripts/validate-asyncapi.mjs && npx tsc --noEmit
+
+chromium: ## make sure a Chromium for the browser tests is there (apt where it can)
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || [ -n "$$CHROMIUM" ] || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Chromium with apt-get (about a minute, once)..."; \
+	    apt-get install -y -q chromium >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
+	  else \
+	    echo "The browser tests need Chromium: install it with your package manager, e.g."; \
+	    echo "  sudo apt-get install chromium   (Debian/Ubuntu)   brew install --cask chromium   (macOS)"; \
+	    echo "or point CHROMIUM=/path/to/chrome at one."; exit 1; \
+	  fi; }
+
+web-test: install web chromium ## the browser tests (Playwright for Python driving Chromium)
+	$(PY) -m pytest -m web
 
 lint: install ## ruff lint + format check
 	$(PY) -m ruff check .

@@ -3,7 +3,8 @@
 1. the AWS emulation (moto server) on ``--aws-port`` (5000), or the one already there;
 2. provisioning (idempotent) and demo data;
 3. the app's processes, each a child with the emulator's environment:
-   HTTP API (8000), WebSocket gateway (8001), event pump.
+   HTTP API (8000), WebSocket gateway (8001), event pump, and the web app (8002, when
+   ``web/dist`` is built: ``make dev`` builds it; skipped when the port is taken).
 
 Ctrl-C (or SIGTERM) stops every process it started. The environment the app needs is
 written to ``.devstack/env`` so plain ``chalice local`` or a script can use the same stack.
@@ -71,6 +72,32 @@ def processes(args: argparse.Namespace) -> list[tuple[str, list[str], str | None
                 f"http://{host}:{args.ws_port}/",  # answers (426) once it listens
             )
         )
+    web_index = ROOT / "web" / "dist" / "index.html"
+    if args.web_port and web_index.exists() and not port_open(host, args.web_port):
+        out.append(
+            (
+                "web",
+                [
+                    py,
+                    "-m",
+                    "devstack.web",
+                    "--host",
+                    host,
+                    "--port",
+                    str(args.web_port),
+                    "--api-url",
+                    f"http://{host}:{args.http_port}",
+                    "--ws-url",
+                    f"ws://{host}:{args.ws_port}",
+                    "--aws-url",
+                    f"http://{host}:{args.aws_port}",
+                ],
+                f"http://{host}:{args.web_port}/config.json",
+            )
+        )
+    elif args.web_port:
+        why = "is taken" if web_index.exists() else "has no build (make web)"
+        log.info("web app not served: port %s %s", args.web_port, why)
     if importlib.util.find_spec("devstack.pump"):
         out.append(
             (
@@ -88,6 +115,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--aws-port", type=int, default=int(os.environ.get("AWS_PORT", "5000")))
     parser.add_argument("--http-port", type=int, default=int(os.environ.get("HTTP_PORT", "8000")))
     parser.add_argument("--ws-port", type=int, default=int(os.environ.get("WS_PORT", "8001")))
+    parser.add_argument(
+        "--web-port",
+        type=int,
+        default=int(os.environ.get("WEB_PORT", "8002")),
+        help="the web app (0: do not serve it)",
+    )
     parser.add_argument("--providers", type=int, default=300, help="demo providers to seed")
     parser.add_argument("--no-seed", action="store_true")
     parser.add_argument(
@@ -176,6 +209,10 @@ def main(argv: list[str] | None = None) -> int:
                 endpoint, config.DEFAULT_REGION, env[config.USER_POOL_ID], providers=args.providers
             )
         full_env = {**base_env, **aws_env(endpoint), **env}
+        full_env.setdefault(  # CORS on the local API for the web app (devstack/http_api.py)
+            "SUMMON_WEB_ORIGINS",
+            f"http://{args.host}:{args.web_port},http://localhost:{args.web_port}",
+        )
         state = Path(args.state_dir)
         state.mkdir(parents=True, exist_ok=True)
         (state / "env").write_text(
@@ -187,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         (state / "accounts.json").write_text(json.dumps(subs, indent=2))
 
-        for name, cmd, ready_url in processes(args):
+        apps = processes(args)
+        for name, cmd, ready_url in apps:
             proc = subprocess.Popen(cmd, env=full_env, cwd=ROOT, start_new_session=True)
             children.append((name, proc))
             if ready_url:
@@ -196,7 +234,12 @@ def main(argv: list[str] | None = None) -> int:
             f"\nSummon is up (Ctrl-C stops it):\n"
             f"  HTTP API        http://{args.host}:{args.http_port}  (/health, /openapi.json)\n"
             f"  WebSocket API   ws://{args.host}:{args.ws_port}/?token=<ID token>\n"
-            f"  AWS emulator    {endpoint}\n"
+            + (
+                f"  web app         http://{args.host}:{args.web_port}/  (/console/, /docs/)\n"
+                if any(name == "web" for name, _, _ in apps)
+                else ""
+            )
+            + f"  AWS emulator    {endpoint}\n"
             f"  user pool       {env[config.USER_POOL_ID]}\n"
             f"  app client      {env[config.USER_POOL_CLIENT_ID]}\n"
             f"  environment     {state / 'env'}\n",

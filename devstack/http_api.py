@@ -9,14 +9,20 @@ path is the cloud's. Every failure is a 401 problem-details response, never a dr
 connection. Unknown routes are a 404 problem; a method a path lacks (any method, ``TRACE``
 included) is a 405 problem with ``Allow`` (docs/api.md says what the cloud answers).
 
+Browsers on the web app's origins (``SUMMON_WEB_ORIGINS``, comma-separated; the web app on
+port 8002 by default) get CORS answers: preflights (``OPTIONS``) and
+``Access-Control-Allow-Origin`` on every response for those origins only.
+
 Run: ``python -m devstack.http_api --port 8000`` (devstack's supervisor does).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
+import os
 import uuid
 from typing import Any
 
@@ -37,6 +43,20 @@ from devstack import logs, meter
 from devstack.appload import load_app
 
 log = logging.getLogger("devstack.http")
+
+DEFAULT_WEB_ORIGINS = "http://127.0.0.1:8002,http://localhost:8002"
+CORS_HEADERS = {
+    "Access-Control-Allow-Methods": "GET,POST,PUT,PATCH,DELETE,OPTIONS",
+    "Access-Control-Allow-Headers": "Authorization,Content-Type,Idempotency-Key,If-Match",
+    "Access-Control-Expose-Headers": "ETag",
+    "Access-Control-Max-Age": "600",
+}
+
+
+@functools.cache
+def web_origins() -> frozenset[str]:
+    raw = os.environ.get("SUMMON_WEB_ORIGINS", DEFAULT_WEB_ORIGINS)
+    return frozenset(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
 
 
 def _problem_bytes(status: int, title: str, detail: str, instance: str = "") -> bytes:
@@ -102,7 +122,21 @@ class Handler(ChaliceRequestHandler):
         super().setup()
         self.local_gateway = VerifyingGateway(self._app_object, self._config)
 
+    def _cors(self) -> dict[str, str]:
+        origin = self.headers.get("Origin", "")
+        if origin and origin in web_origins():
+            return {"Access-Control-Allow-Origin": origin, "Vary": "Origin", **CORS_HEADERS}
+        return {}
+
+    def _send_http_response(self, code: int, headers: Any, body: Any) -> None:
+        super()._send_http_response(code, {**headers, **self._cors()}, body)
+
     def _generic_handle(self) -> None:
+        cors = self._cors()
+        if self.command == "OPTIONS" and cors and self.headers.get("Access-Control-Request-Method"):
+            self.send_response(204)
+            self._send_headers({"Content-Length": "0", **cors})
+            return
         try:
             super()._generic_handle()
         except Exception:

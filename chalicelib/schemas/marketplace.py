@@ -144,8 +144,14 @@ class Money(Strict):
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217")
 
 
+class MoneyIn(Money):
+    """``Money`` as a request takes it (a number or a decimal string). Its own class, so the
+    OpenAPI document names the input and output schemas apart (``MoneyIn``, ``Money``):
+    client generators that name classes by title otherwise drop operations."""
+
+
 class QuoteIn(Strict):
-    price: Money
+    price: MoneyIn
     eta_minutes: StrictInt = Field(ge=1, le=MAX_ETA_MINUTES, description="Minutes until arrival")
     note: str = Field(default="", max_length=NOTE_MAX_CHARS)
 

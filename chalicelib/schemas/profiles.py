@@ -98,12 +98,16 @@ class Rate(Strict):
     unit: Literal["hour", "job"] = "hour"
 
 
+class RateIn(Rate):
+    """``Rate`` as a request takes it; named apart from the output ``Rate`` (see ``MoneyIn``)."""
+
+
 class ProviderProfileIn(Strict):
     categories: list[str] = Field(min_length=1, max_length=20)
     bio: str = Field(default="", max_length=2000)
     location: Location
     radius_km: float = Field(gt=0, le=MAX_RADIUS_KM)
-    rate: Rate | None = None
+    rate: RateIn | None = None
 
     @field_validator("categories")
     @classmethod

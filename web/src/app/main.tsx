@@ -1,0 +1,59 @@
+import { render } from "preact";
+import { useState } from "preact/hooks";
+import "../lib/ui.css";
+import { makeApi, ok } from "../lib/api";
+import { groups, type Session } from "../lib/auth";
+import { Boot, Shell } from "../lib/shell";
+import { Customer } from "./Customer";
+import { Provider } from "./Provider";
+import type { Auth } from "../lib/auth";
+import type { WebConfig } from "../lib/config";
+
+function ChooseRole(props: { session: Session; auth: Auth; cfg: WebConfig; onSession: (s: Session) => void }) {
+  const [error, setError] = useState("");
+  async function take(role: "customer" | "provider") {
+    try {
+      const api = makeApi(props.cfg.apiUrl, async () => props.session.idToken);
+      ok(await api.POST("/me/roles", { body: { role } }));
+      props.onSession(await props.auth.refresh(props.session));
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  }
+  return (
+    <main class="narrow">
+      <h1>Welcome to Summon</h1>
+      <section class="card">
+        <h2>How will you use Summon?</h2>
+        <button type="button" onClick={() => void take("customer")}>I need services</button>
+        <button type="button" onClick={() => void take("provider")}>I provide services</button>
+        {error && <p class="error" role="alert">{error}</p>}
+      </section>
+    </main>
+  );
+}
+
+function Home(props: { session: Session; setSession: (s: Session) => void; auth: Auth; cfg: WebConfig }) {
+  const g = groups(props.session);
+  const roles = [g.includes("customers") && "customer", g.includes("providers") && "provider"].filter(Boolean) as ("customer" | "provider")[];
+  const [chosen, setRole] = useState<"customer" | "provider">();
+  const role = chosen && roles.includes(chosen) ? chosen : roles[0];
+  if (!roles.length) return <ChooseRole session={props.session} auth={props.auth} cfg={props.cfg} onSession={props.setSession} />;
+  const nav =
+    roles.length > 1 ? (
+      <nav>
+        {roles.map((r) => (
+          <button type="button" class={r === role ? "tab on" : "tab"} onClick={() => setRole(r)}>
+            {r === "customer" ? "I need" : "I provide"}
+          </button>
+        ))}
+      </nav>
+    ) : null;
+  return (
+    <Shell {...props} title="Summon" nav={nav}>
+      {role === "customer" ? <Customer /> : <Provider />}
+    </Shell>
+  );
+}
+
+render(<Boot title="Summon">{(s) => <Home {...s} />}</Boot>, document.getElementById("root")!);
