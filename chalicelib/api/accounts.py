@@ -96,7 +96,6 @@ def get_blocks(call: Call) -> Page[BlockOut]:
     method="PUT",
     summary="Block a user: no matching, offers, chat or push between us (they are not told)",
     response=BlockOut,
-    errors=(404,),
     calls=2,
 )
 def put_block(call: Call) -> BlockOut:

@@ -9,11 +9,10 @@ import re
 
 from chalicelib import ids
 from chalicelib.auth import Principal
-from chalicelib.errors import Invalid, NotFound
+from chalicelib.errors import Invalid
 from chalicelib.schemas.accounts import BlockOut
 from chalicelib.schemas.common import Page, PageQuery
 from chalicelib.store import blocks as repo
-from chalicelib.store import profiles as profiles_repo
 
 
 def list_blocked(principal: Principal, query: PageQuery) -> Page[BlockOut]:
@@ -36,12 +35,10 @@ def _checked(user_id: str) -> str:
 
 
 def block(principal: Principal, user_id: str) -> BlockOut:
-    """``PUT /me/blocks/{user_id}`` (idempotent); 400 for oneself or a malformed id, 404
-    for nobody."""
+    """``PUT /me/blocks/{user_id}`` (idempotent); 400 for oneself or a malformed id. Any
+    well-formed id may be blocked (an answer would tell who has an account)."""
     if _checked(user_id) == principal.user_id:
         raise Invalid("You cannot block yourself.")
-    if profiles_repo.get_user(user_id) is None:
-        raise NotFound(f"No user {user_id}.")
     repo.block(principal.user_id, user_id)
     return BlockOut(user_id=user_id, blocked_at=ids.iso())
 

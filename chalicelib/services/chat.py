@@ -26,7 +26,7 @@ from chalicelib.schemas.realtime import (
     MessagePreview,
     ReadState,
 )
-from chalicelib.services import events, live, media
+from chalicelib.services import events, live, media, moderation
 from chalicelib.store import keys, marketplace, pagination
 from chalicelib.store import realtime as store
 from chalicelib.store.conversations import ConversationItem, MemberItem
@@ -118,6 +118,8 @@ def send(user_id: str, conversation_id: str, content: MessageContent) -> tuple[M
         return _message(stored), False
     assert conv is not None
     _check_open(conv, conversation_id, people)
+    if content.text:
+        content = content.model_copy(update={"text": moderation.mask(content.text)})
     if content.media_id is not None:
         _share_image(user_id, people, conversation_id, content.media_id)
     now = ids.iso()
@@ -140,6 +142,8 @@ def _check_open(conv: ConversationItem, conversation_id: str, people: tuple[str,
     keep what was said, nobody adds to it (409). Job conversations stay open (follow-ups,
     reviews). 1 GetItem for a quote's conversation until its quote is seen accepted, which
     this container then remembers (an accepted quote never changes)."""
+    if conv.closed_by:  # a participant blocked another (they are not told so)
+        raise Conflict("This conversation is closed.")
     if conv.ref_type != "quote" or conversation_id in runtime.get().open_conversations:
         return
     quote = marketplace.quote(people[0], str(conv.ref_id))  # participants: customer first

@@ -19,6 +19,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib import ids
 from chalicelib.store import keys
+from chalicelib.store.conversations import ConversationItem, MemberItem
 from chalicelib.store.models import Entity, ProviderItem, condition_failed, get_or_none
 from chalicelib.store.pagination import paged
 
@@ -49,6 +50,7 @@ def block(blocker: str, blocked: str) -> None:
             )
         )
     _keep_apart(blocker, blocked, True)
+    _close_conversations(blocker, blocked, True)
 
 
 def unblock(blocker: str, blocked: str) -> None:
@@ -57,8 +59,30 @@ def unblock(blocker: str, blocked: str) -> None:
     with TransactWrite(connection=_connection()) as tx:
         tx.delete(BlockItem(keys.user(blocker), keys.block(blocked)))
         tx.delete(BlockItem(keys.user(blocked), keys.blocked_by(blocker)))
+    _close_conversations(blocker, blocked, False)
     if get_or_none(BlockItem, keys.user(blocked), keys.block(blocker), consistent=True) is None:
         _keep_apart(blocker, blocked, False)
+
+
+def _close_conversations(blocker: str, blocked: str, on: bool) -> None:
+    """Close (or reopen) every conversation between the two for the blocker's part. 1 Query
+    + 1 UpdateItem per conversation between them."""
+    for member in MemberItem.query(
+        keys.user(blocker),
+        MemberItem.sk.startswith(keys.conversation("")),
+        filter_condition=MemberItem.counterpart_id == blocked,
+    ):
+        conv = ConversationItem(keys.conversation(member.conversation_id), keys.META)
+        action = (
+            ConversationItem.closed_by.add({blocker})
+            if on
+            else ConversationItem.closed_by.delete({blocker})
+        )
+        try:
+            conv.update(actions=[action], condition=ConversationItem.pk.exists())
+        except UpdateError as exc:
+            if not condition_failed(exc):
+                raise
 
 
 def _keep_apart(a: str, b: str, on: bool) -> None:

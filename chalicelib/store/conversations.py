@@ -12,7 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.attributes import JSONAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import (
+    JSONAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
@@ -29,6 +35,9 @@ class ConversationItem(Entity, discriminator="conversation"):
     last_message = JSONAttribute(null=True)
     """Preview of the message that took ``last_seq`` (set by the same atomic update that
     takes the number, so the two always agree): ``{sender_id, text, media_id, at}``."""
+    closed_by = UnicodeSetAttribute(null=True)
+    """Participants who blocked another one: the conversation takes no messages while any
+    is here (``store/blocks.py``)."""
     last_sent: MapAttribute[str, Any] = MapAttribute(default=dict)
     """``{user_id: seq}``: each participant's latest own message, set by that same update.
     A participant has read everything up to ``max(last_read_seq, last_sent[me])``."""

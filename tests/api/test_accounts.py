@@ -257,5 +257,44 @@ def test_a_blocked_pair_is_never_matched_until_unblocked(pool, as_user):
     assert pro.call("PUT", f"/me/blocks/{buyer.user_id}").status_code == 200  # either way
     assert not offered()
     assert buyer.call("PUT", f"/me/blocks/{buyer.user_id}").status_code == 400
-    assert buyer.call("PUT", "/me/blocks/nobody-at-all").status_code == 404
+    assert buyer.call("PUT", "/me/blocks/nobody-at-all").status_code == 200  # says nothing
     assert buyer.call("PUT", "/me/blocks/x").status_code == 400
+
+
+def test_a_blocked_pair_cannot_chat_either_way_until_unblocked(pool, as_user):
+    from tests.api.test_marketplace import matched_job
+
+    customer, provider, job = matched_job(as_user)
+    cid = job["conversation_id"]
+
+    def say(who, n: int) -> Any:
+        body = {"client_msg_id": f"m{n}", "text": "hello"}
+        return who.call("POST", f"/conversations/{cid}/messages", body)
+
+    assert say(customer, 1).status_code == 201
+    assert provider.call("PUT", f"/me/blocks/{customer.user_id}").status_code == 200
+    for n, who in enumerate((customer, provider), start=2):
+        closed = say(who, n)
+        assert closed.status_code == 409, closed.json_body
+        assert closed.json_body["detail"] == "This conversation is closed."  # no "blocked"
+    provider.call("DELETE", f"/me/blocks/{customer.user_id}")
+    assert say(customer, 9).status_code == 201
+
+
+def test_chat_and_review_texts_are_masked_and_names_refused(pool, as_user):
+    from tests.api.test_marketplace import matched_job
+
+    customer, _, job = matched_job(as_user)
+    cid = job["conversation_id"]
+    body = {"client_msg_id": "rude", "text": "you are a shit plumber"}
+    sent = customer.call("POST", f"/conversations/{cid}/messages", body).json_body
+    assert sent["text"] == "you are a **** plumber"
+    refused = customer.call("PATCH", "/me", {"name": "Shit Head"})
+    assert refused.status_code == 400 and refused.json_body["errors"][0]["field"] == "name"
+    staff = as_user(("operators",), user_id=pool.user("words@example.com", "operators"))
+    words = staff.call("PUT", "/admin/words", {"add": ["zorglub"], "allow": ["shit"]})
+    assert words.json_body == {"added": ["zorglub"], "allowed": ["shit"]}
+    body = {"client_msg_id": "new", "text": "zorglub! shit happens"}
+    assert customer.call("POST", f"/conversations/{cid}/messages", body).json_body["text"] == (
+        "****! shit happens"
+    )
