@@ -33,7 +33,7 @@ from chalicelib.domain.jobs import TERMINAL_STATES, JobState
 from chalicelib.errors import Conflict, Forbidden, NotFound, TooFrequent
 from chalicelib.schemas.realtime import JobLocation, LocationFrame
 from chalicelib.services import events
-from chalicelib.store import keys
+from chalicelib.store import keys, locations
 from chalicelib.store import realtime as store
 
 log = logging.getLogger("summon.live")
@@ -217,7 +217,7 @@ class _Job:
 
 
 def _job_of_participant(user_id: str, job_id: str) -> _Job:
-    job = store.job_parties(job_id)
+    job = locations.job_parties(job_id)
     if job is None or user_id not in (job.customer_id, job.provider_id):
         raise NotFound(f"No job {job_id} of yours.")
     return _Job(job.customer_id, job.provider_id, job.state)
@@ -236,7 +236,7 @@ def update_location(user_id: str, update: LocationFrame) -> JobLocation:
             f"The job is {job.state}: location is shared only while it is en_route or arrived."
         )
     now_ms = int(time.time() * 1000)
-    item = store.LocationItem(
+    item = locations.LocationItem(
         *keys.job_location(update.job_id),
         job_id=update.job_id,
         provider_id=user_id,
@@ -248,7 +248,7 @@ def update_location(user_id: str, update: LocationFrame) -> JobLocation:
         at_ms=now_ms,
         updated_at=ids.iso(),
     )
-    if not store.put_location(item, LOCATION_INTERVAL_MS):
+    if not locations.put_location(item, LOCATION_INTERVAL_MS):
         raise TooFrequent(
             f"Location updates are kept at most once every {LOCATION_INTERVAL_MS} ms per job; "
             "this one was dropped."
@@ -258,7 +258,7 @@ def update_location(user_id: str, update: LocationFrame) -> JobLocation:
     return out
 
 
-def _location(item: store.LocationItem) -> JobLocation:
+def _location(item: locations.LocationItem) -> JobLocation:
     return JobLocation(
         job_id=item.job_id,
         lat=float(item.lat),
@@ -275,7 +275,7 @@ def last_location(user_id: str, job_id: str) -> JobLocation:
     job = _job_of_participant(user_id, job_id)
     if job.state in TERMINAL_STATES:  # the provider's position is the job's, not the customer's
         raise NotFound(f"Job {job_id} ended: its provider's position is not shared any more.")
-    item = store.location(job_id)
+    item = locations.location(job_id)
     if item is None:
         raise NotFound(f"Job {job_id} has no position yet.")
     return _location(item)

@@ -1,4 +1,5 @@
-"""Real-time storage: live connections, chat messages, read positions, live job locations.
+"""Real-time storage: live connections, chat messages, read positions (live job locations:
+``store/locations.py``).
 
 | pattern                                 | key condition                                  | index |
 |-----------------------------------------|------------------------------------------------|-------|
@@ -11,7 +12,6 @@
 | messages of a conversation after SEQ    | pk=CONV#<id>, lsi1sk > MSG#<seq, zero-padded>  | lsi1  |
 | conversation + this send's message      | BatchGetItem (consistent) of META + the above  | table |
 | a user's conversations (read positions) | pk=USER#<uid>, sk begins_with CONV#            | table |
-| last live position of a job             | pk=JOB#<job_id>, sk=LOCATION                   | table |
 
 Connections. API Gateway gives each socket an id; ``$connect`` writes a connection record
 (``CONN#<id>``: user, callback endpoint, TTL) and adds ``"<id> <expires> <endpoint>"`` to the
@@ -50,7 +50,7 @@ from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib import ids
 from chalicelib.errors import NotFound
-from chalicelib.store import keys, marketplace
+from chalicelib.store import keys
 from chalicelib.store.conversations import ConversationItem, MemberItem
 from chalicelib.store.models import CONDITION_FAILED, Entity, condition_failed, get_or_none
 
@@ -88,17 +88,6 @@ class MessageItem(Entity, discriminator="message"):
     client_msg_id = UnicodeAttribute()
     text = UnicodeAttribute(null=True)
     media_id = UnicodeAttribute(null=True)
-
-
-class LocationItem(Entity, discriminator="job_location"):
-    job_id = UnicodeAttribute()
-    provider_id = UnicodeAttribute()
-    lat = NumberAttribute()
-    lng = NumberAttribute()
-    heading = NumberAttribute(null=True)
-    speed_mps = NumberAttribute(null=True)
-    accuracy_m = NumberAttribute(null=True)
-    at_ms = NumberAttribute()
 
 
 # --- connections ----------------------------------------------------------------------
@@ -398,54 +387,3 @@ def counterparts(user_id: str, limit: int = 50) -> list[str]:
         attributes_to_get=["counterpart_id", "kind"],
     )
     return sorted({m.counterpart_id for m in results if m.counterpart_id})
-
-
-# --- live location ---------------------------------------------------------------------
-
-
-def put_location(item: LocationItem, min_interval_ms: int) -> bool:
-    """Keep the job's last position unless the previous one is less than
-    ``min_interval_ms`` old (``False``: throttled, nothing written). 1 conditional PutItem."""
-    at_ms = int(item.at_ms)
-    try:
-        item.save(
-            condition=LocationItem.pk.does_not_exist()
-            | (LocationItem.at_ms <= at_ms - min_interval_ms)
-        )
-    except Exception as exc:
-        if condition_failed(exc):
-            return False
-        raise
-    return True
-
-
-def location(job_id: str) -> LocationItem | None:
-    """1 GetItem."""
-    return get_or_none(LocationItem, *keys.job_location(job_id))
-
-
-# --- the job, as the marketplace stores it ---------------------------------------------
-
-
-@dataclass(frozen=True)
-class JobParties:
-    """What live location needs to know about a job."""
-
-    job_id: str
-    customer_id: str
-    provider_id: str | None
-    state: str
-
-
-def job_parties(job_id: str) -> JobParties | None:
-    """The job's customer, provider and state, read through the marketplace's repository.
-    1 GetItem (consistent)."""
-    job = marketplace.get_job(job_id)
-    if job is None:
-        return None
-    return JobParties(
-        job_id=job_id,
-        customer_id=job.customer_id,
-        provider_id=job.provider_id or None,
-        state=job.state,
-    )

@@ -17,7 +17,7 @@ from chalicelib import runtime
 from chalicelib.adapters.websocket import SendResult
 from chalicelib.schemas.realtime import LocationFrame, MessageIn
 from chalicelib.services import chat, events, live, presence
-from chalicelib.store import conversations, keys
+from chalicelib.store import conversations, keys, locations
 from chalicelib.store import realtime as store
 from tests.support import count_dynamodb_calls, route_calls
 
@@ -475,8 +475,8 @@ def test_presence_goes_to_counterparts_on_first_open_and_last_close(pair, sent):
 
 def test_location_route_is_for_the_jobs_participants(as_user, sent, monkeypatch):
     customer, provider, stranger = as_user(), as_user(("providers",)), as_user()
-    job = store.JobParties("JOB9", customer.user_id, provider.user_id, "en_route")
-    monkeypatch.setattr(store, "job_parties", lambda job_id: job if job_id == "JOB9" else None)
+    job = locations.JobParties("JOB9", customer.user_id, provider.user_id, "en_route")
+    monkeypatch.setattr(locations, "job_parties", lambda job_id: job if job_id == "JOB9" else None)
     assert customer.call("GET", "/jobs/JOB9/location").status_code == 404  # no position yet
     frame = LocationFrame(action="location.update", job_id="JOB9", lat=38.7, lng=-9.1)
     live.update_location(provider.user_id, frame)

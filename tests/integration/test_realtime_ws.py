@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from chalicelib import auth, runtime
 from chalicelib.adapters.websocket import ApiGatewaySender, SendResult
 from chalicelib.services import live
-from chalicelib.store import conversations
+from chalicelib.store import conversations, locations
 from chalicelib.store import realtime as store
 from tests.support import _KEY, unverified_token
 
@@ -326,9 +326,9 @@ def job(chatting, ws, monkeypatch):
     """Rui drives to Ana's job; Eve is a stranger with a socket."""
     state = {"value": "en_route"}
     parties = lambda job_id: (  # noqa: E731
-        store.JobParties("JOB1", "ana", "rui", state["value"]) if job_id == "JOB1" else None
+        locations.JobParties("JOB1", "ana", "rui", state["value"]) if job_id == "JOB1" else None
     )
-    monkeypatch.setattr(store, "job_parties", parties)
+    monkeypatch.setattr(locations, "job_parties", parties)
     ws.connect("eve-1", token_for("eve"))
     ws.sent.frames.clear()
     return state
@@ -344,7 +344,7 @@ def test_live_location_reaches_the_customer_only(job, ws):
     assert (seen["job_id"], seen["lat"], seen["lng"], seen["heading"]) == ("JOB1", 38.71, -9.14, 90)
     assert ws.sent.frames["eve-1"] == []
     assert ws.errors("rui-1") == []
-    kept = store.location("JOB1")
+    kept = locations.location("JOB1")
     assert kept is not None and float(kept.lat) == 38.71
 
 
@@ -354,7 +354,7 @@ def test_location_updates_are_throttled_per_job(job, ws):
     [error] = ws.errors("rui-1")
     assert (error["status"], error["ref"]) == (429, "too-soon")
     assert len(ws.sent.of_type("ana-1", "job.location")) == 1
-    kept = store.location("JOB1")
+    kept = locations.location("JOB1")
     assert kept is not None and float(kept.lat) == 38.71
     item = copy.copy(kept)  # a second later the next one is taken
     item.at_ms = int(kept.at_ms) - live.LOCATION_INTERVAL_MS
@@ -373,7 +373,7 @@ def test_nobody_else_can_send_a_location(job, ws):
     [error] = ws.errors("rui-1")
     assert error["status"] == 409 and "en_route" in error["detail"]
     assert ws.sent.of_type("ana-1", "job.location") == []
-    assert store.location("JOB1") is None
+    assert locations.location("JOB1") is None
 
 
 def test_the_real_sender_posts_through_the_management_api(aws):
