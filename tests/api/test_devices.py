@@ -137,6 +137,19 @@ def test_an_offline_user_gets_the_push_on_every_device_in_its_format(api):
     assert fcm["android"]["collapse_key"] == "offer:O1"
 
 
+def test_pushes_sent_are_counted(api, monkeypatch):
+    from chalicelib import observability
+    from chalicelib.services import push
+
+    counted: list[tuple[str, float]] = []
+    monkeypatch.setattr(observability, "count", lambda name, value=1: counted.append((name, value)))
+    alice = api()
+    _register(alice, "apns", APNS_TOKEN)
+    _register(alice, "fcm", FCM_TOKEN)
+    push.send_to_users([(_offer(alice.user_id), [alice.user_id])])
+    assert counted == [("PushesSent", 2)]
+
+
 def test_muted_types_are_not_pushed(api):
     from chalicelib.services import push
     from chalicelib.services.events import Event

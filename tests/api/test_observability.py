@@ -46,3 +46,33 @@ def test_business_metrics_are_flushed_in_embedded_metric_format(as_user, capfd):
     assert emf, "no EMF document was flushed"
     assert emf[-1]["RequestsCreated"] == [1.0] or emf[-1]["RequestsCreated"] == 1.0
     assert emf[-1]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Summon"
+
+
+def _emitted(capfd) -> set[str]:
+    names: set[str] = set()
+    for doc in _json_lines(capfd.readouterr().out):
+        for directive in doc.get("_aws", {}).get("CloudWatchMetrics", []):
+            names |= {m["Name"] for m in directive["Metrics"]}
+    return names
+
+
+def test_each_charted_metric_is_emitted_by_the_route_that_causes_it(as_user, capfd):
+    """The dashboard's business metrics (infra/constructs/monitoring.py), each from the
+    route where the thing happens."""
+    from infra.constructs.monitoring import BUSINESS_METRICS
+    from tests.api.test_marketplace import become_provider, offers_of, request_body
+
+    provider = become_provider(as_user(("providers",)))
+    customer = as_user(("customers",))
+    capfd.readouterr()
+    created = customer.call("POST", "/requests", request_body())
+    assert created.status_code == 201
+    assert {"RequestsCreated", "OffersSent"} <= _emitted(capfd)
+    offer = offers_of(provider)[0]
+    job = provider.call("POST", f"/offers/{offer['id']}/accept").json_body
+    assert {"Matches", "TimeToAccept"} <= _emitted(capfd)
+    body = {"client_msg_id": "m", "text": "on my way"}
+    provider.call("POST", f"/conversations/{job['conversation_id']}/messages", body)
+    assert "MessagesSent" in _emitted(capfd)
+    charted = set(BUSINESS_METRICS) - {"PushesSent"}  # push: tests/api/test_devices.py
+    assert charted == {"RequestsCreated", "OffersSent", "Matches", "TimeToAccept", "MessagesSent"}
