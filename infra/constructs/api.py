@@ -24,6 +24,7 @@ wired to this region's resources.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,7 @@ from aws_cdk import (
 )
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -207,6 +209,7 @@ class Api(Construct):
             run_media_pipeline=run_media_pipeline,
         )
         self._api_gateway_logging(firewall=firewall)
+        self._gradual_deployment(resources)
         acknowledge_nag(
             self,
             IAM5="each function role names its resources: table and index ARNs, object "
@@ -222,6 +225,55 @@ class Api(Construct):
             SQS3="AsyncFailures is the dead-letter queue of the asynchronous handlers (Lambda's "
             "DeadLetterConfig), not an SQS redrive source",
         )
+
+    def _gradual_deployment(self, resources: Mapping[str, Any]) -> None:
+        """Every function publishes a version and serves through the alias ``live``
+        (SAM's ``AutoPublishAlias``: event sources and, rewritten here, the REST and
+        WebSocket integrations and their invoke permissions call the alias). The functions
+        that take traffic (API, WebSocket) move to a new version with CodeDeploy:
+        :data:`CANARY` in prod (all at once elsewhere), rolled back when the new version's
+        errors alarm fires."""
+        deploy = CANARY if self._names.stage == "prod" else "AllAtOnce"
+        for fn in self.functions:
+            cfn = self.app.get_resource(fn.logical_id)
+            cfn.add_property_override("AutoPublishAlias", ALIAS)
+            # Named, so its alarm names it without a reference back to it (a cycle).
+            name = f"{self._names.prefix}-{fn.logical_id}"
+            cfn.add_property_override("FunctionName", name)
+            if fn.kind not in ("api", "websocket"):
+                continue
+            alarm = cloudwatch.Alarm(
+                self,
+                f"{fn.logical_id}NewVersionErrors",
+                alarm_description=f"{fn.logical_id}: errors of the version being deployed",
+                metric=cloudwatch.Metric(
+                    namespace="AWS/Lambda",
+                    metric_name="Errors",
+                    dimensions_map={"FunctionName": name, "Resource": f"{name}:{ALIAS}"},
+                    statistic="Sum",
+                    period=Duration.minutes(1),
+                ),
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            cfn.add_property_override(
+                "DeploymentPreference", {"Type": deploy, "Alarms": [alarm.alarm_name]}
+            )
+        for logical_id, res in resources.items():
+            props = res.get("Properties", {})
+            if res["Type"] == "AWS::Serverless::Api" and "DefinitionBody" in props:
+                body = _to_alias(props["DefinitionBody"])
+                self.app.get_resource(logical_id).add_property_override("DefinitionBody", body)
+            elif res["Type"] == "AWS::ApiGatewayV2::Integration":
+                uri = _to_alias(props["IntegrationUri"])
+                self.app.get_resource(logical_id).add_property_override("IntegrationUri", uri)
+            elif res["Type"] == "AWS::Lambda::Permission" and "Ref" in props.get(
+                "FunctionName", {}
+            ):
+                alias = {"Ref": f"{props['FunctionName']['Ref']}.Alias"}
+                self.app.get_resource(logical_id).add_property_override("FunctionName", alias)
 
     def _certificate(self, id_: str, *, host: str, zone: route53.IHostedZone) -> acm.ICertificate:
         return acm.Certificate(
@@ -593,6 +645,45 @@ def _stage_config(
             "certificate_arn": ws_certificate.certificate_arn,
         }
     return stage_config
+
+
+ALIAS = "live"
+"""The alias every function serves through (SAM ``AutoPublishAlias``)."""
+CANARY = "Canary10Percent5Minutes"
+"""How a new version of an API or WebSocket function takes prod traffic (CodeDeploy)."""
+
+
+def _to_alias(value: Any) -> Any:
+    """``value`` with every API integration of a function's latest version (``${X.Arn}``
+    in a Sub, or ``{"Ref": X}`` as a Sub variable) turned to its alias: a Sub variable
+    ``{"Ref": "X.Alias"}``, which SAM resolves to the alias's ARN."""
+    if isinstance(value, list):
+        return [_to_alias(v) for v in value]
+    if isinstance(value, dict):
+        if set(value) == {"Ref"} and value["Ref"][:1].isupper() and "." not in value["Ref"]:
+            return value  # plain Refs stay (only Sub variables are rewritten, below)
+        out = {k: _to_alias(v) for k, v in value.items()}
+        sub = out.get("Fn::Sub")
+        if isinstance(sub, str) and "lambda:path" in sub:  # "...${X.Arn}...": X's alias ARN
+            names = dict.fromkeys(re.findall(r"\$\{(\w+)\.Arn\}", sub))
+            template = re.sub(r"\$\{(\w+)\.Arn\}", r"${\1Alias}", sub)
+            out["Fn::Sub"] = [template, {f"{n}Alias": {"Ref": f"{n}.Alias"} for n in names}]
+            return out
+        if "Fn::Sub" in out and isinstance(out["Fn::Sub"], list) and len(out["Fn::Sub"]) == 2:
+            template, names = out["Fn::Sub"]
+            if "lambda:path" in str(template):
+                refs = {k for k, v in names.items() if isinstance(v, dict) and "Ref" in v}
+                for k in refs:  # a function's name in an ARN becomes its alias's whole ARN
+                    names[k] = {"Ref": f"{names[k]['Ref']}.Alias"}
+                    template = re.sub(
+                        r"arn:\$\{AWS::Partition\}:lambda:\$\{AWS::Region\}:"
+                        r"\$\{AWS::AccountId\}:function:\$\{" + k + r"\}",
+                        "${" + k + "}",
+                        template,
+                    )
+                out["Fn::Sub"] = [template, names]
+        return out
+    return value
 
 
 def _statements_by_kind(
