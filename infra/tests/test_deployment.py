@@ -5,6 +5,7 @@ the new version's errors alarm; nothing calls a function's latest version direct
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from infra.tests.conftest import Synth
 pytestmark = pytest.mark.cdk
 
 
-def _of_type(template: dict[str, Any], type_: str) -> dict[str, dict[str, Any]]:
+def _of_type(template: Mapping[str, Any], type_: str) -> dict[str, dict[str, Any]]:
     return {k: r for k, r in template["Resources"].items() if r["Type"] == type_}
 
 
