@@ -138,6 +138,23 @@ def grant_items(
     ]
 
 
+def revoke_items(media_ids: Iterable[str], user_ids: Iterable[str]) -> list[MediaViewerItem]:
+    """The grants of ``user_ids`` on ``media_ids``, to delete (in a transaction or with
+    :func:`revoke`). 0 calls."""
+    return [
+        MediaViewerItem(keys.media(media_id), keys.media_viewer(user_id))
+        for media_id in dict.fromkeys(media_ids)
+        for user_id in dict.fromkeys(user_ids)
+    ]
+
+
+def revoke(grants: Iterable[MediaViewerItem]) -> None:
+    """Delete grants (deleting one twice is harmless). 1 BatchWriteItem per 25."""
+    with MediaViewerItem.batch_write() as batch:
+        for item in grants:
+            batch.delete(item)
+
+
 def get_many(media_ids: Iterable[str]) -> dict[str, MediaItem]:
     """Records by id (missing ones absent). 1 BatchGetItem per 100 ids."""
     wanted = [(keys.media(m), keys.META) for m in dict.fromkeys(media_ids)]

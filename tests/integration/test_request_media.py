@@ -13,7 +13,7 @@ import pytest
 
 from chalicelib import ids, runtime
 from chalicelib.errors import Invalid
-from chalicelib.services import notifications, requests
+from chalicelib.services import notifications, offers, requests
 from chalicelib.store import keys
 from chalicelib.store import marketplace as store
 from chalicelib.store import media as media_repo
@@ -92,3 +92,20 @@ def test_grants_that_pass_the_transaction_limit_are_written_after_it() -> None:
         requests.create(buyer, body)
     assert "BatchWriteItem" in calls.calls
     assert all(media_repo.get_with_grant(m, p.user_id)[1] for m in photos for p in invited)
+
+
+def test_providers_who_do_not_get_the_job_stop_seeing_its_photos() -> None:
+    winner, loser, decliner = (provider(SPOT[0] + 0.01 * i, SPOT[1]) for i in range(3))
+    buyer = customer()
+    photos = [photo(buyer.user_id)]
+    made = requests.create(buyer, request_in(*SPOT).model_copy(update={"media_ids": photos}))
+    assert all(
+        media_repo.get_with_grant(photos[0], p.user_id)[1] for p in (winner, loser, decliner)
+    )
+    offers.decline(decliner, made.id)
+    assert not media_repo.get_with_grant(photos[0], decliner.user_id)[1]
+    with count_dynamodb_calls() as calls:
+        offers.accept(winner, made.id)
+    assert "BatchWriteItem" not in calls.calls  # revoked in the accept's own transaction
+    assert media_repo.get_with_grant(photos[0], winner.user_id)[1]
+    assert not media_repo.get_with_grant(photos[0], loser.user_id)[1]

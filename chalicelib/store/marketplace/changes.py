@@ -76,6 +76,10 @@ class Changes:
         """Write ``item`` (if ``condition`` holds)."""
         self._ops.append(lambda tx: tx.save(item, condition=condition))
 
+    def delete(self, item: Entity) -> None:
+        """Delete ``item`` (nothing when it is gone already)."""
+        self._ops.append(lambda tx: tx.delete(item))
+
     def save_new(self, item: Entity) -> None:
         """Create ``item``; the change fails if it exists."""
         self.put(item, Entity.pk.does_not_exist())

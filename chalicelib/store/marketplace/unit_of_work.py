@@ -152,7 +152,8 @@ class Session:
 
     def changes(self, describe: Describe) -> tuple[Changes, list[Notice], list[Any]]:
         """The transaction of the saved aggregates, the notices of their events, and the
-        photo grants that did not fit in it."""
+        photo grants to write (and, as ``("revoke", grant)``, to delete) that did not fit
+        in it."""
         changes, overflow = Changes(), []
         ordered: list[ServiceRequest | Job] = []
         for aggregate in self._saved:
@@ -213,10 +214,20 @@ class Session:
             changes.save_versioned(item, request.version)
             request.version, request.updated_at = int(item.version), mapping.when(item.updated_at)
         grants = media_repo.grant_items(request.media_ids, made, "request", request.id)
-        if len(grants) > changes.room():
-            return grants
+        lost = [
+            pid
+            for pid, offer in request.offers.items()
+            if pid in old_offers
+            and old_offers[pid].status == OfferStatus.PENDING
+            and offer.status not in (OfferStatus.PENDING, OfferStatus.ACCEPTED)
+        ]  # a provider who did not get the job stops seeing its photos
+        revoked = media_repo.revoke_items(request.media_ids, lost)
+        if len(grants) + len(revoked) > changes.room():
+            return [*grants, *(("revoke", g) for g in revoked)]
         for grant in grants:
             changes.put(grant)
+        for grant in revoked:
+            changes.delete(grant)
         return []
 
     def _stage_job(self, changes: Changes, job: Job) -> None:
@@ -284,8 +295,12 @@ class UnitOfWork:
                 if exc.failed_checks:
                     raise CheckFailed(exc.failed_checks) from None
                 continue
-            if overflow:
-                self._share(overflow)
+            grants = [g for g in overflow if not isinstance(g, tuple)]
+            if grants:
+                self._share(grants)
+            revoked = [g for _, g in (o for o in overflow if isinstance(o, tuple))]
+            if revoked:
+                media_repo.revoke(revoked)
             self._publish(changes.events())
             return result
         raise Conflict(conflict)
