@@ -44,7 +44,10 @@ What API Gateway does, and so does this gateway
   ``410`` with ``x-amzn-ErrorType: GoneException`` and a ``{"message": ...}`` body, so
   boto3 raises ``client.exceptions.GoneException``. A request without an
   ``Authorization`` header is refused with 403 ``ForbiddenException`` ("Missing
-  Authentication Token"), as AWS does for unsigned calls; signatures are not checked.
+  Authentication Token"), as AWS does for unsigned calls, and a SigV4 signature that the
+  known credentials (``credentials``; default this process's AWS credentials) do not give
+  is a 403 ``InvalidSignatureException`` / ``UnrecognizedClientException``
+  (``devstack/sigv4.py``).
 
 Limits (API Gateway quotas, all constructor arguments)
 -------------------------------------------------------
@@ -61,8 +64,9 @@ connection duration        2 h              closed with 1001
 ``@connections`` POST body 128 KiB          413 ``PayloadTooLargeException``
 ========================== ================ ===========================================
 
-Not emulated: IAM/SigV4 checks on ``@connections``, throttling (``LimitExceeded``),
-new-connection rate quotas, permessage-deflate (API Gateway doesn't negotiate it either),
+Not emulated: IAM policies on ``@connections`` (any valid signature may call), throttling
+(``LimitExceeded``), new-connection rate quotas, permessage-deflate (API Gateway doesn't
+negotiate it either),
 route responses, API keys and authorizers on ``$connect`` (the app verifies the token
 itself, see issue 4).
 
@@ -93,7 +97,7 @@ import re
 import signal
 import threading
 import uuid
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -106,7 +110,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from devstack import events, logs
+from devstack import events, logs, sigv4
 
 LOG = logging.getLogger("devstack.ws_gateway")
 
@@ -276,8 +280,14 @@ class WebSocketGateway:
         max_post_bytes: int = MAX_POST_BYTES,
         max_workers: int = 32,
         handler_timeout_s: float = HANDLER_TIMEOUT_S,
+        credentials: Mapping[str, str] | None = None,
     ) -> None:
         self.app = app
+        self.credentials = (
+            dict(credentials) if credentials is not None else sigv4.known_credentials()
+        )
+        """Access key → secret the ``@connections`` callers may sign with (default: this
+        process's AWS credentials, which the local stack's processes share)."""
         self.host = host
         self.port = port
         self.stage = stage
@@ -501,6 +511,12 @@ class WebSocketGateway:
         if "Authorization" not in request.headers:
             return _aws_error(403, "ForbiddenException", "Missing Authentication Token")
         method = request.method.upper()
+        url = f"http://{request.headers.get('Host', self.host)}{request.path}"
+        refused = sigv4.problem(
+            method, url, dict(request.headers.raw_items()), connection.http_body, self.credentials
+        )
+        if refused is not None:
+            return _aws_error(403, *refused)
         live = self._conns.get(match["id"])
         if live is None or live.closing:
             return _aws_error(410, "GoneException", "Gone")

@@ -316,3 +316,36 @@ def test_unsigned_management_calls_are_refused(gateway: WebSocketGateway) -> Non
 
 def test_plain_http_without_upgrade_is_426(gateway: WebSocketGateway) -> None:
     assert raw_request(gateway, "GET", "/").status == 426
+
+
+def test_a_call_signed_with_unknown_or_wrong_credentials_is_refused(
+    gateway: WebSocketGateway,
+) -> None:
+    """As AWS: a signature the known credentials do not give is a 403 (the app's own
+    signed calls go through: the other tests)."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    def client(key: str, secret: str) -> Any:
+        return boto3.client(
+            "apigatewaymanagementapi",
+            endpoint_url=f"http://127.0.0.1:{gateway.port}/local",
+            region_name="us-east-1",
+            aws_access_key_id=key,
+            aws_secret_access_key=secret,
+        )
+
+    known_key = next(iter(gateway.credentials))
+    for key, secret, code in (
+        ("AKIDNOBODY", "x", "UnrecognizedClientException"),
+        (known_key, "not-the-secret", "InvalidSignatureException"),
+    ):
+        with pytest.raises(ClientError) as refused:
+            client(key, secret).post_to_connection(ConnectionId="abc=", Data=b"hi")
+        assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+        assert refused.value.response["Error"]["Code"] == code
+    with pytest.raises(ClientError) as gone:  # the right secret passes the check
+        client(known_key, gateway.credentials[known_key]).post_to_connection(
+            ConnectionId="abc=", Data=b"hi"
+        )
+    assert gone.value.response["Error"]["Code"] == "GoneException"
