@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from devstack import logs, patches
+from devstack.s3post import S3PostPolicy
 
 
 class FifoLock:
@@ -94,14 +95,15 @@ def _freeze_after_full(phase: str, info: dict[str, int]) -> None:
 
 
 def make_app() -> AtomicDynamoDB:
-    """moto's server WSGI app (every service) behind :class:`AtomicDynamoDB`, with the moto
-    patches of ``devstack/patches.py`` applied to this process."""
+    """moto's server WSGI app (every service) behind :class:`AtomicDynamoDB` and the S3
+    POST-policy check (``devstack/s3post.py``), with the moto patches of
+    ``devstack/patches.py`` applied to this process."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     patches.patch_transactions()
     patches.patch_queries()
     patches.patch_request_overhead()
-    return AtomicDynamoDB(DomainDispatcherApplication(create_backend_app))
+    return AtomicDynamoDB(S3PostPolicy(DomainDispatcherApplication(create_backend_app)))
 
 
 def make_server(host: str, port: int) -> Any:

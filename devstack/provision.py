@@ -21,15 +21,18 @@ log = logging.getLogger("devstack.provision")
 
 POOL_NAME = "summon-local-users"
 CLIENT_NAME = "summon-mobile"
-FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+LOCAL_KEY_ID, LOCAL_SECRET = "testing", "testing"
+"""The local stack's credentials: every process signs with them, and the emulator's S3 and
+the WebSocket gateway's ``@connections`` check signatures against them."""
+FAKE_CREDENTIALS = {"aws_access_key_id": LOCAL_KEY_ID, "aws_secret_access_key": LOCAL_SECRET}
 
 
 def aws_env(endpoint: str, region: str = config.DEFAULT_REGION) -> dict[str, str]:
     """What every process of the local stack needs to reach the emulator."""
     return {
         "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_ACCESS_KEY_ID": LOCAL_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": LOCAL_SECRET,
         "AWS_DEFAULT_REGION": region,
         "AWS_REGION": region,
         config.STAGE: "local",

@@ -195,3 +195,39 @@ def test_request_photos_are_readable_by_the_offered_providers_only(stack):
     seen = stack.call("GET", f"/media/{started['id']}", provider)
     assert seen.status_code == 200, seen.text
     assert stack.call("GET", f"/media/{started['id']}", stranger).status_code == 404
+
+
+def test_the_local_s3_enforces_the_presigned_post_policy_as_s3_does(stack):
+    """Another user's key, another Content-Type, a size outside the range, a forged or
+    unsigned field: each is S3's 403 AccessDenied and nothing is stored; the form as issued
+    is taken."""
+    _, token = stack.new_account("customers")
+    data = b"\x89PNG\r\n\x1a\n" + b"0" * 200
+    started = stack.call(
+        "POST",
+        "/uploads",
+        token,
+        json={"purpose": "chat_image", "content_type": "image/png", "size_bytes": len(data)},
+    ).json()
+    fields = started["fields"]
+    s3 = stack.client("s3")
+    bucket = started["url"].rstrip("/").rsplit("/", 1)[-1]
+
+    def post(form: dict, payload: bytes = data) -> requests.Response:
+        return requests.post(
+            started["url"], data=form, files={"file": ("f", payload, "image/png")}, timeout=30
+        )
+
+    for tampered, payload in (
+        ({**fields, "key": fields["key"].replace("uploads/", "uploads/someone-else-")}, data),
+        ({**fields, "Content-Type": "text/html"}, data),
+        ({**fields, "signature": "Zm9yZ2Vk"}, data),
+        ({**fields, "acl": "public-read"}, data),
+        (fields, b""),
+        (fields, data * 200_000),
+    ):
+        refused = post(tampered, payload)
+        assert refused.status_code == 403 and b"AccessDenied" in refused.content, tampered
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix="uploads/").get("Contents", [])
+    assert fields["key"] not in [o["Key"] for o in listed]
+    assert post(fields).status_code in (200, 201, 204)
