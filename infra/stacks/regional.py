@@ -16,9 +16,11 @@ from typing import Any
 from aws_cdk import CfnOutput, CfnResource, Environment, Stack, Tags
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_route53 as route53
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from chalicelib import config as app_config
+from infra.compliance import acknowledge_nag
 from infra.constructs.analytics import Analytics
 from infra.constructs.api import Api
 from infra.constructs.data import Data
@@ -252,6 +254,27 @@ class RegionalStack(Stack):
             web_acl_arn=cf_firewall.arn if cf_firewall else None,
         )
 
+    def _cursor_key(self, names: Names) -> str:
+        """The secret list cursors are signed with: generated once per stage and region,
+        kept in Secrets Manager, handed to the functions as a dynamic reference (resolved
+        by CloudFormation, never in the template)."""
+        secret = secretsmanager.Secret(
+            self,
+            "CursorKey",
+            secret_name=f"summon/{names.stage}/cursor-key",
+            description="Signs the API's list cursors (SUMMON_CURSOR_KEY)",
+            encryption_key=self.keys.ops,
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=48, exclude_punctuation=True
+            ),
+        )
+        acknowledge_nag(
+            secret,
+            SMG4="rotating it would only make outstanding list cursors answer 400 once; "
+            "nothing else depends on it",
+        )
+        return secret.secret_value.unsafe_unwrap()
+
     def _app_environment(self, *, settings: Settings, names: Names) -> dict[str, str]:
         """The app's environment variables (:mod:`chalicelib.config`'s names)."""
         media_domain = self.edge.media_domain if self.edge is not None else ""
@@ -269,6 +292,7 @@ class RegionalStack(Stack):
             app_config.ANNOUNCEMENTS_TOPIC: names.announcements_topic,
             app_config.ANNOUNCEMENTS_TOPIC_ARN: self.messaging.announcements.topic_arn,
             app_config.PROVIDER_APPROVAL: "required" if settings.stage == "prod" else "off",
+            app_config.CURSOR_KEY: self._cursor_key(names),
             **self.messaging.push_env,
             app_config.MEDIA_CDN_DOMAIN: media_domain,
             app_config.CLOUDFRONT_KEY_ID: (

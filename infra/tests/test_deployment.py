@@ -52,3 +52,15 @@ def test_no_integration_or_permission_calls_a_functions_latest_version(full: Syn
         target = permission["Properties"]["FunctionName"]
         if permission["Properties"]["Principal"] == "apigateway.amazonaws.com":
             assert target["Ref"].endswith(".Alias"), logical_id
+
+
+def test_list_cursors_are_signed_with_a_generated_secret_not_a_literal(full: Synth) -> None:
+    from chalicelib import config
+
+    template = full.primary_t.to_json()
+    secrets = _of_type(template, "AWS::SecretsManager::Secret")
+    (cursor_id,) = [k for k, s in secrets.items() if "cursor" in s["Properties"]["Name"]]
+    assert "GenerateSecretString" in secrets[cursor_id]["Properties"]
+    api = template["Resources"]["APIHandler"]["Properties"]
+    value = json.dumps(api["Environment"]["Variables"][config.CURSOR_KEY])
+    assert "resolve:secretsmanager" in value and cursor_id in value
