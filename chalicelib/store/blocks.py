@@ -13,14 +13,12 @@ every user it must be kept apart from, either way; it is never shown to them).
 from __future__ import annotations
 
 from pynamodb.attributes import UnicodeAttribute
-from pynamodb.connection import Connection
 from pynamodb.exceptions import UpdateError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib import ids
 from chalicelib.store import keys
 from chalicelib.store.conversations import ConversationItem, MemberItem
-from chalicelib.store.models import Entity, ProviderItem, condition_failed, get_or_none
+from chalicelib.store.models import Entity, ProviderItem, condition_failed, get_or_none, transaction
 from chalicelib.store.pagination import paged
 
 
@@ -30,17 +28,12 @@ class BlockItem(Entity, discriminator="block"):
     other_id = UnicodeAttribute()
 
 
-def _connection() -> Connection:
-    connection: Connection = Entity._get_connection().connection
-    return connection
-
-
 def block(blocker: str, blocked: str) -> None:
     """Record the block (idempotent), and keep the pair apart in matching: each side's
     provider profile, if it has one, lists the other. 1 TransactWriteItems + 2
     UpdateItems."""
     now = ids.iso()
-    with TransactWrite(connection=_connection()) as tx:
+    with transaction() as tx:
         tx.save(
             BlockItem(keys.user(blocker), keys.block(blocked), other_id=blocked, created_at=now)
         )
@@ -56,7 +49,7 @@ def block(blocker: str, blocked: str) -> None:
 def unblock(blocker: str, blocked: str) -> None:
     """Forget the block (idempotent); the pair may meet again unless the other side blocks
     too. 1 TransactWriteItems + 1 GetItem (+ 2 UpdateItems)."""
-    with TransactWrite(connection=_connection()) as tx:
+    with transaction() as tx:
         tx.delete(BlockItem(keys.user(blocker), keys.block(blocked)))
         tx.delete(BlockItem(keys.user(blocked), keys.blocked_by(blocker)))
     _close_conversations(blocker, blocked, False)

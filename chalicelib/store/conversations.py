@@ -20,11 +20,10 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
 )
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib import ids
 from chalicelib.store import keys
-from chalicelib.store.models import Entity, get_or_none
+from chalicelib.store.models import Entity, get_or_none, transaction
 
 
 class ConversationItem(Entity, discriminator="conversation"):
@@ -101,7 +100,7 @@ def open_conversation(
     cid = conversation_id or ids.new_id()
     meta, *members = conversation_items(participants, ref_type, ref_id, cid)
     try:
-        with TransactWrite(connection=Entity._get_connection().connection) as tx:
+        with transaction() as tx:
             tx.save(meta, condition=ConversationItem.pk.does_not_exist())
             for member in members:
                 tx.save(member)

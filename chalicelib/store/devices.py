@@ -40,7 +40,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib import ids
 from chalicelib.store import keys
-from chalicelib.store.models import Entity, SettingsItem, condition_failed, get_or_none
+from chalicelib.store.models import Entity, SettingsItem, condition_failed, get_or_none, transaction
 
 
 class DeviceItem(Entity, discriminator="device"):
@@ -93,12 +93,6 @@ def token_hash(token: str) -> str:
 
 def shard_of(user_id: str) -> int:
     return int(hashlib.sha256(user_id.encode()).hexdigest()[:8], 16) % keys.DEVICE_SHARDS
-
-
-def _tx() -> TransactWrite:
-    """A transaction on the models' own (cached) connection (a new ``Connection`` would
-    build a botocore client every time)."""
-    return TransactWrite(connection=Entity._get_connection().connection)
 
 
 def target_element(device_id: str, platform: str, token_sha256: str, endpoint_arn: str) -> str:
@@ -210,7 +204,7 @@ def add(
         else target_element(previous.device_id, platform, token_sha256, previous.endpoint_arn)
     )
     try:
-        with _tx() as tx:
+        with transaction() as tx:
             if previous is None:
                 tx.save(token_item, condition=DeviceTokenItem.pk.does_not_exist())
             else:
@@ -240,12 +234,12 @@ def remove(
     token = DeviceTokenItem(keys.device_token(platform, token_sha256), keys.TOKEN)
     element = target_element(device_id, platform, token_sha256, endpoint_arn)
     try:
-        with _tx() as tx:
+        with transaction() as tx:
             tx.delete(device)
             tx.delete(token, condition=DeviceTokenItem.device_id == device_id)
             _remove_target(user_id, element, tx)
     except TransactWriteError:
-        with _tx() as tx:
+        with transaction() as tx:
             tx.delete(device)
             _remove_target(user_id, element, tx)
         return False

@@ -41,6 +41,7 @@ from pynamodb.indexes import (
     LocalSecondaryIndex,
 )
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
 from chalicelib import runtime
 
@@ -201,6 +202,12 @@ def get_or_none(model: type[M], pk: str, sk: str, *, consistent: bool = False) -
         return model.get(pk, sk, consistent_read=consistent)
     except DoesNotExist:
         return None
+
+
+def transaction() -> TransactWrite:
+    """A TransactWriteItems on the main table's shared connection (a new ``Connection``
+    would build a botocore client every time)."""
+    return TransactWrite(connection=Entity._get_connection().connection)
 
 
 def condition_failed(exc: Exception) -> bool:

@@ -12,15 +12,13 @@ Open reports grow with user reports, a small fraction of traffic; one partition 
 from __future__ import annotations
 
 from pynamodb.attributes import UnicodeAttribute, UnicodeSetAttribute
-from pynamodb.connection import Connection
-from pynamodb.transactions import TransactWrite
 
 from chalicelib import ids
 from chalicelib.domain.market import REMOVED
 from chalicelib.store import keys
 from chalicelib.store.marketplace.items import ReviewItem
 from chalicelib.store.media import REJECTED, MediaItem
-from chalicelib.store.models import Entity, ProviderItem, get_or_none
+from chalicelib.store.models import Entity, ProviderItem, get_or_none, transaction
 from chalicelib.store.pagination import paged
 from chalicelib.store.realtime import MessageItem
 
@@ -121,7 +119,7 @@ def remove_review(job_id: str, side: str) -> None:
     item = review(job_id, side)
     if item is None or (item.text == REMOVED and item.gsi1pk is None):
         return
-    with TransactWrite(connection=_connection()) as tx:
+    with transaction() as tx:
         tx.update(
             item,
             actions=[
@@ -166,8 +164,3 @@ def remove_media(media_id: str) -> None:
         ],
         condition=MediaItem.pk.exists(),
     )
-
-
-def _connection() -> Connection:
-    connection: Connection = Entity._get_connection().connection
-    return connection

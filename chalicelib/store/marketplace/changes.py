@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
@@ -21,7 +20,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib import ids
 from chalicelib.store.marketplace.items import NotificationItem
-from chalicelib.store.models import CONDITION_FAILED, Entity
+from chalicelib.store.models import CONDITION_FAILED, Entity, transaction
 
 MAX_WRITES = 100
 """The most items one TransactWriteItems takes."""
@@ -42,12 +41,6 @@ class Stale(Exception):
 def feed_expiry() -> int:
     """The TTL (epoch seconds) of a feed entry written now."""
     return int((ids.now() + FEED_TTL).timestamp())
-
-
-def _connection() -> Connection:
-    """The models' shared connection (one botocore client for the whole table)."""
-    connection: Connection = Entity._get_connection().connection
-    return connection
 
 
 class Changes:
@@ -130,7 +123,7 @@ class Changes:
             return
         expires = feed_expiry()
         try:
-            with TransactWrite(connection=_connection()) as tx:
+            with transaction() as tx:
                 for check in self._checks:
                     check(tx)
                 for op in self._ops:

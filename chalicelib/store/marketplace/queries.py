@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import PutError
 
 from chalicelib import ids
 from chalicelib.domain import geo, ranking
@@ -31,35 +31,40 @@ from chalicelib.store.marketplace.items import (
     ReviewItem,
     TimerCursorItem,
 )
-from chalicelib.store.models import GEO_ATTRIBUTES, Entity, ProviderItem, condition_failed
+from chalicelib.store.models import (
+    GEO_ATTRIBUTES,
+    Entity,
+    ProviderItem,
+    condition_failed,
+    get_or_none,
+)
 from chalicelib.store.pagination import paged
-
-T = TypeVar("T", bound=Entity)
 
 Cursor = str | None
 
 
 def get_request(request_id: str) -> ServiceRequest | None:
     """A request by id (strongly consistent). 1 GetItem; 0 for an id that is not one."""
-    item = _get(RequestItem, keys.request(request_id), keys.META) if ids.is_id(request_id) else None
+    item = (
+        get_or_none(RequestItem, keys.request(request_id), keys.META, consistent=True)
+        if ids.is_id(request_id)
+        else None
+    )
     return mapping.request_of(item) if item else None
 
 
 def get_job(job_id: str) -> Job | None:
     """A job by id (strongly consistent). 1 GetItem; 0 for an id that is not one."""
-    item = _get(JobItem, keys.job(job_id), keys.META) if ids.is_id(job_id) else None
+    item = (
+        get_or_none(JobItem, keys.job(job_id), keys.META, consistent=True)
+        if ids.is_id(job_id)
+        else None
+    )
     return mapping.job_of(item) if item else None
 
 
 def _list(hash_key: str, hash_value: str, limit: int, cursor: Cursor) -> dict[str, Any]:
     return {"hash_key": hash_key, "hash_value": hash_value, "limit": limit, "cursor": cursor}
-
-
-def _get(model: type[T], pk: str, sk: str) -> T | None:
-    try:
-        return model.get(pk, sk, consistent_read=True)
-    except DoesNotExist:
-        return None
 
 
 def customer_requests(
@@ -118,7 +123,7 @@ def request_quotes(request_id: str, limit: int, cursor: Cursor) -> tuple[list[Qu
 
 def quote(customer_id: str, quote_id: str) -> Quote | None:
     """1 GetItem."""
-    item = _get(QuoteItem, keys.user(customer_id), keys.quote(quote_id))
+    item = get_or_none(QuoteItem, keys.user(customer_id), keys.quote(quote_id), consistent=True)
     return mapping.quote_of(item) if item else None
 
 
@@ -243,7 +248,7 @@ def due_on(day: str, now: datetime) -> list[tuple[str, str]]:
 
 def timer_cursor() -> str | None:
     """The oldest day whose timers may still be due. 1 GetItem."""
-    item = _get(TimerCursorItem, *keys.TIMER_CURSOR)
+    item = get_or_none(TimerCursorItem, *keys.TIMER_CURSOR, consistent=True)
     return item.day if item else None
 
 
