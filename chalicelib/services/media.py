@@ -207,10 +207,16 @@ def _removed(item: MediaItem) -> str:
         reason="The file was deleted.",
     ):
         return "duplicate"
-    for derived in (item.thumb_key, item.clean_key):
-        if derived:
-            s3.delete(derived)
+    delete_files(item, original=False)
     return "deleted"
+
+
+def delete_files(item: MediaItem, *, original: bool = True) -> None:
+    """Delete what storage holds of a media: the original (unless ``original=False``),
+    its thumbnail and its copy without metadata."""
+    for key in (item.key if original else None, item.thumb_key, item.clean_key):
+        if key:
+            s3.delete(key)
 
 
 def _check(item: MediaItem, head: s3.Head) -> str:

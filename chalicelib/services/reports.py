@@ -14,14 +14,13 @@ otherwise, so a report reveals nothing). Operators resolve each open report with
 from __future__ import annotations
 
 from chalicelib import ids
-from chalicelib.adapters import s3
 from chalicelib.auth import Principal
 from chalicelib.domain.market import REMOVED
 from chalicelib.domain.request import ServiceRequest
 from chalicelib.errors import Conflict, Invalid, NotFound
 from chalicelib.schemas.accounts import DecisionIn, ReportIn, ReportOut, ResolveIn
 from chalicelib.schemas.common import Page, PageQuery
-from chalicelib.services import admin
+from chalicelib.services import admin, media
 from chalicelib.services.work import work
 from chalicelib.store import accounts as accounts_repo
 from chalicelib.store import marketplace as market
@@ -152,9 +151,7 @@ def _remove(kind: str, subject_id: str) -> None:
         item = media_repo.get(subject_id)
         if item is not None:
             repo.remove_media(subject_id)
-            for key in (item.key, item.thumb_key):
-                if key:
-                    s3.delete(key)
+            media.delete_files(item)
     elif kind == "message":
         head, tail = _pair(subject_id)
         found = _message(head, tail)

@@ -298,3 +298,37 @@ def test_chat_and_review_texts_are_masked_and_names_refused(pool, as_user):
     assert customer.call("POST", f"/conversations/{cid}/messages", body).json_body["text"] == (
         "****! shit happens"
     )
+
+
+def test_removing_a_reported_photo_deletes_every_stored_copy(pool, as_user, monkeypatch):
+    from chalicelib import ids
+    from chalicelib.adapters import s3
+    from chalicelib.store import keys
+    from chalicelib.store import media as media_repo
+
+    deleted: list[str] = []
+    monkeypatch.setattr(s3, "delete", deleted.append)
+    owner = as_user(("customers",))
+    media_id = ids.new_id()
+    key = f"uploads/{owner.user_id}/{media_id}"
+    media_repo.create(media_id, owner.user_id, "avatar", "image/png", 100, key)
+    item = media_repo.MediaItem(keys.media(media_id), keys.META)
+    thumb, clean = (
+        f"thumbnails/{owner.user_id}/{media_id}",
+        f"thumbnails/{owner.user_id}/{media_id}.clean",
+    )
+    item.update(
+        actions=[
+            media_repo.MediaItem.thumb_key.set(thumb),
+            media_repo.MediaItem.clean_key.set(clean),
+        ]
+    )
+    subject = {"subject_type": "media", "subject_id": media_id, "reason": "inappropriate"}
+    report = owner.call("POST", "/reports", subject).json_body
+    staff = as_user(("operators",), user_id=pool.user("photos@example.com", "operators"))
+    resolved = staff.call(
+        "POST", f"/admin/reports/{report['id']}/resolve", {"action": "remove_content"}
+    )
+    assert resolved.status_code == 200, resolved.json_body
+    assert sorted(deleted) == sorted([key, thumb, clean])
+    assert media_repo.get(media_id).status == media_repo.REJECTED
