@@ -15,7 +15,6 @@ from typing import Any, Protocol, TypeVar
 from chalicelib import runtime
 from chalicelib.services import notifications
 from chalicelib.store import marketplace as store
-from chalicelib.store import media as media_repo
 
 T = TypeVar("T")
 
@@ -37,5 +36,4 @@ def _on_dynamodb() -> UnitOfWork:
     return store.UnitOfWork(
         describe=notifications.describe,  # type: ignore[arg-type]
         publish=notifications.publish,
-        share=media_repo.grant,
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from pynamodb.expressions.update import Action
@@ -63,6 +64,15 @@ Describe = Callable[[Sequence[ServiceRequest | Job]], list[Notice]]
 """The events of the saved aggregates (their ``events``), as notices to publish."""
 Publish = Callable[[Sequence[tuple[Notice, bool]]], None]
 """Hand committed notices to the sinks, each with whether its feed entries are written."""
+
+
+@dataclass
+class Later:
+    """Photo grants a change could not hold (its 100 items): written or deleted right
+    after it committed (1 BatchWriteItem per 25)."""
+
+    grants: list[media_repo.MediaViewerItem] = field(default_factory=list)
+    revoked: list[media_repo.MediaViewerItem] = field(default_factory=list)
 
 
 class CheckFailed(Exception):
@@ -150,18 +160,17 @@ class Session:
         job goes with it, before it)."""
         self._saved.extend(aggregates)
 
-    def changes(self, describe: Describe) -> tuple[Changes, list[Notice], list[Any]]:
+    def changes(self, describe: Describe) -> tuple[Changes, list[Notice], Later]:
         """The transaction of the saved aggregates, the notices of their events, and the
-        photo grants to write (and, as ``("revoke", grant)``, to delete) that did not fit
-        in it."""
-        changes, overflow = Changes(), []
+        photo grants to write or delete that did not fit in it."""
+        changes, overflow = Changes(), Later()
         ordered: list[ServiceRequest | Job] = []
         for aggregate in self._saved:
             if isinstance(aggregate, ServiceRequest):
                 if aggregate.job is not None:
                     self._stage_job(changes, aggregate.job)
                     ordered.append(aggregate.job)
-                overflow += self._stage_request(changes, aggregate)
+                self._stage_request(changes, aggregate, overflow)
             else:
                 self._stage_job(changes, aggregate)
             ordered.append(aggregate)
@@ -170,7 +179,7 @@ class Session:
             changes.notify(notice, feed_entries(notice))
         return changes, notices, overflow
 
-    def _stage_request(self, changes: Changes, request: ServiceRequest) -> list[Any]:
+    def _stage_request(self, changes: Changes, request: ServiceRequest, later: Later) -> None:
         before: ServiceRequest | None = self._loaded.get(_key(request))
         if before is None and request.media_ids:
             condition = media_repo.attachable(request.customer_id, REQUEST_PHOTO)
@@ -223,12 +232,13 @@ class Session:
         ]  # a provider who did not get the job stops seeing its photos
         revoked = media_repo.revoke_items(request.media_ids, lost)
         if len(grants) + len(revoked) > changes.room():
-            return [*grants, *(("revoke", g) for g in revoked)]
+            later.grants += grants
+            later.revoked += revoked
+            return
         for grant in grants:
             changes.put(grant)
         for grant in revoked:
             changes.delete(grant)
-        return []
 
     def _stage_job(self, changes: Changes, job: Job) -> None:
         before: Job | None = self._loaded.get(_key(job))
@@ -268,8 +278,8 @@ class Session:
 class UnitOfWork:
     """Runs decisions against DynamoDB (see the module doc)."""
 
-    def __init__(self, describe: Describe, publish: Publish, share: Callable[[list[Any]], None]):
-        self._describe, self._publish, self._share = describe, publish, share
+    def __init__(self, describe: Describe, publish: Publish):
+        self._describe, self._publish = describe, publish
 
     def session(self) -> Session:
         return Session()
@@ -295,12 +305,10 @@ class UnitOfWork:
                 if exc.failed_checks:
                     raise CheckFailed(exc.failed_checks) from None
                 continue
-            grants = [g for g in overflow if not isinstance(g, tuple)]
-            if grants:
-                self._share(grants)
-            revoked = [g for _, g in (o for o in overflow if isinstance(o, tuple))]
-            if revoked:
-                media_repo.revoke(revoked)
+            if overflow.grants:
+                media_repo.grant(overflow.grants)
+            if overflow.revoked:
+                media_repo.revoke(overflow.revoked)
             self._publish(changes.events())
             return result
         raise Conflict(conflict)
