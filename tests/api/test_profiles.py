@@ -108,6 +108,9 @@ def test_settings_are_versioned_and_a_stale_device_gets_412(as_user):
     )
     assert retry.status_code == 200
     assert retry.json_body["version"] == 2
+    stale = me.call("PUT", "/me/settings", {"locale": "fr-FR"}, headers={"If-Match": '"1"'})
+    assert stale.status_code == 412  # a saved version is checked too, not only "not yet created"
+    assert me.call("GET", "/me/settings").json_body["locale"] == "pt-PT"
 
 
 def test_settings_need_if_match_and_valid_content(as_user):
