@@ -57,3 +57,18 @@ def test_every_closing_path_goes_through_the_offer_machine() -> None:
     with pytest.raises(Conflict, match="You declined this offer"):
         request.accept_offer("p", T0, conversation_id="C")
     assert request.offers["p"].status == OfferStatus.DECLINED
+
+
+@pytest.mark.parametrize(
+    ("window", "state"),
+    [
+        (None, "accepted"),
+        ((T0 + timedelta(hours=3), T0 + timedelta(hours=5)), "scheduled"),
+        ((T0 - timedelta(minutes=5), T0 + timedelta(hours=1)), "accepted"),
+    ],
+)
+def test_a_job_for_a_later_window_starts_scheduled(window: object, state: str) -> None:
+    request = a_request(T0, window=window)
+    request.offers = {"p": Offer("p", OfferStatus.PENDING, T0 + timedelta(minutes=1), 1.0)}
+    job = request.accept_offer("p", T0, conversation_id="C")
+    assert job.state == state
