@@ -117,8 +117,8 @@ def test_route_costs(api):
 
 
 def test_read_urls_switch_to_cloudfront_signed_urls_by_configuration(api, monkeypatch):
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
     from chalicelib import runtime
     from chalicelib.adapters import s3
@@ -142,3 +142,11 @@ def test_read_urls_switch_to_cloudfront_signed_urls_by_configuration(api, monkey
     url = s3.read_url("uploads/u/m")
     assert url.startswith("https://media.example.com/uploads/u/m?Expires=")
     assert "Key-Pair-Id=K2JCJMDEHXQW5F" in url and "Signature=" in url
+    # CloudFront checks an RSA-SHA1 signature of the canned policy with the public key
+    query = dict(part.split("=", 1) for part in url.split("?", 1)[1].split("&"))
+    policy = (
+        '{"Statement":[{"Resource":"https://media.example.com/uploads/u/m",'
+        f'"Condition":{{"DateLessThan":{{"AWS:EpochTime":{query["Expires"]}}}}}}}]}}'
+    )
+    signature = base64.b64decode(query["Signature"].translate(str.maketrans("-_~", "+=/")))
+    key.public_key().verify(signature, policy.encode(), padding.PKCS1v15(), hashes.SHA1())
