@@ -101,6 +101,7 @@ def bad_cases(w):
         ("stranger", "POST", f"/offers/{oid}/accept", None, 404, "No offer"),
         ("p1", "POST", "/offers/01ARZ3NDEKTSV4RRFFQ69G5FAV/accept", None, 404, "No offer"),
         ("p1", "POST", f"/offers/{oid}/accept", b"not json", 400, "not valid JSON"),
+        ("c1", "POST", f"/offers/{oid}/accept", None, 403, "providers"),
         ("stranger", "POST", f"/offers/{oid}/decline", None, 404, "No offer"),
         ("c1", "POST", f"/offers/{oid}/decline", None, 403, "providers"),
         (
