@@ -403,6 +403,10 @@ def test_idempotency_key_answers_a_retry_with_the_first_request(as_user):
         "POST", "/requests", request_body(description="Other"), headers=headers
     )
     assert other_body.status_code == 422
+    neighbour = as_user(("customers",))  # the same key and body from another user
+    theirs = neighbour.call("POST", "/requests", request_body(), headers=headers)
+    assert theirs.status_code == 201 and theirs.json_body["id"] != first.json_body["id"]
+    assert theirs.json_body["customer_id"] == neighbour.user_id
 
     quoting = customer.call("POST", "/requests", request_body(mode="quote")).json_body
     quote = {"price": {"amount": "10", "currency": "EUR"}, "eta_minutes": 5}
