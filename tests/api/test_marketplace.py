@@ -307,15 +307,19 @@ def test_decline_and_cancel(as_user):
 
 
 def test_a_cancel_may_say_why_and_nothing_else(as_user):
-    become_provider(as_user(("providers",)))
+    provider = become_provider(as_user(("providers",)))
     customer = as_user(("customers",))
     rid = customer.call("POST", "/requests", request_body()).json_body["id"]
+    offer = offers_of(provider)[0]
     unknown = customer.call("POST", f"/requests/{rid}/cancel", {"why": "typo"})
     assert unknown.status_code == 400
     assert customer.call("GET", f"/requests/{rid}").json_body["status"] != "cancelled"
     said = customer.call("POST", f"/requests/{rid}/cancel", {"reason": "fixed it myself"})
     assert said.status_code == 200
     assert said.json_body["status_reason"] == "cancelled by the customer: fixed it myself"
+    assert offers_of(provider) == []  # the pending offer was withdrawn with the request
+    late = provider.call("POST", f"/offers/{offer['id']}/accept")
+    assert late.status_code == 409 and "withdrawn" in late.json_body["detail"]
 
 
 def test_cancelling_a_matched_request_cancels_its_job_while_allowed(as_user):
