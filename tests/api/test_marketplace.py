@@ -88,6 +88,9 @@ def test_instant_request_offers_nearby_providers_and_first_accept_wins(as_user):
     seen = near1.call("GET", f"/requests/{request['id']}")
     assert seen.status_code == 200
     assert seen.json_body["location"]["address"] is None
+    rounded = {"lat": 38.72, "lng": -9.14}  # about a kilometre, never the exact point
+    assert {k: seen.json_body["location"][k] for k in ("lat", "lng")} == rounded
+    assert {k: offer1["approx_location"][k] for k in ("lat", "lng")} == rounded
     assert seen.json_body["my_offer"]["id"] == offer1["id"]
     assert far.call("GET", f"/requests/{request['id']}").status_code == 404
 
