@@ -173,6 +173,17 @@ def test_a_pdf_document_is_ready_without_thumbnail(h):
     assert (item.status, item.thumb_key) == ("ready", None)
 
 
+def test_a_document_that_is_not_a_pdf_is_rejected_and_deleted(h):
+    data = b"MZ\x90\x00 an executable, announced as a PDF" + b"0" * 200
+    media_id, key = h.start(purpose="document", content_type="application/pdf", data=data)
+    h.put(key, data, "application/pdf")
+    h.deliver(h.drain())
+    item = h.record(media_id)
+    assert item.status == "rejected"
+    assert "not a known file type" in item.reason
+    assert not h.exists(key)
+
+
 def test_a_replayed_upload_with_other_bytes_is_checked_again(h):
     good = _png(40, 40)
     media_id, key = h.start(size=len(good) + 100, data=good)
