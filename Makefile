@@ -11,7 +11,7 @@ export PIP_PROGRESS_BAR := off
 
 .PHONY: help dev test lint format typecheck unit integration api e2e cdk synth check-templates \
         chalice-policy package deploy bench install install-infra clean web web-gen web-check \
-        web-test chromium
+        web-test chromium mutation
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -126,6 +126,9 @@ deploy: install ## chalice deploy --stage $(STAGE) (default dev), reusing the fi
 
 bench: install ## benchmarks: print figures (never assert)
 	$(PY) -m bench
+
+mutation: install ## mutation testing of chalicelib/domain (mutmut; minutes; TARGET=checks for the auth/state checks)
+	$(PY) -m scripts.mutation $(or $(TARGET),domain)
 
 clean: ## remove build outputs and caches (keeps .venv)
 	rm -rf build infra/cdk.out .pytest_cache .mypy_cache .ruff_cache .devstack
