@@ -22,4 +22,3 @@ def test_docs_render_openapi_and_asyncapi(open_page: Any) -> None:
     accept = http.get_by_test_id("operation").filter(has_text="/quotes/{quote_id}/accept")
     accept.locator("summary").first.click()
     expect(accept).to_contain_text("JobOut")
-
