@@ -22,8 +22,9 @@ Where the figures come from:
   provider. Duration: the invocation's time at cloud latencies (``cost_per_job.cloud_ms``).
 * **Which partition** a unit lands in: the partition key each call used, sorted into
   families (:func:`family`): one partition for everyone (``DUE#<day>``, ``APPROVALS#...``,
-  the sweep cursor ...), N write shards (``CONNS#nn``, ``DEVICES#nn``, ``DUE#<day>#nn``), one
-  per entity (a user, a conversation, a job ...), or a place (``GEO#...``). The geo
+  the sweep cursor, a metro's ``OPEN#<band>`` ...), N write shards (``CONNS#nn``,
+  ``DEVICES#nn``, ``DUE#<day>#nn``, ``METRICS#nn``), one per entity (a user, a
+  conversation, a job ...), or a place (``GEO#...``). The geo
   partitions of a metro are counted by putting :data:`METRO`'s providers through the app's
   own ``keys.geo_index`` (a Gaussian city, fixed seed), and a match's geo reads by putting
   its requests through ``geo.ranges_to_query`` / ``geo.fine_ranges``; the items a dense
@@ -163,6 +164,8 @@ def sharded() -> dict[str, int]:
     out = {"CONNS": keys.CONNECTION_SHARDS, "DEVICES": keys.DEVICE_SHARDS}
     if hasattr(keys, "DUE_SHARDS"):
         out["DUE"] = keys.DUE_SHARDS
+    if hasattr(keys, "METRIC_SHARDS"):
+        out["METRICS"] = keys.METRIC_SHARDS
     return out
 
 

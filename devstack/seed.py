@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from chalicelib import ids
 from chalicelib.auth import CUSTOMERS, OPERATORS, PROVIDERS
-from chalicelib.store import keys
+from chalicelib.store import keys, metrics
 from chalicelib.store import profiles as repo
 from chalicelib.store.models import Entity, ProviderItem, UserItem
 from devstack.provision import ensure_user
@@ -126,6 +126,7 @@ def seed(endpoint: str, region: str, pool_id: str, *, providers: int = 300) -> d
         repo.update_user(sub, {"name": account.name})
     rng = random.Random(11)
     _, lat0, lng0 = CITY
+    accounts: list[ProviderItem] = []
     for email in ("provider@summon.local", "provider2@summon.local", "both@summon.local"):
         sub = subs[email]
         item = _provider_item(
@@ -138,11 +139,20 @@ def seed(endpoint: str, region: str, pool_id: str, *, providers: int = 300) -> d
             online=True,
         )
         item.radius_km = 20.0
-        item.save()
+        accounts.append(item)
+    demo = demo_providers(providers)
+    written = accounts + [provider for _, provider in demo]
+    before = ProviderItem.batch_get([(i.pk, i.sk) for i in written])
+    was = {i.pk: int(i.online or 0) for i in before}
     with Entity.batch_write() as batch:
-        for user, provider in demo_providers(providers):
+        for item in accounts:
+            batch.save(item)
+        for user, provider in demo:
             batch.save(user)
             batch.save(provider)
+    metrics.add_online(  # the operators' gauge, as set_availability keeps it
+        {i.pk.removeprefix(keys.user("")): int(i.online) - was.get(i.pk, 0) for i in written}
+    )
     seed_open_requests(subs["customer@summon.local"])
     log.info(
         "seeded %d categories, %d demo accounts, %d providers",

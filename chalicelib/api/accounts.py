@@ -20,6 +20,9 @@ from chalicelib.schemas.accounts import (
     BlockOut,
     CategoryIn,
     DecisionIn,
+    MapOut,
+    MapQuery,
+    MetricsOut,
     ReportIn,
     ReportOut,
     ResolveIn,
@@ -34,8 +37,9 @@ from chalicelib.schemas.profiles import Category
 from chalicelib.web import Call, Reply, route
 
 if TYPE_CHECKING:
-    from chalicelib.services import accounts, admin, blocks, reports
+    from chalicelib.services import accounts, admin, blocks, live_figures, reports
 else:  # imported on first use (runtime.py: late imports)
+    live_figures = lazy.module("chalicelib.services.live_figures")
     reports = lazy.module("chalicelib.services.reports")
     accounts = lazy.module("chalicelib.services.accounts")
     blocks = lazy.module("chalicelib.services.blocks")
@@ -302,3 +306,30 @@ def admin_resolve(call: Call) -> ReportOut:
 )
 def admin_words(call: Call) -> WordsOut:
     return admin.change_words(call.principal, call.body)
+
+
+@route(
+    bp,
+    "/admin/metrics",
+    method="GET",
+    summary="Live figures: providers online, open requests, jobs today, median time to accept",
+    response=MetricsOut,
+    roles=STAFF,
+    calls=1,
+)
+def admin_metrics(call: Call) -> MetricsOut:
+    return live_figures.figures()
+
+
+@route(
+    bp,
+    "/admin/map",
+    method="GET",
+    summary="Providers online and open requests within 20 km of the city's centre",
+    query=MapQuery,
+    response=MapOut,
+    roles=STAFF,
+    calls=4,
+)
+def admin_map(call: Call) -> MapOut:
+    return live_figures.city_map(call.query)

@@ -28,12 +28,15 @@ from chalicelib.schemas.realtime import (
     ChatSendFrame,
     ChatTypingFrame,
     ConversationSummary,
+    ErrorData,
+    FieldError,
     JobLocation,
     LocationFrame,
     Message,
     MessageIn,
     MessagesQuery,
     PingFrame,
+    PongData,
     ReadIn,
     ReadState,
 )
@@ -110,13 +113,13 @@ def ws_message(event: WebsocketEvent) -> None:
         log.exception("frame %s on %s failed", action, event.connection_id)
         reply = live.frame(
             "error",
-            {
-                "status": 500,
-                "title": "Internal Server Error",
-                "detail": "Something went wrong on our side; the frame may be retried.",
-                "action": action,
-                "ref": ref,
-            },
+            ErrorData(
+                status=500,
+                title="Internal Server Error",
+                detail="Something went wrong on our side; the frame may be retried.",
+                action=action,
+                ref=ref,
+            ),
         )
     if reply is not None:
         live.send_to_connection(event.connection_id, endpoint, reply)
@@ -131,16 +134,10 @@ def _payload(body: str) -> dict[str, Any]:
     return payload
 
 
-def _error(exc: DomainError, action: str | None, ref: str | None) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "status": exc.status,
-        "title": exc.title,
-        "detail": exc.detail,
-        "action": action,
-        "ref": ref,
-    }
+def _error(exc: DomainError, action: str | None, ref: str | None) -> ErrorData:
+    data = ErrorData(status=exc.status, title=exc.title, detail=exc.detail, action=action, ref=ref)
     if exc.errors:
-        data["errors"] = exc.errors
+        data.errors = [FieldError.model_validate(e) for e in exc.errors]
     return data
 
 
@@ -156,7 +153,7 @@ def _handle_frame(connection_id: str, payload: dict[str, Any], body: str) -> dic
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
         raise Invalid(f"Invalid {payload['action']} frame: {summary}", errors=errors) from exc
     if isinstance(frame, PingFrame):
-        return live.frame("pong", {"ref": frame.ref})
+        return live.frame("pong", PongData(ref=frame.ref))
     user_id = presence.user_of(connection_id)
     if user_id is None:
         raise Unauthenticated("This connection is not signed in any more: reconnect.")
@@ -166,7 +163,7 @@ def _handle_frame(connection_id: str, payload: dict[str, Any], body: str) -> dic
         message, created = chat.send(user_id, frame.conversation_id, frame)
         # New: every participant's sockets (this one too) got chat.message already. A retry:
         # only this socket gets the stored message back, as its acknowledgement.
-        return None if created else live.frame("chat.message", message.model_dump(mode="json"))
+        return None if created else live.frame("chat.message", message)
     if isinstance(frame, ChatTypingFrame):
         chat.typing(user_id, frame.conversation_id, frame.typing)
     elif isinstance(frame, ChatReadFrame):

@@ -133,3 +133,38 @@ class WordsIn(Strict):
 class WordsOut(Model):
     added: list[str]
     allowed: list[str]
+
+
+class MetricsOut(Model):
+    """``GET /admin/metrics``: the live figures."""
+
+    at: str = Field(description="When they were read (ISO 8601 UTC)")
+    providers_online: int
+    open_requests: int
+    jobs_today: int = Field(description="Jobs made since 00:00 UTC")
+    median_accept_s: float | None = Field(
+        description="Median time from request to job today, seconds (interpolated within "
+        "its histogram bucket: 5 s wide under 20 s, wider above); null before the first job"
+    )
+
+
+class MapQuery(Strict):
+    limit: int = Field(
+        default=200, ge=1, le=500, description="At most this many of each kind per band"
+    )
+
+
+class Spot(Model):
+    id: str
+    lat: float
+    lng: float
+
+
+class MapOut(Model):
+    """``GET /admin/map``: providers online and open requests within 20 km of the city."""
+
+    center: Spot
+    radius_km: float
+    providers: list[Spot]
+    requests: list[Spot]
+    truncated: bool = Field(description="Some band held more than `limit` of a kind")

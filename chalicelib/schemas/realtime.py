@@ -2,14 +2,17 @@
 
 Client → server frames are JSON objects with an ``action`` (:data:`ClientFrame`); each may
 carry a ``ref`` the server echoes in the ``error`` (or ``pong``) frame it causes. Server →
-client frames are ``{"type", "id", "at", "data"}`` (``Event.frame()``).
+client frames are ``{"type", "id", "at", "data"}`` (``Event.frame()``, ``live.frame``),
+their ``data`` built from the models here or those of the HTTP API. :func:`frames` lists
+every frame with its model: the AsyncAPI document is rendered from it
+(``web/scripts/contracts.py``).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from chalicelib.ids import ULID_PATTERN
 from chalicelib.schemas.common import MAX_LIMIT, Model, Strict
@@ -158,3 +161,113 @@ ACTIONS = ("chat.send", "chat.typing", "chat.read", "location.update", "ping")
 CLIENT_FRAME: TypeAdapter[
     ChatSendFrame | ChatTypingFrame | ChatReadFrame | LocationFrame | PingFrame
 ] = TypeAdapter(ClientFrame, config=ConfigDict(defer_build=True))  # built on first frame
+
+
+# --- WebSocket server frames: the data of those that are not HTTP views ---------------
+
+
+class ChatTypingData(Model):
+    conversation_id: str
+    user_id: str
+    typing: bool
+
+
+class ChatReadData(Model):
+    conversation_id: str
+    user_id: str
+    seq: int = Field(description="Everything up to this sequence number is read")
+
+
+class PresenceData(Model):
+    user_id: str
+    online: bool = Field(description="The user's first socket opened (true) or last closed")
+
+
+class OfferWithdrawnData(Model):
+    offer_id: str
+    request_id: str
+    status: str
+    reason: str | None = None
+
+
+class MediaReadyData(Model):
+    id: str
+    purpose: str
+    status: Literal["ready", "rejected"]
+    reason: str | None = None
+
+
+class AnnouncementData(Model):
+    id: str
+    title: str
+    body: str
+    data: dict[str, Any] = {}
+
+
+class PongData(Model):
+    ref: str | None = None
+
+
+class FieldError(Model):
+    field: str
+    message: str
+
+
+class ErrorData(Model):
+    status: int
+    title: str
+    detail: str
+    action: str | None = Field(default=None, description="The action of the frame at fault")
+    ref: str | None = Field(default=None, description="The ref of the frame at fault")
+    errors: list[FieldError] | None = None
+
+
+if TYPE_CHECKING:
+    Frames = list[tuple[str, type[BaseModel], str]]
+
+
+def frames() -> tuple[Frames, Frames]:
+    """Every client frame (``action``, the model that validates it, what it does) and every
+    server frame (``type``, the model of its ``data``, what it means)."""
+    from chalicelib.schemas.marketplace import JobEvent, OfferOut, QuoteOut, RequestOut
+    from chalicelib.schemas.profiles import SettingsOut
+
+    client: Frames = [
+        (
+            "chat.send",
+            ChatSendFrame,
+            "Send a message (text or media_id); the chat.message "
+            "that comes back to this socket is the acknowledgement",
+        ),
+        ("chat.typing", ChatTypingFrame, "I am (not) typing: the others get chat.typing"),
+        ("chat.read", ChatReadFrame, "Read receipt up to seq: everyone gets chat.read"),
+        (
+            "location.update",
+            LocationFrame,
+            "The provider's position on an en_route or "
+            "arrived job (at most 1/s): the customer gets job.location",
+        ),
+        ("ping", PingFrame, "Keep-alive: answered with pong"),
+    ]
+    server: Frames = [
+        (
+            "chat.message",
+            Message,
+            "A stored message, to every participant (the sender's copy is the ack)",
+        ),
+        ("chat.typing", ChatTypingData, "Someone else in the conversation is (not) typing"),
+        ("chat.read", ChatReadData, "A participant read up to seq"),
+        ("presence", PresenceData, "Someone you chat with came online or went offline"),
+        ("job.location", JobLocation, "The provider's live position (customer only)"),
+        ("offer.new", OfferOut, "A provider got an offer (instant) or an invitation to quote"),
+        ("offer.withdrawn", OfferWithdrawnData, "An offer is gone (taken, expired, cancelled)"),
+        ("request.updated", RequestOut, "The customer's request changed"),
+        ("quote.new", QuoteOut, "A quote on the customer's request"),
+        ("job.updated", JobEvent, "A job moved on (to its customer and provider)"),
+        ("settings.updated", SettingsOut, "My settings changed on another device"),
+        ("media.ready", MediaReadyData, "An upload was checked: ready or rejected"),
+        ("announcement", AnnouncementData, "An operators' announcement"),
+        ("pong", PongData, "The answer to ping"),
+        ("error", ErrorData, "A frame failed (the socket stays open)"),
+    ]
+    return client, server

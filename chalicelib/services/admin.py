@@ -10,6 +10,7 @@ Restoring undoes the refusal and the sign-in block.
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 from chalicelib import ids, runtime
@@ -71,7 +72,7 @@ def decide_provider(
 
 
 def _offline(user_id: str) -> None:
-    if profiles_repo.get_provider(user_id) is not None:
+    with contextlib.suppress(NotFound):  # not a provider
         profiles_repo.set_availability(user_id, online=False, lat=None, lng=None)
 
 

@@ -29,6 +29,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from chalicelib import ids, runtime
+from chalicelib.schemas.realtime import AnnouncementData
 from chalicelib.services import events
 from chalicelib.store import devices as repo
 
@@ -75,7 +76,9 @@ def broadcast(message_id: str, subject: str | None, message: str) -> int:
         log.info("announcement %s already sent", message_id)
         return 0
     event_id = ids.new_id()
-    data = {"id": message_id, **parse(subject, message)}
+    data = AnnouncementData.model_validate(
+        {"id": message_id, **parse(subject, message)}
+    ).model_dump()
 
     def event(recipients: tuple[str, ...]) -> events.Event:
         return events.Event(

@@ -20,6 +20,8 @@ from chalicelib.domain.market import QuoteStatus
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.realtime import (
+    ChatReadData,
+    ChatTypingData,
     ConversationSummary,
     Message,
     MessageContent,
@@ -169,7 +171,7 @@ def typing(user_id: str, conversation_id: str, is_typing: bool) -> None:
     1 BatchGetItem (+1 GetItem the first time this container sees the conversation)."""
     people = participants(user_id, conversation_id)
     others = [p for p in people if p != user_id]
-    data = {"conversation_id": conversation_id, "user_id": user_id, "typing": is_typing}
+    data = ChatTypingData(conversation_id=conversation_id, user_id=user_id, typing=is_typing)
     live.send_to_users(others, live.frame("chat.typing", data))
 
 
@@ -185,7 +187,7 @@ def read(user_id: str, conversation_id: str, seq: int) -> ReadState:
     upto = min(seq, last_seq)
     if store.mark_read(user_id, conversation_id, upto):
         position = upto
-        data = {"conversation_id": conversation_id, "user_id": user_id, "seq": upto}
+        data = ChatReadData(conversation_id=conversation_id, user_id=user_id, seq=upto)
         live.send_to_users(people, live.frame("chat.read", data))
     else:
         found = store.member(user_id, conversation_id)

@@ -27,6 +27,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
+
 from chalicelib import ids, runtime
 from chalicelib.adapters import websocket
 from chalicelib.domain.jobs import TERMINAL_STATES, JobState
@@ -60,9 +62,11 @@ def sender() -> websocket.Sender:
     return sender
 
 
-def frame(type_: str, data: dict[str, Any]) -> dict[str, Any]:
-    """A server → client frame that is not a domain event (same shape as ``Event.frame``)."""
-    return {"type": type_, "id": ids.new_id(), "at": ids.iso(), "data": data}
+def frame(type_: str, data: BaseModel) -> dict[str, Any]:
+    """A server → client frame that is not a domain event (same shape as ``Event.frame``);
+    ``data`` is its model (``schemas/realtime.py``: ``frames()``)."""
+    body = data.model_dump(mode="json")
+    return {"type": type_, "id": ids.new_id(), "at": ids.iso(), "data": body}
 
 
 def _encode(payload: dict[str, Any]) -> bytes:
@@ -254,7 +258,7 @@ def update_location(user_id: str, update: LocationFrame) -> JobLocation:
             "this one was dropped."
         )
     out = _location(item)
-    send_to_users([job.customer_id], frame("job.location", out.model_dump(mode="json")))
+    send_to_users([job.customer_id], frame("job.location", out))
     return out
 
 

@@ -25,6 +25,7 @@ from chalicelib.auth import Principal
 from chalicelib.domain import media as rules
 from chalicelib.errors import Invalid, NotFound
 from chalicelib.schemas.media import MediaOut, UploadIn, UploadOut
+from chalicelib.schemas.realtime import MediaReadyData
 from chalicelib.services import events
 from chalicelib.store import media as repo
 from chalicelib.store.media import MediaItem
@@ -290,12 +291,12 @@ def _check(item: MediaItem, head: s3.Head) -> str:
         events.Event(
             type="media.ready",
             recipients=(item.owner_id,),
-            data={
-                "id": item.media_id,
-                "purpose": item.purpose,
-                "status": status,
-                "reason": problem,
-            },
+            data=MediaReadyData(
+                id=item.media_id,
+                purpose=item.purpose,
+                status="rejected" if problem else "ready",
+                reason=problem,
+            ).model_dump(),
             feed=False,
         )
     )

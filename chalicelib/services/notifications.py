@@ -29,6 +29,7 @@ from chalicelib.domain.market import (
 from chalicelib.domain.request import ServiceRequest
 from chalicelib.schemas.common import Page, PageQuery
 from chalicelib.schemas.marketplace import NotificationOut
+from chalicelib.schemas.realtime import OfferWithdrawnData
 from chalicelib.services import events, views
 from chalicelib.store import marketplace as store
 
@@ -63,12 +64,12 @@ def describe(aggregates: Sequence[ServiceRequest | Job]) -> list[events.Event]:
                     listing = request.listing(pid, offer.created_at or request.created_at)
                     out.append(event("offer.new", (pid,), views.offer_out(listing)))
             elif isinstance(happened, OffersClosed):
-                data = {
-                    "offer_id": request.id,
-                    "request_id": request.id,
-                    "status": happened.status.value,
-                    "reason": happened.code,
-                }
+                data = OfferWithdrawnData(
+                    offer_id=request.id,
+                    request_id=request.id,
+                    status=happened.status.value,
+                    reason=happened.code,
+                )
                 out.append(event("offer.withdrawn", happened.providers, data))
             elif isinstance(happened, RequestChanged):
                 view = views.request_out(request, None)

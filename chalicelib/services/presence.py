@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 
 from chalicelib import runtime
+from chalicelib.schemas.realtime import PresenceData
 from chalicelib.services import live
 from chalicelib.store import realtime as store
 
@@ -26,7 +27,8 @@ COUNTERPARTS = 50
 def _announce(user_id: str, online: bool) -> None:
     others = [u for u in store.counterparts(user_id, COUNTERPARTS) if u != user_id]
     if others:
-        live.send_to_users(others, live.frame("presence", {"user_id": user_id, "online": online}))
+        data = PresenceData(user_id=user_id, online=online)
+        live.send_to_users(others, live.frame("presence", data))
 
 
 def connected(connection_id: str, user_id: str, endpoint: str) -> None:

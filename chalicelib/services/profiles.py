@@ -200,14 +200,6 @@ def set_availability(principal: Principal, body: Availability) -> ProviderMe:
         accounts.check_may_go_online(uid)
     lat = body.location.lat if body.location else None
     lng = body.location.lng if body.location else None
-    if body.online:
-        if lat is None or lng is None:
-            current = repo.get_provider(uid)
-            if current is None:
-                raise NotFound("No provider profile yet: PUT /me/provider first.")
-            lat, lng = current.lat, current.lng
-        if lat is None or lng is None:
-            raise Invalid("location: required to go online.")
     item = repo.set_availability(uid, online=body.online, lat=lat, lng=lng)
     return _mine(uid, item)
 

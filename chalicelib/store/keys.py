@@ -237,3 +237,30 @@ def blocked_by(user_id: str) -> str:
 
 WORDS = ("MODERATION", "WORDS")
 """The operators' additions to (and exceptions from) the objectionable-words list."""
+
+
+# --- operators' live figures (store/metrics.py) -------------------------------------------
+METRIC_SHARDS = 16
+"""Every counter is split over ``METRICS#00``..``METRICS#15`` (by the counted thing's id), so
+concurrent changes rarely write the same item; one BatchGetItem reads them all."""
+METRICS_LIVE = "LIVE"
+
+
+def metrics(ref: str) -> str:
+    """pk of the counter shard that counts ``ref`` (a provider, request or job id)."""
+    return f"METRICS#{_shard(ref, METRIC_SHARDS):02d}"
+
+
+def metric_shards() -> list[str]:
+    return [f"METRICS#{n:02d}" for n in range(METRIC_SHARDS)]
+
+
+def metrics_day(day: str) -> str:
+    """sk of a UTC day's figures (``YYYY-MM-DD``) in a counter shard."""
+    return f"DAY#{day}"
+
+
+def open_requests(partition: str) -> str:
+    """gsi3pk of the open requests of a geo index partition (the operators' map): the
+    geo index's bands, under a prefix of their own so matching never reads them."""
+    return f"OPEN#{partition}"

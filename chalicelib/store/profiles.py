@@ -10,8 +10,8 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib import ids, runtime
-from chalicelib.errors import Conflict, NotFound, PreconditionFailed
-from chalicelib.store import keys
+from chalicelib.errors import Conflict, Invalid, NotFound, PreconditionFailed
+from chalicelib.store import keys, metrics
 from chalicelib.store.models import (
     CatalogItem,
     ProviderItem,
@@ -140,28 +140,41 @@ def save_provider(item: ProviderItem, expected_version: int) -> ProviderItem:
 def set_availability(
     user_id: str, *, online: bool, lat: float | None, lng: float | None
 ) -> ProviderItem:
-    """Go online (indexed at (lat, lng) in the sparse geo index: ``keys.geo_index``) or
-    offline (removed from it). 1 conditional UpdateItem."""
-    item = ProviderItem(keys.user(user_id), keys.PROVIDER)
-    actions: list[Any] = [
-        ProviderItem.online.set(1 if online else 0),
-        ProviderItem.updated_at.set(ids.iso()),
-    ]
-    if lat is not None and lng is not None:
-        actions += [ProviderItem.lat.set(lat), ProviderItem.lng.set(lng)]
-    if online and lat is not None and lng is not None:
-        actions += [
-            getattr(ProviderItem, n).set(v) for n, v in keys.geo_index(lat, lng, user_id).items()
+    """Go online (indexed at (lat, lng), or the location on file, in the sparse geo index:
+    ``keys.geo_index``) or offline (removed from it); a change of state moves the
+    operators' online gauge in the same transaction (``store/metrics.py``). 1 GetItem +
+    1 UpdateItem (no change of state) or 1 TransactWriteItems (a change); again when a
+    concurrent change came first."""
+    for _ in range(5):
+        current = get_or_none(ProviderItem, keys.user(user_id), keys.PROVIDER, consistent=True)
+        if current is None:
+            raise NotFound("No provider profile yet: PUT /me/provider first.")
+        where = (lat, lng) if lat is not None and lng is not None else (current.lat, current.lng)
+        if online and (where[0] is None or where[1] is None):
+            raise Invalid("location: required to go online.")
+        changes: dict[str, Any] = {"online": 1 if online else 0, "updated_at": ids.iso()}
+        if lat is not None and lng is not None:
+            changes |= {"lat": lat, "lng": lng}
+        indexed = keys.geo_index(where[0], where[1], user_id) if online else {}
+        changes |= {n: indexed.get(n) for n in keys.GEO_INDEX_ATTRIBUTES}
+        actions: list[Any] = [
+            getattr(ProviderItem, n).remove() if v is None else getattr(ProviderItem, n).set(v)
+            for n, v in changes.items()
         ]
-    else:
-        actions += [getattr(ProviderItem, n).remove() for n in keys.GEO_INDEX_ATTRIBUTES]
-    try:
-        item.update(actions=actions, condition=ProviderItem.pk.exists())
-    except UpdateError as exc:
-        if condition_failed(exc):
-            raise NotFound("No provider profile yet: PUT /me/provider first.") from exc
-        raise
-    return item
+        if bool(current.online) == online:
+            item = ProviderItem(keys.user(user_id), keys.PROVIDER)
+            try:
+                item.update(actions=actions, condition=ProviderItem.online == current.online)
+            except UpdateError as exc:
+                if condition_failed(exc):
+                    continue
+                raise
+            return item
+        if metrics.set_online(user_id, online, actions, was=int(current.online)):
+            for name, value in changes.items():
+                setattr(current, name, value)
+            return current
+    raise Conflict("The provider's availability changed meanwhile: retry.")
 
 
 # --- categories -----------------------------------------------------------------------

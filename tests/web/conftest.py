@@ -1,6 +1,7 @@
 """The web app in a real browser: one local stack (free ports, no demo crowd), the built
 app (``web/dist``) served as ``make dev`` serves it, Chromium from the system's packages
-driven by Playwright for Python. Screenshots go to ``build/web-screenshots/``."""
+driven by Playwright for Python. Screenshots of the main screens go to
+``docs/screenshots/`` (committed; the README shows them), or to ``$SUMMON_SCREENSHOTS``."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from devstack.harness import ROOT, Stack, free_port, running
 from devstack.seed import DEMO_PASSWORD
 
 DIST = ROOT / "web" / "dist"
-SHOTS = ROOT / "build" / "web-screenshots"
+SHOTS = Path(os.environ.get("SUMMON_SCREENSHOTS") or ROOT / "docs" / "screenshots")
 
 
 def chromium_path() -> str | None:
@@ -98,8 +99,8 @@ def sign_in(page: Any, email: str, password: str = DEMO_PASSWORD) -> None:
     expect(page.get_by_test_id("connection")).to_have_text("live")
 
 
-def shot(page: Any, name: str) -> Path:
+def shot(page: Any, name: str, *, full_page: bool = True) -> Path:
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path

@@ -61,6 +61,7 @@ def test_instant_job_end_to_end(open_page: Any) -> None:
     provider.get_by_role("button", name="Send").click()
     expect(customer.locator(".messages")).to_contain_text("On my way: 20 minutes.")
     expect(provider.get_by_test_id("receipt")).to_have_text("Read")
+    shot(customer, "chat")
 
     # The provider sets off and drives; the customer sees the position move.
     provider.get_by_role("button", name="On my way").click()

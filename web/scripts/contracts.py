@@ -3,10 +3,9 @@
 - ``web/src/generated/openapi.json``: ``chalicelib.openapi.document()``, what ``GET
   /openapi.json`` serves (the typed client, ``api.d.ts``, is generated from it by
   openapi-typescript: ``npm run gen:api``);
-- ``web/src/generated/asyncapi.json``: an AsyncAPI 3 document of the WebSocket, every
-  client frame from the pydantic models that validate them
-  (``chalicelib/schemas/realtime.py``) and every server frame from the models that build
-  its ``data``.
+- ``web/src/generated/asyncapi.json``: an AsyncAPI 3 document of the WebSocket, rendered
+  from ``chalicelib.schemas.realtime.frames()``: every client frame with the pydantic
+  model that validates it, every server frame with the model that builds its ``data``.
 
 ``python web/scripts/contracts.py`` writes both; ``--check`` exits 1 when either is stale.
 """
@@ -17,73 +16,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "web" / "src" / "generated"
 sys.path.insert(0, str(ROOT))
 
-from pydantic import BaseModel, Field  # noqa: E402
 from pydantic.json_schema import models_json_schema  # noqa: E402
-
-
-# Server frames whose ``data`` the app builds as a plain dict: their shape, stated here
-# from the code that builds them (chalicelib/services/chat.py, presence.py, media.py,
-# announcements.py, notifications.py, api/realtime.py).
-class ChatTypingData(BaseModel):
-    conversation_id: str
-    user_id: str
-    typing: bool
-
-
-class ChatReadData(BaseModel):
-    conversation_id: str
-    user_id: str
-    seq: int = Field(description="Everything up to this sequence number is read")
-
-
-class PresenceData(BaseModel):
-    user_id: str
-    online: bool = Field(description="The user's first socket opened (true) or last closed")
-
-
-class OfferWithdrawnData(BaseModel):
-    offer_id: str
-    request_id: str
-    status: str
-    reason: str | None = None
-
-
-class MediaReadyData(BaseModel):
-    id: str
-    purpose: str
-    status: Literal["ready", "rejected"]
-    reason: str | None = None
-
-
-class AnnouncementData(BaseModel):
-    id: str
-    title: str
-    body: str
-    data: dict[str, Any] = {}
-
-
-class PongData(BaseModel):
-    ref: str | None = None
-
-
-class FieldError(BaseModel):
-    field: str
-    message: str
-
-
-class ErrorData(BaseModel):
-    status: int
-    title: str
-    detail: str
-    action: str | None = Field(default=None, description="The action of the frame at fault")
-    ref: str | None = Field(default=None, description="The ref of the frame at fault")
-    errors: list[FieldError] | None = None
 
 
 def openapi_document() -> dict[str, Any]:
@@ -94,48 +33,9 @@ def openapi_document() -> dict[str, Any]:
 
 
 def asyncapi_document() -> dict[str, Any]:
-    from chalicelib.schemas import realtime as rt
-    from chalicelib.schemas.marketplace import JobEvent, OfferOut, QuoteOut, RequestOut
-    from chalicelib.schemas.profiles import SettingsOut
+    from chalicelib.schemas import realtime
 
-    client: list[tuple[str, type[BaseModel], str]] = [
-        (
-            "chat.send",
-            rt.ChatSendFrame,
-            "Send a message (text or media_id); the chat.message "
-            "that comes back to this socket is the acknowledgement",
-        ),
-        ("chat.typing", rt.ChatTypingFrame, "I am (not) typing: the others get chat.typing"),
-        ("chat.read", rt.ChatReadFrame, "Read receipt up to seq: everyone gets chat.read"),
-        (
-            "location.update",
-            rt.LocationFrame,
-            "The provider's position on an en_route or "
-            "arrived job (at most 1/s): the customer gets job.location",
-        ),
-        ("ping", rt.PingFrame, "Keep-alive: answered with pong"),
-    ]
-    server: list[tuple[str, type[BaseModel], str]] = [
-        (
-            "chat.message",
-            rt.Message,
-            "A stored message, to every participant (the sender's copy is the ack)",
-        ),
-        ("chat.typing", ChatTypingData, "Someone else in the conversation is (not) typing"),
-        ("chat.read", ChatReadData, "A participant read up to seq"),
-        ("presence", PresenceData, "Someone you chat with came online or went offline"),
-        ("job.location", rt.JobLocation, "The provider's live position (customer only)"),
-        ("offer.new", OfferOut, "A provider got an offer (instant) or an invitation to quote"),
-        ("offer.withdrawn", OfferWithdrawnData, "An offer is gone (taken, expired, cancelled)"),
-        ("request.updated", RequestOut, "The customer's request changed"),
-        ("quote.new", QuoteOut, "A quote on the customer's request"),
-        ("job.updated", JobEvent, "A job moved on (to its customer and provider)"),
-        ("settings.updated", SettingsOut, "My settings changed on another device"),
-        ("media.ready", MediaReadyData, "An upload was checked: ready or rejected"),
-        ("announcement", AnnouncementData, "An operators' announcement"),
-        ("pong", PongData, "The answer to ping"),
-        ("error", ErrorData, "A frame failed (the socket stays open)"),
-    ]
+    client, server = realtime.frames()
     ref = "#/components/schemas/{model}"
     wanted = [(m, "validation") for _, m, _ in client] + [
         (m, "serialization") for _, m, _ in server

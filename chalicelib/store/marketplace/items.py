@@ -2,7 +2,7 @@
 
 | item           | key                                  | indexes                                  |
 |----------------|--------------------------------------|------------------------------------------|
-| request        | pk=REQ#<id>, sk=META                 | gsi1 a customer's requests; gsi2 timer   |
+| request        | pk=REQ#<id>, sk=META                 | gsi1 customer's; gsi2 timer; gsi3 open  |
 | offer          | pk=USER#<provider>, sk=OFFER#<id>    | gsi1 a provider's pending offers         |
 | quote          | pk=USER#<customer>, sk=QUOTE#<id>    | gsi1 the quotes of a request             |
 | job            | pk=JOB#<id>, sk=META                 | gsi2 review-window timer                 |

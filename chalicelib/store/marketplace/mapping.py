@@ -17,6 +17,7 @@ from functools import cache
 from typing import Any, TypeVar, Union, cast, get_args, get_origin, get_type_hints
 
 from chalicelib import ids
+from chalicelib.domain import geo
 from chalicelib.domain.job import Job, Review
 from chalicelib.domain.jobs import Actor
 from chalicelib.domain.market import Offer, OfferListing, OfferStatus, Quote
@@ -161,6 +162,9 @@ def request_item(request: ServiceRequest) -> RequestItem:
     )
     open_ = request.status == "open"
     set_due(item, request.due_at if open_ else None, item.pk)
+    if open_:  # on the operators' map while open (keys.open_requests)
+        partition, sort = geo.index_key(request.lat, request.lng, request.id)
+        item.gsi3pk, item.gsi3sk = keys.open_requests(partition), sort
     return item
 
 

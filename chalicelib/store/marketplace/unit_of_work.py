@@ -23,13 +23,10 @@ from pynamodb.expressions.update import Action
 
 from chalicelib import ids
 from chalicelib.domain.job import Job
-from chalicelib.domain.market import (
-    OfferStatus,
-    Quote,
-)
+from chalicelib.domain.market import OfferStatus, Quote, RequestStatus
 from chalicelib.domain.request import ServiceRequest
 from chalicelib.errors import Conflict
-from chalicelib.store import conversations, keys
+from chalicelib.store import conversations, keys, metrics
 from chalicelib.store import media as media_repo
 from chalicelib.store.marketplace import items, mapping, queries
 from chalicelib.store.marketplace.changes import Changes, Stale
@@ -167,6 +164,7 @@ class Session:
         ordered: list[ServiceRequest | Job] = []
         for aggregate in self._saved:
             if isinstance(aggregate, ServiceRequest):
+                self._stage_figures(changes, aggregate)
                 if aggregate.job is not None:
                     self._stage_job(changes, aggregate.job)
                     ordered.append(aggregate.job)
@@ -178,6 +176,17 @@ class Session:
         for notice in notices:
             changes.notify(notice, feed_entries(notice))
         return changes, notices, overflow
+
+    def _stage_figures(self, changes: Changes, request: ServiceRequest) -> None:
+        """The operators' counters this change moves (``store/metrics.py``)."""
+        before: ServiceRequest | None = self._loaded.get(_key(request))
+        opened = int(request.status == RequestStatus.OPEN)
+        opened -= int(before is not None and before.status == RequestStatus.OPEN)
+        if opened:
+            changes.update(*metrics.live_change(request.id, open_requests=opened), None)
+        job = request.job
+        if job is not None and (before is None or before.job_id != job.id):  # a new job
+            changes.update(*metrics.job_made(job.id, job.created_at, request.created_at), None)
 
     def _stage_request(self, changes: Changes, request: ServiceRequest, later: Later) -> None:
         before: ServiceRequest | None = self._loaded.get(_key(request))

@@ -1,10 +1,11 @@
 // The operator console (/admin/* routes, operators group): reports, users, provider
-// approvals, categories, announcements, audit log.
+// approvals, categories, announcements, audit log, live figures and map.
 import { useEffect, useState } from "preact/hooks";
 import { ok, type Schemas } from "../lib/api";
 import { useCtx } from "../app/ctx";
+import { Live } from "./Live";
 
-const TABS = ["Reports", "Users", "Approvals", "Categories", "Announcements", "Audit"] as const;
+const TABS = ["Reports", "Live", "Users", "Approvals", "Categories", "Announcements", "Audit"] as const;
 type Tab = (typeof TABS)[number];
 
 export function Console() {
@@ -22,6 +23,7 @@ export function Console() {
         ))}
       </nav>
       {tab === "Reports" && <Reports />}
+      {tab === "Live" && <Live />}
       {tab === "Users" && <Users />}
       {tab === "Approvals" && <Approvals />}
       {tab === "Categories" && <Categories />}

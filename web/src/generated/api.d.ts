@@ -290,6 +290,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Live figures: providers online, open requests, jobs today, median time to accept */
+        get: operations["get_admin_metrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/map": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Providers online and open requests within 20 km of the city's centre */
+        get: operations["get_admin_map"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/devices": {
         parameters: {
             query?: never;
@@ -1122,6 +1156,24 @@ export interface components {
              */
             address?: string | null;
         };
+        /**
+         * MapOut
+         * @description ``GET /admin/map``: providers online and open requests within 20 km of the city.
+         */
+        MapOut: {
+            center: components["schemas"]["Spot"];
+            /** Radius Km */
+            radius_km: number;
+            /** Providers */
+            providers: components["schemas"]["Spot"][];
+            /** Requests */
+            requests: components["schemas"]["Spot"][];
+            /**
+             * Truncated
+             * @description Some band held more than `limit` of a kind
+             */
+            truncated: boolean;
+        };
         /** MediaOut */
         MediaOut: {
             /** Id */
@@ -1250,6 +1302,31 @@ export interface components {
             media_id?: string | null;
             /** At */
             at: string;
+        };
+        /**
+         * MetricsOut
+         * @description ``GET /admin/metrics``: the live figures.
+         */
+        MetricsOut: {
+            /**
+             * At
+             * @description When they were read (ISO 8601 UTC)
+             */
+            at: string;
+            /** Providers Online */
+            providers_online: number;
+            /** Open Requests */
+            open_requests: number;
+            /**
+             * Jobs Today
+             * @description Jobs made since 00:00 UTC
+             */
+            jobs_today: number;
+            /**
+             * Median Accept S
+             * @description Median time from request to job today, seconds (interpolated within its histogram bucket: 5 s wide under 20 s, wider above); null before the first job
+             */
+            median_accept_s: number | null;
         };
         /**
          * Mode
@@ -2106,6 +2183,15 @@ export interface components {
              * @description Also sent as the ETag header
              */
             version: number;
+        };
+        /** Spot */
+        Spot: {
+            /** Id */
+            id: string;
+            /** Lat */
+            lat: number;
+            /** Lng */
+            lng: number;
         };
         /**
          * TimeWindow
@@ -3470,6 +3556,121 @@ export interface operations {
             };
             /** @description The body is not application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_admin_metrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetricsOut"];
+                };
+            };
+            /** @description Invalid input (the problem names each bad field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, forged or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_admin_map: {
+        parameters: {
+            query?: {
+                /** @description At most this many of each kind per band */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MapOut"];
+                };
+            };
+            /** @description Invalid input (the problem names each bad field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, forged or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

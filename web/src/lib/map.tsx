@@ -84,7 +84,7 @@ export function MapView(props: {
           </text>
         ))}
         {props.markers.map((m) => (
-          <g key={m.id} data-marker={m.kind} data-lat={m.lat} data-lng={m.lng}>
+          <g key={m.id} data-marker={m.kind} data-id={m.id} data-lat={m.lat} data-lng={m.lng}>
             <circle cx={x(m.lng)} cy={y(m.lat)} r={m.kind === "provider" ? r * 0.6 : r} fill={COLORS[m.kind]} stroke="#fff" stroke-width={2 / Math.sqrt(zoom)} />
             {m.label && (
               <text x={x(m.lng)} y={y(m.lat) - r * 1.4} font-size={13 / Math.sqrt(zoom)} text-anchor="middle" fill="#111827">
