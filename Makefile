@@ -11,7 +11,7 @@ export PIP_PROGRESS_BAR := off
 
 .PHONY: help dev test lint format typecheck unit integration api e2e cdk synth check-templates \
         chalice-policy package deploy bench install install-infra clean web web-gen web-check \
-        web-test chromium mutation
+        web-test chromium mutation screenshots
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -80,6 +80,9 @@ chromium: ## make sure a Chromium for the browser tests is there (apt where it c
 
 web-test: install web chromium ## the browser tests (Playwright for Python driving Chromium)
 	$(PY) -m pytest -m web
+
+screenshots: install web chromium ## refresh docs/screenshots/ (the README's) from the browser tests
+	SUMMON_SCREENSHOTS=docs/screenshots $(PY) -m pytest -m web
 
 lint: install ## ruff lint + format check
 	$(PY) -m ruff check .

@@ -1,7 +1,8 @@
 """The web app in a real browser: one local stack (free ports, no demo crowd), the built
 app (``web/dist``) served as ``make dev`` serves it, Chromium from the system's packages
 driven by Playwright for Python. Screenshots of the main screens go to
-``docs/screenshots/`` (committed; the README shows them), or to ``$SUMMON_SCREENSHOTS``."""
+``build/screenshots/`` (``make screenshots`` writes the README's copies in
+``docs/screenshots/``), or to ``$SUMMON_SCREENSHOTS``."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from devstack.harness import ROOT, Stack, free_port, running
 from devstack.seed import DEMO_PASSWORD
 
 DIST = ROOT / "web" / "dist"
-SHOTS = Path(os.environ.get("SUMMON_SCREENSHOTS") or ROOT / "docs" / "screenshots")
+SHOTS = Path(os.environ.get("SUMMON_SCREENSHOTS") or ROOT / "build" / "screenshots")
 
 
 def chromium_path() -> str | None:
