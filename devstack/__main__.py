@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         if reused:
             log.info("reusing the AWS emulator already on %s (its data is not kept)", endpoint)
         else:
-            kept = (aws_state / "seeded").exists()
+            kept = (aws_state / "seeded").exists()  # written once the state was seeded
             if kept:
                 log.info(
                     "restoring the local data kept in %s (make dev-reset: start clean)", aws_state
@@ -282,10 +282,12 @@ def main(argv: list[str] | None = None) -> int:
         from devstack.seed import demo_subs, seed
 
         pool_id = env[config.USER_POOL_ID]
-        if not args.no_seed and (reused or not (aws_state / "seeded").exists()):
-            seed(endpoint, config.DEFAULT_REGION, pool_id, providers=args.providers)
+        initialised = aws_state / "seeded"  # the state got its seed (or --no-seed) once
+        if reused or not initialised.exists():
+            if not args.no_seed:
+                seed(endpoint, config.DEFAULT_REGION, pool_id, providers=args.providers)
             if not reused:
-                (aws_state / "seeded").touch()
+                initialised.touch()
         subs = demo_subs(endpoint, config.DEFAULT_REGION, pool_id)
         full_env = {**base_env, **aws_env(endpoint), **env}
         full_env.setdefault(  # CORS on the local API for the web app (devstack/http_api.py)

@@ -89,10 +89,10 @@ def classify(environ: dict[str, Any], body: bytes) -> tuple[str, str] | None:
         if service is None:
             return None
     else:
-        service = _scope(environ)
-        form_post = environ.get("CONTENT_TYPE", "").startswith("multipart/form-data")
-        if service is None and method == "POST" and form_post:  # a presigned POST upload
-            service = "s3"
+        if environ.get("PATH_INFO", "").startswith("/moto-api"):
+            return None
+        # Unsigned or SigV2 (presigned URLs, browser POST uploads): S3, as moto dispatches it.
+        service = _scope(environ) or "s3"
         if service == "s3":
             return ("s3", method) if method in ("PUT", "POST", "DELETE") else None
         if service != "sns":
@@ -166,6 +166,7 @@ class Entry:
                 "wsgi.multithread": False,
                 "wsgi.multiprocess": False,
                 "wsgi.run_once": False,
+                "wsgi.input_terminated": True,  # read the body to its end
             }
         )
         status: list[str] = []
@@ -179,12 +180,12 @@ class Entry:
         return (status[0] if status else "500"), out
 
 
+_NOT_KEPT = frozenset({"CONTENT_LENGTH", "HTTP_TRANSFER_ENCODING", "REMOTE_ADDR", "REMOTE_PORT"})
+"""Set again on replay (the body is kept whole, unchunked) or of no use to it."""
+
+
 def _state_environ(environ: dict[str, Any]) -> dict[str, str]:
-    return {
-        k: v
-        for k, v in environ.items()
-        if isinstance(v, str) and k not in ("CONTENT_LENGTH", "REMOTE_ADDR", "REMOTE_PORT")
-    }
+    return {k: v for k, v in environ.items() if isinstance(v, str) and k not in _NOT_KEPT}
 
 
 def _entries(path: Path) -> Iterator[Entry]:

@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
 from botocore.exceptions import ClientError
 
 from devstack.emulator import Emulator
@@ -194,3 +195,16 @@ def test_a_kill_between_snapshot_and_journal_removal_applies_nothing_twice(run: 
 def test_a_second_emulator_on_the_same_directory_is_refused(run: Run) -> None:
     with pytest.raises(RuntimeError, match="in use"):
         Journal(run.dir, lock_timeout_s=0.5)
+
+
+def test_a_chunked_upload_comes_back_whole(run: Run) -> None:
+    s3 = run.client("s3")
+    s3.create_bucket(Bucket="media-bucket")
+    url = s3.generate_presigned_url(
+        "put_object", Params={"Bucket": "media-bucket", "Key": "chunked.bin"}, ExpiresIn=60
+    )
+    sent = requests.put(url, data=iter([b"first-", b"second"]), timeout=10)  # chunked
+    assert sent.status_code == 200
+    run.restart()
+    body = run.client("s3").get_object(Bucket="media-bucket", Key="chunked.bin")["Body"].read()
+    assert body == b"first-second"
