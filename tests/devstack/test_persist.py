@@ -70,7 +70,8 @@ def _table(ddb: Any) -> None:
     )
 
 
-def test_every_kind_of_state_comes_back_with_the_same_ids(run: Run) -> None:
+def _counter_at_2(run: Run) -> Any:
+    """The table with item ``a`` whose ``n`` was put at 1, then ``ADD``-ed 1."""
     ddb = run.client("dynamodb")
     _table(ddb)
     ddb.put_item(TableName="things", Item={"pk": {"S": "a"}, "n": {"N": "1"}})
@@ -80,6 +81,11 @@ def test_every_kind_of_state_comes_back_with_the_same_ids(run: Run) -> None:
         UpdateExpression="ADD n :one",
         ExpressionAttributeValues={":one": {"N": "1"}},
     )
+    return ddb
+
+
+def test_every_kind_of_state_comes_back_with_the_same_ids(run: Run) -> None:
+    ddb = _counter_at_2(run)
     ddb.put_item(TableName="things", Item={"pk": {"S": "gone"}})
     ddb.delete_item(TableName="things", Key={"pk": {"S": "gone"}})
     idp = run.client("cognito-idp")
@@ -174,15 +180,7 @@ def test_a_torn_last_line_is_dropped_and_what_came_before_is_kept(run: Run) -> N
 
 
 def test_a_kill_between_snapshot_and_journal_removal_applies_nothing_twice(run: Run) -> None:
-    ddb = run.client("dynamodb")
-    _table(ddb)
-    ddb.put_item(TableName="things", Item={"pk": {"S": "a"}, "n": {"N": "1"}})
-    ddb.update_item(
-        TableName="things",
-        Key={"pk": {"S": "a"}},
-        UpdateExpression="ADD n :one",
-        ExpressionAttributeValues={":one": {"N": "1"}},
-    )
+    _counter_at_2(run)
     journal = next(run.dir.glob("journal.*.jsonl"))
     kept = journal.read_bytes()
     run.restart()  # the snapshot now holds that journal's generation
