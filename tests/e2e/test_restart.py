@@ -1,5 +1,5 @@
 """The local data survives a restart of the stack: a new account, its request, a chat
-message and a changed demo profile are all there after a SIGKILL of the whole stack (and
+message, a photo and a changed demo profile are all there after a SIGKILL of the whole stack (and
 after a Ctrl-C), with the old password and even the old token; the demo seed is not
 applied again over them; ``--reset`` (``make dev-reset``) starts from a fresh seed."""
 
@@ -9,12 +9,14 @@ import json
 from pathlib import Path
 
 import pytest
+import requests
 from botocore.exceptions import ClientError
 from websockets.sync.client import connect
 
 from devstack.harness import Stack, running
 from devstack.seed import DEMO_PASSWORD
 from tests.e2e.support import online_provider, post_request, somewhere
+from tests.e2e.test_media_push import _png, _settled, _upload
 
 pytestmark = pytest.mark.e2e
 
@@ -53,6 +55,9 @@ def test_the_data_survives_a_sigkill_and_a_ctrl_c_and_reset_starts_clean(tmp_pat
         job = stack.ok("POST", f"/offers/{request['id']}/accept", provider)
         conversation = job["conversation_id"]
         _say(stack, customer, conversation, "before-kill", "Can you come today?")
+        photo = _png(200, 100)
+        media_id = _upload(stack, customer, photo)
+        assert _settled(stack, customer, media_id)["status"] == "ready"
         carla = stack.sign_in("customer@summon.local")
         stack.ok("PATCH", "/me", carla, json={"name": "Carla Changed"})
         seeded_requests = {r["id"] for r in stack.ok("GET", "/requests", carla)["items"]}
@@ -65,6 +70,10 @@ def test_the_data_survives_a_sigkill_and_a_ctrl_c_and_reset_starts_clean(tmp_pat
         )
         assert _texts(stack, again, conversation) == ["Can you come today?"]
         assert stack.ok("GET", "/me", customer)["email"] == email  # the token from before
+        media = stack.ok("GET", f"/media/{media_id}", again)
+        assert media["status"] == "ready"
+        assert requests.get(media["url"], timeout=30).content == photo
+        assert requests.get(media["thumbnail_url"], timeout=30).status_code == 200
         carla = stack.sign_in("customer@summon.local")
         assert stack.ok("GET", "/me", carla)["name"] == "Carla Changed"  # not seeded over
         assert {r["id"] for r in stack.ok("GET", "/requests", carla)["items"]} == seeded_requests
