@@ -265,7 +265,10 @@ def main(argv: list[str] | None = None) -> int:
                     start_new_session=True,  # Ctrl-C reaches the supervisor, which stops it last
                 )
             children.append(("aws", moto))
-            wait_http(f"{endpoint}/moto-api/", 300, moto)
+            try:
+                wait_http(f"{endpoint}/moto-api/", 300, moto)  # a replay comes first
+            except RuntimeError as exc:
+                raise RuntimeError(f"AWS emulator: {exc} (see {state / 'emulator.log'})") from exc
             log.info("AWS emulator on %s", endpoint)
 
         from devstack.provision import aws_env

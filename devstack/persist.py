@@ -196,13 +196,16 @@ def _entries(path: Path) -> Iterator[Entry]:
             if not raw.endswith(b"\n"):
                 log.warning("%s: dropping a torn last line (%d bytes)", path.name, len(raw))
                 return
-            record = json.loads(raw)
-            if "summon_state" in record:  # a snapshot's header
-                continue
             try:
-                yield Entry.parse(record)
+                record = json.loads(raw)
+                if "summon_state" in record:  # a snapshot's header
+                    continue
+                entry = Entry.parse(record)
             except (KeyError, ValueError) as exc:
-                raise RuntimeError(f"{path}:{number}: unreadable entry ({exc})") from exc
+                raise RuntimeError(
+                    f"{path}:{number}: unreadable entry ({exc}); make dev-reset starts clean"
+                ) from exc
+            yield entry
 
 
 @dataclass
