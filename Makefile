@@ -40,10 +40,10 @@ install: $(VENV)/.installed-dev ## create .venv and install the app and dev tool
 install-infra: $(VENV)/.installed-infra ## also install the CDK, cfn-lint and checkov
 
 dev: install web ## start the whole local stack and the web app; keeps its data across restarts (Ctrl-C stops it)
-	$(PY) -m devstack
+	@$(PY) -m devstack
 
 dev-reset: install web ## like dev, but forget the kept local data first: a fresh demo seed
-	$(PY) -m devstack --reset
+	@$(PY) -m devstack --reset
 
 test: install-infra web web-check chromium ## everything CI runs: lint, format, mypy, contracts, all pytest markers
 	$(PY) -m ruff check .

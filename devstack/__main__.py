@@ -51,7 +51,7 @@ def wait_http(url: str, timeout_s: float, proc: subprocess.Popen[bytes] | None =
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"process for {url} exited with {proc.returncode}")
         try:
-            with urllib.request.urlopen(url, timeout=2):
+            with urllib.request.urlopen(url, timeout=10):
                 return
         except urllib.error.HTTPError:
             return  # it answers
@@ -209,15 +209,18 @@ def main(argv: list[str] | None = None) -> int:
         if stopping:
             return
         stopping = True
-        for _name, proc in reversed(children):
-            if proc.poll() is None:
-                proc.terminate()
-        for name, proc in reversed(children):
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            log.info("stopped %s", name)
+        apps = [(name, proc) for name, proc in reversed(children) if name != "aws"]
+        aws = [(name, proc) for name, proc in children if name == "aws"]
+        for group in (apps, aws):  # the emulator last: the others still use it
+            for _name, proc in group:
+                if proc.poll() is None:
+                    proc.terminate()
+            for name, proc in group:
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                log.info("stopped %s", name)
 
     def on_signal(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
@@ -329,7 +332,12 @@ def main(argv: list[str] | None = None) -> int:
             + f"  AWS emulator    {endpoint}\n"
             f"  user pool       {env[config.USER_POOL_ID]}\n"
             f"  app client      {env[config.USER_POOL_CLIENT_ID]}\n"
-            f"  environment     {state / 'env'}\n",
+            f"  environment     {state / 'env'}\n"
+            + (
+                f"  local data      {aws_state}  (kept; make dev-reset starts clean)\n"
+                if not reused
+                else ""
+            ),
             flush=True,
         )
         while True:

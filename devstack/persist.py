@@ -283,7 +283,9 @@ class Journal:
             if gen <= generation:
                 path.unlink()
         self._fd = os.open(
-            self.dir / f"journal.{generation + 1}.jsonl", os.O_WRONLY | os.O_CREAT | os.O_APPEND
+            self.dir / f"journal.{generation + 1}.jsonl",
+            os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+            0o644,
         )
         return Restored(entries=count, diverged=diverged, generation=generation)
 
