@@ -24,7 +24,7 @@ snapshot and the journals in their order, then compacts them into a new snapshot
   snapshot says which journal generations it holds, so a kill at any step of it loses and
   doubles nothing.
 
-Why: ``docs/adr/0016-local-data-survives-restarts.md``.
+Why: ``docs/adr/0017-local-data-survives-restarts.md``.
 """
 
 from __future__ import annotations
