@@ -9,7 +9,7 @@ PIP := $(PY) -m pip --disable-pip-version-check
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_PROGRESS_BAR := off
 
-.PHONY: help dev test lint format typecheck unit integration api e2e cdk synth check-templates \
+.PHONY: help dev dev-reset test lint format typecheck unit integration api e2e cdk synth check-templates \
         chalice-policy package deploy bench install install-infra clean web web-gen web-check \
         web-test chromium mutation screenshots
 
@@ -17,24 +17,33 @@ help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 $(VENV)/bin/python:
-	$(PYTHON) -m venv $(VENV)
+	@echo "Creating the virtualenv .venv ($(PYTHON) -m venv)..."
+	@$(PYTHON) -m venv $(VENV)
+
+# Each install says what it does and how long it took (pip is quiet otherwise).
+TIMED = start=$$(date +%s); $(1) && echo "  done in $$(( $$(date +%s) - start )) s"
 
 $(VENV)/.installed-dev: $(VENV)/bin/python requirements.txt requirements-dev.txt
-	$(PIP) install -q -r requirements-dev.txt
-	$(PY) -c "import chalice, moto, pynamodb, pydantic, jwt, websockets, pytest"
-	touch $@
+	@echo "Installing the Python packages into .venv (requirements-dev.txt; about 1.5 minutes the first time)..."
+	@$(call TIMED,$(PIP) install -q -r requirements-dev.txt)
+	@$(PY) -c "import chalice, moto, pynamodb, pydantic, jwt, websockets, pytest"
+	@touch $@
 
 $(VENV)/.installed-infra: $(VENV)/.installed-dev requirements-infra.txt
-	$(PIP) install -q -r requirements-infra.txt
-	$(PY) -c "import aws_cdk, constructs, cfnlint, checkov"
-	touch $@
+	@echo "Installing the CDK and template checkers into .venv (requirements-infra.txt; about 1.5 minutes the first time)..."
+	@$(call TIMED,$(PIP) install -q -r requirements-infra.txt)
+	@$(PY) -c "import aws_cdk, constructs, cfnlint, checkov"
+	@touch $@
 
 install: $(VENV)/.installed-dev ## create .venv and install the app and dev tools
 
 install-infra: $(VENV)/.installed-infra ## also install the CDK, cfn-lint and checkov
 
-dev: install web ## start the whole local stack with demo data and the web app (Ctrl-C stops it)
-	$(PY) -m devstack
+dev: install web ## start the whole local stack and the web app; keeps its data across restarts (Ctrl-C stops it)
+	@$(PY) -m devstack
+
+dev-reset: install web ## like dev, but forget the kept local data first: a fresh demo seed
+	@$(PY) -m devstack --reset
 
 test: install-infra web web-check chromium ## everything CI runs: lint, format, mypy, contracts, all pytest markers
 	$(PY) -m ruff check .
@@ -49,12 +58,12 @@ WEB_SOURCES := $(shell find web/src web/public web/console web/docs -type f 2>/d
 web/node_modules/.package-lock.json: web/package.json web/package-lock.json
 	@command -v npm >/dev/null || { echo "npm is missing: install Node.js 20+ (e.g. apt-get install nodejs npm)"; exit 1; }
 	@echo "Installing the web app's npm packages (npm ci; about 20 s the first time)..."
-	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@$(call TIMED,cd web && npm ci --no-audit --no-fund --loglevel=error)
 	@touch $@
 
 web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
 	@echo "Building the web app (tsc + vite; a few seconds)..."
-	cd web && npm run --silent build
+	@$(call TIMED,cd web && npm run --silent build)
 	@touch $@
 
 web: web/dist/index.html ## build web/ into web/dist (reused while its sources are unchanged)
@@ -133,5 +142,5 @@ bench: install ## benchmarks: print figures (never assert)
 mutation: install ## mutation testing of chalicelib/domain (mutmut; minutes; TARGET=checks for the auth/state checks)
 	$(PY) -m scripts.mutation $(or $(TARGET),domain)
 
-clean: ## remove build outputs and caches (keeps .venv)
-	rm -rf build infra/cdk.out .pytest_cache .mypy_cache .ruff_cache .devstack
+clean: ## remove build outputs and caches (keeps .venv and the local data: make dev-reset forgets it)
+	rm -rf build infra/cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -6,18 +6,25 @@
    HTTP API (8000), WebSocket gateway (8001), event pump, and the web app (8002, when
    ``web/dist`` is built: ``make dev`` builds it; skipped when the port is taken).
 
-Ctrl-C (or SIGTERM) stops every process it started. The environment the app needs is
-written to ``.devstack/env`` so plain ``chalice local`` or a script can use the same stack.
-A new process is one line in :func:`processes`.
+Ctrl-C (or SIGTERM) stops every process it started; they also end when it is killed
+(``devstack/lifeline.py``). The environment the app needs, and the URLs of the APIs and the
+web app, are written to ``.devstack/env`` so plain ``chalice local`` or a script can use the
+same stack. A new process is one line in :func:`processes`.
+
+The AWS state is kept in ``.devstack/state/`` across restarts (``devstack/persist.py``); the
+demo data is seeded into an empty state only; ``--reset`` starts from an empty one. One
+stack runs per state directory: a second says so in one line and exits.
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import importlib.util
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -26,7 +33,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from devstack import logs
+from devstack import lifeline, logs
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("devstack")
@@ -44,13 +51,53 @@ def wait_http(url: str, timeout_s: float, proc: subprocess.Popen[bytes] | None =
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"process for {url} exited with {proc.returncode}")
         try:
-            with urllib.request.urlopen(url, timeout=2):
+            with urllib.request.urlopen(url, timeout=10):
                 return
         except urllib.error.HTTPError:
             return  # it answers
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"{url} did not answer within {timeout_s:.0f} s")
+
+
+def claim(state: Path, args: argparse.Namespace) -> int | None:
+    """Lock ``state`` for this supervisor (the lock goes with the process, however it
+    ends), recording its URLs; None when another supervisor holds it (the message said)."""
+    state.mkdir(parents=True, exist_ok=True)
+    fd = os.open(state / "devstack.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        other = json.loads(os.read(fd, 4096) or b"{}")
+        os.close(fd)
+        print(
+            f"Summon is already running from {state} (pid {other.get('pid', '?')}, "
+            f"{other.get('http', 'its HTTP API')}): use it, or stop it (Ctrl-C in its "
+            "terminal) first.",
+            flush=True,
+        )
+        return None
+    os.ftruncate(fd, 0)
+    urls = {"pid": os.getpid(), "http": f"http://{args.host}:{args.http_port}"}
+    os.write(fd, json.dumps(urls).encode())
+    return fd
+
+
+def wait_for_emulator_to_leave(aws_state: Path, timeout_s: float = 10.0) -> None:
+    """An emulator of a killed stack ends within a second (lifeline): wait for it to let
+    go of the state directory before reading it or its port."""
+    lock = aws_state / "lock"
+    if not lock.exists():
+        return
+    deadline = time.monotonic() + timeout_s
+    with lock.open("rb") as f:
+        while time.monotonic() < deadline:
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+                return
+            except BlockingIOError:
+                time.sleep(0.2)
 
 
 def processes(args: argparse.Namespace) -> list[tuple[str, list[str], str | None]]:
@@ -130,9 +177,29 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds between @app.schedule runs locally",
     )
     parser.add_argument("--state-dir", default=str(ROOT / ".devstack"))
+    parser.add_argument(
+        "--reset", action="store_true", help="forget the kept AWS state and seed a fresh one"
+    )
     args = parser.parse_args(argv)
     logs.configure()
 
+    state = Path(args.state_dir)
+    aws_state = state / "state"
+    lock = claim(state, args)
+    if lock is None:
+        return 0
+    wait_for_emulator_to_leave(aws_state)
+    if args.reset:
+        shutil.rmtree(aws_state, ignore_errors=True)
+        log.info("reset: the local data in %s is gone", aws_state)
+    for what, port in (("HTTP API", args.http_port), ("WebSocket API", args.ws_port)):
+        if port_open(args.host, port):
+            print(
+                f"Port {port} (the {what}) is taken by another program: stop it, or choose "
+                "other ports (HTTP_PORT=8100 WS_PORT=8101 AWS_PORT=5100 WEB_PORT=8102 make dev).",
+                flush=True,
+            )
+            return 1
     endpoint = f"http://{args.host}:{args.aws_port}"
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
     stopping = False
@@ -142,15 +209,18 @@ def main(argv: list[str] | None = None) -> int:
         if stopping:
             return
         stopping = True
-        for _name, proc in reversed(children):
-            if proc.poll() is None:
-                proc.terminate()
-        for name, proc in reversed(children):
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            log.info("stopped %s", name)
+        apps = [(name, proc) for name, proc in reversed(children) if name != "aws"]
+        aws = [(name, proc) for name, proc in children if name == "aws"]
+        for group in (apps, aws):  # the emulator last: the others still use it
+            for _name, proc in group:
+                if proc.poll() is None:
+                    proc.terminate()
+            for name, proc in group:
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                log.info("stopped %s", name)
 
     def on_signal(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
@@ -164,30 +234,44 @@ def main(argv: list[str] | None = None) -> int:
                 "MOTO_COGNITO_IDP_USER_POOL_ID_STRATEGY": "HASH",
                 "MOTO_COGNITO_IDP_USER_POOL_CLIENT_ID_STRATEGY": "HASH",
                 "PYTHONUNBUFFERED": "1",
+                lifeline.ENV: str(os.getpid()),
             }
         )
         if base_env.get("DEVSTACK_METER_FILE"):  # children run in ROOT: make it absolute
             base_env["DEVSTACK_METER_FILE"] = os.path.abspath(base_env["DEVSTACK_METER_FILE"])
-        if port_open(args.host, args.aws_port):
-            log.info("reusing the AWS emulator already on %s", endpoint)
+        reused = port_open(args.host, args.aws_port)
+        if reused:
+            log.info("reusing the AWS emulator already on %s (its data is not kept)", endpoint)
         else:
-            moto = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "devstack.emulator",
-                    "--host",
-                    args.host,
-                    "--port",
-                    str(args.aws_port),
-                ],
-                env=base_env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,  # Ctrl-C reaches the supervisor, which stops it last
-            )
+            kept = (aws_state / "seeded").exists()  # written once the state was seeded
+            if kept:
+                log.info(
+                    "restoring the local data kept in %s (make dev-reset: start clean)", aws_state
+                )
+            aws_state.mkdir(parents=True, exist_ok=True)
+            with (state / "emulator.log").open("ab") as emulator_log:
+                moto = subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "devstack.emulator",
+                        "--host",
+                        args.host,
+                        "--port",
+                        str(args.aws_port),
+                        "--state-dir",
+                        str(aws_state),
+                    ],
+                    env=base_env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=emulator_log,
+                    start_new_session=True,  # Ctrl-C reaches the supervisor, which stops it last
+                )
             children.append(("aws", moto))
-            wait_http(f"{endpoint}/moto-api/", 30, moto)
+            try:
+                wait_http(f"{endpoint}/moto-api/", 300, moto)  # a replay comes first
+            except RuntimeError as exc:
+                raise RuntimeError(f"AWS emulator: {exc} (see {state / 'emulator.log'})") from exc
             log.info("AWS emulator on %s", endpoint)
 
         from devstack.provision import aws_env
@@ -201,24 +285,30 @@ def main(argv: list[str] | None = None) -> int:
         from chalicelib import config, runtime
 
         runtime.reset()
-        subs: dict[str, str] = {}
-        if not args.no_seed:
-            from devstack.seed import seed
+        from devstack.seed import demo_subs, seed
 
-            subs = seed(
-                endpoint, config.DEFAULT_REGION, env[config.USER_POOL_ID], providers=args.providers
-            )
+        pool_id = env[config.USER_POOL_ID]
+        initialised = aws_state / "seeded"  # the state got its seed (or --no-seed) once
+        if reused or not initialised.exists():
+            if not args.no_seed:
+                seed(endpoint, config.DEFAULT_REGION, pool_id, providers=args.providers)
+            if not reused:
+                initialised.touch()
+        subs = demo_subs(endpoint, config.DEFAULT_REGION, pool_id)
         full_env = {**base_env, **aws_env(endpoint), **env}
         full_env.setdefault(  # CORS on the local API for the web app (devstack/http_api.py)
             "SUMMON_WEB_ORIGINS",
             f"http://{args.host}:{args.web_port},http://localhost:{args.web_port}",
         )
-        state = Path(args.state_dir)
-        state.mkdir(parents=True, exist_ok=True)
+        urls = {
+            "SUMMON_API_URL": f"http://{args.host}:{args.http_port}",
+            "SUMMON_WS_URL": f"ws://{args.host}:{args.ws_port}",
+            "SUMMON_WEB_URL": f"http://{args.host}:{args.web_port}" if args.web_port else "",
+        }
         (state / "env").write_text(
             "".join(
                 f"export {k}={json.dumps(v)}\n"
-                for k, v in sorted(full_env.items())
+                for k, v in sorted({**full_env, **urls}.items())
                 if k.startswith(("AWS_", "SUMMON_"))
             )
         )
@@ -242,7 +332,12 @@ def main(argv: list[str] | None = None) -> int:
             + f"  AWS emulator    {endpoint}\n"
             f"  user pool       {env[config.USER_POOL_ID]}\n"
             f"  app client      {env[config.USER_POOL_CLIENT_ID]}\n"
-            f"  environment     {state / 'env'}\n",
+            f"  environment     {state / 'env'}\n"
+            + (
+                f"  local data      {aws_state}  (kept; make dev-reset starts clean)\n"
+                if not reused
+                else ""
+            ),
             flush=True,
         )
         while True:

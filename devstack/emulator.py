@@ -16,12 +16,17 @@ from __future__ import annotations
 import argparse
 import collections
 import gc
+import logging
 import threading
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
-from devstack import logs, patches
+from devstack import lifeline, logs, patches
+from devstack.persist import Journal
 from devstack.s3post import S3PostPolicy
+
+log = logging.getLogger("devstack.emulator")
 
 
 class FifoLock:
@@ -94,19 +99,25 @@ def _freeze_after_full(phase: str, info: dict[str, int]) -> None:
         gc.freeze()
 
 
-def make_app() -> AtomicDynamoDB:
+def make_app(journal: Journal | None = None) -> AtomicDynamoDB:
     """moto's server WSGI app (every service) behind :class:`AtomicDynamoDB` and the S3
     POST-policy check (``devstack/s3post.py``), with the moto patches of
-    ``devstack/patches.py`` applied to this process."""
+    ``devstack/patches.py`` applied to this process. With a ``journal``, its state is
+    restored first and every change is journaled (``devstack/persist.py``)."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     patches.patch_transactions()
     patches.patch_queries()
     patches.patch_request_overhead()
-    return AtomicDynamoDB(S3PostPolicy(DomainDispatcherApplication(create_backend_app)))
+    moto: Any = DomainDispatcherApplication(create_backend_app)
+    if journal is not None:
+        restored = journal.restore(moto)
+        log.info("restored %d calls from %s", restored.entries, journal.dir)
+        moto = journal.wrap(moto)
+    return AtomicDynamoDB(S3PostPolicy(moto))
 
 
-def make_server(host: str, port: int) -> Any:
+def make_server(host: str, port: int, journal: Journal | None = None) -> Any:
     """The emulator's threaded werkzeug WSGI server on ``host:port`` (0: a free port), with
     ``TCP_NODELAY`` on each connection (werkzeug sends a response's head and body
     separately; with Nagle's algorithm the body would wait for a delayed ACK)."""
@@ -120,14 +131,16 @@ def make_server(host: str, port: int) -> Any:
             super().setup()
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    return werkzeug_server(host, port, make_app(), threaded=True, request_handler=NoDelayHandler)
+    return werkzeug_server(
+        host, port, make_app(journal), threaded=True, request_handler=NoDelayHandler
+    )
 
 
 class Emulator:
     """The emulator in a background thread (for tests and benchmarks); port 0 picks one."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server = make_server(host, port)
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, journal: Journal | None = None):
+        self._server = make_server(host, port, journal)
         self.port = int(self._server.server_port)
         self.endpoint = f"http://{host}:{self.port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -145,9 +158,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="moto server with atomic DynamoDB calls")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--state-dir", help="keep the state here across restarts (persist.py)")
     args = parser.parse_args(argv)
     logs.configure()
-    server = make_server(args.host, args.port)
+    lifeline.exit_with_parent()
+    journal = Journal(Path(args.state_dir)) if args.state_dir else None
+    server = make_server(args.host, args.port, journal)
     steady_gc()
     try:
         server.serve_forever()

@@ -1,8 +1,9 @@
 """The real local stack (``python -m devstack``) on free ports, for the e2e tests and the
-benchmarks: a supervisor in its own session on free ports, a throwaway state directory,
-its ``env`` file read back, readiness = ``/health`` answers and the WebSocket port accepts;
-stopped with Ctrl-C's order. With ``meter_file`` the app processes meter every handler
-invocation into it (``devstack/meter.py``)::
+benchmarks: a supervisor in its own session on free ports, a throwaway state directory
+(or a given one, to restart on kept data), its ``env`` file read back, readiness =
+``/health`` answers and the WebSocket port accepts; stopped with Ctrl-C's order. With
+``meter_file`` the app processes meter every handler invocation into it
+(``devstack/meter.py``)::
 
     with running(meter_file=path) as stack:
         token = stack.sign_in("customer@summon.local")
@@ -11,6 +12,7 @@ invocation into it (``devstack/meter.py``)::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -49,6 +51,16 @@ class Stack:
     endpoint: str
     env: dict[str, str]
     log: Path
+    state: Path
+    pid: int
+
+    def kill(self) -> None:
+        """SIGKILL the stack as a crash would: the emulator (the process holding the data)
+        and the supervisor; the other processes end with it (``devstack/lifeline.py``)."""
+        emulator = int((self.state / "state" / "lock").read_text())
+        for pid in (emulator, self.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
     def client(self, service: str) -> Any:
         return boto3.client(
@@ -143,12 +155,16 @@ def running(
     providers: int = 40,
     schedule_period: float = 1.0,
     env: dict[str, str] | None = None,
+    state_dir: Path | None = None,
+    reset: bool = False,
 ) -> Iterator[Stack]:
     """Start the stack, yield it once HTTP and WebSocket answer, stop it (Ctrl-C order).
-    ``env`` adds variables for the app's processes (e.g. short marketplace timers)."""
+    ``env`` adds variables for the app's processes (e.g. short marketplace timers);
+    ``state_dir`` keeps the stack's state there (``reset``: start it clean)."""
     extra_env = dict(env or {})
     with tempfile.TemporaryDirectory(prefix="devstack-") as tmp:
-        state = Path(tmp)
+        state = Path(state_dir) if state_dir is not None else Path(tmp)
+        state.mkdir(parents=True, exist_ok=True)
         aws, http, ws = free_port(), free_port(), free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SUMMON_"))}
         env.pop("DEVSTACK_METER_FILE", None)
@@ -174,6 +190,7 @@ def running(
                     str(schedule_period),
                     "--state-dir",
                     str(state),
+                    *(["--reset"] if reset else []),
                 ],
                 cwd=ROOT,
                 env=env,
@@ -190,6 +207,8 @@ def running(
                     endpoint=f"http://127.0.0.1:{aws}",
                     env=read_env(state / "env"),
                     log=log_path,
+                    state=state,
+                    pid=proc.pid,
                 )
             finally:
                 _stop(proc)
@@ -214,7 +233,11 @@ def _wait(proc: subprocess.Popen[bytes], state: Path, base: str, ws: int, log: P
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is not None:
         return
-    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        os.killpg(proc.pid, signal.SIGINT)
+    except ProcessLookupError:  # killed (Stack.kill): reap it
+        proc.wait()
+        return
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:

@@ -39,7 +39,7 @@ from chalice.local import (
 
 from chalicelib import auth
 from chalicelib.errors import Unauthenticated
-from devstack import logs, meter
+from devstack import lifeline, logs, meter
 from devstack.appload import load_app
 
 log = logging.getLogger("devstack.http")
@@ -202,6 +202,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
     logs.configure()
+    lifeline.exit_with_parent()
     server = make_server(meter.maybe_load(load_app, "http"), args.host, args.port)
     try:
         server.serve_forever()

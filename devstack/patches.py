@@ -23,6 +23,11 @@ Patched (each function is idempotent, per process):
 * :func:`patch_request_overhead`, moto ``backends.list_of_moto_modules``,
   ``core.responses.method_names_from_class`` and
   ``dynamodb.parsing.expressions.UpdateExpressionParser.make`` (cached).
+* :func:`patch_random_per_call`, moto ``moto_api._internal.mock_random`` (its
+  ``getrandbits`` and ``random`` overridden on the instance; ``random.Random``'s other
+  methods draw through them), and :func:`patch_s3_events`, moto
+  ``s3.notifications.send_event`` (wrapped; ``s3.models`` calls it through the module):
+  the journal's deterministic replay (``devstack/persist.py``).
 
 Relied on without patching:
 
@@ -36,10 +41,12 @@ Relied on without patching:
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import copy
+import random
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -384,3 +391,82 @@ def _cache_update_expressions() -> None:
         return found
 
     UpdateExpressionParser.make = staticmethod(make)
+
+
+# --- moto: replayable random ids and quiet S3 events (devstack/persist.py) -----------------
+
+
+class _Draws(threading.local):
+    """The random source moto draws from on this thread (None: moto's shared one)."""
+
+    rng: random.Random | None = None
+
+
+_draws = _Draws()
+_replaying = threading.Event()
+
+
+def patch_random_per_call() -> None:
+    """Let :func:`seeded_random` give one thread its own seeded source for moto's random ids
+    (idempotent). moto draws every id from one ``MotoRandom`` (a ``random.Random``) whose
+    methods all go through ``getrandbits`` or ``random``: both are overridden on that
+    instance to use this thread's source when one is set."""
+    from moto.moto_api._internal import mock_random
+
+    if getattr(mock_random, "_summon_patched", False):
+        return
+    shared_bits, shared_random = mock_random.getrandbits, mock_random.random
+
+    def getrandbits(k: int) -> int:
+        rng = _draws.rng
+        return rng.getrandbits(k) if rng is not None else shared_bits(k)
+
+    def random_() -> float:
+        rng = _draws.rng
+        return rng.random() if rng is not None else shared_random()
+
+    mock_random.getrandbits = getrandbits  # type: ignore[method-assign]
+    mock_random.random = random_  # type: ignore[method-assign]
+    mock_random._summon_patched = True  # type: ignore[attr-defined]
+
+
+@contextlib.contextmanager
+def seeded_random(seed: int) -> Iterator[None]:
+    """Inside, moto's random ids drawn on this thread come from ``random.Random(seed)``:
+    the same calls in the same order draw the same ids."""
+    patch_random_per_call()
+    _draws.rng = random.Random(seed)
+    try:
+        yield
+    finally:
+        _draws.rng = None
+
+
+def patch_s3_events() -> None:
+    """moto ``s3.notifications.send_event`` (wrapped; idempotent): sends nothing inside
+    :func:`no_s3_events`."""
+    from moto.s3 import notifications
+
+    original = notifications.send_event
+    if getattr(original, "_summon_patched", False):
+        return
+
+    def send_event(*args: Any, **kwargs: Any) -> None:
+        if not _replaying.is_set():
+            original(*args, **kwargs)
+
+    send_event._summon_patched = True  # type: ignore[attr-defined]
+    send_event._moto_original = original  # type: ignore[attr-defined]
+    notifications.send_event = send_event
+
+
+@contextlib.contextmanager
+def no_s3_events() -> Iterator[None]:
+    """Inside (in every thread: for a replay before the server serves), S3 sends no
+    object events."""
+    patch_s3_events()
+    _replaying.set()
+    try:
+        yield
+    finally:
+        _replaying.clear()

@@ -86,7 +86,7 @@ from chalice.app import (
 )
 from chalice.local import LambdaContext
 
-from devstack import events, logs
+from devstack import events, lifeline, logs
 
 LOG = logging.getLogger("devstack.pump")
 
@@ -545,6 +545,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     logs.configure(args.log_level)
+    lifeline.exit_with_parent()
     os.environ.setdefault("AWS_REGION", args.region)
 
     from devstack import meter

@@ -163,6 +163,21 @@ def seed(endpoint: str, region: str, pool_id: str, *, providers: int = 300) -> d
     return subs
 
 
+def demo_subs(endpoint: str, region: str, pool_id: str) -> dict[str, str]:
+    """``{email: sub}`` of the demo accounts there are (for ``.devstack/accounts.json``)."""
+    from devstack.provision import _client
+
+    idp = _client("cognito-idp", endpoint, region)
+    subs: dict[str, str] = {}
+    for account in DEMO_ACCOUNTS:
+        try:
+            user = idp.admin_get_user(UserPoolId=pool_id, Username=account.email)
+        except idp.exceptions.UserNotFoundException:
+            continue
+        subs[account.email] = next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")
+    return subs
+
+
 # --- open requests (the marketplace) -----------------------------------------------------
 
 DEMO_REQUESTS = (

@@ -18,7 +18,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from devstack import logs
+from devstack import lifeline, logs
 
 ROOT = Path(__file__).resolve().parent.parent
 DIST = ROOT / "web" / "dist"
@@ -99,6 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dist", default=str(DIST))
     args = parser.parse_args(argv)
     logs.configure()
+    lifeline.exit_with_parent()
     server = make_server(
         args.host, args.port, args.api_url, args.ws_url, args.aws_url, Path(args.dist)
     )

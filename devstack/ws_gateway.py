@@ -110,7 +110,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from devstack import events, logs, sigv4
+from devstack import events, lifeline, logs, sigv4
 
 LOG = logging.getLogger("devstack.ws_gateway")
 
@@ -664,6 +664,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     logs.configure(args.log_level)
+    lifeline.exit_with_parent()
     logging.getLogger("websockets").setLevel(logging.WARNING)  # one line per socket is ours
 
     from devstack import meter

@@ -8,7 +8,7 @@ from chalice.app import Blueprint
 
 from chalicelib import lazy, openapi
 from chalicelib.auth import PROVIDERS
-from chalicelib.errors import PreconditionRequired
+from chalicelib.errors import Invalid, PreconditionRequired
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.profiles import (
     Availability,
@@ -19,6 +19,7 @@ from chalicelib.schemas.profiles import (
     ProviderProfileIn,
     ProviderPublic,
     SettingsDoc,
+    SettingsIn,
     SettingsOut,
 )
 from chalicelib.web import Call, Reply, if_match, route
@@ -90,21 +91,26 @@ def get_settings(call: Call) -> Reply:
     bp,
     "/me/settings",
     method="PUT",
-    summary='Replace my settings; If-Match: the ETag you read ("0" before the first save)',
-    body=SettingsDoc,
+    summary="Replace my settings; If-Match (or the body's version): the version you read",
+    body=SettingsIn,
     response=SettingsOut,
     versioned=True,
     errors=(412, 428),
     calls=2,
 )
 def put_settings(call: Call) -> Reply:
+    body: SettingsIn = call.body
     header = call.headers.get("if-match")
-    if header is None:
+    if header is None and body.version is None:
         raise PreconditionRequired(
             'If-Match is required: send the ETag of GET /me/settings ("0" before the first '
-            "save, * to overwrite whatever is there)."
+            "save, * to overwrite whatever is there), or send back the version it answered."
         )
-    out = svc.put_settings(call.principal, call.body, if_match(header))
+    expected = if_match(header) if header is not None else body.version
+    if header is not None and body.version is not None and expected != body.version:
+        raise Invalid("If-Match and version name different versions: send the one you read.")
+    doc = SettingsDoc.model_validate(body.model_dump(exclude={"version"}))
+    out = svc.put_settings(call.principal, doc, expected)
     return Reply(body=out, headers={"ETag": svc.etag(out.version)})
 
 

@@ -82,6 +82,18 @@ class SettingsDoc(Strict):
         return value
 
 
+class SettingsIn(SettingsDoc):
+    """What ``PUT /me/settings`` takes: the settings, and optionally the ``version`` you
+    read (so the body of ``GET /me/settings`` can be sent back as it is)."""
+
+    version: int | None = Field(
+        default=None,
+        ge=0,
+        description="The version you read: the same precondition as If-Match (send either; "
+        "both must name the same version)",
+    )
+
+
 class SettingsOut(SettingsDoc):
     version: int = Field(description="Also sent as the ETag header")
 

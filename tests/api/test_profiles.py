@@ -113,6 +113,27 @@ def test_settings_are_versioned_and_a_stale_device_gets_412(as_user):
     assert me.call("GET", "/me/settings").json_body["locale"] == "pt-PT"
 
 
+def test_the_body_of_get_settings_can_be_put_back_as_it_is(as_user):
+    me = as_user()
+    read = me.call("GET", "/me/settings").json_body
+    assert read["version"] == 0
+    saved = me.call("PUT", "/me/settings", {**read, "locale": "pt-PT"})  # no If-Match
+    assert saved.status_code == 200, saved.json_body
+    assert (saved.json_body["version"], saved.headers["ETag"]) == (1, '"1"')
+    stale = me.call("PUT", "/me/settings", read)  # version 0: another device saved since
+    assert stale.status_code == 412
+    both = me.call(
+        "PUT", "/me/settings", saved.json_body, headers={"If-Match": saved.headers["ETag"]}
+    )
+    assert both.status_code == 200 and both.json_body["version"] == 2
+    disagree = me.call(
+        "PUT", "/me/settings", {**both.json_body, "version": 1}, headers={"If-Match": '"2"'}
+    )
+    assert disagree.status_code == 400
+    now = me.call("GET", "/me/settings").json_body
+    assert (now["version"], now["locale"]) == (2, "pt-PT")
+
+
 def test_settings_need_if_match_and_valid_content(as_user):
     me = as_user()
     missing = me.call("PUT", "/me/settings", {"locale": "pt-PT"})

@@ -233,6 +233,34 @@ def test_moto_server_dispatch_used_by_the_emulator() -> None:
     assert callable(create_backend_app)
 
 
+def test_moto_draws_its_ids_from_one_seedable_random_and_s3_events_through_the_module() -> None:
+    import random
+
+    from moto.cognitoidp import models as cognito
+    from moto.moto_api._internal import mock_random
+    from moto.s3 import models as s3_models
+    from moto.s3 import notifications
+    from moto.sns import models as sns_models
+
+    assert isinstance(mock_random, random.Random)
+    assert cognito.random is mock_random and sns_models.mock_random is mock_random
+    with patches.seeded_random(7):
+        first = (mock_random.uuid4(), mock_random.get_random_hex(6), mock_random.randint(1, 99))
+    with patches.seeded_random(7):
+        again = (mock_random.uuid4(), mock_random.get_random_hex(6), mock_random.randint(1, 99))
+    assert first == again
+    assert mock_random.uuid4() != first[0]  # outside: moto's shared source
+    assert s3_models.notifications is notifications
+    assert "notifications.send_event(" in inspect.getsource(s3_models)
+    original = getattr(notifications.send_event, "_moto_original", notifications.send_event)
+    assert list(inspect.signature(original).parameters) == [
+        "account_id",
+        "event_name",
+        "bucket",
+        "key",
+    ]
+
+
 # --- chalice: the local server's private methods http_api.py overrides or calls ---------------
 
 

@@ -677,7 +677,7 @@ export interface paths {
         };
         /** My settings (ETag = version) */
         get: operations["get_me_settings"];
-        /** Replace my settings; If-Match: the ETag you read ("0" before the first save) */
+        /** Replace my settings; If-Match (or the body's version): the version you read */
         put: operations["put_me_settings"];
         post?: never;
         delete?: never;
@@ -2133,10 +2133,11 @@ export interface components {
             refresh_token: boolean;
         };
         /**
-         * SettingsDoc
-         * @description Per-user settings, synced across devices (versioned: ETag / If-Match).
+         * SettingsIn
+         * @description What ``PUT /me/settings`` takes: the settings, and optionally the ``version`` you
+         *     read (so the body of ``GET /me/settings`` can be sent back as it is).
          */
-        SettingsDoc: {
+        SettingsIn: {
             /**
              * Locale
              * @default en
@@ -2156,6 +2157,12 @@ export interface components {
             client?: {
                 [key: string]: unknown;
             };
+            /**
+             * Version
+             * @description The version you read: the same precondition as If-Match (send either; both must name the same version)
+             * @default null
+             */
+            version?: number | null;
         };
         /** SettingsOut */
         SettingsOut: {
@@ -5503,7 +5510,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["SettingsDoc"];
+                "application/json": components["schemas"]["SettingsIn"];
             };
         };
         responses: {
