@@ -95,6 +95,7 @@ def openapi_document() -> dict[str, Any]:
 
 def asyncapi_document() -> dict[str, Any]:
     from chalicelib.schemas import realtime as rt
+    from chalicelib.schemas.exports import ExportOut
     from chalicelib.schemas.marketplace import JobEvent, OfferOut, QuoteOut, RequestOut
     from chalicelib.schemas.profiles import SettingsOut
 
@@ -133,6 +134,11 @@ def asyncapi_document() -> dict[str, Any]:
         ("settings.updated", SettingsOut, "My settings changed on another device"),
         ("media.ready", MediaReadyData, "An upload was checked: ready or rejected"),
         ("announcement", AnnouncementData, "An operators' announcement"),
+        (
+            "export.ready",
+            ExportOut,
+            "My data export is built: GET /me/exports/{id} for its download URL",
+        ),
         ("pong", PongData, "The answer to ping"),
         ("error", ErrorData, "A frame failed (the socket stays open)"),
     ]
