@@ -148,7 +148,7 @@ def where(item: dict[str, Any], uid: str) -> tuple[str, str] | None:
         "device_token": ("devices.json", str(item.get("device_id"))),
         "push_targets": ("devices.json", "devices"),
         "sockets": ("devices.json", "connections"),
-        "connection": ("devices.json", sk),
+        "connection": ("devices.json", pk.removeprefix("CONN#")),
         "job": ("jobs.json", str(item.get("job_id"))),
         "job_member": ("jobs.json", str(item.get("job_id"))),
         "job_location": ("jobs.json", str(item.get("job_id"))),
