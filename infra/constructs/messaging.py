@@ -1,7 +1,8 @@
 """SQS and SNS: the media-events queue (S3 object-created -> SQS -> the app's
-``@app.on_sqs_message`` handler) with its dead-letter queue, the announcements topic (the
-app's ``@app.on_sns_message`` handler subscribes to it) and the mobile-push platform
-applications.
+``@app.on_sqs_message`` handler) with its dead-letter queue, the exports queue (``POST
+/me/exports`` -> SQS -> the handler that builds the archive) with its own, the
+announcements topic (the app's ``@app.on_sns_message`` handler subscribes to it) and the
+mobile-push platform applications.
 
 CloudFormation has no resource for SNS platform applications, so each is a custom resource
 (``Custom::SnsPlatformApplication``) served by a small Lambda
@@ -52,6 +53,10 @@ PLATFORMS: dict[str, tuple[str, tuple[str, ...], str]] = {
 # Visibility must outlast the consumer's timeout (AWS recommends six times it).
 MEDIA_QUEUE_VISIBILITY = Duration.minutes(6)
 MEDIA_MAX_RECEIVES = 5
+EXPORT_TIMEOUT = Duration.minutes(5)
+"""The export builder's Lambda timeout (infra/constructs/api.py sets it)."""
+EXPORTS_QUEUE_VISIBILITY = Duration.minutes(30)
+EXPORTS_MAX_RECEIVES = 3
 PROVIDER_DIR = Path(__file__).resolve().parent.parent / "functions" / "push_platform"
 
 
@@ -94,6 +99,29 @@ class Messaging(Construct):
             enforce_ssl=True,
             dead_letter_queue=sqs.DeadLetterQueue(
                 queue=self.media_dlq, max_receive_count=MEDIA_MAX_RECEIVES
+            ),
+        )
+        self.exports_dlq = sqs.Queue(
+            self,
+            "ExportsDlq",
+            queue_name=names.exports_dlq,
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            retention_period=Duration.days(14),
+            enforce_ssl=True,
+        )
+        self.exports_queue = sqs.Queue(
+            self,
+            "Exports",
+            queue_name=names.exports_queue,
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            data_key_reuse=Duration.hours(1),
+            visibility_timeout=EXPORTS_QUEUE_VISIBILITY,
+            retention_period=Duration.days(4),
+            enforce_ssl=True,
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self.exports_dlq, max_receive_count=EXPORTS_MAX_RECEIVES
             ),
         )
         media_bucket_arn = names.bucket_arn("media")
