@@ -78,51 +78,19 @@ class Messaging(Construct):
         self._push_secret_version = push_secret_version
         self._log_retention = log_retention
         self._push_provider: lambda_.Function | None = None
-        self.media_dlq = sqs.Queue(
-            self,
-            "MediaEventsDlq",
-            queue_name=names.media_dlq,
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            retention_period=Duration.days(14),
-            enforce_ssl=True,
-        )
-        self.media_queue = sqs.Queue(
-            self,
+        self.media_queue, self.media_dlq = self._queue_with_dlq(
             "MediaEvents",
-            queue_name=names.media_queue,
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            data_key_reuse=Duration.hours(1),
-            visibility_timeout=MEDIA_QUEUE_VISIBILITY,
-            retention_period=Duration.days(4),
-            enforce_ssl=True,
-            dead_letter_queue=sqs.DeadLetterQueue(
-                queue=self.media_dlq, max_receive_count=MEDIA_MAX_RECEIVES
-            ),
+            (names.media_queue, names.media_dlq),
+            key,
+            MEDIA_QUEUE_VISIBILITY,
+            MEDIA_MAX_RECEIVES,
         )
-        self.exports_dlq = sqs.Queue(
-            self,
-            "ExportsDlq",
-            queue_name=names.exports_dlq,
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            retention_period=Duration.days(14),
-            enforce_ssl=True,
-        )
-        self.exports_queue = sqs.Queue(
-            self,
+        self.exports_queue, self.exports_dlq = self._queue_with_dlq(
             "Exports",
-            queue_name=names.exports_queue,
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            data_key_reuse=Duration.hours(1),
-            visibility_timeout=EXPORTS_QUEUE_VISIBILITY,
-            retention_period=Duration.days(4),
-            enforce_ssl=True,
-            dead_letter_queue=sqs.DeadLetterQueue(
-                queue=self.exports_dlq, max_receive_count=EXPORTS_MAX_RECEIVES
-            ),
+            (names.exports_queue, names.exports_dlq),
+            key,
+            EXPORTS_QUEUE_VISIBILITY,
+            EXPORTS_MAX_RECEIVES,
         )
         media_bucket_arn = names.bucket_arn("media")
         self.media_queue.add_to_resource_policy(
@@ -162,6 +130,40 @@ class Messaging(Construct):
             self.platform_application_arns[platform] = self._platform_application(
                 names, key, platform, secret_name
             )
+
+    def _queue_with_dlq(
+        self,
+        id_: str,
+        names: tuple[str, str],
+        key: kms.IKey,
+        visibility: Duration,
+        max_receives: int,
+    ) -> tuple[sqs.Queue, sqs.Queue]:
+        """A KMS-encrypted, TLS-only queue and its dead-letter queue (``names``: the queue's
+        and the DLQ's; the DLQ keeps messages 14 days) after ``max_receives`` receives."""
+        name, dlq_name = names
+        dlq = sqs.Queue(
+            self,
+            f"{id_}Dlq",
+            queue_name=dlq_name,
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            retention_period=Duration.days(14),
+            enforce_ssl=True,
+        )
+        queue = sqs.Queue(
+            self,
+            id_,
+            queue_name=name,
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            data_key_reuse=Duration.hours(1),
+            visibility_timeout=visibility,
+            retention_period=Duration.days(4),
+            enforce_ssl=True,
+            dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=max_receives),
+        )
+        return queue, dlq
 
     @property
     def push_env(self) -> dict[str, str]:
