@@ -53,24 +53,6 @@ PRIVATE = {
 """Fields of a kind left out: someone else's (who blocked whom, unpublished ratings),
 the staff's, or the system's."""
 
-FILES = (
-    "profile.json",
-    "provider.json",
-    "settings.json",
-    "devices.json",
-    "requests.json",
-    "offers.json",
-    "quotes.json",
-    "jobs.json",
-    "messages.json",
-    "reviews.json",
-    "media.json",
-    "blocks.json",
-    "reports.json",
-    "feed.json",
-    "exports.json",
-)
-
 README = """Your Summon data export
 =======================
 
@@ -155,6 +137,17 @@ def file_name(media: Item) -> str:
     return f"media/{media['media_id']}{suffix}"
 
 
+def _conversation(conv: Item, members: dict[str, Item], messages: dict[str, list[Item]]) -> Item:
+    """A conversation with the user's read position and every message, in order."""
+    conversation_id = str(conv.get("pk", "")).removeprefix("CONV#")
+    return {
+        **clean(conv),
+        "conversation_id": conversation_id,
+        "last_read_seq": (members.get(conversation_id) or {}).get("last_read_seq", 0),
+        "messages": sorted(messages.get(conversation_id, []), key=lambda m: int(m.get("seq") or 0)),
+    }
+
+
 def documents(g: Gathered, included: Iterable[str] = ()) -> dict[str, Any]:
     """The archive's JSON files (name → value); ``included``: the media ids whose original
     is in ``media/`` (:func:`file_name`)."""
@@ -210,21 +203,13 @@ def documents(g: Gathered, included: Iterable[str] = ()) -> dict[str, Any]:
             for job in _by_time(_of(g.jobs, "job"), "created_at", "job_id")
         ],
         "messages.json": [
-            {
-                **clean(conv),
-                "conversation_id": str(conv.get("pk", "")).removeprefix("CONV#"),
-                "last_read_seq": (
-                    members.get(str(conv.get("pk", "")).removeprefix("CONV#")) or {}
-                ).get("last_read_seq", 0),
-                "messages": sorted(
-                    messages.get(str(conv.get("pk", "")).removeprefix("CONV#"), []),
-                    key=lambda m: int(m.get("seq") or 0),
-                ),
-            }
+            _conversation(conv, members, messages)
             for conv in _by_time(_of(g.conversations, "conversation"), "created_at")
         ],
         "reviews.json": {
-            "written": [clean(r) for r in _by_time(reviews, "created_at") if r["author_id"] == uid],
+            "written": [
+                clean(r) for r in _by_time(reviews, "created_at") if r.get("author_id") == uid
+            ],
             "about_me": [
                 clean(r)
                 for r in _by_time(reviews, "published_at")
