@@ -26,6 +26,8 @@ MEDIA_BUCKET = "SUMMON_MEDIA_BUCKET"
 STATIC_BUCKET = "SUMMON_STATIC_BUCKET"
 ANALYTICS_BUCKET = "SUMMON_ANALYTICS_BUCKET"
 MEDIA_QUEUE = "SUMMON_MEDIA_QUEUE"
+EXPORTS_QUEUE = "SUMMON_EXPORTS_QUEUE"
+"""The queue of data exports to build (``POST /me/exports`` → the exports handler)."""
 ANNOUNCEMENTS_TOPIC = "SUMMON_ANNOUNCEMENTS_TOPIC"
 PUSH_APNS_ARN = "SUMMON_PUSH_APNS_ARN"
 PUSH_APNS_SANDBOX_ARN = "SUMMON_PUSH_APNS_SANDBOX_ARN"
@@ -62,6 +64,7 @@ def default_names(stage: str) -> dict[str, str]:
         STATIC_BUCKET: f"{p}-static",
         ANALYTICS_BUCKET: f"{p}-analytics",
         MEDIA_QUEUE: f"{p}-media-events",
+        EXPORTS_QUEUE: f"{p}-exports",
         ANNOUNCEMENTS_TOPIC: f"{p}-announcements",
     }
 
@@ -102,6 +105,7 @@ class Settings:
     announcements_topic_arn: str = ""
     provider_approval: bool = False
     cursor_key: str = ""
+    exports_queue: str = ""
 
 
 def load() -> Settings:
@@ -136,4 +140,5 @@ def load() -> Settings:
         announcements_topic_arn=env.get(ANNOUNCEMENTS_TOPIC_ARN, ""),
         provider_approval=env.get(PROVIDER_APPROVAL, "").strip().lower() == "required",
         cursor_key=env.get(CURSOR_KEY) or f"{prefix(stage)}-cursors",
+        exports_queue=env.get(EXPORTS_QUEUE) or names[EXPORTS_QUEUE],
     )

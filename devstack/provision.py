@@ -95,6 +95,19 @@ def queues_topics_buckets(endpoint: str, region: str, names: dict[str, str]) -> 
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
         "Attributes"
     ]["QueueArn"]
+    exports_dlq = sqs.create_queue(QueueName=names[config.EXPORTS_QUEUE] + "-dlq")["QueueUrl"]
+    exports_dlq_arn = sqs.get_queue_attributes(QueueUrl=exports_dlq, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    sqs.create_queue(
+        QueueName=names[config.EXPORTS_QUEUE],
+        Attributes={
+            "VisibilityTimeout": "120",
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": exports_dlq_arn, "maxReceiveCount": 3}
+            ),
+        },
+    )
     topic_arn = sns.create_topic(Name=names[config.ANNOUNCEMENTS_TOPIC])["TopicArn"]
     for key in (config.MEDIA_BUCKET, config.STATIC_BUCKET, config.ANALYTICS_BUCKET):
         try:
@@ -111,6 +124,19 @@ def queues_topics_buckets(endpoint: str, region: str, names: dict[str, str]) -> 
                     "AllowedOrigins": ["*"],
                     "AllowedHeaders": ["*"],
                     "MaxAgeSeconds": 3600,
+                }
+            ]
+        },
+    )
+    s3.put_bucket_lifecycle_configuration(  # as in the cloud (moto keeps, never expires)
+        Bucket=names[config.MEDIA_BUCKET],
+        LifecycleConfiguration={
+            "Rules": [
+                {
+                    "ID": "exports-expire",
+                    "Filter": {"Prefix": "exports/"},
+                    "Status": "Enabled",
+                    "Expiration": {"Days": 7},
                 }
             ]
         },
@@ -150,6 +176,7 @@ def queues_topics_buckets(endpoint: str, region: str, names: dict[str, str]) -> 
         platform[env_name] = arn
     return {
         config.MEDIA_QUEUE: names[config.MEDIA_QUEUE],
+        config.EXPORTS_QUEUE: names[config.EXPORTS_QUEUE],
         config.ANNOUNCEMENTS_TOPIC: names[config.ANNOUNCEMENTS_TOPIC],
         config.ANNOUNCEMENTS_TOPIC_ARN: topic_arn,
         **platform,

@@ -66,6 +66,14 @@ class Names:
         return f"{self.media_queue}-dlq"
 
     @property
+    def exports_queue(self) -> str:
+        return self._defaults[app_config.EXPORTS_QUEUE]
+
+    @property
+    def exports_dlq(self) -> str:
+        return f"{self.exports_queue}-dlq"
+
+    @property
     def announcements_topic(self) -> str:
         return self._defaults[app_config.ANNOUNCEMENTS_TOPIC]
 

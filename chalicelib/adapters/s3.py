@@ -99,6 +99,22 @@ def delete(key: str) -> None:
     client().delete_object(Bucket=bucket(), Key=key)
 
 
+def put_file(key: str, path: str, content_type: str) -> None:
+    """Upload a local file (multipart when large)."""
+    client().upload_file(path, bucket(), key, ExtraArgs={"ContentType": content_type})
+
+
+def download_url(key: str, ttl_s: int, filename: str) -> str:
+    """A presigned S3 GET of ``key`` that downloads as ``filename`` (whatever the stage's
+    media CDN: private archives are not served through it)."""
+    params = {
+        "Bucket": bucket(),
+        "Key": key,
+        "ResponseContentDisposition": f'attachment; filename="{filename}"',
+    }
+    return str(client().generate_presigned_url("get_object", Params=params, ExpiresIn=ttl_s))
+
+
 # --- read URLs: the one switch ----------------------------------------------------------
 
 

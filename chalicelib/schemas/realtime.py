@@ -229,6 +229,7 @@ if TYPE_CHECKING:
 def frames() -> tuple[Frames, Frames]:
     """Every client frame (``action``, the model that validates it, what it does) and every
     server frame (``type``, the model of its ``data``, what it means)."""
+    from chalicelib.schemas.exports import ExportOut
     from chalicelib.schemas.marketplace import JobEvent, OfferOut, QuoteOut, RequestOut
     from chalicelib.schemas.profiles import SettingsOut
 
@@ -267,6 +268,11 @@ def frames() -> tuple[Frames, Frames]:
         ("settings.updated", SettingsOut, "My settings changed on another device"),
         ("media.ready", MediaReadyData, "An upload was checked: ready or rejected"),
         ("announcement", AnnouncementData, "An operators' announcement"),
+        (
+            "export.ready",
+            ExportOut,
+            "My data export is built: GET /me/exports/{id} for its download URL",
+        ),
         ("pong", PongData, "The answer to ping"),
         ("error", ErrorData, "A frame failed (the socket stays open)"),
     ]

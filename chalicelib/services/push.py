@@ -25,7 +25,15 @@ from chalicelib.store import devices as repo
 log = logging.getLogger("summon.push")
 
 PUSH_TYPES = frozenset(
-    {"offer.new", "request.updated", "quote.new", "chat.message", "job.updated", "announcement"}
+    {
+        "offer.new",
+        "request.updated",
+        "quote.new",
+        "chat.message",
+        "job.updated",
+        "announcement",
+        "export.ready",
+    }
 )
 """What becomes a push when the user has no live socket (the rest waits in the feed)."""
 
@@ -110,6 +118,10 @@ def notification_for(event: Event, badge: int | None = None) -> sns.Notification
         title = "Your job"
         body = _STATUS_TEXT.get(status, f"The job is now {status}." if status else "Updated.")
         collapse = f"job:{_text(_find(d, 'job_id', 'id'), event.id)}"
+    elif event.type == "export.ready":
+        title = "Your data export is ready"
+        body = "Download it from the app within 7 days."
+        collapse = f"export:{_text(d.get('id'), event.id)}"
     else:  # announcement
         title = _text(d.get("title"), "Summon")
         body = _text(d.get("body"), "")

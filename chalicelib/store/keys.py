@@ -84,6 +84,16 @@ def media_viewer(user_id: str) -> str:
     return f"VIEWER#{user_id}"
 
 
+def owner_media(user_id: str) -> str:
+    """gsi1pk of the media records a user uploaded (their data export finds them here)."""
+    return f"MEDIAOF#{user_id}"
+
+
+def viewer_grants(user_id: str) -> str:
+    """gsi1pk of the grants that let a user read others' media (their data export)."""
+    return f"VIEWS#{user_id}"
+
+
 def announcement(message_id: str) -> str:
     return f"ANNOUNCEMENT#{message_id}"
 
@@ -264,3 +274,18 @@ def open_requests(partition: str) -> str:
     """gsi3pk of the open requests of a geo index partition (the operators' map): the
     geo index's bands, under a prefix of their own so matching never reads them."""
     return f"OPEN#{partition}"
+
+
+def reports_by(user_id: str) -> str:
+    """gsi2pk of the reports a user made (their data export finds them here)."""
+    return f"REPORTER#{user_id}"
+
+
+# --- data exports (store/exports.py) -------------------------------------------------------
+EXPORTING = "EXPORTING"
+"""sk of a user's export being built, in their partition: at most one at a time."""
+
+
+def export(export_id: str) -> str:
+    """sk of a data export, in its user's partition."""
+    return f"EXPORT#{export_id}"

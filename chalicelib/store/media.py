@@ -6,6 +6,8 @@
 | may this user read it? (record + grant)  | BatchGetItem pk=MEDIA#<id>, sk=META and      | table |
 |                                          | sk=VIEWER#<uid>                              |       |
 | grants of a media (request/job sharing)  | pk=MEDIA#<id>, sk begins_with VIEWER#        | table |
+| a user's media (their data export)       | gsi1pk=MEDIAOF#<owner>                       | gsi1  |
+| grants a user holds (their data export)  | gsi1pk=VIEWS#<uid>                           | gsi1  |
 
 The S3 key of an original, ``uploads/<owner>/<media id>``, carries both ids, so the
 processing handler needs no lookup index. A record's state moves only by conditional
@@ -80,6 +82,8 @@ def create(
         ttl=int(time.time()) + PENDING_TTL_S,
         created_at=now,
         updated_at=now,
+        gsi1pk=keys.owner_media(owner_id),
+        gsi1sk=media_id,
     )
     item.save(condition=MediaItem.pk.does_not_exist())
     return item
@@ -132,6 +136,8 @@ def grant_items(
             ref_id=ref_id,
             created_at=now,
             updated_at=now,
+            gsi1pk=keys.viewer_grants(user_id),
+            gsi1sk=media_id,
         )
         for media_id in dict.fromkeys(media_ids)
         for user_id in dict.fromkeys(user_ids)

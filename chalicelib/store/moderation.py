@@ -5,6 +5,7 @@
 | the word list                  | pk=MODERATION, sk=WORDS                  | table |
 | a report by id                 | pk=REPORT#<id>, sk=META                  | table |
 | open reports, oldest first     | gsi1pk=REPORTS#open (sparse)             | gsi1  |
+| the reports a user made        | gsi2pk=REPORTER#<uid>                    | gsi2  |
 
 Open reports grow with user reports, a small fraction of traffic; one partition is enough.
 """
@@ -65,6 +66,7 @@ def change_words(add: set[str], allow: set[str], drop: set[str]) -> tuple[set[st
 def add_report(item: ReportItem) -> None:
     """1 PutItem."""
     item.gsi1pk, item.gsi1sk = "REPORTS#open", f"{item.created_at}#{item.report_id}"
+    item.gsi2pk, item.gsi2sk = keys.reports_by(item.reporter_id), item.report_id
     item.save(condition=ReportItem.pk.does_not_exist())
 
 

@@ -57,13 +57,17 @@ from infra.compliance import acknowledge_nag, skip_checkov
 from infra.constructs.chalice_app import ChaliceApp
 from infra.constructs.data import TableRef
 from infra.constructs.firewall import Firewall
-from infra.constructs.storage import THUMBNAILS_PREFIX, UPLOADS_PREFIX
+from infra.constructs.messaging import EXPORT_TIMEOUT
+from infra.constructs.storage import EXPORTS_PREFIX, THUMBNAILS_PREFIX, UPLOADS_PREFIX
 from infra.names import Names
 from infra.permissions import DATA_ACTIONS, IDEMPOTENCY_ACTIONS
 from infra.settings import DomainSettings, LambdaSettings, Role
 
 API_STAGE = "api"
 WEBSOCKET_FUNCTIONS = ("WebsocketConnect", "WebsocketMessage", "WebsocketDisconnect")
+EXPORT_FUNCTION = "ExportArchives"
+"""The exports queue's consumer (``chalicelib/api/exports.py``): its own kind, ``export``,
+the one function that writes archives and reads every upload."""
 ASYNC_KINDS = ("sns", "schedule", "other")
 _SAM_STAGE_REF = {"Ref": "RestAPI.Stage"}  # SAM resolves it to the stage it creates
 _ROLE_PLACEHOLDER = "arn:aws:iam::000000000000:role/replaced-by-a-role-per-function"
@@ -87,6 +91,8 @@ def function_kind(logical_id: str, props: Mapping[str, Any]) -> str:
         return "api"
     if logical_id in WEBSOCKET_FUNCTIONS:
         return "websocket"
+    if logical_id == EXPORT_FUNCTION:
+        return "export"
     types = {e.get("Type") for e in props.get("Events", {}).values()}
     for event_type, kind in (("SQS", "sqs"), ("SNS", "sns"), ("Schedule", "schedule")):
         if event_type in types:
@@ -140,6 +146,7 @@ class Api(Construct):
         media_bucket: s3.IBucket,
         storage_key: kms.IKey,
         ops_key: kms.IKey,
+        exports_queue: sqs.IQueue,
         push_application_arns: Mapping[str, str],
         push_regions: tuple[str, ...],
         signing_secret_name: str | None,
@@ -195,6 +202,8 @@ class Api(Construct):
             data_key=data_key,
             media_bucket=media_bucket,
             storage_key=storage_key,
+            ops_key=ops_key,
+            exports_queue=exports_queue,
             push_application_arns=push_application_arns,
             push_regions=push_regions,
             signing_secret_name=signing_secret_name,
@@ -213,9 +222,9 @@ class Api(Construct):
         acknowledge_nag(
             self,
             IAM5="each function role names its resources: table and index ARNs, object "
-            "prefixes (uploads/*, thumbnails/*), its own log group, this stage's @connections "
-            "and push endpoints; X-Ray and SNS platform-endpoint actions have no resource-level "
-            "permissions",
+            "prefixes (uploads/*, thumbnails/*, exports/*), its own log group, this stage's "
+            "@connections and push endpoints; X-Ray and SNS platform-endpoint actions have no "
+            "resource-level permissions",
             IAM4="AmazonAPIGatewayPushToCloudWatchLogs is the documented role of API Gateway's "
             "account-level logging setting",
             APIG1="the WebSocket stage's AccessLogSettings are a property override (cdk-nag reads "
@@ -436,6 +445,8 @@ class Api(Construct):
         fn.add_property_override(
             "LoggingConfig", {"LogGroup": log_group.log_group_name, "LogFormat": "Text"}
         )
+        if kind == "export":  # gathers and zips a user's whole history
+            fn.add_property_override("Timeout", int(EXPORT_TIMEOUT.to_seconds()))
         if ws_callback:
             fn.add_property_override(
                 f"Environment.Variables.{app_config.WS_CALLBACK_URL}", ws_callback
@@ -696,6 +707,8 @@ def _statements_by_kind(
     data_key: kms.IKey,
     media_bucket: s3.IBucket,
     storage_key: kms.IKey,
+    ops_key: kms.IKey,
+    exports_queue: sqs.IQueue,
     push_application_arns: Mapping[str, str],
     push_regions: tuple[str, ...],
     signing_secret_name: str | None,
@@ -716,8 +729,13 @@ def _statements_by_kind(
     )
     process_media = _process_media_statements(media_bucket=media_bucket, storage_key=storage_key)
     accounts = _accounts_statements(environment)
+    start_exports = _start_exports_statements(
+        media_bucket=media_bucket, exports_queue=exports_queue, ops_key=ops_key
+    )
+    build_exports = _build_exports_statements(media_bucket=media_bucket, storage_key=storage_key)
     return {
-        "api": [*data, *presign, *push_manage, *push_send, *ws_send, *accounts],
+        "api": [*data, *presign, *push_manage, *push_send, *ws_send, *accounts, *start_exports],
+        "export": [*data, *build_exports, *push_send, *ws_send],
         "websocket": [*data, *push_send, *ws_send],
         "sqs": [*data, *process_media, *push_send, *ws_send],
         "sns": [*data, *push_send, *ws_send],
@@ -888,6 +906,45 @@ def _process_media_statements(
             sid="MediaThumbnailsWrite",
             actions=["s3:PutObject", "s3:DeleteObject"],
             resources=[media_bucket.arn_for_objects(f"{THUMBNAILS_PREFIX}*")],
+        ),
+        _via(storage_key, "s3", ("kms:Decrypt", "kms:GenerateDataKey")),
+    ]
+
+
+def _start_exports_statements(
+    *, media_bucket: s3.IBucket, exports_queue: sqs.IQueue, ops_key: kms.IKey
+) -> list[iam.PolicyStatement]:
+    """Queueing an export's build and presigning its archive's download."""
+    return [
+        iam.PolicyStatement(
+            sid="ExportsQueue",
+            actions=["sqs:SendMessage", "sqs:GetQueueUrl"],
+            resources=[exports_queue.queue_arn],
+        ),
+        _via(ops_key, "sqs", ("kms:Decrypt", "kms:GenerateDataKey")),
+        iam.PolicyStatement(
+            sid="ExportsDownload",
+            actions=["s3:GetObject"],
+            resources=[media_bucket.arn_for_objects(f"{EXPORTS_PREFIX}*")],
+        ),
+    ]
+
+
+def _build_exports_statements(
+    *, media_bucket: s3.IBucket, storage_key: kms.IKey
+) -> list[iam.PolicyStatement]:
+    """Reading the user's originals and writing their archive (never deleting: the
+    bucket's lifecycle rule does)."""
+    return [
+        iam.PolicyStatement(
+            sid="ExportsOriginals",
+            actions=["s3:GetObject"],
+            resources=[media_bucket.arn_for_objects(f"{UPLOADS_PREFIX}*")],
+        ),
+        iam.PolicyStatement(
+            sid="ExportsWrite",
+            actions=["s3:PutObject"],
+            resources=[media_bucket.arn_for_objects(f"{EXPORTS_PREFIX}*")],
         ),
         _via(storage_key, "s3", ("kms:Decrypt", "kms:GenerateDataKey")),
     ]

@@ -1,7 +1,8 @@
 """SQS and SNS: the media-events queue (S3 object-created -> SQS -> the app's
-``@app.on_sqs_message`` handler) with its dead-letter queue, the announcements topic (the
-app's ``@app.on_sns_message`` handler subscribes to it) and the mobile-push platform
-applications.
+``@app.on_sqs_message`` handler) with its dead-letter queue, the exports queue (``POST
+/me/exports`` -> SQS -> the handler that builds the archive) with its own, the
+announcements topic (the app's ``@app.on_sns_message`` handler subscribes to it) and the
+mobile-push platform applications.
 
 CloudFormation has no resource for SNS platform applications, so each is a custom resource
 (``Custom::SnsPlatformApplication``) served by a small Lambda
@@ -52,6 +53,10 @@ PLATFORMS: dict[str, tuple[str, tuple[str, ...], str]] = {
 # Visibility must outlast the consumer's timeout (AWS recommends six times it).
 MEDIA_QUEUE_VISIBILITY = Duration.minutes(6)
 MEDIA_MAX_RECEIVES = 5
+EXPORT_TIMEOUT = Duration.minutes(5)
+"""The export builder's Lambda timeout (infra/constructs/api.py sets it)."""
+EXPORTS_QUEUE_VISIBILITY = Duration.minutes(30)
+EXPORTS_MAX_RECEIVES = 3
 PROVIDER_DIR = Path(__file__).resolve().parent.parent / "functions" / "push_platform"
 
 
@@ -73,28 +78,19 @@ class Messaging(Construct):
         self._push_secret_version = push_secret_version
         self._log_retention = log_retention
         self._push_provider: lambda_.Function | None = None
-        self.media_dlq = sqs.Queue(
-            self,
-            "MediaEventsDlq",
-            queue_name=names.media_dlq,
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            retention_period=Duration.days(14),
-            enforce_ssl=True,
-        )
-        self.media_queue = sqs.Queue(
-            self,
+        self.media_queue, self.media_dlq = self._queue_with_dlq(
             "MediaEvents",
-            queue_name=names.media_queue,
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            data_key_reuse=Duration.hours(1),
-            visibility_timeout=MEDIA_QUEUE_VISIBILITY,
-            retention_period=Duration.days(4),
-            enforce_ssl=True,
-            dead_letter_queue=sqs.DeadLetterQueue(
-                queue=self.media_dlq, max_receive_count=MEDIA_MAX_RECEIVES
-            ),
+            (names.media_queue, names.media_dlq),
+            key,
+            MEDIA_QUEUE_VISIBILITY,
+            MEDIA_MAX_RECEIVES,
+        )
+        self.exports_queue, self.exports_dlq = self._queue_with_dlq(
+            "Exports",
+            (names.exports_queue, names.exports_dlq),
+            key,
+            EXPORTS_QUEUE_VISIBILITY,
+            EXPORTS_MAX_RECEIVES,
         )
         media_bucket_arn = names.bucket_arn("media")
         self.media_queue.add_to_resource_policy(
@@ -134,6 +130,40 @@ class Messaging(Construct):
             self.platform_application_arns[platform] = self._platform_application(
                 names, key, platform, secret_name
             )
+
+    def _queue_with_dlq(
+        self,
+        id_: str,
+        names: tuple[str, str],
+        key: kms.IKey,
+        visibility: Duration,
+        max_receives: int,
+    ) -> tuple[sqs.Queue, sqs.Queue]:
+        """A KMS-encrypted, TLS-only queue and its dead-letter queue (``names``: the queue's
+        and the DLQ's; the DLQ keeps messages 14 days) after ``max_receives`` receives."""
+        name, dlq_name = names
+        dlq = sqs.Queue(
+            self,
+            f"{id_}Dlq",
+            queue_name=dlq_name,
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            retention_period=Duration.days(14),
+            enforce_ssl=True,
+        )
+        queue = sqs.Queue(
+            self,
+            id_,
+            queue_name=name,
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            data_key_reuse=Duration.hours(1),
+            visibility_timeout=visibility,
+            retention_period=Duration.days(4),
+            enforce_ssl=True,
+            dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=max_receives),
+        )
+        return queue, dlq
 
     @property
     def push_env(self) -> dict[str, str]:

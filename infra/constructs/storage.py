@@ -8,7 +8,9 @@ to its twin in the standby region (same purpose, the standby's ``storage`` key b
 
 Media key layout (shared with the app): ``uploads/<user_id>/<media_id>`` holds originals
 (written by presigned POST and by identity-pool credentials; object-created events go to
-the media queue), ``thumbnails/<user_id>/<media_id>...`` the derived images.
+the media queue), ``thumbnails/<user_id>/<media_id>...`` the derived images,
+``exports/<user_id>/<export_id>.zip`` the users' data exports (expired after
+:data:`EXPORTS_DAYS` days, their old versions a day later).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from infra.settings import Role
 
 UPLOADS_PREFIX = "uploads/"
 THUMBNAILS_PREFIX = "thumbnails/"
+EXPORTS_PREFIX = "exports/"
+EXPORTS_DAYS = 7
 ANALYTICS_DATA_PREFIX = "data/"
 ANALYTICS_ERRORS_PREFIX = "errors/"
 ATHENA_RESULTS_PREFIX = "athena-results/"
@@ -69,6 +73,13 @@ class Storage(Construct):
                             transition_after=Duration.days(ORIGINALS_TO_GLACIER_DAYS),
                         )
                     ],
+                ),
+                # Personal data archives: gone a week after they are made, every version.
+                s3.LifecycleRule(
+                    id="exports-expire",
+                    prefix=EXPORTS_PREFIX,
+                    expiration=Duration.days(EXPORTS_DAYS),
+                    noncurrent_version_expiration=Duration.days(1),
                 ),
             ],
         )

@@ -84,6 +84,25 @@ def policy(stage: str) -> dict[str, Any]:
             "Resource": f"arn:aws:sqs:*:*:{names[app_config.MEDIA_QUEUE]}",
         },
         {
+            "Sid": "Exports",
+            "Effect": "Allow",
+            "Action": ["s3:PutObject", "s3:GetObject"],
+            "Resource": f"{media}/exports/*",
+        },
+        {
+            "Sid": "ExportsQueue",
+            "Effect": "Allow",
+            "Action": [
+                "sqs:SendMessage",
+                "sqs:GetQueueUrl",
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "sqs:ChangeMessageVisibility",
+            ],
+            "Resource": f"arn:aws:sqs:*:*:{names[app_config.EXPORTS_QUEUE]}",
+        },
+        {
             "Sid": "StageKeys",
             "Effect": "Allow",
             "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],

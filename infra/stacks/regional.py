@@ -289,6 +289,7 @@ class RegionalStack(Stack):
             app_config.STATIC_BUCKET: self.storage.static.bucket_name,
             app_config.ANALYTICS_BUCKET: self.storage.analytics.bucket_name,
             app_config.MEDIA_QUEUE: names.media_queue,
+            app_config.EXPORTS_QUEUE: names.exports_queue,
             app_config.ANNOUNCEMENTS_TOPIC: names.announcements_topic,
             app_config.ANNOUNCEMENTS_TOPIC_ARN: self.messaging.announcements.topic_arn,
             app_config.PROVIDER_APPROVAL: "required" if settings.stage == "prod" else "off",
@@ -336,6 +337,7 @@ class RegionalStack(Stack):
             media_bucket=self.storage.media,
             storage_key=self.keys.storage,
             ops_key=self.keys.ops,
+            exports_queue=self.messaging.exports_queue,
             push_application_arns=self.messaging.platform_application_arns,
             push_regions=(settings.primary_region, settings.standby_region),
             signing_secret_name=_signing_secret_name(settings, self.edge),
@@ -402,7 +404,7 @@ class RegionalStack(Stack):
 
     def _monitoring(self, *, settings: Settings, names: Names, role: Role) -> Monitoring:
         """Alarms and the dashboard over the app's functions, APIs, table and queues."""
-        dlqs = [self.messaging.media_dlq, self.api.async_dlq]
+        dlqs = [self.messaging.media_dlq, self.messaging.exports_dlq, self.api.async_dlq]
         if self.analytics.exporter is not None:
             dlqs.append(self.analytics.export_failures)
         return Monitoring(

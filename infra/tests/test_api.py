@@ -49,12 +49,13 @@ def test_the_authorizer_uses_the_pool_this_stack_creates(full: Synth) -> None:
 def test_resource_names_reach_every_function(full: Synth) -> None:
     stack = full.primary
     functions = _resources(full.primary_t.to_json(), "AWS::Serverless::Function")
-    assert len(functions) == 7
+    assert len(functions) == 8
     expected = {
         config.STAGE: "prod",
         config.TABLE: stack.resolve(stack.data.main.name),
         config.IDEMPOTENCY_TABLE: stack.resolve(stack.data.idempotency.name),
         config.MEDIA_QUEUE: "summon-prod-media-events",
+        config.EXPORTS_QUEUE: "summon-prod-exports",
         config.ANNOUNCEMENTS_TOPIC: "summon-prod-announcements",
         config.USER_POOL_ID: stack.resolve(stack.identity.user_pool.user_pool_id),
         config.USER_POOL_CLIENT_ID: stack.resolve(stack.identity.client.user_pool_client_id),
@@ -127,7 +128,7 @@ def test_no_wildcard_actions_and_no_scans(full: Synth, role: str) -> None:
 def test_function_roles_by_kind(full: Synth) -> None:
     stack = full.primary
     by_kind = {fn.kind: fn for fn in stack.api.functions}
-    assert set(by_kind) == {"api", "websocket", "sqs", "sns", "schedule"}
+    assert set(by_kind) == {"api", "websocket", "sqs", "sns", "schedule", "export"}
     template = full.primary_t.to_json()
 
     def actions_of(kind: str) -> set[str]:
@@ -150,8 +151,52 @@ def test_function_roles_by_kind(full: Synth) -> None:
     # only the API function administers the user pool (roles, operators' suspensions)
     assert "cognito-idp:AdminAddUserToGroup" in actions_of("api")
     assert "cognito-idp:AdminDisableUser" in actions_of("api")
-    for kind in ("websocket", "sqs", "sns", "schedule"):
+    for kind in ("websocket", "sqs", "sns", "schedule", "export"):
         assert not {a for a in actions_of(kind) if a.startswith("cognito-idp:")}, kind
+
+
+def test_only_the_export_builder_writes_archives_and_only_the_api_queues_them(
+    full: Synth,
+) -> None:
+    stack = full.primary
+    template = full.primary_t.to_json()
+    media = stack.resolve(stack.storage.media.bucket_arn)
+
+    def grants(fn: Any) -> list[tuple[str, str]]:
+        role_id = stack.resolve(fn.role.role_arn)["Fn::GetAtt"][0]
+        out = []
+        for policy in template["Resources"][role_id]["Properties"]["Policies"]:
+            for st in policy["PolicyDocument"]["Statement"]:
+                resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+                out += [(a, json.dumps(r)) for a in _actions(st) for r in resources]
+        return out
+
+    def on_exports(fn: Any, action: str) -> bool:
+        return any(
+            a == action and "/exports/*" in r and json.dumps(media)[1:-1] in r
+            for a, r in grants(fn)
+        )
+
+    by_kind: dict[str, list[Any]] = {}
+    for fn in stack.api.functions:
+        by_kind.setdefault(fn.kind, []).append(fn)
+    (builder,) = by_kind["export"]
+    (api,) = by_kind["api"]
+    assert on_exports(builder, "s3:PutObject")
+    assert not any(a == "s3:DeleteObject" for a, _ in grants(builder))
+    assert any(a == "s3:GetObject" and "/uploads/*" in r for a, r in grants(builder))
+    assert on_exports(api, "s3:GetObject") and not on_exports(api, "s3:PutObject")
+    for fn in stack.api.functions:
+        if fn.kind not in ("export", "api"):
+            assert not any("/exports/*" in r for _, r in grants(fn)), fn.logical_id
+    queue = json.dumps(stack.resolve(stack.messaging.exports_queue.queue_arn))
+    senders = [f.kind for f in stack.api.functions if ("sqs:SendMessage", queue) in grants(f)]
+    assert senders == ["api"]
+    fn = template["Resources"][builder.logical_id]["Properties"]
+    assert fn["Timeout"] == 300
+    assert [
+        e["Properties"]["Queue"]["Fn::Sub"].rsplit(":", 1)[-1] for e in fn["Events"].values()
+    ] == ["summon-prod-exports"]
 
 
 def test_api_stages_log_trace_and_throttle(full: Synth) -> None:

@@ -46,6 +46,22 @@ def test_media_queue_has_a_dead_letter_queue_and_kms(full: Synth) -> None:
     )
 
 
+def test_exports_queue_has_a_dead_letter_queue_and_kms(full: Synth) -> None:
+    stack = full.primary
+    full.primary_t.has_resource_properties(
+        "AWS::SQS::Queue",
+        {
+            "QueueName": "summon-prod-exports",
+            "KmsMasterKeyId": stack.resolve(stack.keys.ops.key_arn),
+            "VisibilityTimeout": 1800,  # six times the builder's 5-minute timeout
+            "RedrivePolicy": {
+                "deadLetterTargetArn": stack.resolve(stack.messaging.exports_dlq.queue_arn),
+                "maxReceiveCount": 3,
+            },
+        },
+    )
+
+
 def test_the_app_consumes_the_queue_and_topic_it_is_named(full: Synth) -> None:
     template = full.primary_t.to_json()
     events = [
@@ -56,7 +72,10 @@ def test_the_app_consumes_the_queue_and_topic_it_is_named(full: Synth) -> None:
     ]
     queues = [e["Properties"]["Queue"]["Fn::Sub"] for e in events if e["Type"] == "SQS"]
     topics = [e["Properties"]["Topic"]["Fn::Sub"] for e in events if e["Type"] == "SNS"]
-    assert [q.rsplit(":", 1)[-1] for q in queues] == ["summon-prod-media-events"]
+    assert sorted(q.rsplit(":", 1)[-1] for q in queues) == [
+        "summon-prod-exports",
+        "summon-prod-media-events",
+    ]
     assert [t.rsplit(":", 1)[-1] for t in topics] == ["summon-prod-announcements"]
     full.primary_t.has_resource_properties(
         "AWS::SNS::Topic",

@@ -105,6 +105,29 @@ def test_media_originals_stay_instantly_readable(full: Synth) -> None:
     )
 
 
+def test_data_exports_expire_after_a_week_every_version(full: Synth) -> None:
+    for synth, stack in ((full.primary_t, full.primary), (full.standby_t, full.standby)):
+        synth.has_resource_properties(
+            "AWS::S3::Bucket",
+            {
+                "BucketName": _name("media", stack.region),
+                "LifecycleConfiguration": {
+                    "Rules": Match.array_with(
+                        [
+                            {
+                                "Id": "exports-expire",
+                                "Prefix": "exports/",
+                                "Status": "Enabled",
+                                "ExpirationInDays": 7,
+                                "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+                            }
+                        ]
+                    )
+                },
+            },
+        )
+
+
 def test_no_served_object_needs_a_restore(full: Synth) -> None:
     """Current versions of the media and static buckets never reach a class that needs a
     restore (GLACIER, DEEP_ARCHIVE); noncurrent versions may."""

@@ -147,3 +147,13 @@ def test_announcement_uses_its_title_and_body():
     )
     assert n is not None
     assert (n.title, n.body, n.collapse_key) == ("Maintenance", "Tonight 2-3am", "announcement:A1")
+
+
+def test_a_ready_export_pushes_without_its_url_and_opens_the_export():
+    data = {"id": "01J0000000000000000000000X", "status": "ready", "url": None}
+    n = notification_for(_event("export.ready", data))
+    assert n is not None
+    assert n.title == "Your data export is ready"
+    assert n.collapse_key == "export:01J0000000000000000000000X"
+    assert n.data["id"] == "01J0000000000000000000000X" and n.data["status"] == "ready"
+    assert "url" not in n.data

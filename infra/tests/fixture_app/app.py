@@ -65,3 +65,10 @@ def announcements_topic(event: object) -> None:
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def marketplace_timers(event: object) -> None:
     return None
+
+
+@app.on_sqs_message(
+    queue=os.environ.get("SUMMON_EXPORTS_QUEUE", "summon-local-exports"), batch_size=1
+)
+def export_archives(event: object) -> None:
+    return None
