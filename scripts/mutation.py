@@ -64,7 +64,7 @@ def config(target: str) -> str:
             "[tool.mutmut]",
             'source_paths = ["chalicelib/"]',
             f"only_mutate = {json.dumps(spec['only_mutate'])}",
-            f"tests_dir = {json.dumps(spec['tests'])}",
+            f"pytest_add_cli_args_test_selection = {json.dumps(spec['tests'])}",
             'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]',
             'also_copy = ["tests/", "devstack/", "bench/", "scripts/", "web/scripts/", "app.py"]',
             "",
