@@ -99,6 +99,12 @@ def delete(key: str) -> None:
     client().delete_object(Bucket=bucket(), Key=key)
 
 
+def keys_under(prefix: str) -> list[str]:
+    """Every object key starting with ``prefix``. 1 ListObjectsV2 per 1,000 keys."""
+    pages = client().get_paginator("list_objects_v2").paginate(Bucket=bucket(), Prefix=prefix)
+    return [o["Key"] for page in pages for o in page.get("Contents", [])]
+
+
 # --- read URLs: the one switch ----------------------------------------------------------
 
 

@@ -237,3 +237,22 @@ def blocked_by(user_id: str) -> str:
 
 WORDS = ("MODERATION", "WORDS")
 """The operators' additions to (and exceptions from) the objectionable-words list."""
+
+
+# --- account deletion (store/erasure.py) ----------------------------------------------------
+
+
+def erasure(user_id: str) -> str:
+    """pk of a deletion under way (its marker)."""
+    return f"ERASURE#{user_id}"
+
+
+def report_ref(report_id: str) -> str:
+    """sk of a report's link in the reporter's and the reported author's partitions (so a
+    deletion finds the reports naming the user without a Scan)."""
+    return f"REPORTREF#{report_id}"
+
+
+def user_media(user_id: str) -> str:
+    """gsi1pk of a user's media records (gsi1sk: the media id)."""
+    return f"MEDIAOF#{user_id}"

@@ -6,6 +6,7 @@
 | may this user read it? (record + grant)  | BatchGetItem pk=MEDIA#<id>, sk=META and      | table |
 |                                          | sk=VIEWER#<uid>                              |       |
 | grants of a media (request/job sharing)  | pk=MEDIA#<id>, sk begins_with VIEWER#        | table |
+| a user's media (account deletion)        | gsi1pk=MEDIAOF#<owner>                       | gsi1  |
 
 The S3 key of an original, ``uploads/<owner>/<media id>``, carries both ids, so the
 processing handler needs no lookup index. A record's state moves only by conditional
@@ -77,6 +78,8 @@ def create(
         declared_size=size,
         key=key,
         status=PENDING,
+        gsi1pk=keys.user_media(owner_id),
+        gsi1sk=media_id,
         ttl=int(time.time()) + PENDING_TTL_S,
         created_at=now,
         updated_at=now,
