@@ -8,7 +8,8 @@ the refusal list keeps the SHA-256 of the id, never the id), disables sign-in in
 runs in the scheduled handler (:func:`resume`, every minute): each step of :data:`STEPS`
 is idempotent and recorded on the marker once done, so a deletion that stopped anywhere
 (a crash, a timeout, a failing call) goes on from that step at the next run; the marker
-goes last. What each step erases or pseudonymises, and why, is in docs/accounts.md.
+goes last. What is erased and what the other side keeps: docs/api.md ("Deleting an
+account"); every place a user id is written: docs/adr/0016-account-deletion.md.
 
 What the other side of a past job keeps (the job, its conversation and messages, reviews,
 its quote, reports naming the user) stays with every occurrence of the user's id rewritten
@@ -289,7 +290,8 @@ def _media(item: repo.ErasureItem) -> None:
     """Every upload: original, thumbnail and copy without metadata in S3, the record and
     its grants."""
     uid = item.user_id
-    found = {sk for _, sk in repo.index_keys("gsi1", "gsi1pk", keys.user_media(uid))}
+    records = repo.index_keys("gsi1", "gsi1pk", keys.user_media(uid))
+    found = {pk.removeprefix(keys.media("")) for pk, _ in records}
     prefixes = (media_service.UPLOADS_PREFIX, media_service.THUMBNAILS_PREFIX)
     stored = [key for prefix in prefixes for key in s3.keys_under(f"{prefix}{uid}/")]
     found |= _ids(stored)

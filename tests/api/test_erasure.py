@@ -119,6 +119,8 @@ def rich_history(world: World) -> History:
     carl = world.user("carl@example.com")
     eve = become_provider(world.user("eve@example.com", BOTH), online=False)
     avatar = photo(dora, "avatar")
+    never_sent = {"purpose": "chat_image", "content_type": "image/png", "size_bytes": 99}
+    assert dora.call("POST", "/uploads", never_sent).status_code == 201  # a record, no object
     patched = dora.call("PATCH", "/me", {"name": NAME, "phone": PHONE, "avatar_media_id": avatar})
     assert patched.status_code == 200, patched.json_body
     settings = {"locale": "pt-PT", "client": {"nickname": NAME}}
