@@ -72,7 +72,7 @@ def start(principal: Principal) -> ErasureOut:
     """``DELETE /me``: 202 ``pending`` (a retry too), or ``deleted`` once it is over; 409
     while a job is under way, nothing changed. Cost: 1 Query + 1 BatchGetItem (the user's
     latest 100 jobs) + 1 conditional PutItem + 1 UpdateItem, + closing the sockets (1
-    BatchGetItem, and 1 DeleteItem + 1 UpdateItem per socket); a retry 1 GetItem or 3."""
+    BatchGetItem, 1 DeleteItem per socket, 1 UpdateItem); a retry 1 GetItem or 3."""
     uid = principal.user_id
     if accounts.deleted(uid):
         return _out("pending" if repo.marker(uid) else "deleted")
