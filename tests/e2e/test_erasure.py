@@ -37,7 +37,8 @@ DYING_WORKER = textwrap.dedent(
         os._exit(3)
 
     erasure.STEPS = tuple((n, die if n == "media" else s) for n, s in erasure.STEPS)
-    sys.stdin.readline()  # imported and ready: the test deletes the account now
+    print("ready", flush=True)
+    sys.stdin.readline()  # the test deleted the account: go
     item = repo.marker(sys.argv[1])
     print("marker found" if item else "no marker", flush=True)
     if item is not None:
@@ -121,6 +122,7 @@ def test_a_deleted_account_is_refused_at_once_and_erased_while_the_other_side_ke
         text=True,
     )
 
+    assert worker.stdout is not None and worker.stdout.readline() == "ready\n"
     answer = stack.call("DELETE", "/me", token)
     assert worker.stdin is not None
     worker.stdin.write("go\n")  # the second worker takes the deletion on at once
