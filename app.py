@@ -10,7 +10,16 @@ from __future__ import annotations
 from chalice.app import Chalice
 
 from chalicelib import lazy, observability, runtime, web
-from chalicelib.api import accounts, devices, exports, marketplace, media, profiles, realtime
+from chalicelib.api import (
+    accounts,
+    devices,
+    erasure,
+    exports,
+    marketplace,
+    media,
+    profiles,
+    realtime,
+)
 
 app = Chalice(app_name="summon")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
@@ -26,6 +35,7 @@ app.register_blueprint(media.bp)
 app.register_blueprint(devices.bp)
 app.register_blueprint(accounts.bp)
 app.register_blueprint(exports.bp)
+app.register_blueprint(erasure.bp)
 
 # WebSocket API (chalicelib/api/realtime.py). On the app, not the blueprint: Chalice wraps
 # WebSocket handlers only here, and Lambda calls them as app.<name>.

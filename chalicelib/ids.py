@@ -43,3 +43,12 @@ def iso(moment: datetime | None = None) -> str:
     """ISO 8601 UTC with milliseconds and a ``Z``: sorts as text."""
     m = (moment or now()).astimezone(UTC)
     return m.strftime("%Y-%m-%dT%H:%M:%S.") + f"{m.microsecond // 1000:03d}Z"
+
+
+DELETED_USER = "deleted-"
+"""How the pseudonym of a deleted account starts (``deleted-<random id>``): what the other
+side keeps shows that user as deleted (``services/erasure.py``)."""
+
+
+def is_deleted_user(user_id: str) -> bool:
+    return user_id.startswith(DELETED_USER)

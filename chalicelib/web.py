@@ -75,10 +75,10 @@ class RouteSpec:
     tag: str
     errors: tuple[int, ...]
     calls: int | None = None
-    """The most DynamoDB calls one invocation makes, delivering its events included
-    (checked by the route budget tests, rendered into the docs)."""
+    """Most DynamoDB calls of one invocation, its events' delivery included (tested)."""
     also: tuple[int, ...] = ()
     """Success statuses besides ``status`` (e.g. 200 for a retried create)."""
+    deleting: bool = False  # the route deleting the account (it answers a deleted one)
 
 
 ROUTES: list[RouteSpec] = []
@@ -248,6 +248,7 @@ def route(
     errors: Sequence[int] = (),
     calls: int | None = None,
     also: Sequence[int] = (),
+    deleting: bool = False,
 ) -> Callable[[Callable[[Call], Any]], Callable[..., Response]]:
     """Register ``view`` on ``bp`` with the edge behaviour described in the module doc."""
     spec = RouteSpec(
@@ -266,6 +267,7 @@ def route(
         errors=tuple(errors),
         calls=calls,
         also=tuple(also),
+        deleting=deleting,
     )
     ROUTES.append(spec)
 
@@ -325,7 +327,7 @@ def _handle(
     if spec.query is not None:
         parsed_query = parse_model(spec.query, dict(request.query_params or {}), where="query")
     if spec.auth:
-        accounts.guard(principal)  # a suspended account: 403 (after the input checks)
+        accounts.guard(principal, deleting=spec.deleting)  # suspended or deleted: 403
     headers = {k.lower(): v for k, v in (request.headers or {}).items()}
     call = Call(
         principal=principal,

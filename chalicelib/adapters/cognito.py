@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from chalicelib import runtime
 from chalicelib.adapters import aws_client
 
@@ -70,3 +72,27 @@ def find_by_email(email: str, *, exact: bool = False) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _gone(exc: ClientError) -> bool:
+    return bool(exc.response.get("Error", {}).get("Code") == "UserNotFoundException")
+
+
+def exists(username: str) -> bool:
+    """AdminGetUser: whether the pool still has the account."""
+    try:
+        _client().admin_get_user(UserPoolId=_pool(), Username=username)
+    except ClientError as exc:
+        if _gone(exc):
+            return False
+        raise
+    return True
+
+
+def delete_user(username: str) -> None:
+    """AdminDeleteUser (idempotent: an account already gone is fine)."""
+    try:
+        _client().admin_delete_user(UserPoolId=_pool(), Username=username)
+    except ClientError as exc:
+        if not _gone(exc):
+            raise

@@ -115,6 +115,12 @@ def download_url(key: str, ttl_s: int, filename: str) -> str:
     return str(client().generate_presigned_url("get_object", Params=params, ExpiresIn=ttl_s))
 
 
+def keys_under(prefix: str) -> list[str]:
+    """Every object key starting with ``prefix``. 1 ListObjectsV2 per 1,000 keys."""
+    pages = client().get_paginator("list_objects_v2").paginate(Bucket=bucket(), Prefix=prefix)
+    return [o["Key"] for page in pages for o in page.get("Contents", [])]
+
+
 # --- read URLs: the one switch ----------------------------------------------------------
 
 

@@ -30,7 +30,16 @@ from chalicelib.schemas.marketplace import (
 from chalicelib.web import Call, route
 
 if TYPE_CHECKING:
-    from chalicelib.services import jobs, notifications, offers, quotes, requests, reviews, timers
+    from chalicelib.services import (
+        erasure,
+        jobs,
+        notifications,
+        offers,
+        quotes,
+        requests,
+        reviews,
+        timers,
+    )
 else:  # imported on first use: a cold start of another capability skips them (lazy.py)
     jobs = lazy.module("chalicelib.services.jobs")
     notifications = lazy.module("chalicelib.services.notifications")
@@ -39,6 +48,7 @@ else:  # imported on first use: a cold start of another capability skips them (l
     requests = lazy.module("chalicelib.services.requests")
     reviews = lazy.module("chalicelib.services.reviews")
     timers = lazy.module("chalicelib.services.timers")
+    erasure = lazy.module("chalicelib.services.erasure")
 
 bp = Blueprint(__name__)
 
@@ -292,5 +302,8 @@ _RATE_MINUTES = int(config.import_time(config.SCHEDULE_RATE_MINUTES) or "1")
 @bp.schedule(Rate(_RATE_MINUTES, unit=Rate.MINUTES), name="marketplace_timers")
 def marketplace_timers(event: Any) -> dict[str, int]:
     """Offer expiry and re-dispatch, request expiry, review windows: everything due by now
-    (the local stack runs this same handler on its short period)."""
-    return timers.sweep()
+    (the local stack runs this same handler on its short period); then the account
+    deletions under way go on (``services/erasure.py``)."""
+    report = timers.sweep()
+    report.update({f"erasures_{k}": v for k, v in erasure.resume().items()})
+    return report

@@ -77,9 +77,10 @@ def ws_connect(event: WebsocketEvent) -> Response:
         principal = auth.verifier().principal(token)
     except Unauthenticated as exc:
         return Response(body=exc.detail, status_code=401, headers={"Content-Type": "text/plain"})
-    if principal.user_id in accounts.suspended_users():
+    refused = accounts.refusal(principal.user_id)
+    if refused:
         return Response(
-            body="This account is suspended.",
+            body=refused,
             status_code=403,
             headers={"Content-Type": "text/plain"},
         )
@@ -157,8 +158,9 @@ def _handle_frame(connection_id: str, payload: dict[str, Any], body: str) -> dic
     user_id = presence.user_of(connection_id)
     if user_id is None:
         raise Unauthenticated("This connection is not signed in any more: reconnect.")
-    if user_id in accounts.suspended_users():
-        raise Forbidden("This account is suspended.")
+    refused = accounts.refusal(user_id)
+    if refused:
+        raise Forbidden(refused)
     if isinstance(frame, ChatSendFrame):
         message, created = chat.send(user_id, frame.conversation_id, frame)
         # New: every participant's sockets (this one too) got chat.message already. A retry:

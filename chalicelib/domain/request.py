@@ -310,6 +310,24 @@ class ServiceRequest(Brief):
                 self.events.append(OffersClosed(withdrawn, OfferStatus.WITHDRAWN, "removed"))
         self.events.append(RequestChanged())
 
+    def drop_provider(self, provider_id: str, now: datetime) -> bool:
+        """The provider's account is being deleted: on an open request, their pending
+        offer is withdrawn and their quote too (the customer is told); an instant request
+        goes to the next candidate at the next sweep. Whether anything changed."""
+        offer = self.offers.get(provider_id)
+        if self.status != RequestStatus.OPEN or offer is None:
+            return False
+        closed = self._close_offers(OfferStatus.WITHDRAWN, "account deleted", [provider_id])
+        quote_id = self.quotes.get(provider_id)
+        if quote_id is not None and quote_id not in self.quote_status:
+            self.quote_status[quote_id] = QuoteStatus.WITHDRAWN
+        if not closed and quote_id is None:
+            return False
+        if self.mode == Mode.INSTANT:
+            self.due_at = now
+        self.events.append(RequestChanged())
+        return True
+
     def cancel_with_job(self, by: Actor) -> None:
         """Its job was cancelled (``POST /jobs/{id}/transitions``): the request ends too."""
         if self.status != RequestStatus.CANCELLED:

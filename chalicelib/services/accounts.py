@@ -9,11 +9,14 @@ check every route and socket applies.
   never matched.
 * A suspended account is refused on every route (403) and socket within
   :data:`SUSPENSION_CACHE_S` seconds, whatever tokens it still holds: each container
-  re-reads the suspended set that often (1 GetItem a container per 30 s).
+  re-reads the suspended set that often (1 GetItem a container per 30 s). So is a deleted
+  account (``DELETE /me``) while its ID tokens may still be valid: the same item lists
+  the SHA-256 of its id.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 from chalicelib import runtime
@@ -68,24 +71,51 @@ def check_may_go_online(user_id: str) -> None:
         )
 
 
+def _refused() -> tuple[frozenset[str], frozenset[str]]:
+    """(suspended ids, digests of deleted accounts) as this container last read them (at
+    most :data:`SUSPENSION_CACHE_S` old). 1 GetItem when the view is older."""
+    cache: list[object] = runtime.get().memo("suspended", lambda: [0.0, frozenset(), frozenset()])
+    now = time.monotonic()
+    if now - float(cache[0]) >= SUSPENSION_CACHE_S:  # type: ignore[arg-type]
+        users, erased = repo.refused()
+        cache[:] = [now, users, frozenset(e.split(" ", 1)[0] for e in erased)]
+    return cache[1], cache[2]  # type: ignore[return-value]
+
+
 def suspended_users() -> frozenset[str]:
     """The suspended accounts as this container last read them (at most
     :data:`SUSPENSION_CACHE_S` old). 1 GetItem when the view is older."""
-    cache: list[object] = runtime.get().memo("suspended", lambda: [0.0, frozenset()])
-    now = time.monotonic()
-    if now - float(cache[0]) >= SUSPENSION_CACHE_S:  # type: ignore[arg-type]
-        cache[:] = [now, repo.suspended()]
-    users: frozenset[str] = cache[1]  # type: ignore[assignment]
-    return users
+    return _refused()[0]
+
+
+def digest(user_id: str) -> str:
+    """What the refusal list keeps of a deleted account: the SHA-256 of its id."""
+    return hashlib.sha256(user_id.encode()).hexdigest()
+
+
+def deleted(user_id: str) -> bool:
+    """Whether the account is deleted or being deleted (as this container last read)."""
+    return digest(user_id) in _refused()[1]
+
+
+def refusal(user_id: str) -> str | None:
+    """Why the account is refused on every route and socket, or None."""
+    if user_id in suspended_users():
+        return "This account is suspended."
+    if deleted(user_id):
+        return "This account is deleted."
+    return None
 
 
 def forget_suspended() -> None:
     """Read the suspended set again on next use (this container just changed it)."""
-    runtime.get().memo("suspended", lambda: [0.0, frozenset()])[0] = 0.0
+    runtime.get().memo("suspended", lambda: [0.0, frozenset(), frozenset()])[0] = 0.0
 
 
-def guard(principal: Principal) -> Principal:
-    """The principal, or 403 when its account is suspended."""
-    if principal.user_id in suspended_users():
-        raise Forbidden("This account is suspended.")
+def guard(principal: Principal, *, deleting: bool = False) -> Principal:
+    """The principal, or 403 when its account is suspended or deleted (``deleting``: the
+    route that deletes it answers a deleted account too, so a retry succeeds)."""
+    why = refusal(principal.user_id)
+    if why and not (deleting and deleted(principal.user_id)):
+        raise Forbidden(why)
     return principal

@@ -28,6 +28,9 @@ from chalicelib.store import keys
 from chalicelib.store import profiles as repo
 from chalicelib.store.models import ProviderItem, UserItem
 
+DELETED_NAME = "Deleted user"
+"""The name a deleted account shows under (``ids.DELETED_USER``)."""
+
 
 def _roles(principal: Principal) -> list[str]:
     return sorted(r for r in principal.groups if r in ROLES)
@@ -205,7 +208,13 @@ def set_availability(principal: Principal, body: Availability) -> ProviderMe:
 
 
 def provider(user_id: str) -> ProviderPublic:
-    """A provider's public profile; :class:`NotFound` when there is none."""
+    """A provider's public profile (a deleted account's: "Deleted user"); :class:`NotFound`
+    when there is none."""
+    if ids.is_deleted_user(user_id):
+        return ProviderPublic(
+            id=user_id, name=DELETED_NAME, categories=[], bio="", online=False,
+            rating=RatingSummary(count=0, average=None),
+        )  # fmt: skip
     item = repo.get_provider(user_id)
     if item is None:
         raise NotFound("No such provider.")

@@ -4,7 +4,7 @@
 |---------------------------------------|--------------------------------------------|-------|
 | a provider's verification             | pk=USER#<id>, sk=APPROVAL                  | table |
 | verifications waiting, oldest first   | gsi1pk=APPROVALS#pending                   | gsi1  |
-| every suspended account               | pk=ACCOUNTS, sk=SUSPENDED (one item, a set) | table |
+| every suspended (and deleted) account  | pk=ACCOUNTS, sk=SUSPENDED (one item, sets) | table |
 | the audit log of a month, newest first | pk=AUDIT#<YYYY-MM>                        | table |
 
 The pending queue and the audit log grow with operator work, not with traffic, so one
@@ -38,6 +38,9 @@ class ApprovalItem(Entity, discriminator="approval"):
 
 class SuspendedItem(Entity, discriminator="suspended"):
     users = UnicodeSetAttribute(null=True)
+    erased = UnicodeSetAttribute(null=True)
+    """``"<digest> <until>"`` of each account deleted (or being deleted) whose ID tokens may
+    still be valid: the SHA-256 of its id, never the id (``services/erasure.py``)."""
 
 
 class AuditItem(Entity, discriminator="audit"):
@@ -102,8 +105,28 @@ def waiting(limit: int, cursor: str | None) -> tuple[list[ApprovalItem], str | N
 
 def suspended() -> frozenset[str]:
     """Every suspended account. 1 GetItem."""
+    return refused()[0]
+
+
+def refused() -> tuple[frozenset[str], frozenset[str]]:
+    """Every suspended account, and the ``"<digest> <until>"`` of the deleted ones.
+    1 GetItem."""
     item = get_or_none(SuspendedItem, *keys.SUSPENDED, consistent=True)
-    return frozenset(item.users or ()) if item else frozenset()
+    if item is None:
+        return frozenset(), frozenset()
+    return frozenset(item.users or ()), frozenset(item.erased or ())
+
+
+def set_erased(add: set[str], drop: set[str]) -> None:
+    """Add elements to (and drop elements from) the deleted accounts' set. 1 UpdateItem
+    (2 when both)."""
+    item = SuspendedItem(*keys.SUSPENDED)
+    if add:
+        item.update(
+            actions=[SuspendedItem.erased.add(add), SuspendedItem.updated_at.set(ids.iso())]
+        )
+    if drop:
+        item.update(actions=[SuspendedItem.erased.delete(drop)])
 
 
 def set_suspended(user_id: str, on: bool) -> None:

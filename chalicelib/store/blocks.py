@@ -114,3 +114,30 @@ def kept_apart(user_id: str) -> frozenset[str]:
         for i in BlockItem.query(keys.user(user_id), BlockItem.sk.startswith("BLOCK"))
         if isinstance(i, BlockItem)
     )
+
+
+def forget_user(user_id: str) -> list[str]:
+    """A deleted account's blocks, both ways: the mirror in each other user's partition
+    goes, and their provider profile stops keeping the two apart (the user's own items go
+    with their partition). The other users. 1 Query + per other user 1 DeleteItem + 1
+    UpdateItem."""
+    others = []
+    for item in BlockItem.query(keys.user(user_id), BlockItem.sk.startswith("BLOCK")):
+        if not isinstance(item, BlockItem):
+            continue
+        mirror = (
+            keys.blocked_by(user_id) if item.sk.startswith(keys.block("")) else keys.block(user_id)
+        )
+        BlockItem(keys.user(item.other_id), mirror).delete()
+        others.append(item.other_id)
+    for other in dict.fromkeys(others):
+        provider = ProviderItem(keys.user(other), keys.PROVIDER)
+        try:
+            provider.update(
+                actions=[ProviderItem.kept_apart.delete({user_id}), ProviderItem.version.add(1)],
+                condition=ProviderItem.pk.exists(),
+            )
+        except UpdateError as exc:
+            if not condition_failed(exc):
+                raise
+    return others

@@ -85,7 +85,8 @@ def media_viewer(user_id: str) -> str:
 
 
 def owner_media(user_id: str) -> str:
-    """gsi1pk of the media records a user uploaded (their data export finds them here)."""
+    """gsi1pk of the media records a user uploaded (gsi1sk: the media id; their data export
+    and their account deletion find them here)."""
     return f"MEDIAOF#{user_id}"
 
 
@@ -289,3 +290,17 @@ EXPORTING = "EXPORTING"
 def export(export_id: str) -> str:
     """sk of a data export, in its user's partition."""
     return f"EXPORT#{export_id}"
+
+
+# --- account deletion (store/erasure.py) ----------------------------------------------------
+
+
+def erasure(user_id: str) -> str:
+    """pk of a deletion under way (its marker)."""
+    return f"ERASURE#{user_id}"
+
+
+def report_ref(report_id: str) -> str:
+    """sk of a report's link in the reporter's and the reported author's partitions (so a
+    deletion finds the reports naming the user without a Scan)."""
+    return f"REPORTREF#{report_id}"

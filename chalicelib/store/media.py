@@ -6,7 +6,7 @@
 | may this user read it? (record + grant)  | BatchGetItem pk=MEDIA#<id>, sk=META and      | table |
 |                                          | sk=VIEWER#<uid>                              |       |
 | grants of a media (request/job sharing)  | pk=MEDIA#<id>, sk begins_with VIEWER#        | table |
-| a user's media (their data export)       | gsi1pk=MEDIAOF#<owner>                       | gsi1  |
+| a user's media (export, deletion)        | gsi1pk=MEDIAOF#<owner>                       | gsi1  |
 | grants a user holds (their data export)  | gsi1pk=VIEWS#<uid>                           | gsi1  |
 
 The S3 key of an original, ``uploads/<owner>/<media id>``, carries both ids, so the

@@ -6,6 +6,7 @@
 | a report by id                 | pk=REPORT#<id>, sk=META                  | table |
 | open reports, oldest first     | gsi1pk=REPORTS#open (sparse)             | gsi1  |
 | the reports a user made        | gsi2pk=REPORTER#<uid>                    | gsi2  |
+| reports naming a user          | pk=USER#<uid>, sk begins_with REPORTREF# | table |
 
 Open reports grow with user reports, a small fraction of traffic; one partition is enough.
 """
@@ -63,11 +64,24 @@ def change_words(add: set[str], allow: set[str], drop: set[str]) -> tuple[set[st
     return added, allowed
 
 
+class ReportRefItem(Entity, discriminator="report_ref"):
+    """pk=USER#<reporter or author>, sk=REPORTREF#<id>: a report naming the user (what
+    account deletion reads to pseudonymise it)."""
+
+    report_id = UnicodeAttribute()
+
+
 def add_report(item: ReportItem) -> None:
-    """1 PutItem."""
+    """The report and its links in the partitions of the users it names (reporter,
+    author). 1 TransactWriteItems."""
     item.gsi1pk, item.gsi1sk = "REPORTS#open", f"{item.created_at}#{item.report_id}"
     item.gsi2pk, item.gsi2sk = keys.reports_by(item.reporter_id), item.report_id
-    item.save(condition=ReportItem.pk.does_not_exist())
+    named = dict.fromkeys(u for u in (item.reporter_id, item.author_id) if u)
+    with transaction() as tx:
+        tx.save(item, condition=ReportItem.pk.does_not_exist())
+        for user_id in named:
+            ref = keys.report_ref(item.report_id)
+            tx.save(ReportRefItem(keys.user(user_id), ref, report_id=item.report_id))
 
 
 def report(report_id: str) -> ReportItem | None:

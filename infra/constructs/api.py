@@ -733,13 +733,14 @@ def _statements_by_kind(
         media_bucket=media_bucket, exports_queue=exports_queue, ops_key=ops_key
     )
     build_exports = _build_exports_statements(media_bucket=media_bucket, storage_key=storage_key)
+    erasure = _erasure_statements(environment, media_bucket=media_bucket)
     return {
         "api": [*data, *presign, *push_manage, *push_send, *ws_send, *accounts, *start_exports],
         "export": [*data, *build_exports, *push_send, *ws_send],
         "websocket": [*data, *push_send, *ws_send],
         "sqs": [*data, *process_media, *push_send, *ws_send],
         "sns": [*data, *push_send, *ws_send],
-        "schedule": [*data, *push_send, *ws_send],
+        "schedule": [*data, *push_send, *ws_send, *erasure],
         "other": [*data],
     }
 
@@ -766,6 +767,45 @@ def _accounts_statements(environment: Mapping[str, str]) -> list[iam.PolicyState
     topic = environment.get(app_config.ANNOUNCEMENTS_TOPIC_ARN)
     if topic:
         out.append(iam.PolicyStatement(sid="Announce", actions=["sns:Publish"], resources=[topic]))
+    return out
+
+
+ERASURE_ACTIONS = (
+    "cognito-idp:AdminGetUser",
+    "cognito-idp:AdminDisableUser",
+    "cognito-idp:AdminUserGlobalSignOut",
+    "cognito-idp:AdminDeleteUser",
+)
+"""What the scheduled function does to the user pool while it deletes an account
+(``services/erasure.py``): sign-in disabled again if the route could not, then the
+account deleted."""
+
+
+def _erasure_statements(
+    environment: Mapping[str, str], *, media_bucket: s3.IBucket
+) -> list[iam.PolicyStatement]:
+    """Deleting accounts (the scheduled run): the user pool's account, and every object
+    under the user's upload, thumbnail and export prefixes (listed, then deleted)."""
+    out = []
+    pool = environment.get(app_config.USER_POOL_ARN)
+    if pool:
+        out.append(
+            iam.PolicyStatement(sid="Erasure", actions=list(ERASURE_ACTIONS), resources=[pool])
+        )
+    prefixes = [f"{UPLOADS_PREFIX}*", f"{THUMBNAILS_PREFIX}*", f"{EXPORTS_PREFIX}*"]
+    out += [
+        iam.PolicyStatement(
+            sid="ErasureMediaList",
+            actions=["s3:ListBucket"],
+            resources=[media_bucket.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": prefixes}},
+        ),
+        iam.PolicyStatement(
+            sid="ErasureMediaDelete",
+            actions=["s3:DeleteObject"],
+            resources=[media_bucket.arn_for_objects(p) for p in prefixes],
+        ),
+    ]
     return out
 
 

@@ -73,6 +73,13 @@ def policy(stage: str) -> dict[str, Any]:
             "Resource": f"{media}/thumbnails/*",
         },
         {
+            "Sid": "MediaErasure",  # account deletion lists a user's uploads and thumbnails
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": media,
+            "Condition": {"StringLike": {"s3:prefix": ["uploads/*", "thumbnails/*"]}},
+        },
+        {
             "Sid": "MediaEvents",
             "Effect": "Allow",
             "Action": [
@@ -143,6 +150,8 @@ def policy(stage: str) -> dict[str, Any]:
                 "cognito-idp:AdminEnableUser",
                 "cognito-idp:AdminUserGlobalSignOut",
                 "cognito-idp:ListUsers",
+                "cognito-idp:AdminGetUser",
+                "cognito-idp:AdminDeleteUser",
             ],
             "Resource": "arn:aws:cognito-idp:*:*:userpool/*",
         },

@@ -148,10 +148,20 @@ def test_function_roles_by_kind(full: Synth) -> None:
     assert "sns:CreatePlatformEndpoint" in actions_of("api")
     assert "execute-api:ManageConnections" in actions_of("websocket")
     assert "dynamodb:Query" in actions_of("schedule")
-    # only the API function administers the user pool (roles, operators' suspensions)
+    # the API function administers the user pool (roles, operators' suspensions, sign-in
+    # disabled by DELETE /me); the scheduled one deletes accounts; no other touches it
     assert "cognito-idp:AdminAddUserToGroup" in actions_of("api")
     assert "cognito-idp:AdminDisableUser" in actions_of("api")
-    for kind in ("websocket", "sqs", "sns", "schedule", "export"):
+    assert "cognito-idp:AdminDeleteUser" not in actions_of("api")
+    assert {a for a in actions_of("schedule") if a.startswith("cognito-idp:")} == {
+        "cognito-idp:AdminGetUser",
+        "cognito-idp:AdminDisableUser",
+        "cognito-idp:AdminUserGlobalSignOut",
+        "cognito-idp:AdminDeleteUser",
+    }
+    assert {"s3:ListBucket", "s3:DeleteObject"} <= actions_of("schedule")
+    assert "s3:PutObject" not in actions_of("schedule")
+    for kind in ("websocket", "sqs", "sns", "export"):
         assert not {a for a in actions_of(kind) if a.startswith("cognito-idp:")}, kind
 
 
