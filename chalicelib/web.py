@@ -35,10 +35,11 @@ from chalicelib.errors import (
 
 if TYPE_CHECKING:
     from chalicelib.adapters import idempotency
-    from chalicelib.services import accounts
+    from chalicelib.services import accounts, limits
 else:  # Powertools and boto3 load with the first Idempotency-Key (runtime.py: late imports)
     idempotency = lazy.module("chalicelib.adapters.idempotency")
     accounts = lazy.module("chalicelib.services.accounts")  # the store, with the first call
+    limits = lazy.module("chalicelib.services.limits")
 
 log = logging.getLogger("summon.web")
 
@@ -283,6 +284,7 @@ def route(
                     instance=request.path,
                     request_id=request_id,
                     errors=exc.errors,
+                    headers=_retry_after(exc),
                 )
 
         handler.__name__ = view.__name__
@@ -308,6 +310,8 @@ def _handle(
     raw = request.raw_body if spec.method in ("POST", "PUT", "PATCH") else None
     payload = json_body(raw)
     principal = _claims_principal(request) if spec.auth else ANONYMOUS
+    if spec.auth:
+        limits.http_call(principal.user_id)  # over the limit: 429 before anything else
     if spec.roles and not principal.groups.intersection(spec.roles):
         raise Forbidden(f"This route is for {' or '.join(spec.roles)} only.")
     parsed_body = None
@@ -357,6 +361,11 @@ def _handle(
         if body_out is not None
         else dict(out["headers"]),
     )
+
+
+def _retry_after(exc: DomainError) -> dict[str, str]:
+    retry_after = getattr(exc, "retry_after", None)
+    return {"Retry-After": str(retry_after)} if retry_after is not None else {}
 
 
 def error_middleware(event: Any, get_response: Callable[[Any], Response]) -> Response:

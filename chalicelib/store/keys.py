@@ -237,3 +237,10 @@ def blocked_by(user_id: str) -> str:
 
 WORDS = ("MODERATION", "WORDS")
 """The operators' additions to (and exceptions from) the objectionable-words list."""
+
+
+# --- per-user limits (store/limits.py) ---------------------------------------------------
+def rate_window(name: str, window: int) -> str:
+    """sk of a rate counter (``name``: what it counts) for one fixed time window, under the
+    pk of what it counts for (a connection, a user)."""
+    return f"RATE#{name}#{window}"

@@ -84,6 +84,9 @@ class ErrorData(BaseModel):
     action: str | None = Field(default=None, description="The action of the frame at fault")
     ref: str | None = Field(default=None, description="The ref of the frame at fault")
     errors: list[FieldError] | None = None
+    retry_after: int | None = Field(
+        default=None, description="With status 429: seconds to wait before sending it again"
+    )
 
 
 def openapi_document() -> dict[str, Any]:
