@@ -9,7 +9,7 @@ PIP := $(PY) -m pip --disable-pip-version-check
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_PROGRESS_BAR := off
 
-.PHONY: help dev test lint format typecheck unit integration api e2e cdk synth check-templates \
+.PHONY: help dev test lint format typecheck unit integration api e2e fuzz cdk synth check-templates \
         chalice-policy package deploy bench install install-infra clean web web-gen web-check \
         web-test chromium
 
@@ -103,6 +103,9 @@ api: install ## routes through chalice.test.Client
 
 e2e: install ## the real local stack on free ports, over real sockets
 	$(PY) -m pytest -m e2e
+
+fuzz: install ## schemathesis on /openapi.json of the local stack, as a customer and a provider (not in make test)
+	$(PY) -m pytest -m fuzz tests/fuzz -s
 
 cdk: install-infra ## infra/ assertion tests
 	$(PY) -m pytest -m cdk

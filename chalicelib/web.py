@@ -1,7 +1,8 @@
 """The HTTP edge every route reuses.
 
 ``route(bp, "/path/{id}", method=..., body=Model, ...)`` registers a Chalice view and, in one
-place: checks the body size (413), requires a verified principal (401) and roles (403),
+place: checks the body size (413), requires a verified principal (401) within its per-user
+call limit (429, ``services/limits.py``) and roles (403),
 parses the JSON body and query string into pydantic models (400 naming the field), honours
 ``Idempotency-Key`` on creating POSTs (a retry answers the first response), maps domain
 errors to status codes and one RFC 9457 problem-details body, and records the route for

@@ -16,7 +16,8 @@
 Connections. API Gateway gives each socket an id; ``$connect`` writes a connection record
 (``CONN#<id>``: user, callback endpoint, TTL) and adds ``"<id> <expires> <endpoint>"`` to the
 string set ``conns`` of the user's ``SOCKETS`` item with an atomic ``ADD`` that returns the
-set; ``$disconnect`` deletes the record and removes the element with an atomic ``DELETE``.
+set (conditional on the set's size: the per-user socket limit, ADR 0016); ``$disconnect``
+deletes the record and removes the element with an atomic ``DELETE``.
 So "first socket opened / last socket closed" (presence) is read from the very update that
 changed the set -- no read-modify-write, no counter that can drift -- and sending to any
 number of users is one BatchGetItem. Every connection carries its expiry (API Gateway
