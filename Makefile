@@ -131,4 +131,4 @@ bench: install ## benchmarks: print figures (never assert)
 	$(PY) -m bench
 
 clean: ## remove build outputs and caches (keeps .venv)
-	rm -rf build infra/cdk.out .pytest_cache .mypy_cache .ruff_cache .devstack
+	rm -rf build infra/cdk.out .pytest_cache .mypy_cache .ruff_cache .devstack .schemathesis
