@@ -466,3 +466,30 @@ def test_chat_windows_hold_the_burst_and_open_again(aws):
     assert refused.value.retry_after == 1  # the window [1000, 1002) ends in 0.8 s
     limits.chat_frame("c", now=1002.0)  # the next window
     limits.chat_frame("other", now=1001.2)  # per connection
+
+
+def test_what_the_limits_cost_in_dynamodb_calls(chatting, ws):
+    from tests.support import count_dynamodb_calls
+
+    cid = chatting
+    send = {"action": "chat.send", "conversation_id": cid, "client_msg_id": "k1", "text": "x"}
+    ws.frame("ana-1", {"action": "chat.typing", "conversation_id": cid})  # a warm container
+    with count_dynamodb_calls() as calls:
+        ws.frame("ana-1", send)
+    assert calls.calls[0] == "UpdateItem", calls.calls  # the rate counter comes first
+    assert len(calls.calls) == 5  # docs/realtime.md: chat.send 5
+    runtime.use(
+        settings=replace(runtime.settings(), limit_chat_burst=1, limit_chat_per_second=1e-6)
+    )
+    ws.frame("ana-1", {**send, "client_msg_id": "k2"})
+    with count_dynamodb_calls() as refused:
+        ws.frame("ana-1", {**send, "client_msg_id": "k3"})
+    assert ws.errors("ana-1")[-1]["status"] == 429
+    assert refused.calls == ["UpdateItem"]
+    for n in range(2, runtime.settings().limit_sockets + 1):
+        with count_dynamodb_calls() as connect:
+            assert ws.connect(f"ana-{n}", token_for("ana"))["statusCode"] == 200
+        assert sorted(connect.calls) == ["PutItem", "UpdateItem"]
+    with count_dynamodb_calls() as full:
+        assert ws.connect("ana-full", token_for("ana"))["statusCode"] == 429
+    assert full.calls == ["UpdateItem", "GetItem"]  # nothing expired to make room with
