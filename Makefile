@@ -9,7 +9,7 @@ PIP := $(PY) -m pip --disable-pip-version-check
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_PROGRESS_BAR := off
 
-.PHONY: help dev dev-reset test lint format typecheck unit integration api e2e cdk synth check-templates \
+.PHONY: help dev dev-reset test lint format typecheck unit integration api e2e fuzz cdk synth check-templates \
         chalice-policy package deploy bench install install-infra clean web web-gen web-check \
         web-test chromium mutation screenshots
 
@@ -116,6 +116,9 @@ api: install ## routes through chalice.test.Client
 e2e: install ## the real local stack on free ports, over real sockets
 	$(PY) -m pytest -m e2e
 
+fuzz: install ## schemathesis on /openapi.json of the local stack, as a customer and a provider (not in make test)
+	$(PY) -m pytest -m fuzz tests/fuzz -s
+
 cdk: install-infra ## infra/ assertion tests
 	$(PY) -m pytest -m cdk
 
@@ -143,4 +146,4 @@ mutation: install ## mutation testing of chalicelib/domain (mutmut; minutes; TAR
 	$(PY) -m scripts.mutation $(or $(TARGET),domain)
 
 clean: ## remove build outputs and caches (keeps .venv and the local data: make dev-reset forgets it)
-	rm -rf build infra/cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf build infra/cdk.out .pytest_cache .mypy_cache .ruff_cache .schemathesis

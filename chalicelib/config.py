@@ -10,7 +10,9 @@ through :func:`import_time` with a safe default.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 # Environment variable names: the one list of them (infra/ and devstack/ import these).
 STAGE = "SUMMON_STAGE"
@@ -44,6 +46,16 @@ anything else: providers are approved as they sign up (local demo, dev)."""
 CURSOR_KEY = "SUMMON_CURSOR_KEY"
 """The secret list cursors are signed with (``store/pagination.py``): the same in every
 container of a stage. Unset, a fixed key per stage (fine locally; the cloud sets it)."""
+LIMIT_SOCKETS = "SUMMON_LIMIT_SOCKETS"
+"""Live sockets one user may hold at once (default 5); one more is refused with 429."""
+LIMIT_CHAT_PER_SECOND = "SUMMON_LIMIT_CHAT_PER_SECOND"
+"""``chat.send`` frames one socket may send per second, sustained (default 5)."""
+LIMIT_CHAT_BURST = "SUMMON_LIMIT_CHAT_BURST"
+"""``chat.send`` frames one socket may send at once (default 10)."""
+LIMIT_HTTP_PER_MINUTE = "SUMMON_LIMIT_HTTP_PER_MINUTE"
+"""Signed-in HTTP calls one user may make per minute, sustained (default 300)."""
+LIMIT_HTTP_BURST = "SUMMON_LIMIT_HTTP_BURST"
+"""Signed-in HTTP calls one user may make at once (default 60)."""
 
 DEFAULT_STAGE = "local"
 DEFAULT_REGION = "us-east-1"
@@ -106,6 +118,11 @@ class Settings:
     provider_approval: bool = False
     cursor_key: str = ""
     exports_queue: str = ""
+    limit_sockets: int = 5
+    limit_chat_per_second: float = 5.0
+    limit_chat_burst: int = 10
+    limit_http_per_minute: int = 300
+    limit_http_burst: int = 60
 
 
 def load() -> Settings:
@@ -141,4 +158,27 @@ def load() -> Settings:
         provider_approval=env.get(PROVIDER_APPROVAL, "").strip().lower() == "required",
         cursor_key=env.get(CURSOR_KEY) or f"{prefix(stage)}-cursors",
         exports_queue=env.get(EXPORTS_QUEUE) or names[EXPORTS_QUEUE],
+        limit_sockets=_positive(env, LIMIT_SOCKETS, 5),
+        limit_chat_per_second=_positive(env, LIMIT_CHAT_PER_SECOND, 5.0),
+        limit_chat_burst=_positive(env, LIMIT_CHAT_BURST, 10),
+        limit_http_per_minute=_positive(env, LIMIT_HTTP_PER_MINUTE, 300),
+        limit_http_burst=_positive(env, LIMIT_HTTP_BURST, 60),
     )
+
+
+N = TypeVar("N", int, float)
+
+
+def _positive(env: Mapping[str, str], name: str, default: N) -> N:
+    """A positive number from ``env[name]`` (the type of ``default``), or ``default`` when
+    unset; anything else stops the container with a message naming the variable."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = type(default)(raw)
+    except ValueError:
+        value = 0
+    if not value > 0:
+        raise ValueError(f"{name} must be a positive number, not {raw!r}")
+    return value

@@ -80,7 +80,12 @@ class PreconditionRequired(DomainError, status=428):
 
 
 class TooFrequent(DomainError, status=429):
-    """Faster than the rate it is allowed at."""
+    """Faster than the rate it is allowed at; ``retry_after``: whole seconds to wait before
+    the same call can succeed (HTTP ``Retry-After``, the ``error`` frame's ``retry_after``)."""
+
+    def __init__(self, detail: str, *, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, retry_after)
 
 
 class Unavailable(DomainError, status=503):

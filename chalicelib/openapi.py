@@ -26,6 +26,8 @@ _DESCRIPTIONS = {
     415: "The body is not application/json",
     422: "Idempotency-Key reused with another body",
     428: "If-Match required",
+    429: "Over a per-user limit (docs/api.md, Limits): nothing was done; retry after the "
+    "Retry-After header's seconds",
     503: "A dependency is unavailable",
 }
 
@@ -104,7 +106,7 @@ def _operation(spec: RouteSpec, names: Any) -> dict[str, Any]:
     if spec.method in ("POST", "PUT", "PATCH"):
         codes |= {413, 415}
     if spec.auth:
-        codes |= {401, 403, 404}  # 403: a suspended account, or a role the caller lacks
+        codes |= {401, 403, 404, 429}  # 403: suspended, or a role the caller lacks
     if spec.idempotent:
         codes |= {409, 422}
     codes |= set(spec.errors)
@@ -116,6 +118,10 @@ def _operation(spec: RouteSpec, names: Any) -> dict[str, Any]:
             "description": _DESCRIPTIONS.get(code, "Error"),
             "content": {"application/problem+json": {"schema": problem}},
         }
+        if code == 429:
+            responses[str(code)]["headers"] = {
+                "Retry-After": {"schema": {"type": "integer", "minimum": 1}}
+            }
     op["responses"] = responses
     if spec.auth:
         op["security"] = [{"cognito": []}]

@@ -1,7 +1,8 @@
 """The HTTP edge every route reuses.
 
 ``route(bp, "/path/{id}", method=..., body=Model, ...)`` registers a Chalice view and, in one
-place: checks the body size (413), requires a verified principal (401) and roles (403),
+place: checks the body size (413), requires a verified principal (401) within its per-user
+call limit (429, ``services/limits.py``) and roles (403),
 parses the JSON body and query string into pydantic models (400 naming the field), honours
 ``Idempotency-Key`` on creating POSTs (a retry answers the first response), maps domain
 errors to status codes and one RFC 9457 problem-details body, and records the route for
@@ -35,10 +36,11 @@ from chalicelib.errors import (
 
 if TYPE_CHECKING:
     from chalicelib.adapters import idempotency
-    from chalicelib.services import accounts
+    from chalicelib.services import accounts, limits
 else:  # Powertools and boto3 load with the first Idempotency-Key (runtime.py: late imports)
     idempotency = lazy.module("chalicelib.adapters.idempotency")
     accounts = lazy.module("chalicelib.services.accounts")  # the store, with the first call
+    limits = lazy.module("chalicelib.services.limits")
 
 log = logging.getLogger("summon.web")
 
@@ -285,6 +287,7 @@ def route(
                     instance=request.path,
                     request_id=request_id,
                     errors=exc.errors,
+                    headers=_retry_after(exc),
                 )
 
         handler.__name__ = view.__name__
@@ -310,6 +313,8 @@ def _handle(
     raw = request.raw_body if spec.method in ("POST", "PUT", "PATCH") else None
     payload = json_body(raw)
     principal = _claims_principal(request) if spec.auth else ANONYMOUS
+    if spec.auth:
+        limits.http_call(principal.user_id)  # over the limit: 429 before anything else
     if spec.roles and not principal.groups.intersection(spec.roles):
         raise Forbidden(f"This route is for {' or '.join(spec.roles)} only.")
     parsed_body = None
@@ -359,6 +364,11 @@ def _handle(
         if body_out is not None
         else dict(out["headers"]),
     )
+
+
+def _retry_after(exc: DomainError) -> dict[str, str]:
+    retry_after = getattr(exc, "retry_after", None)
+    return {"Retry-After": str(retry_after)} if retry_after is not None else {}
 
 
 def error_middleware(event: Any, get_response: Callable[[Any], Response]) -> Response:

@@ -4,8 +4,8 @@ WebSocket protocol (README "Real time"): connect to ``wss://…/?token=<Cognito 
 (a missing or bad token is refused with 401 at the upgrade); send JSON frames with an
 ``action`` -- ``chat.send``, ``chat.typing``, ``chat.read``, ``location.update``, ``ping``;
 receive ``{"type", "id", "at", "data"}`` frames. A bad frame is answered with an ``error``
-frame (``data``: ``status``, ``title``, ``detail``, ``action``, ``ref``) and the connection
-stays open.
+frame (``data``: ``status``, ``title``, ``detail``, ``action``, ``ref``; ``retry_after`` in
+seconds with a 429) and the connection stays open.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from chalice.app import Blueprint, Response, WebsocketEvent
 from pydantic import ValidationError
 
 from chalicelib import auth, lazy, strictjson
-from chalicelib.errors import DomainError, Forbidden, Invalid, Unauthenticated
+from chalicelib.errors import DomainError, Forbidden, Invalid, TooFrequent, Unauthenticated
 from chalicelib.schemas.common import Page, PageQuery
 from chalicelib.schemas.realtime import (
     ACTIONS,
@@ -44,11 +44,12 @@ from chalicelib.web import Call, Reply, route, validation_errors
 
 if TYPE_CHECKING:
     from chalicelib.adapters import websocket
-    from chalicelib.services import accounts, chat, live, presence
+    from chalicelib.services import accounts, chat, limits, live, presence
 else:  # imported on first use: PynamoDB, boto3 & co. load with the first event (lazy.py)
     websocket = lazy.module("chalicelib.adapters.websocket")
     accounts = lazy.module("chalicelib.services.accounts")
     chat = lazy.module("chalicelib.services.chat")
+    limits = lazy.module("chalicelib.services.limits")
     live = lazy.module("chalicelib.services.live")
     presence = lazy.module("chalicelib.services.presence")
 
@@ -67,8 +68,9 @@ bp = Blueprint(__name__)
 def ws_connect(event: WebsocketEvent) -> Response:
     """``$connect``: verify ``?token=`` like the HTTP side (signature against the pool's
     JWKS, cached per container; expiry, issuer, audience, ``token_use``), then record the
-    socket. 401 refuses the upgrade. Cost: 2 calls, 4 when it is the user's first socket
-    (presence)."""
+    socket. 401 refuses the upgrade; 429 (``Retry-After``) when the user holds
+    ``limit_sockets`` sockets already. Cost: 2 calls, 4 when it is the user's first socket
+    (presence), 3-5 when the user's socket set is full."""
     raw = event.to_dict()
     token = (raw.get("queryStringParameters") or {}).get("token")
     try:
@@ -84,11 +86,18 @@ def ws_connect(event: WebsocketEvent) -> Response:
             status_code=403,
             headers={"Content-Type": "text/plain"},
         )
-    presence.connected(
-        event.connection_id,
-        principal.user_id,
-        websocket.endpoint_for(event.domain_name, event.stage),
-    )
+    try:
+        presence.connected(
+            event.connection_id,
+            principal.user_id,
+            websocket.endpoint_for(event.domain_name, event.stage),
+        )
+    except TooFrequent as exc:
+        return Response(
+            body=exc.detail,
+            status_code=429,
+            headers={"Content-Type": "text/plain", "Retry-After": str(exc.retry_after)},
+        )
     return Response(body="", status_code=200)
 
 
@@ -139,6 +148,8 @@ def _error(exc: DomainError, action: str | None, ref: str | None) -> ErrorData:
     data = ErrorData(status=exc.status, title=exc.title, detail=exc.detail, action=action, ref=ref)
     if exc.errors:
         data.errors = [FieldError.model_validate(e) for e in exc.errors]
+    if isinstance(exc, TooFrequent):
+        data.retry_after = exc.retry_after
     return data
 
 
@@ -162,6 +173,7 @@ def _handle_frame(connection_id: str, payload: dict[str, Any], body: str) -> dic
     if refused:
         raise Forbidden(refused)
     if isinstance(frame, ChatSendFrame):
+        limits.chat_frame(connection_id)  # over the limit: 429, nothing stored
         message, created = chat.send(user_id, frame.conversation_id, frame)
         # New: every participant's sockets (this one too) got chat.message already. A retry:
         # only this socket gets the stored message back, as its acknowledgement.

@@ -220,6 +220,9 @@ class ErrorData(Model):
     action: str | None = Field(default=None, description="The action of the frame at fault")
     ref: str | None = Field(default=None, description="The ref of the frame at fault")
     errors: list[FieldError] | None = None
+    retry_after: int | None = Field(
+        default=None, description="With status 429: seconds to wait before sending it again"
+    )
 
 
 if TYPE_CHECKING:

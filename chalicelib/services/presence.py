@@ -17,7 +17,7 @@ import time
 
 from chalicelib import runtime
 from chalicelib.schemas.realtime import PresenceData
-from chalicelib.services import live
+from chalicelib.services import limits, live
 from chalicelib.store import realtime as store
 
 COUNTERPARTS = 50
@@ -32,12 +32,15 @@ def _announce(user_id: str, online: bool) -> None:
 
 
 def connected(connection_id: str, user_id: str, endpoint: str) -> None:
-    """Record the socket. 1 PutItem + 1 UpdateItem; when it is the user's only live socket,
-    + 1 Query (counterparts) + 1 BatchGetItem (their sockets)."""
+    """Record the socket, or raise :class:`TooFrequent` (nothing recorded) when the user
+    holds ``limit_sockets`` live sockets already. 1 UpdateItem + 1 PutItem; when it is the
+    user's only live socket, + 1 Query (counterparts) + 1 BatchGetItem (their sockets)."""
     now = time.time()
-    sockets = [
-        s for s in store.add_connection(connection_id, user_id, endpoint, now) if s.alive(now)
-    ]
+    most = runtime.settings().limit_sockets
+    recorded = store.add_connection(connection_id, user_id, endpoint, now, most=most)
+    if recorded is None:
+        raise limits.too_many_sockets()
+    sockets = [s for s in recorded if s.alive(now)]
     if [s.connection_id for s in sockets] == [connection_id]:
         _announce(user_id, online=True)
 

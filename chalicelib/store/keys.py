@@ -304,3 +304,10 @@ def report_ref(report_id: str) -> str:
     """sk of a report's link in the reporter's and the reported author's partitions (so a
     deletion finds the reports naming the user without a Scan)."""
     return f"REPORTREF#{report_id}"
+
+
+# --- per-user limits (store/limits.py) ---------------------------------------------------
+def rate_window(name: str, window: int) -> str:
+    """sk of a rate counter (``name``: what it counts) for one fixed time window, under the
+    pk of what it counts for (a connection, a user)."""
+    return f"RATE#{name}#{window}"

@@ -16,7 +16,8 @@
 Connections. API Gateway gives each socket an id; ``$connect`` writes a connection record
 (``CONN#<id>``: user, callback endpoint, TTL) and adds ``"<id> <expires> <endpoint>"`` to the
 string set ``conns`` of the user's ``SOCKETS`` item with an atomic ``ADD`` that returns the
-set; ``$disconnect`` deletes the record and removes the element with an atomic ``DELETE``.
+set (conditional on the set's size: the per-user socket limit, ADR 0020); ``$disconnect``
+deletes the record and removes the element with an atomic ``DELETE``.
 So "first socket opened / last socket closed" (presence) is read from the very update that
 changed the set -- no read-modify-write, no counter that can drift -- and sending to any
 number of users is one BatchGetItem. Every connection carries its expiry (API Gateway
@@ -47,6 +48,7 @@ from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.expressions.condition import size
 
 from chalicelib import ids
 from chalicelib.errors import NotFound
@@ -127,15 +129,33 @@ def _sockets(user_id: str, elements: Iterable[str] | None) -> list[Socket]:
 
 
 def add_connection(
-    connection_id: str, user_id: str, endpoint: str, now_s: float | None = None
-) -> list[Socket]:
+    connection_id: str,
+    user_id: str,
+    endpoint: str,
+    now_s: float | None = None,
+    *,
+    most: int | None = None,
+) -> list[Socket] | None:
     """Record a new socket; return every socket of the user afterwards (this one included,
-    expired ones too: callers filter with :meth:`Socket.alive`).
-    1 PutItem + 1 UpdateItem (ADD to the socket set, returning the set)."""
+    expired ones too: callers filter with :meth:`Socket.alive`), or ``None`` when the user
+    already holds ``most`` sockets (then nothing was written). 1 UpdateItem (a conditional
+    ADD to the socket set, returning the set) + 1 PutItem; when the set is full, + 1 GetItem
+    and, if some of its sockets expired (a lost ``$disconnect``), + 1 UpdateItem removing
+    them and the ADD once more."""
     now = time.time() if now_s is None else now_s
     expires = int(now) + CONNECTION_TTL_S
     sock = Socket(user_id, connection_id, endpoint, expires)
     stamp = ids.iso()
+    item = SocketsItem(keys.user(user_id), keys.SOCKETS)
+    if not _add_socket(item, sock, stamp, most):
+        held = get_or_none(SocketsItem, keys.user(user_id), keys.SOCKETS, consistent=True)
+        held_sockets = _sockets(user_id, held.conns if held else None)
+        expired = {s.element for s in held_sockets if not s.alive(now)}
+        if not expired:
+            return None
+        _remove_elements(user_id, expired)
+        if not _add_socket(item, sock, stamp, most):
+            return None
     ConnectionItem(
         keys.connection(connection_id),
         keys.META,
@@ -147,16 +167,29 @@ def add_connection(
         ttl=expires,
         created_at=stamp,
     ).save()
-    item = SocketsItem(keys.user(user_id), keys.SOCKETS)
-    item.update(
-        actions=[
-            SocketsItem.conns.add({sock.element}),
-            SocketsItem.kind.set(SocketsItem),
-            SocketsItem.ttl.set(expires),
-            SocketsItem.updated_at.set(stamp),
-        ]
-    )
     return _sockets(user_id, item.conns)
+
+
+def _add_socket(item: SocketsItem, sock: Socket, stamp: str, most: int | None) -> bool:
+    """ADD ``sock`` to the set unless it holds ``most`` elements already (False)."""
+    condition = None
+    if most is not None:
+        condition = SocketsItem.conns.does_not_exist() | (size(SocketsItem.conns) < most)
+    try:
+        item.update(
+            actions=[
+                SocketsItem.conns.add({sock.element}),
+                SocketsItem.kind.set(SocketsItem),
+                SocketsItem.ttl.set(sock.expires),
+                SocketsItem.updated_at.set(stamp),
+            ],
+            condition=condition,
+        )
+    except UpdateError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+    return True
 
 
 def connection(connection_id: str) -> ConnectionItem | None:

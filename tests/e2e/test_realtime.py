@@ -15,6 +15,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
+from devstack.harness import wait_until
 from tests.e2e.support import online_provider, post_request, somewhere
 from tests.support import forged_token
 
@@ -34,9 +35,10 @@ class Socket:
         self.conn.send(json.dumps(frame))
 
     def wait_for(self, type_: str, where=lambda data: True, timeout: float = WAIT_S) -> dict:
-        """The first frame of ``type_`` (matching ``where``), received now or earlier."""
+        """The first frame of ``type_`` (``"*"``: any) matching ``where``, received now or
+        earlier."""
         for frame in self.frames:
-            if frame["type"] == type_ and where(frame["data"]):
+            if type_ in (frame["type"], "*") and where(frame["data"]):
                 return frame["data"]
         deadline = time.monotonic() + timeout
         while True:
@@ -49,7 +51,7 @@ class Socket:
             except TimeoutError:
                 continue
             self.frames.append(frame)
-            if frame["type"] == type_ and where(frame["data"]):
+            if type_ in (frame["type"], "*") and where(frame["data"]):
                 return frame["data"]
 
     def sync(self) -> None:
@@ -273,3 +275,65 @@ def test_a_dead_connection_is_cleaned_up_after_410(stack):
             TableName=table, Key={"pk": {"S": f"CONN#{dead_id}"}, "sk": {"S": "META"}}
         )
         assert "Item" not in record
+
+
+def test_a_sixth_socket_is_refused_with_429_until_one_closes(stack):
+    _, token = stack.new_account("customers")
+    sockets = [Socket(stack, token) for _ in range(5)]  # the default limit
+    try:
+        with pytest.raises(InvalidStatus) as refused:
+            connect(f"{stack.ws}/?token={token}", open_timeout=10)
+        assert refused.value.response.status_code == 429
+        assert b"At most 5 live connections" in refused.value.response.body
+        _, other = stack.new_account("customers")
+        with Socket(stack, other) as theirs:  # per user
+            theirs.sync()
+        for ws in sockets:
+            ws.sync()  # the five stay open
+        sockets.pop().close()  # the gateway runs $disconnect: a slot frees
+
+        def reconnect() -> Socket | None:
+            try:
+                return Socket(stack, token)
+            except InvalidStatus as exc:
+                assert exc.response.status_code == 429
+                return None
+
+        again = wait_until(reconnect, "a socket after one closed", timeout_s=WAIT_S)
+        sockets.append(again)
+        again.sync()
+    finally:
+        for ws in sockets:
+            ws.close()
+
+
+def test_chat_frames_over_the_limit_get_429_error_frames_and_are_not_stored(stack, job):
+    """A client flooding one socket: each frame is either stored and acknowledged, or
+    refused with an ``error`` 429 (``retry_after``) and stored nowhere; the socket stays."""
+    c_ws, p_ws, cid = job["c_ws"], job["p_ws"], job["cid"]
+    sent = [f"flood-{n}" for n in range(60)]  # 5 a second, bursts of 10: far over
+    for msg_id in sent:
+        c_ws.send(
+            action="chat.send", conversation_id=cid, client_msg_id=msg_id, text="!", ref=msg_id
+        )
+    for msg_id in sent:  # frames of one socket run concurrently: wait for each answer
+        c_ws.wait_for(
+            "*",
+            lambda d, m=msg_id: d.get("client_msg_id") == m or d.get("ref") == m,
+        )
+    acked = {
+        f["data"]["client_msg_id"]
+        for f in c_ws.frames
+        if f["type"] == "chat.message" and f["data"]["client_msg_id"] in sent
+    }
+    refused = [f["data"] for f in c_ws.frames if f["type"] == "error"]
+    assert refused, "a flood of 60 frames got no 429"
+    assert {e["status"] for e in refused} == {429}
+    assert all(e["retry_after"] >= 1 for e in refused)
+    assert acked | {e["ref"] for e in refused} == set(sent)
+    assert acked.isdisjoint(e["ref"] for e in refused)
+    stored = {m["client_msg_id"] for m in _messages(stack, job["customer"], cid)}
+    assert stored == acked  # a refused message is stored nowhere
+    p_ws.sync()
+    heard = {f["data"]["client_msg_id"] for f in p_ws.frames if f["type"] == "chat.message"}
+    assert heard == acked

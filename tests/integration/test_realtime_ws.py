@@ -393,3 +393,103 @@ def store_target(connection_id: str):
     from chalicelib.adapters.websocket import Target
 
     return Target(connection_id, ENDPOINT)
+
+
+# --- per-user limits (docs/realtime.md "Limits") ----------------------------------------
+
+
+def test_a_socket_over_the_per_user_limit_is_refused_with_429_and_recorded_nowhere(ws):
+    most = runtime.settings().limit_sockets
+    assert most == 5  # the default
+    for n in range(most):
+        assert ws.connect(f"ana-{n}", token_for("ana"))["statusCode"] == 200
+    refused = ws.connect("ana-extra", token_for("ana"))
+    assert refused["statusCode"] == 429
+    assert int(refused["headers"]["Retry-After"]) >= 1
+    assert "At most 5 live connections" in refused["body"]
+    assert store.connection("ana-extra") is None
+    assert len(store.sockets_of(["ana"])["ana"]) == most
+    assert ws.connect("rui-1", token_for("rui"))["statusCode"] == 200  # per user
+    ws.disconnect("ana-0")  # a slot frees when a socket closes
+    assert ws.connect("ana-extra", token_for("ana"))["statusCode"] == 200
+    assert store.connection("ana-extra") is not None
+
+
+def test_sockets_whose_disconnect_was_lost_do_not_count_against_the_limit(ws):
+    expired_at = time.time() - store.CONNECTION_TTL_S - 1
+    for n in range(runtime.settings().limit_sockets):
+        store.add_connection(f"lost-{n}", "ana", ENDPOINT, expired_at)
+    assert ws.connect("ana-new", token_for("ana"))["statusCode"] == 200
+    assert [s.connection_id for s in store.sockets_of(["ana"])["ana"]] == ["ana-new"]
+
+
+def test_a_chat_frame_over_the_limit_gets_a_429_error_frame_and_is_not_stored(chatting, ws):
+    cid = chatting
+    # 3 frames per window, and a window of 3e6 s: the test never straddles two windows
+    tight = replace(runtime.settings(), limit_chat_burst=3, limit_chat_per_second=1e-6)
+    runtime.use(settings=tight)
+    for n in range(4):
+        ws.frame(
+            "ana-1",
+            {"action": "chat.send", "conversation_id": cid, "client_msg_id": f"b{n}", "text": "x"},
+        )
+    [error] = ws.errors("ana-1")
+    assert (error["status"], error["action"]) == (429, "chat.send")
+    assert error["retry_after"] >= 1
+    assert "At most 3 chat messages" in error["detail"]
+    stored = store.messages_after(cid, 0, 10)[0]
+    assert [m.client_msg_id for m in stored] == ["b0", "b1", "b2"]  # b3 is not stored
+    assert [m["client_msg_id"] for m in ws.sent.of_type("rui-1", "chat.message")] == [
+        "b0",
+        "b1",
+        "b2",
+    ]
+    ws.frame("ana-1", {"action": "ping", "ref": "still-open"})  # the socket stays open
+    assert ws.sent.of_type("ana-1", "pong") == [{"ref": "still-open"}]
+    ws.connect("ana-2", token_for("ana"))  # the limit is per socket: a second device sends
+    send = {"action": "chat.send", "conversation_id": cid, "client_msg_id": "c1", "text": "y"}
+    ws.frame("ana-2", send)
+    assert ws.errors("ana-2") == []
+    assert stored[-1].seq < store.messages_after(cid, 0, 10)[0][-1].seq
+
+
+def test_chat_windows_hold_the_burst_and_open_again(aws):
+    from chalicelib.errors import TooFrequent
+    from chalicelib.services import limits
+
+    s = runtime.settings()  # 5 a second, bursts of 10: windows of 2 s holding 10 frames
+    assert (s.limit_chat_per_second, s.limit_chat_burst) == (5.0, 10)
+    for _ in range(10):
+        limits.chat_frame("c", now=1000.5)
+    with pytest.raises(TooFrequent) as refused:
+        limits.chat_frame("c", now=1001.2)
+    assert refused.value.retry_after == 1  # the window [1000, 1002) ends in 0.8 s
+    limits.chat_frame("c", now=1002.0)  # the next window
+    limits.chat_frame("other", now=1001.2)  # per connection
+
+
+def test_what_the_limits_cost_in_dynamodb_calls(chatting, ws):
+    from tests.support import count_dynamodb_calls
+
+    cid = chatting
+    send = {"action": "chat.send", "conversation_id": cid, "client_msg_id": "k1", "text": "x"}
+    ws.frame("ana-1", {"action": "chat.typing", "conversation_id": cid})  # a warm container
+    with count_dynamodb_calls() as calls:
+        ws.frame("ana-1", send)
+    assert calls.calls[0] == "UpdateItem", calls.calls  # the rate counter comes first
+    assert len(calls.calls) == 5  # docs/realtime.md: chat.send 5
+    runtime.use(
+        settings=replace(runtime.settings(), limit_chat_burst=1, limit_chat_per_second=1e-6)
+    )
+    ws.frame("ana-1", {**send, "client_msg_id": "k2"})
+    with count_dynamodb_calls() as refused:
+        ws.frame("ana-1", {**send, "client_msg_id": "k3"})
+    assert ws.errors("ana-1")[-1]["status"] == 429
+    assert refused.calls == ["UpdateItem"]
+    for n in range(2, runtime.settings().limit_sockets + 1):
+        with count_dynamodb_calls() as connect:
+            assert ws.connect(f"ana-{n}", token_for("ana"))["statusCode"] == 200
+        assert sorted(connect.calls) == ["PutItem", "UpdateItem"]
+    with count_dynamodb_calls() as full:
+        assert ws.connect("ana-full", token_for("ana"))["statusCode"] == 429
+    assert full.calls == ["UpdateItem", "GetItem"]  # nothing expired to make room with

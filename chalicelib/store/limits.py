@@ -1,0 +1,47 @@
+"""Rate counters: one item per (subject, what, fixed window), counted with one conditional
+``ADD`` and removed by DynamoDB's TTL once its window is over.
+
+| pattern                                  | key                                           |
+|------------------------------------------|-----------------------------------------------|
+| chat frames of a socket in a window      | pk=CONN#<connection_id>, sk=RATE#chat#<window>|
+| HTTP calls of a user in a minute (shared)| pk=USER#<uid>, sk=RATE#http#<minute>          |
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import NumberAttribute
+from pynamodb.exceptions import UpdateError
+
+from chalicelib.store.models import Entity, condition_failed
+
+TTL_AFTER_S = 300
+"""A counter item outlives its window by 5 minutes (TTL; it is never read after it)."""
+
+
+class CounterItem(Entity, discriminator="counter"):
+    """How many times something was counted in one window."""
+
+    n = NumberAttribute(null=True)
+
+
+def take(pk: str, sk: str, amount: int, *, most: int | None, expires: int) -> int | None:
+    """Add ``amount`` to the counter at (pk, sk); the new count, or ``None`` when ``most``
+    is given and the count would pass it (then nothing changed). 1 UpdateItem."""
+    item = CounterItem(pk, sk)
+    condition = None
+    if most is not None:
+        condition = CounterItem.n.does_not_exist() | (CounterItem.n <= most - amount)
+    try:
+        item.update(
+            actions=[
+                CounterItem.n.add(amount),
+                CounterItem.kind.set(CounterItem),
+                CounterItem.ttl.set(expires + TTL_AFTER_S),
+            ],
+            condition=condition,
+        )
+    except UpdateError as exc:
+        if condition_failed(exc):
+            return None
+        raise
+    return int(item.n or 0)
