@@ -26,7 +26,7 @@ _DESCRIPTIONS = {
     415: "The body is not application/json",
     422: "Idempotency-Key reused with another body",
     428: "If-Match required",
-    503: "A dependency is unavailable",
+    503: "A dependency is busy or unavailable: retry after Retry-After seconds",
 }
 
 
@@ -108,6 +108,7 @@ def _operation(spec: RouteSpec, names: Any) -> dict[str, Any]:
     if spec.idempotent:
         codes |= {409, 422}
     codes |= set(spec.errors)
+    codes.add(503)  # a dependency still throttled or failing after the SDK's retries
     responses: dict[str, Any] = {str(spec.status): ok}
     for other in spec.also:
         responses[str(other)] = {**ok, "description": "OK (see the summary)"}

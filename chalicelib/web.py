@@ -1,12 +1,12 @@
 """The HTTP edge every route reuses.
 
 ``route(bp, "/path/{id}", method=..., body=Model, ...)`` registers a Chalice view and, in one
-place: checks the body size (413), requires a verified principal (401) and roles (403),
-parses the JSON body and query string into pydantic models (400 naming the field), honours
-``Idempotency-Key`` on creating POSTs (a retry answers the first response), maps domain
-errors to status codes and one RFC 9457 problem-details body, and records the route for
-``/openapi.json``. A view takes one :class:`Call` and returns a model, a dict or a
-:class:`Reply`.
+place: checks the body size (413), requires a verified principal (401) and roles (403), parses
+the JSON body and query string into pydantic models (400 naming the field), honours
+``Idempotency-Key`` on creating POSTs (a retry answers the first response), maps domain errors
+to status codes and one RFC 9457 problem-details body (a dependency still busy after the SDK's
+retries: 503 with ``Retry-After``), and records the route for ``/openapi.json``. A view takes
+one :class:`Call` and returns a model, a dict or a :class:`Reply`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from chalice.app import Blueprint, CognitoUserPoolAuthorizer, Response
 from pydantic import BaseModel, ValidationError
 
-from chalicelib import config, lazy, strictjson
+from chalicelib import config, errors, lazy, strictjson
 from chalicelib.auth import Principal, principal_from_claims
 from chalicelib.errors import (
     TITLES,
@@ -363,7 +363,11 @@ def error_middleware(event: Any, get_response: Callable[[Any], Response]) -> Res
     """Chalice's own errors (405, 415, uncaught exceptions) in the same problem shape."""
     try:
         response: Response = get_response(event)
-    except Exception:
+    except Exception as exc:
+        if errors.transient(exc):  # throttled or failing after the SDK's retries
+            log.warning("dependency busy on %s %s: %r", event.method, event.path, exc)
+            retry = {"Retry-After": str(errors.RETRY_AFTER_S)}
+            return problem(503, TITLES[503], errors.BUSY, instance=event.path, headers=retry)
         log.exception("unhandled error on %s %s", event.method, event.path)
         return problem(500, "Internal Server Error", "Something went wrong on our side.")
     if response.status_code < 400:
@@ -375,14 +379,9 @@ def error_middleware(event: Any, get_response: Callable[[Any], Response]) -> Res
         log.error("%s %s answered %s", event.method, event.path, response.status_code)
         return problem(response.status_code, "Internal Server Error", "Something went wrong.")
     detail = _chalice_message(response.body) or "The request was not accepted."
-    extra = {k: str(v) for k, v in (response.headers or {}).items() if k.lower() == "allow"}
-    return problem(
-        response.status_code,
-        TITLES.get(response.status_code, "Error"),
-        detail,
-        instance=event.path,
-        headers=extra,
-    )
+    status = response.status_code
+    allow = {k: str(v) for k, v in (response.headers or {}).items() if k.lower() == "allow"}
+    return problem(status, TITLES.get(status, "Error"), detail, instance=event.path, headers=allow)
 
 
 def _chalice_message(body: Any) -> str:

@@ -130,8 +130,16 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds between @app.schedule runs locally",
     )
     parser.add_argument("--state-dir", default=str(ROOT / ".devstack"))
+    parser.add_argument(
+        "--faults",
+        default=os.environ.get("DEVSTACK_FAULTS", ""),
+        help="inject AWS faults, e.g. 'rate=0.05,seed=7' (docs/testing.md#fault-injection)",
+    )
     args = parser.parse_args(argv)
     logs.configure()
+    from devstack import faults
+
+    fault_setting = faults.parse(args.faults)  # a typo stops here, before anything starts
 
     endpoint = f"http://{args.host}:{args.aws_port}"
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
@@ -164,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
                 "MOTO_COGNITO_IDP_USER_POOL_ID_STRATEGY": "HASH",
                 "MOTO_COGNITO_IDP_USER_POOL_CLIENT_ID_STRATEGY": "HASH",
                 "PYTHONUNBUFFERED": "1",
+                faults.ENV: args.faults,
             }
         )
         if base_env.get("DEVSTACK_METER_FILE"):  # children run in ROOT: make it absolute
@@ -189,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
             children.append(("aws", moto))
             wait_http(f"{endpoint}/moto-api/", 30, moto)
             log.info("AWS emulator on %s", endpoint)
+        if fault_setting.rates:
+            faults.switch(endpoint, fault_setting)  # also on an emulator that was there
+            log.warning("fault injection on: %s", fault_setting)
 
         from devstack.provision import aws_env
 

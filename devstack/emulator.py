@@ -16,11 +16,12 @@ from __future__ import annotations
 import argparse
 import collections
 import gc
+import os
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from devstack import logs, patches
+from devstack import faults, logs, patches
 from devstack.s3post import S3PostPolicy
 
 
@@ -94,19 +95,21 @@ def _freeze_after_full(phase: str, info: dict[str, int]) -> None:
         gc.freeze()
 
 
-def make_app() -> AtomicDynamoDB:
-    """moto's server WSGI app (every service) behind :class:`AtomicDynamoDB` and the S3
-    POST-policy check (``devstack/s3post.py``), with the moto patches of
-    ``devstack/patches.py`` applied to this process."""
+def make_app(fault_setting: faults.Setting | None = None) -> faults.FaultInjector:
+    """moto's server WSGI app (every service) behind :class:`AtomicDynamoDB`, the S3
+    POST-policy check (``devstack/s3post.py``) and the fault switch
+    (``devstack/faults.py``; off unless ``fault_setting`` says otherwise), with the moto
+    patches of ``devstack/patches.py`` applied to this process."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     patches.patch_transactions()
     patches.patch_queries()
     patches.patch_request_overhead()
-    return AtomicDynamoDB(S3PostPolicy(DomainDispatcherApplication(create_backend_app)))
+    aws = AtomicDynamoDB(S3PostPolicy(DomainDispatcherApplication(create_backend_app)))
+    return faults.FaultInjector(aws, fault_setting or faults.Setting())
 
 
-def make_server(host: str, port: int) -> Any:
+def make_server(host: str, port: int, fault_setting: faults.Setting | None = None) -> Any:
     """The emulator's threaded werkzeug WSGI server on ``host:port`` (0: a free port), with
     ``TCP_NODELAY`` on each connection (werkzeug sends a response's head and body
     separately; with Nagle's algorithm the body would wait for a delayed ACK)."""
@@ -120,7 +123,8 @@ def make_server(host: str, port: int) -> Any:
             super().setup()
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    return werkzeug_server(host, port, make_app(), threaded=True, request_handler=NoDelayHandler)
+    app = make_app(fault_setting)
+    return werkzeug_server(host, port, app, threaded=True, request_handler=NoDelayHandler)
 
 
 class Emulator:
@@ -145,9 +149,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="moto server with atomic DynamoDB calls")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument(
+        "--faults",
+        default=os.environ.get(faults.ENV, ""),
+        help="fault injection, e.g. 'rate=0.05,seed=7' (devstack/faults.py)",
+    )
     args = parser.parse_args(argv)
     logs.configure()
-    server = make_server(args.host, args.port)
+    server = make_server(args.host, args.port, faults.parse(args.faults))
     steady_gc()
     try:
         server.serve_forever()

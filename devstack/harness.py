@@ -84,6 +84,21 @@ class Stack:
         ensure_user(self.endpoint, "us-east-1", self.pool_id, email, DEMO_PASSWORD, list(groups))
         return email, self.sign_in(email)
 
+    def faults(self, **setting: Any) -> dict[str, Any]:
+        """Switch fault injection now (``devstack/faults.py``): ``rate``, ``seed``,
+        ``kinds``, per-kind rates (``media=1.0``); ``faults()`` turns it off. The emulator's
+        state (setting, faults injected so far by kind); the gateway and the pump follow
+        within half a second."""
+        from devstack import faults
+
+        return faults.switch(self.endpoint, setting)
+
+    def injected(self) -> dict[str, int]:
+        """The faults injected so far, by kind, in every process of the stack."""
+        from devstack import faults
+
+        return dict(faults.state(self.endpoint)["injected"])
+
     def call(self, method: str, path: str, token: str | None = None, **kw: Any) -> Any:
         headers = dict(kw.pop("headers", {}) or {})
         if token is not None:
@@ -143,15 +158,18 @@ def running(
     providers: int = 40,
     schedule_period: float = 1.0,
     env: dict[str, str] | None = None,
+    faults: str = "",
 ) -> Iterator[Stack]:
     """Start the stack, yield it once HTTP and WebSocket answer, stop it (Ctrl-C order).
-    ``env`` adds variables for the app's processes (e.g. short marketplace timers)."""
+    ``env`` adds variables for the app's processes (e.g. short marketplace timers);
+    ``faults`` switches fault injection on from the start (``"rate=0.05,seed=7"``)."""
     extra_env = dict(env or {})
     with tempfile.TemporaryDirectory(prefix="devstack-") as tmp:
         state = Path(tmp)
         aws, http, ws = free_port(), free_port(), free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SUMMON_"))}
         env.pop("DEVSTACK_METER_FILE", None)
+        env.pop("DEVSTACK_FAULTS", None)
         env.update(extra_env)
         if meter_file is not None:
             env["DEVSTACK_METER_FILE"] = str(Path(meter_file).resolve())
@@ -174,6 +192,8 @@ def running(
                     str(schedule_period),
                     "--state-dir",
                     str(state),
+                    "--faults",
+                    faults,
                 ],
                 cwd=ROOT,
                 env=env,

@@ -18,7 +18,15 @@ from chalice.app import Blueprint, Response, WebsocketEvent
 from pydantic import ValidationError
 
 from chalicelib import auth, lazy, strictjson
-from chalicelib.errors import DomainError, Forbidden, Invalid, Unauthenticated
+from chalicelib.errors import (
+    BUSY,
+    TITLES,
+    DomainError,
+    Forbidden,
+    Invalid,
+    Unauthenticated,
+    transient,
+)
 from chalicelib.schemas.common import Page, PageQuery
 from chalicelib.schemas.realtime import (
     ACTIONS,
@@ -106,14 +114,24 @@ def ws_message(event: WebsocketEvent) -> None:
         reply = _handle_frame(event.connection_id, payload, event.body)
     except DomainError as exc:
         reply = live.frame("error", _error(exc, action, ref))
-    except Exception:
-        log.exception("frame %s on %s failed", action, event.connection_id)
+    except Exception as exc:
+        busy = transient(exc)  # throttled or failing after the SDK's retries
+        log.log(
+            logging.WARNING if busy else logging.ERROR,
+            "frame %s on %s failed",
+            action,
+            event.connection_id,
+            exc_info=not busy,
+        )
+        status = 503 if busy else 500
         reply = live.frame(
             "error",
             {
-                "status": 500,
-                "title": "Internal Server Error",
-                "detail": "Something went wrong on our side; the frame may be retried.",
+                "status": status,
+                "title": TITLES[status],
+                "detail": BUSY
+                if busy
+                else "Something went wrong on our side; the frame may be retried.",
                 "action": action,
                 "ref": ref,
             },
