@@ -144,3 +144,15 @@ def transient(exc: BaseException) -> bool:
         if isinstance(cause, BaseException):
             todo.append(cause)
     return False
+
+
+class Busy(Unavailable):
+    """A dependency still throttled or failing after the SDK's retries (:func:`transient`):
+    answered 503 with ``Retry-After`` (HTTP) or a 503 ``error`` frame; the client retries."""
+
+    headers = {"Retry-After": str(RETRY_AFTER_S)}
+
+
+def busy(exc: BaseException) -> Busy | None:
+    """``exc`` as the :class:`Busy` the client sees, when it is :func:`transient`."""
+    return Busy(BUSY) if transient(exc) else None

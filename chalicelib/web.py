@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from chalice.app import Blueprint, CognitoUserPoolAuthorizer, Response
 from pydantic import BaseModel, ValidationError
 
-from chalicelib import config, errors, lazy, strictjson
+from chalicelib import config, lazy, strictjson
+from chalicelib import errors as failures
 from chalicelib.auth import Principal, principal_from_claims
 from chalicelib.errors import (
     TITLES,
@@ -275,14 +276,18 @@ def route(
             request_id = str((request.context or {}).get("requestId", ""))
             try:
                 return _handle(spec, view, request, params, request_id, bp.lambda_context)
-            except DomainError as exc:
+            except Exception as exc:
+                error = exc if isinstance(exc, DomainError) else failures.busy(exc)
+                if error is None:
+                    raise  # a bug: Chalice logs it and answers 500 (error_middleware)
                 return problem(
-                    exc.status,
-                    exc.title,
-                    exc.detail,
+                    error.status,
+                    error.title,
+                    error.detail,
                     instance=request.path,
                     request_id=request_id,
-                    errors=exc.errors,
+                    errors=error.errors,
+                    headers=getattr(error, "headers", None),  # Busy: Retry-After
                 )
 
         handler.__name__ = view.__name__
@@ -363,11 +368,7 @@ def error_middleware(event: Any, get_response: Callable[[Any], Response]) -> Res
     """Chalice's own errors (405, 415, uncaught exceptions) in the same problem shape."""
     try:
         response: Response = get_response(event)
-    except Exception as exc:
-        if errors.transient(exc):  # throttled or failing after the SDK's retries
-            log.warning("dependency busy on %s %s: %r", event.method, event.path, exc)
-            retry = {"Retry-After": str(errors.RETRY_AFTER_S)}
-            return problem(503, TITLES[503], errors.BUSY, instance=event.path, headers=retry)
+    except Exception:
         log.exception("unhandled error on %s %s", event.method, event.path)
         return problem(500, "Internal Server Error", "Something went wrong on our side.")
     if response.status_code < 400:

@@ -49,6 +49,8 @@ class Stack:
     endpoint: str
     env: dict[str, str]
     log: Path
+    pid: int = 0
+    """The supervisor's process id (its children are the stack's processes)."""
 
     def client(self, service: str) -> Any:
         return boto3.client(
@@ -210,6 +212,7 @@ def running(
                     endpoint=f"http://127.0.0.1:{aws}",
                     env=read_env(state / "env"),
                     log=log_path,
+                    pid=proc.pid,
                 )
             finally:
                 _stop(proc)

@@ -17,16 +17,8 @@ from typing import TYPE_CHECKING, Any
 from chalice.app import Blueprint, Response, WebsocketEvent
 from pydantic import ValidationError
 
-from chalicelib import auth, lazy, strictjson
-from chalicelib.errors import (
-    BUSY,
-    TITLES,
-    DomainError,
-    Forbidden,
-    Invalid,
-    Unauthenticated,
-    transient,
-)
+from chalicelib import auth, errors, lazy, strictjson
+from chalicelib.errors import DomainError, Forbidden, Invalid, Unauthenticated
 from chalicelib.schemas.common import Page, PageQuery
 from chalicelib.schemas.realtime import (
     ACTIONS,
@@ -115,27 +107,22 @@ def ws_message(event: WebsocketEvent) -> None:
     except DomainError as exc:
         reply = live.frame("error", _error(exc, action, ref))
     except Exception as exc:
-        busy = transient(exc)  # throttled or failing after the SDK's retries
-        log.log(
-            logging.WARNING if busy else logging.ERROR,
-            "frame %s on %s failed",
-            action,
-            event.connection_id,
-            exc_info=not busy,
-        )
-        status = 503 if busy else 500
-        reply = live.frame(
-            "error",
-            {
-                "status": status,
-                "title": TITLES[status],
-                "detail": BUSY
-                if busy
-                else "Something went wrong on our side; the frame may be retried.",
-                "action": action,
-                "ref": ref,
-            },
-        )
+        busy = errors.busy(exc)  # a dependency still failing after the SDK's retries
+        if busy is not None:
+            log.warning("frame %s on %s: %r", action, event.connection_id, exc)
+            reply = live.frame("error", _error(busy, action, ref))
+        else:
+            log.exception("frame %s on %s failed", action, event.connection_id)
+            reply = live.frame(
+                "error",
+                {
+                    "status": 500,
+                    "title": "Internal Server Error",
+                    "detail": "Something went wrong on our side; the frame may be retried.",
+                    "action": action,
+                    "ref": ref,
+                },
+            )
     if reply is not None:
         live.send_to_connection(event.connection_id, endpoint, reply)
 
