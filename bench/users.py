@@ -350,7 +350,7 @@ def spots(n: int, seed: int | None = None) -> list[dict[str, float]]:
     ]
 
 
-def cast(stack: Stack, pairs: int, tally: Tally, env: Env, workers: int = 8) -> list[Pair]:
+def cast(stack: Stack, pairs: int, tally: Tally, env: Env, workers: int = 12) -> list[Pair]:
     """``pairs`` customers and providers (accounts, provider profiles, online)."""
     places = spots(pairs)
 
