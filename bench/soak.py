@@ -1,11 +1,15 @@
 """``make soak``: a bounded soak of the local stack. Not part of ``make bench``.
 
 ``--users`` simulated users (half customers, half providers, in pairs at a place of their
-own; ``bench/users.py``) keep their sockets open and do complete jobs, one after another,
-for ``--seconds``: request → accept → 8 chat messages → en_route, arrived, in_progress →
-the customer closes the app → completed (a push) → back, catch-up → both review. Each user
-waits ``--think`` seconds (mean) between actions, as a person does. Then no new job
-starts; the jobs under way finish (bounded), every user catches up, and it prints:
+own; ``bench/users.py``) keep their sockets open (a ping every 4 min, as the app does) and
+do complete jobs for ``--seconds``: request → accept → 8 chat messages → en_route, arrived,
+in_progress → the customer closes the app → completed (a push) → back, catch-up → both
+review. Each user waits ``--think`` seconds (mean) between actions, as a person does; at
+most ``--active`` jobs run at once, the other pairs rest online (``--rest`` seconds on
+average between a pair's jobs). That bounds the offered load: the stack on one shared
+machine serves a few calls a second, and an unbounded closed loop of 500 users would only
+measure its queue (offers expire in the wait). Then no new job starts; the jobs under way
+finish (bounded), every user catches up, and it prints:
 
 * ``5xx``: HTTP answers and ``error`` frames with a 5xx status the users got (target 0);
 * ``lost``: chat messages acked to their sender but not stored, stored twice, or never
@@ -15,7 +19,7 @@ starts; the jobs under way finish (bounded), every user catches up, and it print
   every ``--sample`` seconds: start (after the set-up), peak, end;
 * calls, frames and jobs, and their rates.
 
-Run: ``.venv/bin/python -m bench.soak [--users 500] [--seconds 600] [--think 10]``
+Run: ``.venv/bin/python -m bench.soak [--users 500] [--seconds 600] [--think 3] [--active 10]``
 (``make soak``; ``SOAK_ARGS="--users 50 --seconds 30" make soak`` for a quick one).
 """
 
@@ -85,7 +89,9 @@ class Memory:
         return f"{name} {got[0]:.0f} → peak {max(got):.0f} → end {got[-1]:.0f} MB"
 
 
-async def _soak(stack: Stack, pairs: list[users.Pair], seconds: float, every: float) -> Memory:
+async def _soak(
+    stack: Stack, pairs: list[users.Pair], seconds: float, every: float, active: int, rest: float
+) -> Memory:
     memory = Memory()
     pids = children(stack.pid)
     for pair in pairs:
@@ -94,13 +100,19 @@ async def _soak(stack: Stack, pairs: list[users.Pair], seconds: float, every: fl
     memory.sample(pids)
     stop_at = time.monotonic() + seconds
 
+    busy = asyncio.Semaphore(active)
+
     async def loop(pair: users.Pair) -> None:
+        await asyncio.sleep(pair.customer.env.rng.uniform(0, rest))  # not all at once
         while time.monotonic() < stop_at:
-            try:
-                await pair.job()
-            except Exception as exc:  # noqa: BLE001 - counted and reported, the pair goes on
-                pair.customer.tally.failures.append(repr(exc)[:300])
-            await pair.customer.env.think()
+            async with busy:
+                if time.monotonic() >= stop_at:
+                    return
+                try:
+                    await pair.job()
+                except Exception as exc:  # noqa: BLE001 - counted and reported; the pair goes on
+                    pair.customer.tally.failures.append(repr(exc)[:300])
+            await asyncio.sleep(pair.customer.env.rng.uniform(0.5, 1.5) * rest)
 
     async def sampler() -> None:
         while True:
@@ -146,7 +158,7 @@ async def _lost(stack: Stack, pairs: list[users.Pair]) -> tuple[int, int, int]:
     return checked, lost, missed
 
 
-def run(n_users: int, seconds: float, think: float, every: float) -> int:
+def run(n_users: int, seconds: float, think: float, every: float, active: int, rest: float) -> int:
     pairs_n = max(n_users // 2, 1)
     with running(providers=40, schedule_period=5.0) as stack:
         tally = users.Tally()
@@ -157,13 +169,14 @@ def run(n_users: int, seconds: float, think: float, every: float) -> int:
         tally = users.Tally()  # count the soak itself, not the set-up
         for pair in pairs:
             pair.customer.tally = pair.provider.tally = tally
-        memory = asyncio.run(_soak(stack, pairs, seconds, every))
+        memory = asyncio.run(_soak(stack, pairs, seconds, every, active, rest))
         wall = time.monotonic() - tally.started
         checked, lost, missed = asyncio.run(_lost(stack, pairs))
     http_5xx = sum(n for status, n in tally.statuses.items() if status >= 500)
     print(
         f"soak: {pairs_n * 2} users, {seconds:.0f} s (+ drain, {wall:.0f} s in all), "
-        f"think {think:g} s: 5xx {tally.server_errors}, lost {lost} of {checked} messages"
+        f"think {think:g} s, {active} jobs at once, rest {rest:g} s: "
+        f"5xx {tally.server_errors}, lost {lost} of {checked} messages"
     )
     print(
         f"  jobs {tally.jobs_done} ({tally.jobs_done / wall * 60:.0f}/min), HTTP calls "
@@ -187,10 +200,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__)
     parser.add_argument("--users", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=600.0)
-    parser.add_argument("--think", type=float, default=10.0, help="mean seconds between actions")
+    parser.add_argument("--think", type=float, default=3.0, help="mean seconds between actions")
+    parser.add_argument(
+        "--active", type=int, default=10, help="jobs under way at once (the others wait, online)"
+    )
+    parser.add_argument("--rest", type=float, default=60.0, help="mean seconds between jobs")
     parser.add_argument("--sample", type=float, default=10.0, help="seconds between RSS samples")
     args = parser.parse_args(argv)
-    return run(args.users, args.seconds, args.think, args.sample)
+    return run(args.users, args.seconds, args.think, args.sample, args.active, args.rest)
 
 
 if __name__ == "__main__":

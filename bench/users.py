@@ -44,6 +44,7 @@ ATTEMPTS = 12
 ACK_S = 5.0
 """How long a sender waits for its message's ack before sending it again."""
 WAIT_S = 30.0
+KEEPALIVE_S = 240.0
 CHAT_EACH = 4
 TRANSITIONS = ("en_route", "arrived", "in_progress", "completed")
 
@@ -100,6 +101,7 @@ class User:
         self.online = False
         self._changed = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
+        self._keepalive: asyncio.Task[None] | None = None
 
     # --- HTTP, with the retry contract ------------------------------------------------
 
@@ -151,11 +153,26 @@ class User:
             raise GaveUp("the socket does not connect")
         self.online = True
         self._reader = asyncio.create_task(self._read(self.ws))
+        if self._keepalive is None or self._keepalive.done():
+            self._keepalive = asyncio.create_task(self._ping())
         for conversation in list(self.seen):
             await self.catch_up(conversation)
 
+    async def _ping(self) -> None:
+        """A heartbeat every :data:`KEEPALIVE_S`, as the app sends: API Gateway closes a
+        socket whose client sent nothing for 10 minutes."""
+        while self.online:
+            await asyncio.sleep(KEEPALIVE_S)
+            if self.ws is not None and self.online:
+                try:
+                    await self.ws.send(json.dumps({"action": "ping"}))
+                except ConnectionClosed:
+                    pass  # the reader reconnects
+
     async def close(self) -> None:
         self.online = False
+        if self._keepalive is not None:
+            self._keepalive.cancel()
         if self.ws is not None:
             await self.ws.close()
         if self._reader is not None:

@@ -181,6 +181,8 @@ class FaultInjector:
         self.app = app
         self.dice = Dice("aws", setting)
         self.reported: dict[str, dict[str, int]] = {}
+        self.following: dict[str, int] = {}
+        """The setting version each following process applies (``Follower``)."""
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -216,7 +218,8 @@ class FaultInjector:
             for counts in self.reported.values():
                 for kind, n in counts.items():
                     injected[kind] = injected.get(kind, 0) + n
-        return {**self.dice.setting.to_json(), "injected": injected}
+            following = dict(self.following)
+        return {**self.dice.setting.to_json(), "injected": injected, "following": following}
 
     def _control(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
@@ -233,6 +236,7 @@ class FaultInjector:
                     self.reported[str(doc["process"])] = {
                         str(k): int(v) for k, v in dict(doc["injected"]).items()
                     }
+                    self.following[str(doc["process"])] = int(doc["version"])
             elif method != "GET" or path != CONTROL_PATH:
                 return _reply(start_response, 404, "application/json", b'{"message":"no"}')
         except (ValueError, KeyError, TypeError) as exc:
@@ -260,7 +264,8 @@ class Follower:
     def _poll(self) -> None:
         stop = threading.Event()
         while not stop.wait(POLL_S):
-            body = json.dumps({"process": self.dice.process, "injected": self.dice.injected})
+            report = {"process": self.dice.process, "version": self.dice.setting.version}
+            body = json.dumps({**report, "injected": self.dice.injected})
             request = urllib.request.Request(self.url, body.encode(), method="POST")
             try:
                 with urllib.request.urlopen(request, timeout=2) as response:

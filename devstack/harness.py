@@ -88,12 +88,20 @@ class Stack:
 
     def faults(self, **setting: Any) -> dict[str, Any]:
         """Switch fault injection now (``devstack/faults.py``): ``rate``, ``seed``,
-        ``kinds``, per-kind rates (``media=1.0``); ``faults()`` turns it off. The emulator's
-        state (setting, faults injected so far by kind); the gateway and the pump follow
-        within half a second."""
+        ``kinds``, per-kind rates (``media=1.0``); ``faults()`` turns it off. Returns once
+        the gateway and the pump apply it too; the emulator's state (setting, faults
+        injected so far by kind)."""
         from devstack import faults
 
-        return faults.switch(self.endpoint, setting)
+        state = faults.switch(self.endpoint, setting)
+        version = state["version"]
+
+        def followed() -> bool:
+            following = faults.state(self.endpoint)["following"].values()
+            return bool(following) and all(v == version for v in following)
+
+        wait_until(followed, "the stack's processes follow the fault setting", 10)
+        return state
 
     def injected(self) -> dict[str, int]:
         """The faults injected so far, by kind, in every process of the stack."""
