@@ -10,7 +10,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_PROGRESS_BAR := off
 
 .PHONY: help dev dev-reset test lint format typecheck unit integration api e2e fuzz cdk synth check-templates \
-        chalice-policy package deploy bench install install-infra clean web web-gen web-check \
+        chalice-policy package deploy bench soak install install-infra clean web web-gen web-check \
         web-test chromium mutation screenshots
 
 help: ## list the targets
@@ -141,6 +141,10 @@ deploy: install ## chalice deploy --stage $(STAGE) (default dev), reusing the fi
 
 bench: install ## benchmarks: print figures (never assert)
 	$(PY) -m bench
+
+SOAK_ARGS ?=
+soak: install ## bounded soak: 500 simulated users for 10 min (SOAK_ARGS="--users 50 --seconds 30")
+	$(PY) -m bench.soak $(SOAK_ARGS)
 
 mutation: install ## mutation testing of chalicelib/domain (mutmut; minutes; TARGET=checks for the auth/state checks)
 	$(PY) -m scripts.mutation $(or $(TARGET),domain)

@@ -90,3 +90,74 @@ class TooFrequent(DomainError, status=429):
 
 class Unavailable(DomainError, status=503):
     """A dependency (push, storage) is not available."""
+
+
+TRANSIENT_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "Throttling",
+        "Throttled",
+        "RequestLimitExceeded",
+        "TransactionConflictException",
+        "InternalServerError",
+        "InternalError",
+        "InternalFailure",
+        "ServiceUnavailable",
+        "InternalServerErrorException",
+    }
+)
+"""AWS error codes that mean "not now": the call did not happen and may be retried."""
+
+TRANSIENT_TYPES = frozenset(
+    {"EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError"}
+)
+"""botocore's exceptions for a dependency that did not answer."""
+
+RETRY_AFTER_S = 1
+"""What a 503 for a transient dependency failure asks the client to wait."""
+
+BUSY = (
+    "A service we depend on is busy: retry in a moment (a creating call with the same "
+    "Idempotency-Key, a chat message with the same client_msg_id)."
+)
+"""The detail of that 503 (HTTP) or ``error`` frame (WebSocket)."""
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it: ``__cause__``, ``__context__``, PynamoDB's
+    ``cause``) is an AWS dependency failing for now (throttled, 5xx, unreachable) after the
+    SDK's own retries: the client may retry the same call. Reads the botocore shape
+    (``response["Error"]["Code"]``) without importing botocore."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if type(current).__name__ in TRANSIENT_TYPES:
+            return True
+        response = getattr(current, "response", None)
+        if isinstance(response, dict):
+            code = str((response.get("Error") or {}).get("Code", ""))
+            status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode", 0)
+            if code in TRANSIENT_CODES or (isinstance(status, int) and status >= 500):
+                return True
+        cause = getattr(current, "cause", None)
+        todo += [current.__cause__, current.__context__]
+        if isinstance(cause, BaseException):
+            todo.append(cause)
+    return False
+
+
+class Busy(Unavailable):
+    """A dependency still throttled or failing after the SDK's retries (:func:`transient`):
+    answered 503 with ``Retry-After`` (HTTP) or a 503 ``error`` frame; the client retries."""
+
+    retry_after = RETRY_AFTER_S
+
+
+def busy(exc: BaseException) -> Busy | None:
+    """``exc`` as the :class:`Busy` the client sees, when it is :func:`transient`."""
+    return Busy(BUSY) if transient(exc) else None

@@ -28,7 +28,7 @@ _DESCRIPTIONS = {
     428: "If-Match required",
     429: "Over a per-user limit (docs/api.md, Limits): nothing was done; retry after the "
     "Retry-After header's seconds",
-    503: "A dependency is unavailable",
+    503: "A dependency is busy or unavailable: retry after Retry-After seconds",
 }
 
 
@@ -110,6 +110,7 @@ def _operation(spec: RouteSpec, names: Any) -> dict[str, Any]:
     if spec.idempotent:
         codes |= {409, 422}
     codes |= set(spec.errors)
+    codes.add(503)  # a dependency still throttled or failing after the SDK's retries
     responses: dict[str, Any] = {str(spec.status): ok}
     for other in spec.also:
         responses[str(other)] = {**ok, "description": "OK (see the summary)"}

@@ -2,12 +2,12 @@
 
 ``route(bp, "/path/{id}", method=..., body=Model, ...)`` registers a Chalice view and, in one
 place: checks the body size (413), requires a verified principal (401) within its per-user
-call limit (429, ``services/limits.py``) and roles (403),
-parses the JSON body and query string into pydantic models (400 naming the field), honours
-``Idempotency-Key`` on creating POSTs (a retry answers the first response), maps domain
-errors to status codes and one RFC 9457 problem-details body, and records the route for
-``/openapi.json``. A view takes one :class:`Call` and returns a model, a dict or a
-:class:`Reply`.
+call limit (429, ``services/limits.py``) and roles (403), parses the JSON body and query
+string into pydantic models (400 naming the field), honours ``Idempotency-Key`` on creating
+POSTs (a retry answers the first response), maps domain errors to status codes and one RFC
+9457 problem-details body (a dependency still busy after the SDK's retries: 503 with
+``Retry-After``), and records the route for ``/openapi.json``. A view takes one
+:class:`Call` and returns a model, a dict or a :class:`Reply`.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from chalice.app import Blueprint, CognitoUserPoolAuthorizer, Response
 from pydantic import BaseModel, ValidationError
 
 from chalicelib import config, lazy, strictjson
+from chalicelib import errors as failures
 from chalicelib.auth import Principal, principal_from_claims
 from chalicelib.errors import (
     TITLES,
@@ -279,15 +280,18 @@ def route(
             request_id = str((request.context or {}).get("requestId", ""))
             try:
                 return _handle(spec, view, request, params, request_id, bp.lambda_context)
-            except DomainError as exc:
+            except Exception as exc:
+                error = exc if isinstance(exc, DomainError) else failures.busy(exc)
+                if error is None:
+                    raise  # a bug: Chalice logs it and answers 500 (error_middleware)
                 return problem(
-                    exc.status,
-                    exc.title,
-                    exc.detail,
+                    error.status,
+                    error.title,
+                    error.detail,
                     instance=request.path,
                     request_id=request_id,
-                    errors=exc.errors,
-                    headers=_retry_after(exc),
+                    errors=error.errors,
+                    headers=_retry_after(error),
                 )
 
         handler.__name__ = view.__name__
@@ -387,14 +391,9 @@ def error_middleware(event: Any, get_response: Callable[[Any], Response]) -> Res
         log.error("%s %s answered %s", event.method, event.path, response.status_code)
         return problem(response.status_code, "Internal Server Error", "Something went wrong.")
     detail = _chalice_message(response.body) or "The request was not accepted."
-    extra = {k: str(v) for k, v in (response.headers or {}).items() if k.lower() == "allow"}
-    return problem(
-        response.status_code,
-        TITLES.get(response.status_code, "Error"),
-        detail,
-        instance=event.path,
-        headers=extra,
-    )
+    status = response.status_code
+    allow = {k: str(v) for k, v in (response.headers or {}).items() if k.lower() == "allow"}
+    return problem(status, TITLES.get(status, "Error"), detail, instance=event.path, headers=allow)
 
 
 def _chalice_message(body: Any) -> str:

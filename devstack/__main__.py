@@ -180,8 +180,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--reset", action="store_true", help="forget the kept AWS state and seed a fresh one"
     )
+    parser.add_argument(
+        "--faults",
+        default=os.environ.get("DEVSTACK_FAULTS", ""),
+        help="inject AWS faults, e.g. 'rate=0.05,seed=7' (docs/testing.md#fault-injection)",
+    )
     args = parser.parse_args(argv)
     logs.configure()
+    from devstack import faults
+
+    fault_setting = faults.parse(args.faults)  # a typo stops here, before anything starts
 
     state = Path(args.state_dir)
     aws_state = state / "state"
@@ -235,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
                 "MOTO_COGNITO_IDP_USER_POOL_CLIENT_ID_STRATEGY": "HASH",
                 "PYTHONUNBUFFERED": "1",
                 lifeline.ENV: str(os.getpid()),
+                faults.ENV: args.faults,
             }
         )
         if base_env.get("DEVSTACK_METER_FILE"):  # children run in ROOT: make it absolute
@@ -273,6 +282,9 @@ def main(argv: list[str] | None = None) -> int:
             except RuntimeError as exc:
                 raise RuntimeError(f"AWS emulator: {exc} (see {state / 'emulator.log'})") from exc
             log.info("AWS emulator on %s", endpoint)
+        if fault_setting.rates:
+            faults.switch(endpoint, fault_setting)  # also on an emulator that was there
+            log.warning("fault injection on: %s", fault_setting)
 
         from devstack.provision import aws_env
 

@@ -17,12 +17,13 @@ import argparse
 import collections
 import gc
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from devstack import lifeline, logs, patches
+from devstack import faults, lifeline, logs, patches
 from devstack.persist import Journal
 from devstack.s3post import S3PostPolicy
 
@@ -99,11 +100,15 @@ def _freeze_after_full(phase: str, info: dict[str, int]) -> None:
         gc.freeze()
 
 
-def make_app(journal: Journal | None = None) -> AtomicDynamoDB:
-    """moto's server WSGI app (every service) behind :class:`AtomicDynamoDB` and the S3
-    POST-policy check (``devstack/s3post.py``), with the moto patches of
-    ``devstack/patches.py`` applied to this process. With a ``journal``, its state is
-    restored first and every change is journaled (``devstack/persist.py``)."""
+def make_app(
+    journal: Journal | None = None, fault_setting: faults.Setting | None = None
+) -> faults.FaultInjector:
+    """moto's server WSGI app (every service) behind :class:`AtomicDynamoDB`, the S3
+    POST-policy check (``devstack/s3post.py``) and the fault switch
+    (``devstack/faults.py``; off unless ``fault_setting`` says otherwise), with the moto
+    patches of ``devstack/patches.py`` applied to this process. With a ``journal``, its
+    state is restored first and every change is journaled (``devstack/persist.py``); a
+    call refused by the fault switch never reaches it."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     patches.patch_transactions()
@@ -114,10 +119,16 @@ def make_app(journal: Journal | None = None) -> AtomicDynamoDB:
         restored = journal.restore(moto)
         log.info("restored %d calls from %s", restored.entries, journal.dir)
         moto = journal.wrap(moto)
-    return AtomicDynamoDB(S3PostPolicy(moto))
+    aws = AtomicDynamoDB(S3PostPolicy(moto))
+    return faults.FaultInjector(aws, fault_setting or faults.Setting())
 
 
-def make_server(host: str, port: int, journal: Journal | None = None) -> Any:
+def make_server(
+    host: str,
+    port: int,
+    journal: Journal | None = None,
+    fault_setting: faults.Setting | None = None,
+) -> Any:
     """The emulator's threaded werkzeug WSGI server on ``host:port`` (0: a free port), with
     ``TCP_NODELAY`` on each connection (werkzeug sends a response's head and body
     separately; with Nagle's algorithm the body would wait for a delayed ACK)."""
@@ -131,9 +142,8 @@ def make_server(host: str, port: int, journal: Journal | None = None) -> Any:
             super().setup()
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    return werkzeug_server(
-        host, port, make_app(journal), threaded=True, request_handler=NoDelayHandler
-    )
+    app = make_app(journal, fault_setting)
+    return werkzeug_server(host, port, app, threaded=True, request_handler=NoDelayHandler)
 
 
 class Emulator:
@@ -159,11 +169,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)
     parser.add_argument("--state-dir", help="keep the state here across restarts (persist.py)")
+    parser.add_argument(
+        "--faults",
+        default=os.environ.get(faults.ENV, ""),
+        help="fault injection, e.g. 'rate=0.05,seed=7' (devstack/faults.py)",
+    )
     args = parser.parse_args(argv)
     logs.configure()
     lifeline.exit_with_parent()
     journal = Journal(Path(args.state_dir)) if args.state_dir else None
-    server = make_server(args.host, args.port, journal)
+    server = make_server(args.host, args.port, journal, faults.parse(args.faults))
     steady_gc()
     try:
         server.serve_forever()

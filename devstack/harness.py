@@ -96,6 +96,29 @@ class Stack:
         ensure_user(self.endpoint, "us-east-1", self.pool_id, email, DEMO_PASSWORD, list(groups))
         return email, self.sign_in(email)
 
+    def faults(self, **setting: Any) -> dict[str, Any]:
+        """Switch fault injection now (``devstack/faults.py``): ``rate``, ``seed``,
+        ``kinds``, per-kind rates (``media=1.0``); ``faults()`` turns it off. Returns once
+        the gateway and the pump apply it too; the emulator's state (setting, faults
+        injected so far by kind)."""
+        from devstack import faults
+
+        state = faults.switch(self.endpoint, setting)
+        version = state["version"]
+
+        def followed() -> bool:
+            following = faults.state(self.endpoint)["following"].values()
+            return bool(following) and all(v == version for v in following)
+
+        wait_until(followed, "the stack's processes follow the fault setting", 10)
+        return state
+
+    def injected(self) -> dict[str, int]:
+        """The faults injected so far, by kind, in every process of the stack."""
+        from devstack import faults
+
+        return dict(faults.state(self.endpoint)["injected"])
+
     def call(self, method: str, path: str, token: str | None = None, **kw: Any) -> Any:
         headers = dict(kw.pop("headers", {}) or {})
         if token is not None:
@@ -157,10 +180,12 @@ def running(
     env: dict[str, str] | None = None,
     state_dir: Path | None = None,
     reset: bool = False,
+    faults: str = "",
 ) -> Iterator[Stack]:
     """Start the stack, yield it once HTTP and WebSocket answer, stop it (Ctrl-C order).
     ``env`` adds variables for the app's processes (e.g. short marketplace timers);
-    ``state_dir`` keeps the stack's state there (``reset``: start it clean)."""
+    ``state_dir`` keeps the stack's state there (``reset``: start it clean); ``faults``
+    switches fault injection on from the start (``"rate=0.05,seed=7"``)."""
     extra_env = dict(env or {})
     with tempfile.TemporaryDirectory(prefix="devstack-") as tmp:
         state = Path(state_dir) if state_dir is not None else Path(tmp)
@@ -168,6 +193,7 @@ def running(
         aws, http, ws = free_port(), free_port(), free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SUMMON_"))}
         env.pop("DEVSTACK_METER_FILE", None)
+        env.pop("DEVSTACK_FAULTS", None)
         env.update(extra_env)
         if meter_file is not None:
             env["DEVSTACK_METER_FILE"] = str(Path(meter_file).resolve())
@@ -191,6 +217,8 @@ def running(
                     "--state-dir",
                     str(state),
                     *(["--reset"] if reset else []),
+                    "--faults",
+                    faults,
                 ],
                 cwd=ROOT,
                 env=env,

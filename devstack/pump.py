@@ -548,9 +548,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     lifeline.exit_with_parent()
     os.environ.setdefault("AWS_REGION", args.region)
 
-    from devstack import meter
+    from devstack import faults, meter
     from devstack.appload import load_app
 
+    follower = faults.follow("pump")
+    if follower is not None:
+        faults.crash_media_handler(follower)  # before the app builds its clients
     pump = EventPump(
         meter.maybe_load(load_app, "pump"),
         endpoint_url=args.endpoint_url,

@@ -64,6 +64,9 @@ connection duration        2 h              closed with 1001
 ``@connections`` POST body 128 KiB          413 ``PayloadTooLargeException``
 ========================== ================ ===========================================
 
+Faults (``devstack/faults.py``, off unless switched on): a ``POST`` may answer ``500``
+``InternalServerErrorException``, or drop the socket and answer ``410``.
+
 Not emulated: IAM policies on ``@connections`` (any valid signature may call), throttling
 (``LimitExceeded``), new-connection rate quotas, permessage-deflate (API Gateway doesn't
 negotiate it either),
@@ -110,7 +113,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from devstack import events, lifeline, logs, sigv4
+from devstack import events, faults, lifeline, logs, sigv4
 
 LOG = logging.getLogger("devstack.ws_gateway")
 
@@ -281,8 +284,11 @@ class WebSocketGateway:
         max_workers: int = 32,
         handler_timeout_s: float = HANDLER_TIMEOUT_S,
         credentials: Mapping[str, str] | None = None,
+        fault_switch: faults.Follower | None = None,
     ) -> None:
         self.app = app
+        self.faults = fault_switch
+        """Injected ``connections`` faults (``devstack/faults.py``); None: never."""
         self.credentials = (
             dict(credentials) if credentials is not None else sigv4.known_credentials()
         )
@@ -545,6 +551,8 @@ class WebSocketGateway:
                 "PayloadTooLargeException",
                 f"Message too long. Max allowed size is {self.max_post_bytes} bytes.",
             )
+        if self.faults is not None and self.faults.roll("connections"):
+            return await self._fail_post(live)
         data = connection.http_body
         try:
             frame: str | bytes = data.decode("utf-8")
@@ -555,6 +563,16 @@ class WebSocketGateway:
         except ConnectionClosed:
             return _aws_error(410, "GoneException", "Gone")
         return _http_response(200)
+
+    async def _fail_post(self, live: _Live) -> Response:
+        """An injected ``connections`` fault: a 500 (the socket stays), or the socket
+        dropped as a lost network drops it and the 410 a post to it then gets."""
+        assert self.faults is not None
+        if self.faults.dice.pick("connections", ["error", "gone"]) == "error":
+            return _aws_error(500, "InternalServerErrorException", "Internal server error")
+        live.closing = True
+        self._spawn(live.ws.close(1001, "Going away"))
+        return _aws_error(410, "GoneException", "Gone")
 
     # ------------------------------------------------------------------ sockets
 
@@ -678,6 +696,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.stage,
         idle_timeout_s=args.idle_timeout,
         max_connection_s=args.max_connection,
+        fault_switch=faults.follow("ws"),
     )
     steady_gc()  # no long GC pause in the middle of a frame's round trip
     stop = threading.Event()

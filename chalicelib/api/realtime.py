@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from chalice.app import Blueprint, Response, WebsocketEvent
 from pydantic import ValidationError
 
-from chalicelib import auth, lazy, strictjson
+from chalicelib import auth, errors, lazy, strictjson
 from chalicelib.errors import DomainError, Forbidden, Invalid, TooFrequent, Unauthenticated
 from chalicelib.schemas.common import Page, PageQuery
 from chalicelib.schemas.realtime import (
@@ -119,18 +119,23 @@ def ws_message(event: WebsocketEvent) -> None:
         reply = _handle_frame(event.connection_id, payload, event.body)
     except DomainError as exc:
         reply = live.frame("error", _error(exc, action, ref))
-    except Exception:
-        log.exception("frame %s on %s failed", action, event.connection_id)
-        reply = live.frame(
-            "error",
-            ErrorData(
-                status=500,
-                title="Internal Server Error",
-                detail="Something went wrong on our side; the frame may be retried.",
-                action=action,
-                ref=ref,
-            ),
-        )
+    except Exception as exc:
+        busy = errors.busy(exc)  # a dependency still failing after the SDK's retries
+        if busy is not None:
+            log.warning("frame %s on %s: %r", action, event.connection_id, exc)
+            reply = live.frame("error", _error(busy, action, ref))
+        else:
+            log.exception("frame %s on %s failed", action, event.connection_id)
+            reply = live.frame(
+                "error",
+                ErrorData(
+                    status=500,
+                    title="Internal Server Error",
+                    detail="Something went wrong on our side; the frame may be retried.",
+                    action=action,
+                    ref=ref,
+                ),
+            )
     if reply is not None:
         live.send_to_connection(event.connection_id, endpoint, reply)
 
@@ -148,8 +153,7 @@ def _error(exc: DomainError, action: str | None, ref: str | None) -> ErrorData:
     data = ErrorData(status=exc.status, title=exc.title, detail=exc.detail, action=action, ref=ref)
     if exc.errors:
         data.errors = [FieldError.model_validate(e) for e in exc.errors]
-    if isinstance(exc, TooFrequent):
-        data.retry_after = exc.retry_after
+    data.retry_after = getattr(exc, "retry_after", None)  # TooFrequent (429), Busy (503)
     return data
 
 
