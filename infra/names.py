@@ -66,6 +66,14 @@ class Names:
         return f"{self.media_queue}-dlq"
 
     @property
+    def fanout_queue(self) -> str:
+        return self._defaults[app_config.FANOUT_QUEUE]
+
+    @property
+    def fanout_dlq(self) -> str:
+        return f"{self.fanout_queue}-dlq"
+
+    @property
     def announcements_topic(self) -> str:
         return self._defaults[app_config.ANNOUNCEMENTS_TOPIC]
 

@@ -76,7 +76,7 @@ def announcements_topic(event: SNSEvent) -> None:
 
 
 @bp.on_sqs_message(
-    queue=config.import_time(config.FANOUT_QUEUE), batch_size=1, maximum_concurrency=10
+    queue=config.import_time(config.FANOUT_QUEUE), batch_size=1, maximum_concurrency=5
 )
 def announcement_pages(event: SQSEvent) -> None:
     """One page of an announcement's fan-out per invocation: its audience's sockets live,

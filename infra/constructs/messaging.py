@@ -1,6 +1,8 @@
 """SQS and SNS: the media-events queue (S3 object-created -> SQS -> the app's
 ``@app.on_sqs_message`` handler) with its dead-letter queue, the announcements topic (the
-app's ``@app.on_sns_message`` handler subscribes to it) and the mobile-push platform
+app's ``@app.on_sns_message`` handler subscribes to it), the announcements' fan-out queue
+(one message per page of a shard; the topic's handler and the consumer itself send to it,
+the consumer reads it) with its dead-letter queue, and the mobile-push platform
 applications.
 
 CloudFormation has no resource for SNS platform applications, so each is a custom resource
@@ -52,6 +54,10 @@ PLATFORMS: dict[str, tuple[str, tuple[str, ...], str]] = {
 # Visibility must outlast the consumer's timeout (AWS recommends six times it).
 MEDIA_QUEUE_VISIBILITY = Duration.minutes(6)
 MEDIA_MAX_RECEIVES = 5
+# A fan-out page runs within the app's 30 s timeout; a failed one comes back after this
+# (longer than the page's claim lease, services/announcements.LEASE_S) up to 5 times.
+FANOUT_QUEUE_VISIBILITY = Duration.minutes(3)
+FANOUT_MAX_RECEIVES = 5
 PROVIDER_DIR = Path(__file__).resolve().parent.parent / "functions" / "push_platform"
 
 
@@ -73,28 +79,14 @@ class Messaging(Construct):
         self._push_secret_version = push_secret_version
         self._log_retention = log_retention
         self._push_provider: lambda_.Function | None = None
-        self.media_dlq = sqs.Queue(
-            self,
-            "MediaEventsDlq",
-            queue_name=names.media_dlq,
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            retention_period=Duration.days(14),
-            enforce_ssl=True,
-        )
-        self.media_queue = sqs.Queue(
-            self,
+        self.media_dlq, self.media_queue = self._queue_with_dlq(
             "MediaEvents",
-            queue_name=names.media_queue,
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            data_key_reuse=Duration.hours(1),
-            visibility_timeout=MEDIA_QUEUE_VISIBILITY,
-            retention_period=Duration.days(4),
-            enforce_ssl=True,
-            dead_letter_queue=sqs.DeadLetterQueue(
-                queue=self.media_dlq, max_receive_count=MEDIA_MAX_RECEIVES
-            ),
+            name=names.media_queue,
+            dlq_name=names.media_dlq,
+            key=key,
+            visibility=MEDIA_QUEUE_VISIBILITY,
+            max_receives=MEDIA_MAX_RECEIVES,
+            retention=Duration.days(4),
         )
         media_bucket_arn = names.bucket_arn("media")
         self.media_queue.add_to_resource_policy(
@@ -113,6 +105,16 @@ class Messaging(Construct):
         policy = self.media_queue.node.find_child("Policy").node.default_child
         assert isinstance(policy, sqs.CfnQueuePolicy)
         self.media_queue_policy = policy
+
+        self.fanout_dlq, self.fanout_queue = self._queue_with_dlq(
+            "Fanout",
+            name=names.fanout_queue,
+            dlq_name=names.fanout_dlq,
+            key=key,
+            visibility=FANOUT_QUEUE_VISIBILITY,
+            max_receives=FANOUT_MAX_RECEIVES,
+            retention=Duration.days(1),  # an announcement a day late is not worth sending
+        )
 
         self.announcements = sns.Topic(
             self,
@@ -134,6 +136,41 @@ class Messaging(Construct):
             self.platform_application_arns[platform] = self._platform_application(
                 names, key, platform, secret_name
             )
+
+    def _queue_with_dlq(
+        self,
+        id_: str,
+        *,
+        name: str,
+        dlq_name: str,
+        key: kms.IKey,
+        visibility: Duration,
+        max_receives: int,
+        retention: Duration,
+    ) -> tuple[sqs.Queue, sqs.Queue]:
+        """A KMS-encrypted, TLS-only queue and its dead-letter queue (kept 14 days)."""
+        dlq = sqs.Queue(
+            self,
+            f"{id_}Dlq",
+            queue_name=dlq_name,
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            retention_period=Duration.days(14),
+            enforce_ssl=True,
+        )
+        queue = sqs.Queue(
+            self,
+            id_,
+            queue_name=name,
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            data_key_reuse=Duration.hours(1),
+            visibility_timeout=visibility,
+            retention_period=retention,
+            enforce_ssl=True,
+            dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=max_receives),
+        )
+        return dlq, queue
 
     @property
     def push_env(self) -> dict[str, str]:

@@ -49,12 +49,13 @@ def test_the_authorizer_uses_the_pool_this_stack_creates(full: Synth) -> None:
 def test_resource_names_reach_every_function(full: Synth) -> None:
     stack = full.primary
     functions = _resources(full.primary_t.to_json(), "AWS::Serverless::Function")
-    assert len(functions) == 7
+    assert len(functions) == 8
     expected = {
         config.STAGE: "prod",
         config.TABLE: stack.resolve(stack.data.main.name),
         config.IDEMPOTENCY_TABLE: stack.resolve(stack.data.idempotency.name),
         config.MEDIA_QUEUE: "summon-prod-media-events",
+        config.FANOUT_QUEUE: "summon-prod-fanout",
         config.ANNOUNCEMENTS_TOPIC: "summon-prod-announcements",
         config.USER_POOL_ID: stack.resolve(stack.identity.user_pool.user_pool_id),
         config.USER_POOL_CLIENT_ID: stack.resolve(stack.identity.client.user_pool_client_id),
