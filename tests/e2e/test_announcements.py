@@ -16,15 +16,6 @@ from tests.e2e.test_push_live import _frames_until
 pytestmark = pytest.mark.e2e
 
 
-def _pump_ready(stack) -> bool:
-    """The pump subscribed to the topic and polls the fan-out queue (it sets its sources up
-    after the stack answers: a message published before is not delivered)."""
-    log = stack.log.read_text()
-    return all(
-        f"handler {name} reads" in log for name in ("announcements_topic", "announcement_pages")
-    )
-
-
 def _fanout_drained(stack) -> bool:
     """No page waiting on the fan-out queue and none in flight (the pump deletes a page's
     message once its invocation returned)."""
@@ -52,7 +43,6 @@ def _announcements(ws, timeout: float) -> list[dict[str, Any]]:
 def test_an_announcement_to_providers_reaches_a_providers_socket_and_not_a_customers(stack):
     from websockets.sync.client import connect
 
-    wait_until(lambda: _pump_ready(stack), "the event pump")
     _, staff = stack.new_account("operators")
     _, provider = stack.new_account("providers")
     _, customer = stack.new_account("customers")
