@@ -16,6 +16,7 @@ MODULES = (
     "bench.chat_latency",
     "bench.cost_per_job",
     "bench.capacity",
+    "bench.fanout",
 )
 
 
