@@ -62,16 +62,8 @@ class Names:
         return self._defaults[app_config.MEDIA_QUEUE]
 
     @property
-    def media_dlq(self) -> str:
-        return f"{self.media_queue}-dlq"
-
-    @property
     def fanout_queue(self) -> str:
         return self._defaults[app_config.FANOUT_QUEUE]
-
-    @property
-    def fanout_dlq(self) -> str:
-        return f"{self.fanout_queue}-dlq"
 
     @property
     def announcements_topic(self) -> str:

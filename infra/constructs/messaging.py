@@ -82,7 +82,6 @@ class Messaging(Construct):
         self.media_dlq, self.media_queue = self._queue_with_dlq(
             "MediaEvents",
             name=names.media_queue,
-            dlq_name=names.media_dlq,
             key=key,
             visibility=MEDIA_QUEUE_VISIBILITY,
             max_receives=MEDIA_MAX_RECEIVES,
@@ -109,7 +108,6 @@ class Messaging(Construct):
         self.fanout_dlq, self.fanout_queue = self._queue_with_dlq(
             "Fanout",
             name=names.fanout_queue,
-            dlq_name=names.fanout_dlq,
             key=key,
             visibility=FANOUT_QUEUE_VISIBILITY,
             max_receives=FANOUT_MAX_RECEIVES,
@@ -142,17 +140,17 @@ class Messaging(Construct):
         id_: str,
         *,
         name: str,
-        dlq_name: str,
         key: kms.IKey,
         visibility: Duration,
         max_receives: int,
         retention: Duration,
     ) -> tuple[sqs.Queue, sqs.Queue]:
-        """A KMS-encrypted, TLS-only queue and its dead-letter queue (kept 14 days)."""
+        """A KMS-encrypted, TLS-only queue and its dead-letter queue ``<name>-dlq`` (kept 14
+        days)."""
         dlq = sqs.Queue(
             self,
             f"{id_}Dlq",
-            queue_name=dlq_name,
+            queue_name=f"{name}-dlq",
             encryption=sqs.QueueEncryption.KMS,
             encryption_master_key=key,
             retention_period=Duration.days(14),

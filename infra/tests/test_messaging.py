@@ -1,4 +1,5 @@
-"""SQS media events with a DLQ, the announcements topic, SNS platform applications."""
+"""SQS media events and announcement pages with their DLQs, the announcements topic, SNS
+platform applications."""
 
 from __future__ import annotations
 
@@ -12,20 +13,33 @@ from infra.tests.conftest import Synth
 pytestmark = pytest.mark.cdk
 
 
-def test_media_queue_has_a_dead_letter_queue_and_kms(full: Synth) -> None:
+@pytest.mark.parametrize(
+    ("queue", "visibility", "dlq"),
+    [("media-events", 360, "media_dlq"), ("fanout", 180, "fanout_dlq")],
+)
+def test_queues_have_a_dead_letter_queue_and_kms(
+    full: Synth, queue: str, visibility: int, dlq: str
+) -> None:
     stack = full.primary
+    for name in (f"summon-prod-{queue}", f"summon-prod-{queue}-dlq"):
+        full.primary_t.has_resource_properties(
+            "AWS::SQS::Queue",
+            {"QueueName": name, "KmsMasterKeyId": stack.resolve(stack.keys.ops.key_arn)},
+        )
     full.primary_t.has_resource_properties(
         "AWS::SQS::Queue",
         {
-            "QueueName": "summon-prod-media-events",
-            "KmsMasterKeyId": stack.resolve(stack.keys.ops.key_arn),
-            "VisibilityTimeout": 360,
+            "QueueName": f"summon-prod-{queue}",
+            "VisibilityTimeout": visibility,
             "RedrivePolicy": {
-                "deadLetterTargetArn": stack.resolve(stack.messaging.media_dlq.queue_arn),
+                "deadLetterTargetArn": stack.resolve(getattr(stack.messaging, dlq).queue_arn),
                 "maxReceiveCount": 5,
             },
         },
     )
+
+
+def test_the_bucket_may_send_to_the_media_queue(full: Synth) -> None:
     full.primary_t.has_resource_properties(
         "AWS::SQS::QueuePolicy",
         {
@@ -134,26 +148,6 @@ def test_no_custom_resource_property_holds_a_dynamic_reference(full: Synth) -> N
 
 def test_push_is_off_unless_configured(minimal: Synth) -> None:
     minimal.primary_t.resource_count_is("Custom::SnsPlatformApplication", 0)
-
-
-def test_the_fanout_queue_has_a_dead_letter_queue_and_kms(full: Synth) -> None:
-    stack = full.primary
-    full.primary_t.has_resource_properties(
-        "AWS::SQS::Queue",
-        {
-            "QueueName": "summon-prod-fanout",
-            "KmsMasterKeyId": stack.resolve(stack.keys.ops.key_arn),
-            "VisibilityTimeout": 180,
-            "RedrivePolicy": {
-                "deadLetterTargetArn": stack.resolve(stack.messaging.fanout_dlq.queue_arn),
-                "maxReceiveCount": 5,
-            },
-        },
-    )
-    full.primary_t.has_resource_properties(
-        "AWS::SQS::Queue",
-        {"QueueName": "summon-prod-fanout-dlq", "KmsMasterKeyId": Match.any_value()},
-    )
 
 
 def _role_statements(full: Synth, logical_id: str) -> list[dict[str, object]]:
