@@ -33,7 +33,7 @@ def test_ten_times_the_users_is_ten_times_the_pages_not_bigger_invocations():
     assert large.calls / large.pages == pytest.approx(small.calls / small.pages, rel=0.05)
 
 
-def test_a_full_page_is_fitted_from_pages_of_any_size():
+def test_a_full_page_adds_the_sends_a_measured_page_lacked():
     pages = [Page("push", 5, 100.0 + 15.0 * n, n) for n in (10, 40, 70)]
-    assert full_page_ms(pages) == pytest.approx(100.0 + 15.0 * 100)
-    assert full_page_ms([Page("live", 4, 80.0, 3)]) == 80.0
+    assert full_page_ms(pages, send_ms=15.0) == pytest.approx(100.0 + 15.0 * 100)
+    assert full_page_ms([Page("live", 4, 80.0, 100)], send_ms=15.0) == 80.0
