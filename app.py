@@ -44,8 +44,7 @@ ws_message = app.on_ws_message()(realtime.ws_message)
 ws_disconnect = app.on_ws_disconnect()(realtime.ws_disconnect)
 
 # Event sinks (chalicelib/services/events.py): feed, live delivery, push for whoever has no
-# live socket; announcements reach live sockets through live.broadcast. Each imports its
-# capability on its first event.
+# live socket. Each imports its capability on its first event.
 runtime.compose(
     sinks=[
         ("feed", lazy.function("chalicelib.services.notifications", "record")),
@@ -58,5 +57,4 @@ runtime.compose(
             lazy.function("chalicelib.services.push", "keys_to_prefetch"),
         )
     ],
-    live_broadcast=lazy.function("chalicelib.services.live", "broadcast"),
 )

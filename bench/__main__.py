@@ -17,6 +17,7 @@ MODULES = (
     "bench.cost_per_job",
     "bench.capacity",
     "bench.newcomer",
+    "bench.fanout",
 )
 
 

@@ -31,6 +31,9 @@ MEDIA_QUEUE = "SUMMON_MEDIA_QUEUE"
 EXPORTS_QUEUE = "SUMMON_EXPORTS_QUEUE"
 """The queue of data exports to build (``POST /me/exports`` → the exports handler)."""
 ANNOUNCEMENTS_TOPIC = "SUMMON_ANNOUNCEMENTS_TOPIC"
+FANOUT_QUEUE = "SUMMON_FANOUT_QUEUE"
+"""The queue of announcement pages (``services/announcements.py``): one message per page of
+one shard of the connection or device index."""
 PUSH_APNS_ARN = "SUMMON_PUSH_APNS_ARN"
 PUSH_APNS_SANDBOX_ARN = "SUMMON_PUSH_APNS_SANDBOX_ARN"
 PUSH_FCM_ARN = "SUMMON_PUSH_FCM_ARN"
@@ -78,6 +81,7 @@ def default_names(stage: str) -> dict[str, str]:
         MEDIA_QUEUE: f"{p}-media-events",
         EXPORTS_QUEUE: f"{p}-exports",
         ANNOUNCEMENTS_TOPIC: f"{p}-announcements",
+        FANOUT_QUEUE: f"{p}-fanout",
     }
 
 
@@ -107,6 +111,7 @@ class Settings:
     analytics_bucket: str
     media_queue: str
     announcements_topic: str
+    fanout_queue: str
     push_apns_arn: str
     push_apns_sandbox_arn: str
     push_fcm_arn: str
@@ -147,6 +152,7 @@ def load() -> Settings:
         analytics_bucket=env.get(ANALYTICS_BUCKET) or names[ANALYTICS_BUCKET],
         media_queue=env.get(MEDIA_QUEUE) or names[MEDIA_QUEUE],
         announcements_topic=env.get(ANNOUNCEMENTS_TOPIC) or names[ANNOUNCEMENTS_TOPIC],
+        fanout_queue=env.get(FANOUT_QUEUE) or names[FANOUT_QUEUE],
         push_apns_arn=env.get(PUSH_APNS_ARN, ""),
         push_apns_sandbox_arn=env.get(PUSH_APNS_SANDBOX_ARN, ""),
         push_fcm_arn=env.get(PUSH_FCM_ARN, ""),

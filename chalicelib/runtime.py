@@ -1,9 +1,9 @@
 """The composition point: everything a container builds once and keeps between invocations.
 
 One :class:`Runtime` per container, built on first use by :func:`get`: the settings read
-from the environment, the event wiring app.py composes (sinks, offline handlers, the live
-broadcast), the per-container caches (conversation participants, connection owners, the
-category catalog), and whatever an adapter builds once through :meth:`Runtime.memo` (the
+from the environment, the event wiring app.py composes (sinks, offline handlers), the
+per-container caches (conversation participants, connection owners, the category catalog),
+and whatever an adapter builds once through :meth:`Runtime.memo` (the
 S3 and SNS clients, the WebSocket sender, the PynamoDB table connections, the idempotency
 store, the token verifier, the OpenAPI document, the market settings). :func:`reset`
 forgets all of it but the composition, so the next use reads the environment again: tests
@@ -39,9 +39,6 @@ T = TypeVar("T")
 K = TypeVar("K")
 V = TypeVar("V")
 
-LiveBroadcast = Callable[[dict[str, Any]], set[str]]
-"""One frame to every live socket; the users it reached (the announcements' live path)."""
-
 CACHED_IDS = 10_000
 """Entries a per-container id cache keeps before it forgets its oldest."""
 
@@ -62,11 +59,10 @@ class Bounded(dict[K, V]):
 
 @dataclass(frozen=True)
 class Composition:
-    """What app.py wires: the event sinks, the offline handlers and the live broadcast."""
+    """What app.py wires: the event sinks and the offline handlers."""
 
     sinks: tuple[tuple[str, Sink], ...] = ()
     offline: tuple[tuple[str, OfflineHandler, KeysFor | None], ...] = ()
-    live_broadcast: LiveBroadcast | None = None
 
 
 @dataclass
@@ -79,8 +75,6 @@ class Runtime:
     """The event sinks, in order (``services/events.py``)."""
     offline: list[tuple[str, OfflineHandler, KeysFor | None]] = field(default_factory=list)
     """What happens to events for users with no live socket (``services/events.py``)."""
-    live_broadcast: LiveBroadcast | None = None
-    """``services/live.broadcast`` once app.py wired it (``services/announcements.py``)."""
     participants: Bounded[str, tuple[str, ...]] = field(default_factory=Bounded)
     """Conversation id → its participants, which never change (``services/chat.py``)."""
     open_conversations: Bounded[str, bool] = field(default_factory=Bounded)
@@ -123,7 +117,6 @@ def _build() -> Runtime:
                 settings=config.load(),
                 sinks=list(wired.sinks),
                 offline=list(wired.offline),
-                live_broadcast=wired.live_broadcast,
             )
         return _current
 
@@ -137,24 +130,19 @@ def compose(
     *,
     sinks: Iterable[tuple[str, Sink]] = (),
     offline: Iterable[tuple[str, OfflineHandler, KeysFor | None]] = (),
-    live_broadcast: LiveBroadcast | None = None,
 ) -> None:
-    """Wire the event sinks, offline handlers and live broadcast (app.py, once at import).
+    """Wire the event sinks and offline handlers (app.py, once at import).
     The composition outlives :func:`reset`; the current runtime takes it at once."""
     global _composition
-    _composition = Composition(tuple(sinks), tuple(offline), live_broadcast)
+    _composition = Composition(tuple(sinks), tuple(offline))
     with _lock:
         if _current is not None:
-            use(
-                sinks=list(_composition.sinks),
-                offline=list(_composition.offline),
-                live_broadcast=live_broadcast,
-            )
+            use(sinks=list(_composition.sinks), offline=list(_composition.offline))
 
 
 def use(**overrides: Any) -> Runtime:
     """Replace parts of the current runtime until the next :func:`reset` (tests): a field
-    by its name (``settings``, ``sinks``, ``offline``, ``live_broadcast``, ...), anything
+    by its name (``settings``, ``sinks``, ``offline``, ...), anything
     else as what :meth:`Runtime.memo` answers for that name (``sender``, ``s3``, ...)."""
     rt = get()
     names = {f.name for f in fields(rt) if not f.name.startswith("_")}

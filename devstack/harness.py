@@ -182,7 +182,8 @@ def running(
     reset: bool = False,
     faults: str = "",
 ) -> Iterator[Stack]:
-    """Start the stack, yield it once HTTP and WebSocket answer, stop it (Ctrl-C order).
+    """Start the stack, yield it once HTTP and WebSocket answer and the event pump reads
+    every source, stop it (Ctrl-C order).
     ``env`` adds variables for the app's processes (e.g. short marketplace timers);
     ``state_dir`` keeps the stack's state there (``reset``: start it clean); ``faults``
     switches fault injection on from the start (``"rate=0.05,seed=7"``)."""
@@ -247,7 +248,7 @@ def _wait(proc: subprocess.Popen[bytes], state: Path, base: str, ws: int, log: P
     while True:
         if proc.poll() is not None:
             raise RuntimeError("devstack exited:\n" + log.read_text()[-4000:])
-        if (state / "env").exists() and _port_open(ws):
+        if (state / "env").exists() and _port_open(ws) and _pump_ready(log.read_text()):
             try:
                 with urllib.request.urlopen(base + "/health", timeout=2):
                     return
@@ -256,6 +257,21 @@ def _wait(proc: subprocess.Popen[bytes], state: Path, base: str, ws: int, log: P
         if time.monotonic() > deadline:
             raise RuntimeError("devstack did not start:\n" + log.read_text()[-4000:])
         time.sleep(0.2)
+
+
+def _pump_ready(log: str) -> bool:
+    """The event pump has set up every queue-backed source it announced (``event pump on
+    <url>: sqs:a, sns:b, ...``, then ``<kind> handler <name> reads <queue>`` per source): an
+    SNS message published before its subscription exists is never delivered."""
+    started = next((line for line in log.splitlines() if "event pump on " in line), None)
+    if started is None:
+        return False
+    sources = [s.split(":", 1) for s in started.split(": ", 1)[-1].split(", ")]
+    return all(
+        f"{kind} handler {name} reads" in log
+        for kind, name in (s for s in sources if len(s) == 2)
+        if kind in ("sqs", "sns", "s3")
+    )
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:

@@ -77,37 +77,36 @@ def tables(endpoint: str | None, region: str) -> None:
             )
 
 
+FANOUT_VISIBILITY_S = 60
+"""The fan-out queue's visibility timeout: a failed announcement page comes back after it
+(longer than ``services/announcements.LEASE_S``, so its claim has expired by then)."""
+
+
+def _queue_with_dlq(sqs: Any, name: str, *, visibility_s: int, max_receives: int = 5) -> str:
+    """A queue whose messages go to ``<name>-dlq`` after ``max_receives`` receives (both
+    created idempotently); its URL."""
+    dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives}
+    url: str = sqs.create_queue(
+        QueueName=name,
+        Attributes={"VisibilityTimeout": str(visibility_s), "RedrivePolicy": json.dumps(redrive)},
+    )["QueueUrl"]
+    return url
+
+
 def queues_topics_buckets(endpoint: str, region: str, names: dict[str, str]) -> dict[str, str]:
     sqs = _client("sqs", endpoint, region)
     sns = _client("sns", endpoint, region)
     s3 = _client("s3", endpoint, region)
-    dlq_url = sqs.create_queue(QueueName=names[config.MEDIA_QUEUE] + "-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    queue_url = sqs.create_queue(
-        QueueName=names[config.MEDIA_QUEUE],
-        Attributes={
-            "VisibilityTimeout": "60",
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5}),
-        },
-    )["QueueUrl"]
+    queue_url = _queue_with_dlq(sqs, names[config.MEDIA_QUEUE], visibility_s=60)
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
         "Attributes"
     ]["QueueArn"]
-    exports_dlq = sqs.create_queue(QueueName=names[config.EXPORTS_QUEUE] + "-dlq")["QueueUrl"]
-    exports_dlq_arn = sqs.get_queue_attributes(QueueUrl=exports_dlq, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    sqs.create_queue(
-        QueueName=names[config.EXPORTS_QUEUE],
-        Attributes={
-            "VisibilityTimeout": "120",
-            "RedrivePolicy": json.dumps(
-                {"deadLetterTargetArn": exports_dlq_arn, "maxReceiveCount": 3}
-            ),
-        },
-    )
+    _queue_with_dlq(sqs, names[config.EXPORTS_QUEUE], visibility_s=120, max_receives=3)
+    _queue_with_dlq(sqs, names[config.FANOUT_QUEUE], visibility_s=FANOUT_VISIBILITY_S)
     topic_arn = sns.create_topic(Name=names[config.ANNOUNCEMENTS_TOPIC])["TopicArn"]
     for key in (config.MEDIA_BUCKET, config.STATIC_BUCKET, config.ANALYTICS_BUCKET):
         try:
@@ -177,6 +176,7 @@ def queues_topics_buckets(endpoint: str, region: str, names: dict[str, str]) -> 
     return {
         config.MEDIA_QUEUE: names[config.MEDIA_QUEUE],
         config.EXPORTS_QUEUE: names[config.EXPORTS_QUEUE],
+        config.FANOUT_QUEUE: names[config.FANOUT_QUEUE],
         config.ANNOUNCEMENTS_TOPIC: names[config.ANNOUNCEMENTS_TOPIC],
         config.ANNOUNCEMENTS_TOPIC_ARN: topic_arn,
         **platform,

@@ -62,8 +62,8 @@ class Names:
         return self._defaults[app_config.MEDIA_QUEUE]
 
     @property
-    def media_dlq(self) -> str:
-        return f"{self.media_queue}-dlq"
+    def fanout_queue(self) -> str:
+        return self._defaults[app_config.FANOUT_QUEUE]
 
     @property
     def exports_queue(self) -> str:

@@ -148,9 +148,9 @@ class LambdaSettings:
     # new accounts often have a concurrency quota of 10, where any reservation is refused,
     # and a reservation is also a hard cap (throttles). Unset kinds share the account pool.
     reserved_concurrency: dict[str, int] = field(default_factory=dict)
-    # The SQS event source mapping's maximum concurrency (2..1000): limits the media
-    # consumer without reserving (messages wait in the queue instead of being throttled
-    # into the dead-letter queue).
+    # The SQS event source mappings' maximum concurrency (2..1000): limits each consumer
+    # (media events, announcement pages) without reserving (messages wait in the queue
+    # instead of being throttled into the dead-letter queue).
     sqs_max_concurrency: int = 5
 
 

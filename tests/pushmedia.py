@@ -12,14 +12,20 @@ REGION = "us-east-1"
 
 
 def provision(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """Media bucket (S3 → SQS notifications), media queue, announcements topic and the
-    three SNS platform applications, as devstack provisions them; the app's env set."""
+    """Media bucket (S3 → SQS notifications), media queue, announcements topic, fan-out
+    queue and the three SNS platform applications, as devstack provisions them; the app's
+    env set."""
     from chalicelib import config, runtime
     from devstack import provision as prov
 
     names = config.default_names("test")
     env = prov.queues_topics_buckets(None, REGION, names)  # type: ignore[arg-type]
-    for key in (config.PUSH_APNS_ARN, config.PUSH_APNS_SANDBOX_ARN, config.PUSH_FCM_ARN):
+    for key in (
+        config.PUSH_APNS_ARN,
+        config.PUSH_APNS_SANDBOX_ARN,
+        config.PUSH_FCM_ARN,
+        config.FANOUT_QUEUE,
+    ):
         monkeypatch.setenv(key, env[key])
     runtime.use(settings=config.load())  # now: chalice's test client sets SUMMON_STAGE=dev per call
     return {**names, **env}

@@ -1,10 +1,13 @@
-"""Routes and handlers of the push capability: devices, and the announcements topic."""
+"""Routes and handlers of the push capability: devices, the announcements topic and its
+fan-out queue."""
 
 from __future__ import annotations
 
+import json
+import logging
 from typing import TYPE_CHECKING
 
-from chalice.app import Blueprint, SNSEvent
+from chalice.app import Blueprint, SNSEvent, SQSEvent
 
 from chalicelib import config, lazy
 from chalicelib.schemas.common import Page
@@ -19,6 +22,7 @@ else:  # imported on first use: a cold start of another capability skips them (l
     svc = lazy.module("chalicelib.services.devices")
 
 bp = Blueprint(__name__)
+log = logging.getLogger("summon.announcements")
 
 
 @route(
@@ -66,6 +70,22 @@ def delete_device(call: Call) -> Reply:
 
 @bp.on_sns_message(topic=config.import_time(config.ANNOUNCEMENTS_TOPIC))
 def announcements_topic(event: SNSEvent) -> None:
-    """Every connected user live, the rest by push (services/announcements.py)."""
+    """Queue the announcement's fan-out, one message per shard (services/announcements.py)."""
     message_id = str(event.to_dict()["Records"][0]["Sns"]["MessageId"])
-    announcements.broadcast(message_id, event.subject, event.message)
+    announcements.start(message_id, event.subject, event.message)
+
+
+@bp.on_sqs_message(
+    queue=config.import_time(config.FANOUT_QUEUE), batch_size=1, maximum_concurrency=5
+)
+def announcement_pages(event: SQSEvent) -> None:
+    """One page of an announcement's fan-out per invocation: its audience's sockets live,
+    the rest by push (services/announcements.py). A message that is not a page is logged
+    and dropped; a failure raises, so SQS redelivers that page (then dead-letters it)."""
+    for record in event:
+        try:
+            page = announcements.Page.of(json.loads(record.body))
+        except (ValueError, TypeError, KeyError, RecursionError):
+            log.error("fan-out queue: not a page: %.200s", record.body)
+            continue
+        announcements.deliver_page(page)

@@ -1,5 +1,5 @@
 """Live delivery: frames to every live socket of a user, the ``live`` event sink, the
-offline fallback, broadcasts (announcements), and live job location.
+offline fallback, pages of broadcasts (announcements), and live job location.
 
 :func:`deliver` is registered in ``app.py`` as the ``live`` sink of the events port: every
 domain event (``offer.new``, ``job.updated``, ``chat.message`` ...) reaches every live
@@ -46,7 +46,6 @@ EPHEMERAL = frozenset({"chat.typing", "chat.read", "presence", "job.location"})
 ACTOR_FIELDS = ("sender_id", "actor_id")
 """Fields of ``Event.data`` naming the user who caused the event (no push to them)."""
 
-_BATCH = 100
 
 GONE_GRACE_S = 10.0
 """A socket is recorded during its ``$connect``, before API Gateway lets anyone send to it:
@@ -185,22 +184,16 @@ def deliver(batch: Sequence[events.Event]) -> None:
     events.deliver_offline_many(offline, prefetched)
 
 
-def broadcast(payload: dict[str, Any]) -> set[str]:
-    """One frame to every live socket of every user (announcements); the users reached.
-    16 Queries (the connection index shards, paginated) + the sends in parallel."""
+def send_to_sockets(sockets: Sequence[store.Socket], payload: dict[str, Any]) -> set[str]:
+    """One frame to these sockets in parallel (a page of a broadcast: announcements); the
+    users reached. Expired sockets and those that answer Gone are forgotten (1 UpdateItem per
+    user + 1 DeleteItem per socket); no other DynamoDB call."""
     now = time.time()
-    live: list[store.Socket] = []
-    dead: list[store.Socket] = []
-    for sock in store.all_sockets():
-        (live if sock.alive(now) else dead).append(sock)
-    reached: set[str] = set()
-    step = _BATCH * 10
-    for start in range(0, len(live), step):
-        got, gone = _send_sockets(live[start : start + step], payload)
-        reached |= got
-        dead += gone
-    if dead:
-        _forget(dead)
+    live = [s for s in sockets if s.alive(now)]
+    dead = [s for s in sockets if not s.alive(now)]
+    reached, gone = _send_sockets(live, payload)
+    if gone or dead:
+        _forget([*gone, *dead])
     return reached
 
 

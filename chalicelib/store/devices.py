@@ -5,10 +5,11 @@
 | a user's devices                       | pk=USER#<uid>, sk begins_with DEVICE#        | table |
 | one device of a user                   | pk=USER#<uid>, sk=DEVICE#<id>                | table |
 | who holds a push token (one per token) | pk=TOKEN#<platform>#<sha256(token)>, sk=TOKEN| table |
-| every device owner (announcements)     | gsi1pk=DEVICES#<00..15> (shard of user id)   | gsi1  |
+| device owners, a page of one shard     | gsi1pk=DEVICES#<00..15> (shard of user id)   | gsi1  |
 | a user's push endpoints (one item)     | pk=USER#<uid>, sk=PUSH                       | table |
 | settings + push endpoints of many users| BatchGetItem of USER#<uid>/SETTINGS and /PUSH | table |
-| announcement already sent? (SNS retry) | pk=ANNOUNCEMENT#<sns message id>, sk=META    | table |
+| roles (+ has devices?) of many users   | BatchGetItem of USER#<uid>/PROFILE (and /PUSH)| table |
+| announcement page already sent?        | pk=ANNOUNCEMENT#<id>#<part>, sk=PAGE#<n>     | table |
 
 The token item makes "the same token twice is one device" a conditional write, and moving
 a token to another account (a phone signed in with another user) one transaction: the old
@@ -30,8 +31,9 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.exceptions import PutError, TransactWriteError
@@ -40,7 +42,14 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib import ids
 from chalicelib.store import keys
-from chalicelib.store.models import Entity, SettingsItem, condition_failed, get_or_none, transaction
+from chalicelib.store.models import (
+    Entity,
+    SettingsItem,
+    UserItem,
+    condition_failed,
+    get_or_none,
+    transaction,
+)
 
 
 class DeviceItem(Entity, discriminator="device"):
@@ -77,7 +86,8 @@ class PushProfile:
 
 
 class AnnouncementItem(Entity, discriminator="announcement"):
-    """pk=ANNOUNCEMENT#<SNS message id>: claimed while sending, ``done`` once sent."""
+    """pk=ANNOUNCEMENT#<SNS message id>#<part>, sk=PAGE#<n>: one page of an announcement's
+    fan-out, claimed while sending, ``done`` once sent (``services/announcements.py``)."""
 
     status = UnicodeAttribute()
     lease_until = NumberAttribute()
@@ -246,19 +256,27 @@ def remove(
     return True
 
 
-def device_owners() -> Iterator[str]:
-    """Every user with at least one device, each once per shard walk: 16 paginated Queries
-    on gsi1 (1 call per shard per 1 MB page). Cost grows with the number of devices, which
-    is what an announcement to everyone costs anyway."""
-    for shard in range(keys.DEVICE_SHARDS):
-        last = ""
-        for item in DeviceItem.gsi1.query(
-            keys.device_shard(shard), attributes_to_get=["kind", "gsi1sk"]
-        ):
-            owner = str(item.gsi1sk).split("#", 1)[0]
-            if owner != last:  # sorted by owner: one yield per user
-                yield owner
-                last = owner
+def owner_page(
+    shard: int, limit: int, cursor: dict[str, Any] | None = None, skip: str | None = None
+) -> tuple[list[str], dict[str, Any] | None, str | None]:
+    """One page of one device shard (``DEVICES#<shard>`` on gsi1, sorted by owner): the
+    owners of its ``limit`` devices, once each, leaving out ``skip`` (the previous page's
+    last owner, whose devices may go on into this page); the key to go on from (None on the
+    last page) and this page's last owner. 1 Query (keys only)."""
+    results = DeviceItem.gsi1.query(
+        keys.device_shard(shard),
+        limit=limit,
+        page_size=limit,
+        last_evaluated_key=cursor,
+        attributes_to_get=["kind", "gsi1sk"],
+    )
+    owners: dict[str, None] = {}
+    last = skip
+    for item in results:
+        last = str(item.gsi1sk).split("#", 1)[0]
+        if last != skip:
+            owners[last] = None
+    return list(owners), results.last_evaluated_key, last
 
 
 def push_profile_keys(user_ids: Iterable[str]) -> list[tuple[str, str]]:
@@ -296,13 +314,13 @@ def push_profiles(
     return {u: PushProfile(muted.get(u, frozenset()), found.get(u, ())) for u in wanted}
 
 
-def claim_announcement(message_id: str, lease_s: int) -> bool:
-    """Claim an announcement for sending: False when it was sent already, or another
-    delivery is sending it and its lease has not run out. 1 conditional PutItem."""
+def claim_page(announcement_id: str, part: str, page: int, lease_s: int) -> bool:
+    """Claim one page of an announcement for sending: False when it was sent already, or
+    another delivery is sending it and its lease has not run out. 1 conditional PutItem."""
     now = int(time.time())
     item = AnnouncementItem(
-        keys.announcement(message_id),
-        keys.META,
+        keys.announcement(announcement_id, part),
+        keys.announcement_page(page),
         status="sending",
         lease_until=now + lease_s,
         ttl=now + 7 * 24 * 3600,
@@ -320,13 +338,37 @@ def claim_announcement(message_id: str, lease_s: int) -> bool:
     return True
 
 
-def finish_announcement(message_id: str) -> None:
+def _page(announcement_id: str, part: str, page: int) -> AnnouncementItem:
+    return AnnouncementItem(keys.announcement(announcement_id, part), keys.announcement_page(page))
+
+
+def finish_page(announcement_id: str, part: str, page: int) -> None:
     """1 UpdateItem."""
-    AnnouncementItem(keys.announcement(message_id), keys.META).update(
+    _page(announcement_id, part, page).update(
         actions=[AnnouncementItem.status.set("done"), AnnouncementItem.updated_at.set(ids.iso())]
     )
 
 
-def release_announcement(message_id: str) -> None:
-    """Drop a claim after a failure, so a retry sends. 1 DeleteItem."""
-    AnnouncementItem(keys.announcement(message_id), keys.META).delete()
+def release_page(announcement_id: str, part: str, page: int) -> None:
+    """Drop a claim after a failure, so SQS's redelivery sends. 1 DeleteItem."""
+    _page(announcement_id, part, page).delete()
+
+
+def audience_profiles(
+    user_ids: Iterable[str], *, devices: bool
+) -> dict[str, tuple[frozenset[str], bool]]:
+    """Each user's roles (their profile's, kept by ``POST /me/roles`` and ``GET /me``;
+    none without a profile) and, with ``devices``, whether they have a push device: one
+    BatchGetItem per 100 users (50 with ``devices``)."""
+    wanted = list(dict.fromkeys(user_ids))
+    sks = (keys.PROFILE, keys.PUSH) if devices else (keys.PROFILE,)
+    request = [(keys.user(u), sk) for u in wanted for sk in sks]
+    roles: dict[str, frozenset[str]] = {}
+    pushable: set[str] = set()
+    for item in Entity.batch_get(request) if request else ():
+        user_id = str(item.pk).removeprefix(keys.user(""))
+        if isinstance(item, UserItem):
+            roles[user_id] = frozenset(item.roles or ())
+        elif isinstance(item, PushTargetsItem) and item.targets:
+            pushable.add(user_id)
+    return {u: (roles.get(u, frozenset()), u in pushable) for u in wanted}

@@ -54,7 +54,7 @@ def conversation(conversation_id: str) -> str:
 # --- devices and media (store/devices.py, store/media.py) --------------------------------
 DEVICE_SHARDS = 16
 """Devices are also indexed in ``DEVICES#00``..``DEVICES#15`` (gsi1) so announcements can
-enumerate every device owner with 16 Queries, never a Scan, and no hot partition."""
+page through every device owner shard by shard, never a Scan, and no hot partition."""
 TOKEN = "TOKEN"
 PUSH = "PUSH"
 """sk of a user's push targets item (the endpoints of all their devices, one item)."""
@@ -95,8 +95,14 @@ def viewer_grants(user_id: str) -> str:
     return f"VIEWS#{user_id}"
 
 
-def announcement(message_id: str) -> str:
-    return f"ANNOUNCEMENT#{message_id}"
+def announcement(message_id: str, part: str) -> str:
+    """pk of the pages of one part (``live-03``, ``push-11``: an index and its shard) of an
+    announcement's fan-out: its pages' claims spread over 32 partitions."""
+    return f"ANNOUNCEMENT#{message_id}#{part}"
+
+
+def announcement_page(page: int) -> str:
+    return f"PAGE#{page:06d}"
 
 
 # --- real time (store/realtime.py) -------------------------------------------------------
@@ -104,7 +110,7 @@ SOCKETS = "SOCKETS"
 LOCATION = "LOCATION"
 CONNECTION_SHARDS = 16
 """Connection records are also indexed in ``CONNS#00``..``CONNS#15`` (gsi1), so a broadcast
-(announcements) reaches every live socket with 16 Queries, never a Scan."""
+(announcements) pages through every live socket shard by shard, never a Scan."""
 
 
 def connection(connection_id: str) -> str:

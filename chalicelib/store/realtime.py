@@ -7,7 +7,7 @@
 | a user's live sockets (one item, a set) | pk=USER#<uid>, sk=SOCKETS                      | table |
 | live sockets of many users              | BatchGetItem of USER#<uid>/SOCKETS             | table |
 | ... + what push would need, at once     | the same BatchGetItem + the keys push names    | table |
-| every live connection (broadcast)       | gsi1pk=CONNS#<00..15> (16 shards)              | gsi1  |
+| live connections, a page of one shard   | gsi1pk=CONNS#<00..15> (16 shards)              | gsi1  |
 | a message (keyed by its sender's id)    | pk=CONV#<id>, sk=CMID#<sender>#<client_msg_id> | table |
 | messages of a conversation after SEQ    | pk=CONV#<id>, lsi1sk > MSG#<seq, zero-padded>  | lsi1  |
 | conversation + this send's message      | BatchGetItem (consistent) of META + the above  | table |
@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import time
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -265,15 +265,22 @@ def drop_sockets(sockets: Iterable[Socket]) -> None:
         _remove_elements(user_id, elements)
 
 
-def all_sockets() -> Iterator[Socket]:
-    """Every recorded connection (for broadcasts). 16 Queries on gsi1 (one per shard,
-    paginated): the cost grows with the number of live sockets, never with the table."""
-    for shard in range(keys.CONNECTION_SHARDS):
-        for item in ConnectionItem.gsi1.query(keys.connection_shard(shard)):
-            if isinstance(item, ConnectionItem):
-                sock = Socket.parse(item.user_id, item.socket)
-                if sock is not None:
-                    yield sock
+def connection_page(
+    shard: int, limit: int, cursor: dict[str, Any] | None = None
+) -> tuple[list[Socket], dict[str, Any] | None]:
+    """One page of one shard of the recorded connections (``CONNS#<shard>`` on gsi1, for
+    broadcasts): at most ``limit`` sockets and the key to go on from (None on the last
+    page). 1 Query."""
+    results = ConnectionItem.gsi1.query(
+        keys.connection_shard(shard), limit=limit, page_size=limit, last_evaluated_key=cursor
+    )
+    found = []
+    for item in results:
+        if isinstance(item, ConnectionItem):
+            sock = Socket.parse(item.user_id, item.socket)
+            if sock is not None:
+                found.append(sock)
+    return found, results.last_evaluated_key
 
 
 # --- conversations, messages, read positions ----------------------------------------

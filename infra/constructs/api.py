@@ -193,6 +193,13 @@ class Api(Construct):
         if self.has_websocket_api:
             self.websocket_api_id = self.app.get_resource("WebsocketAPI").ref
 
+        by_queue = _statements_by_queue(
+            stack=Stack.of(self),
+            names=names,
+            media_bucket=media_bucket,
+            storage_key=storage_key,
+            ops_key=ops_key,
+        )
         by_kind = _statements_by_kind(
             stack=Stack.of(self),
             names=names,
@@ -208,11 +215,13 @@ class Api(Construct):
             push_regions=push_regions,
             signing_secret_name=signing_secret_name,
             environment=environment,
+            fanout_send=by_queue[names.fanout_queue],
         )
         self.async_dlq = self._async_dlq()
         self.functions = self._functions(
             resources,
             by_kind=by_kind,
+            by_queue=by_queue,
             lambda_settings=lambda_settings,
             run_schedules=run_schedules,
             run_media_pipeline=run_media_pipeline,
@@ -311,6 +320,7 @@ class Api(Construct):
         resources: Mapping[str, Any],
         *,
         by_kind: Mapping[str, list[iam.PolicyStatement]],
+        by_queue: Mapping[str, list[iam.PolicyStatement]],
         lambda_settings: LambdaSettings,
         run_schedules: bool,
         run_media_pipeline: bool,
@@ -332,11 +342,12 @@ class Api(Construct):
                 self._wire_function(
                     logical_id,
                     kind,
-                    self._function_statements(props, kind=kind, by_kind=by_kind),
+                    self._function_statements(props, kind=kind, by_kind=by_kind, by_queue=by_queue),
                     lambda_settings,
                     ws_callback,
                     disable_schedules=not run_schedules and kind == "schedule",
-                    disable_queues=not run_media_pipeline,
+                    disable_queues=not run_media_pipeline
+                    and self._names.media_queue in _queue_names(props),
                     schedule_events=_events_of(props, "Schedule"),
                     sqs_events=_events_of(props, "SQS"),
                 )
@@ -349,11 +360,15 @@ class Api(Construct):
         *,
         kind: str,
         by_kind: Mapping[str, list[iam.PolicyStatement]],
+        by_queue: Mapping[str, list[iam.PolicyStatement]],
     ) -> list[iam.PolicyStatement]:
-        """The kind's statements, plus consuming its queues and using the dead-letter queue."""
+        """The kind's statements, plus consuming its queues (and what handling each queue's
+        messages takes) and using the dead-letter queue."""
         stack = Stack.of(self)
         statements = list(by_kind[kind])
         queue_names = _queue_names(props)
+        for queue in queue_names:
+            statements += by_queue.get(queue, [])
         if queue_names:
             statements += [
                 iam.PolicyStatement(
@@ -713,8 +728,10 @@ def _statements_by_kind(
     push_regions: tuple[str, ...],
     signing_secret_name: str | None,
     environment: Mapping[str, str],
+    fanout_send: list[iam.PolicyStatement],
 ) -> dict[str, list[iam.PolicyStatement]]:
-    """The statements of each kind of function, composed of capabilities."""
+    """The statements of each kind of function, composed of capabilities (an SQS consumer
+    adds its queue's, :func:`_statements_by_queue`)."""
     data = _data_statements(
         main_table=main_table, idempotency_table=idempotency_table, data_key=data_key
     )
@@ -727,7 +744,6 @@ def _statements_by_kind(
         storage_key=storage_key,
         signing_secret_name=signing_secret_name,
     )
-    process_media = _process_media_statements(media_bucket=media_bucket, storage_key=storage_key)
     accounts = _accounts_statements(environment)
     start_exports = _start_exports_statements(
         media_bucket=media_bucket, exports_queue=exports_queue, ops_key=ops_key
@@ -738,11 +754,44 @@ def _statements_by_kind(
         "api": [*data, *presign, *push_manage, *push_send, *ws_send, *accounts, *start_exports],
         "export": [*data, *build_exports, *push_send, *ws_send],
         "websocket": [*data, *push_send, *ws_send],
-        "sqs": [*data, *process_media, *push_send, *ws_send],
-        "sns": [*data, *push_send, *ws_send],
+        "sqs": [*data, *push_send, *ws_send],
+        "sns": [*fanout_send],  # the announcements topic: queues its fan-out, nothing else
         "schedule": [*data, *push_send, *ws_send, *erasure],
         "other": [*data],
     }
+
+
+def _statements_by_queue(
+    *,
+    stack: Stack,
+    names: Names,
+    media_bucket: s3.IBucket,
+    storage_key: kms.IKey,
+    ops_key: kms.IKey,
+) -> dict[str, list[iam.PolicyStatement]]:
+    """What handling each queue's messages takes besides receiving them: processing
+    uploads (the media queue), enqueuing a shard's next page (the fan-out queue)."""
+    return {
+        names.media_queue: _process_media_statements(
+            media_bucket=media_bucket, storage_key=storage_key
+        ),
+        names.fanout_queue: _fanout_send_statements(stack=stack, names=names, ops_key=ops_key),
+    }
+
+
+def _fanout_send_statements(
+    *, stack: Stack, names: Names, ops_key: kms.IKey
+) -> list[iam.PolicyStatement]:
+    """Sending announcement pages to the fan-out queue (the topic's handler, and the
+    queue's consumer for a shard's next page)."""
+    return [
+        iam.PolicyStatement(
+            sid="FanoutSend",
+            actions=["sqs:SendMessage", "sqs:GetQueueUrl"],
+            resources=[stack.format_arn(service="sqs", resource=names.fanout_queue)],
+        ),
+        _via(ops_key, "sqs", ("kms:Decrypt", "kms:GenerateDataKey")),
+    ]
 
 
 ACCOUNT_ACTIONS = (

@@ -1,7 +1,9 @@
 """SQS and SNS: the media-events queue (S3 object-created -> SQS -> the app's
 ``@app.on_sqs_message`` handler) with its dead-letter queue, the exports queue (``POST
 /me/exports`` -> SQS -> the handler that builds the archive) with its own, the
-announcements topic (the app's ``@app.on_sns_message`` handler subscribes to it) and the
+announcements topic (the app's ``@app.on_sns_message`` handler subscribes to it), the
+announcements' fan-out queue (one message per page of a shard; the topic's handler and the
+consumer itself send to it, the consumer reads it) with its dead-letter queue, and the
 mobile-push platform applications.
 
 CloudFormation has no resource for SNS platform applications, so each is a custom resource
@@ -57,6 +59,10 @@ EXPORT_TIMEOUT = Duration.minutes(5)
 """The export builder's Lambda timeout (infra/constructs/api.py sets it)."""
 EXPORTS_QUEUE_VISIBILITY = Duration.minutes(30)
 EXPORTS_MAX_RECEIVES = 3
+# A fan-out page runs within the app's 30 s timeout; a failed one comes back after this
+# (longer than the page's claim lease, services/announcements.LEASE_S) up to 5 times.
+FANOUT_QUEUE_VISIBILITY = Duration.minutes(3)
+FANOUT_MAX_RECEIVES = 5
 PROVIDER_DIR = Path(__file__).resolve().parent.parent / "functions" / "push_platform"
 
 
@@ -78,19 +84,21 @@ class Messaging(Construct):
         self._push_secret_version = push_secret_version
         self._log_retention = log_retention
         self._push_provider: lambda_.Function | None = None
-        self.media_queue, self.media_dlq = self._queue_with_dlq(
+        self.media_dlq, self.media_queue = self._queue_with_dlq(
             "MediaEvents",
-            (names.media_queue, names.media_dlq),
-            key,
-            MEDIA_QUEUE_VISIBILITY,
-            MEDIA_MAX_RECEIVES,
+            name=names.media_queue,
+            key=key,
+            visibility=MEDIA_QUEUE_VISIBILITY,
+            max_receives=MEDIA_MAX_RECEIVES,
+            retention=Duration.days(4),
         )
-        self.exports_queue, self.exports_dlq = self._queue_with_dlq(
+        self.exports_dlq, self.exports_queue = self._queue_with_dlq(
             "Exports",
-            (names.exports_queue, names.exports_dlq),
-            key,
-            EXPORTS_QUEUE_VISIBILITY,
-            EXPORTS_MAX_RECEIVES,
+            name=names.exports_queue,
+            key=key,
+            visibility=EXPORTS_QUEUE_VISIBILITY,
+            max_receives=EXPORTS_MAX_RECEIVES,
+            retention=Duration.days(4),
         )
         media_bucket_arn = names.bucket_arn("media")
         self.media_queue.add_to_resource_policy(
@@ -109,6 +117,15 @@ class Messaging(Construct):
         policy = self.media_queue.node.find_child("Policy").node.default_child
         assert isinstance(policy, sqs.CfnQueuePolicy)
         self.media_queue_policy = policy
+
+        self.fanout_dlq, self.fanout_queue = self._queue_with_dlq(
+            "Fanout",
+            name=names.fanout_queue,
+            key=key,
+            visibility=FANOUT_QUEUE_VISIBILITY,
+            max_receives=FANOUT_MAX_RECEIVES,
+            retention=Duration.days(1),  # an announcement a day late is not worth sending
+        )
 
         self.announcements = sns.Topic(
             self,
@@ -134,18 +151,19 @@ class Messaging(Construct):
     def _queue_with_dlq(
         self,
         id_: str,
-        names: tuple[str, str],
+        *,
+        name: str,
         key: kms.IKey,
         visibility: Duration,
         max_receives: int,
+        retention: Duration,
     ) -> tuple[sqs.Queue, sqs.Queue]:
-        """A KMS-encrypted, TLS-only queue and its dead-letter queue (``names``: the queue's
-        and the DLQ's; the DLQ keeps messages 14 days) after ``max_receives`` receives."""
-        name, dlq_name = names
+        """A KMS-encrypted, TLS-only queue and its dead-letter queue ``<name>-dlq`` (kept 14
+        days)."""
         dlq = sqs.Queue(
             self,
             f"{id_}Dlq",
-            queue_name=dlq_name,
+            queue_name=f"{name}-dlq",
             encryption=sqs.QueueEncryption.KMS,
             encryption_master_key=key,
             retention_period=Duration.days(14),
@@ -159,11 +177,11 @@ class Messaging(Construct):
             encryption_master_key=key,
             data_key_reuse=Duration.hours(1),
             visibility_timeout=visibility,
-            retention_period=Duration.days(4),
+            retention_period=retention,
             enforce_ssl=True,
             dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=max_receives),
         )
-        return queue, dlq
+        return dlq, queue
 
     @property
     def push_env(self) -> dict[str, str]:

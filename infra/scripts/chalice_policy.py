@@ -110,6 +110,19 @@ def policy(stage: str) -> dict[str, Any]:
             "Resource": f"arn:aws:sqs:*:*:{names[app_config.EXPORTS_QUEUE]}",
         },
         {
+            "Sid": "AnnouncementPages",
+            "Effect": "Allow",
+            "Action": [
+                "sqs:SendMessage",
+                "sqs:GetQueueUrl",
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "sqs:ChangeMessageVisibility",
+            ],
+            "Resource": f"arn:aws:sqs:*:*:{names[app_config.FANOUT_QUEUE]}",
+        },
+        {
             "Sid": "StageKeys",
             "Effect": "Allow",
             "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],

@@ -290,6 +290,7 @@ class RegionalStack(Stack):
             app_config.ANALYTICS_BUCKET: self.storage.analytics.bucket_name,
             app_config.MEDIA_QUEUE: names.media_queue,
             app_config.EXPORTS_QUEUE: names.exports_queue,
+            app_config.FANOUT_QUEUE: names.fanout_queue,
             app_config.ANNOUNCEMENTS_TOPIC: names.announcements_topic,
             app_config.ANNOUNCEMENTS_TOPIC_ARN: self.messaging.announcements.topic_arn,
             app_config.PROVIDER_APPROVAL: "required" if settings.stage == "prod" else "off",
@@ -404,7 +405,12 @@ class RegionalStack(Stack):
 
     def _monitoring(self, *, settings: Settings, names: Names, role: Role) -> Monitoring:
         """Alarms and the dashboard over the app's functions, APIs, table and queues."""
-        dlqs = [self.messaging.media_dlq, self.messaging.exports_dlq, self.api.async_dlq]
+        dlqs = [
+            self.messaging.media_dlq,
+            self.messaging.exports_dlq,
+            self.messaging.fanout_dlq,
+            self.api.async_dlq,
+        ]
         if self.analytics.exporter is not None:
             dlqs.append(self.analytics.export_failures)
         return Monitoring(

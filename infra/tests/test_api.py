@@ -56,6 +56,7 @@ def test_resource_names_reach_every_function(full: Synth) -> None:
         config.IDEMPOTENCY_TABLE: stack.resolve(stack.data.idempotency.name),
         config.MEDIA_QUEUE: "summon-prod-media-events",
         config.EXPORTS_QUEUE: "summon-prod-exports",
+        config.FANOUT_QUEUE: "summon-prod-fanout",
         config.ANNOUNCEMENTS_TOPIC: "summon-prod-announcements",
         config.USER_POOL_ID: stack.resolve(stack.identity.user_pool.user_pool_id),
         config.USER_POOL_CLIENT_ID: stack.resolve(stack.identity.client.user_pool_client_id),

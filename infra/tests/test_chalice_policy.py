@@ -26,6 +26,7 @@ def test_policy_names_the_stage_and_has_no_wildcard_actions() -> None:
     assert all(a != "*" and not a.endswith(":*") for a in actions)
     resources = str([s["Resource"] for s in doc["Statement"]])
     assert "table/summon-prod-main" in resources and "summon-prod-media-events" in resources
+    assert "sqs:*:*:summon-prod-fanout" in resources
 
 
 def test_logs_cover_the_api_handler_and_the_other_functions() -> None:

@@ -251,13 +251,14 @@ def test_schedules_are_parked_in_the_standby_until_failover(
     assert serving and all("State" not in p for p in serving)
 
 
-def _sqs_events(template: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _sqs_events(template: Mapping[str, Any], queue: str = "media-events") -> list[dict[str, Any]]:
+    """The SQS event sources of the functions that consume the queue named ``...-<queue>``."""
     return [
         e["Properties"]
         for r in template["Resources"].values()
         if r["Type"] == "AWS::Serverless::Function"
         for e in r["Properties"].get("Events", {}).values()
-        if e["Type"] == "SQS"
+        if e["Type"] == "SQS" and json.dumps(e["Properties"]["Queue"]).endswith(f'-{queue}"}}')
     ]
 
 
@@ -281,6 +282,9 @@ def test_the_standbys_media_pipeline_is_parked_until_it_is_active(
     serving = _sqs_events(serving_t)
     assert serving and all(e.get("Enabled", True) is True for e in serving)
     assert _media_notifications(standby_in_failover.standby, serving_t)
+    # announcements published in the standby still fan out (its own topic and queue)
+    fanout = _sqs_events(standby, "fanout")
+    assert fanout and all(e.get("Enabled", True) is True for e in fanout)
 
 
 def _table_selections(template: Any) -> list[Any]:

@@ -1,4 +1,5 @@
-"""SQS media events with a DLQ, the announcements topic, SNS platform applications."""
+"""SQS media events and announcement pages with their DLQs, the announcements topic, SNS
+platform applications."""
 
 from __future__ import annotations
 
@@ -12,20 +13,33 @@ from infra.tests.conftest import Synth
 pytestmark = pytest.mark.cdk
 
 
-def test_media_queue_has_a_dead_letter_queue_and_kms(full: Synth) -> None:
+@pytest.mark.parametrize(
+    ("queue", "visibility", "dlq"),
+    [("media-events", 360, "media_dlq"), ("fanout", 180, "fanout_dlq")],
+)
+def test_queues_have_a_dead_letter_queue_and_kms(
+    full: Synth, queue: str, visibility: int, dlq: str
+) -> None:
     stack = full.primary
+    for name in (f"summon-prod-{queue}", f"summon-prod-{queue}-dlq"):
+        full.primary_t.has_resource_properties(
+            "AWS::SQS::Queue",
+            {"QueueName": name, "KmsMasterKeyId": stack.resolve(stack.keys.ops.key_arn)},
+        )
     full.primary_t.has_resource_properties(
         "AWS::SQS::Queue",
         {
-            "QueueName": "summon-prod-media-events",
-            "KmsMasterKeyId": stack.resolve(stack.keys.ops.key_arn),
-            "VisibilityTimeout": 360,
+            "QueueName": f"summon-prod-{queue}",
+            "VisibilityTimeout": visibility,
             "RedrivePolicy": {
-                "deadLetterTargetArn": stack.resolve(stack.messaging.media_dlq.queue_arn),
+                "deadLetterTargetArn": stack.resolve(getattr(stack.messaging, dlq).queue_arn),
                 "maxReceiveCount": 5,
             },
         },
     )
+
+
+def test_the_bucket_may_send_to_the_media_queue(full: Synth) -> None:
     full.primary_t.has_resource_properties(
         "AWS::SQS::QueuePolicy",
         {
@@ -74,6 +88,7 @@ def test_the_app_consumes_the_queue_and_topic_it_is_named(full: Synth) -> None:
     topics = [e["Properties"]["Topic"]["Fn::Sub"] for e in events if e["Type"] == "SNS"]
     assert sorted(q.rsplit(":", 1)[-1] for q in queues) == [
         "summon-prod-exports",
+        "summon-prod-fanout",
         "summon-prod-media-events",
     ]
     assert [t.rsplit(":", 1)[-1] for t in topics] == ["summon-prod-announcements"]
@@ -150,3 +165,44 @@ def test_no_custom_resource_property_holds_a_dynamic_reference(full: Synth) -> N
 
 def test_push_is_off_unless_configured(minimal: Synth) -> None:
     minimal.primary_t.resource_count_is("Custom::SnsPlatformApplication", 0)
+
+
+def _role_statements(full: Synth, logical_id: str) -> list[dict[str, object]]:
+    stack = full.primary
+    (fn,) = [f for f in stack.api.functions if f.logical_id == logical_id]
+    role_id = stack.resolve(fn.role.role_arn)["Fn::GetAtt"][0]
+    role = full.primary_t.to_json()["Resources"][role_id]
+    return [st for p in role["Properties"]["Policies"] for st in p["PolicyDocument"]["Statement"]]
+
+
+def _grants(statements: list[dict[str, object]]) -> dict[str, str]:
+    """action -> the resources it is granted on (as JSON text)."""
+    out: dict[str, str] = {}
+    for st in statements:
+        actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+        for action in actions:
+            out[str(action)] = out.get(str(action), "") + json.dumps(st["Resource"])
+    return out
+
+
+def test_each_function_may_do_only_its_part_of_an_announcement(full: Synth) -> None:
+    """The topic's handler only queues pages; the pages' consumer reads its queue, queues a
+    shard's next page, reads the table, sends frames and pushes, and touches no media; the
+    media consumer cannot send to the fan-out queue."""
+    topic = _grants(_role_statements(full, "AnnouncementsTopic"))
+    assert "summon-prod-fanout" in topic["sqs:SendMessage"]
+    assert not {a for a in topic if a.split(":")[0] in ("dynamodb", "s3", "execute-api", "sns")}
+
+    pages = _grants(_role_statements(full, "AnnouncementPages"))
+    assert "summon-prod-fanout" in pages["sqs:ReceiveMessage"]
+    assert "summon-prod-fanout" in pages["sqs:SendMessage"]
+    assert "media-events" not in pages["sqs:ReceiveMessage"] + pages["sqs:SendMessage"]
+    assert {"dynamodb:Query", "dynamodb:BatchGetItem", "execute-api:ManageConnections"} <= set(
+        pages
+    )
+    assert "sns:Publish" in pages
+    assert not {a for a in pages if a.startswith("s3:")}
+
+    media = _grants(_role_statements(full, "MediaEvents"))
+    assert "s3:GetObject" in media
+    assert "sqs:SendMessage" not in media

@@ -1,14 +1,11 @@
 """Devices and push: registration (one device per token, moves between accounts), removal,
-push to offline users in each platform's format, mute settings, dead endpoints, failures,
-and announcements."""
+push to offline users in each platform's format, mute settings, dead endpoints and failures
+(announcements: test_announcements.py)."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from chalicelib import runtime
 from tests import pushmedia
 from tests.pushmedia import APNS_TOKEN, APNS_TOKEN_2, FCM_TOKEN
 from tests.support import count_dynamodb_calls
@@ -277,62 +274,6 @@ def test_a_removed_device_gets_no_more_pushes(api):
     assert alice.call("DELETE", f"/devices/{device}").status_code == 204
     push.send_to_users([(_offer(alice.user_id), [alice.user_id])])
     assert ["aps" in p for _, p in pushmedia.pushes()] == [True]
-
-
-# --- announcements ------------------------------------------------------------------------
-
-
-def _announce(client, message_id="m-1", body=None):
-    event = client.events.generate_sns_event(
-        message=json.dumps(body or {"title": "Maintenance", "body": "Tonight 2-3am"}),
-        subject="ignored",
-    )
-    event["Records"][0]["Sns"]["MessageId"] = message_id
-    client.lambda_.invoke("announcements_topic", event)
-
-
-def test_an_announcement_reaches_live_users_live_and_the_rest_by_push(api, client):
-
-    live_user, offline_user = api(), api()
-    _register(live_user, "apns", APNS_TOKEN)
-    _register(offline_user, "fcm", FCM_TOKEN)
-    frames = []
-
-    def broadcast(frame):
-        frames.append(frame)
-        return {live_user.user_id, "user-without-device"}
-
-    runtime.use(live_broadcast=broadcast)
-    _announce(client)
-    _announce(client)  # SNS redelivers: nothing twice
-    assert len(frames) == 1
-    assert frames[0]["type"] == "announcement"
-    assert frames[0]["data"]["title"] == "Maintenance"
-    sent = pushmedia.pushes()
-    assert len(sent) == 1
-    fcm = sent[0][1]["fcmV1Message"]["message"]
-    assert fcm["notification"] == {"title": "Maintenance", "body": "Tonight 2-3am"}
-    assert fcm["data"]["event_id"] == frames[0]["id"]
-
-
-def test_a_failed_announcement_is_sent_by_the_retry(api, client, monkeypatch):
-
-    alice = api()
-    _register(alice)
-    calls = {"n": 0}
-
-    def broken(frame):
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise RuntimeError("gateway down")
-        return set()
-
-    runtime.use(live_broadcast=broken)
-    with pytest.raises(RuntimeError):
-        _announce(client, "m-2")
-    _announce(client, "m-2")
-    assert calls["n"] == 2
-    assert len(pushmedia.pushes()) == 1
 
 
 def test_an_offline_recipient_is_pushed_from_the_live_look_up_with_no_read_of_its_own(api):

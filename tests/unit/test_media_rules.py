@@ -91,10 +91,16 @@ def test_announcement_messages_json_or_plain_text():
         "title": "Maintenance",
         "body": "Tonight",
         "data": {},
+        "audience": "all",
     }
     assert parse("New in Lisbon", "Movers are here.") == {
         "title": "New in Lisbon",
         "body": "Movers are here.",
         "data": {},
+        "audience": "all",
     }
+    # as POST /admin/announcements publishes it, or with the audience at the top
+    message = '{"title": "T", "body": "B", "data": {"audience": "providers"}}'
+    assert parse(None, message)["audience"] == "providers"
+    assert parse(None, '{"title": "T", "audience": "customers"}')["audience"] == "customers"
     assert parse(None, "[1, 2]")["title"] == "Summon"

@@ -55,6 +55,15 @@ def media_events(event: object) -> None:
     return None
 
 
+@app.on_sqs_message(
+    queue=os.environ.get("SUMMON_FANOUT_QUEUE", "summon-local-fanout"),
+    batch_size=1,
+    maximum_concurrency=5,
+)
+def announcement_pages(event: object) -> None:
+    return None
+
+
 @app.on_sns_message(
     topic=os.environ.get("SUMMON_ANNOUNCEMENTS_TOPIC", "summon-local-announcements")
 )
