@@ -33,7 +33,7 @@ PUSH_FCM_ARN = "SUMMON_PUSH_FCM_ARN"
 WS_CALLBACK_URL = "SUMMON_WS_CALLBACK_URL"
 MEDIA_CDN_DOMAIN = "SUMMON_MEDIA_CDN_DOMAIN"
 CLOUDFRONT_KEY_ID = "SUMMON_CLOUDFRONT_KEY_ID"
-CLOUDFRONT_KEY_SECRET = "SUMMON_CLOUDFRONT_KEY_SECRET"
+CLOUDFRONT_KEY_SECRET_NAME = "SUMMON_CLOUDFRONT_KEY_SECRET_NAME"
 SCHEDULE_RATE_MINUTES = "SUMMON_SCHEDULE_RATE_MINUTES"
 ANNOUNCEMENTS_TOPIC_ARN = "SUMMON_ANNOUNCEMENTS_TOPIC_ARN"
 PROVIDER_APPROVAL = "SUMMON_PROVIDER_APPROVAL"
@@ -98,7 +98,7 @@ class Settings:
     ws_callback_url: str
     media_cdn_domain: str
     cloudfront_key_id: str
-    cloudfront_key_secret: str
+    cloudfront_key_secret_name: str
     announcements_topic_arn: str = ""
     provider_approval: bool = False
     cursor_key: str = ""
@@ -132,7 +132,7 @@ def load() -> Settings:
         ws_callback_url=env.get(WS_CALLBACK_URL, ""),
         media_cdn_domain=env.get(MEDIA_CDN_DOMAIN, ""),
         cloudfront_key_id=env.get(CLOUDFRONT_KEY_ID, ""),
-        cloudfront_key_secret=env.get(CLOUDFRONT_KEY_SECRET, ""),
+        cloudfront_key_secret_name=env.get(CLOUDFRONT_KEY_SECRET_NAME, ""),
         announcements_topic_arn=env.get(ANNOUNCEMENTS_TOPIC_ARN, ""),
         provider_approval=env.get(PROVIDER_APPROVAL, "").strip().lower() == "required",
         cursor_key=env.get(CURSOR_KEY) or f"{prefix(stage)}-cursors",

@@ -100,7 +100,7 @@ class IdentityProviderSettings:
 @dataclass(frozen=True)
 class SigningKeySettings:
     """The CloudFront public key of the signed-URL key group; its private half is a
-    Secrets Manager secret the app reads (``SUMMON_CLOUDFRONT_KEY_SECRET``)."""
+    Secrets Manager secret the app reads (``SUMMON_CLOUDFRONT_KEY_SECRET_NAME``)."""
 
     public_key_pem: str
     private_key_secret_name: str

@@ -63,6 +63,7 @@ from infra.permissions import DATA_ACTIONS, IDEMPOTENCY_ACTIONS
 from infra.settings import DomainSettings, LambdaSettings, Role
 
 API_STAGE = "api"
+LAMBDA_ARCHITECTURE = "arm64"
 WEBSOCKET_FUNCTIONS = ("WebsocketConnect", "WebsocketMessage", "WebsocketDisconnect")
 ASYNC_KINDS = ("sns", "schedule", "other")
 _SAM_STAGE_REF = {"Ref": "RestAPI.Stage"}  # SAM resolves it to the stage it creates
@@ -629,6 +630,10 @@ def _stage_config(
         "lambda_timeout": lambda_settings.timeout_seconds,
         "lambda_memory_size": lambda_settings.memory_size,
         "xray": True,
+        # Graviton: 20 % cheaper per GB-second. Chalice builds the dependency layer from
+        # manylinux aarch64 wheels for it (its cache key says so) and writes
+        # Architectures: [arm64] on every function and the layer.
+        "lambda_architecture": LAMBDA_ARCHITECTURE,
         # Dependencies in a managed layer cached by requirements.txt alone: a code
         # change re-zips the app only, instead of re-downloading every wheel.
         "automatic_layer": True,

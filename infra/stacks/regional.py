@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import CfnOutput, CfnResource, Environment, Stack, Tags
+from aws_cdk import Aspects, CfnOutput, CfnResource, Environment, Stack, Tags
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -21,6 +21,7 @@ from constructs import Construct
 
 from chalicelib import config as app_config
 from infra.compliance import acknowledge_nag
+from infra.compute import Arm64Functions
 from infra.constructs.analytics import Analytics
 from infra.constructs.api import Api
 from infra.constructs.data import Data
@@ -69,6 +70,7 @@ class RegionalStack(Stack):
         Tags.of(self).add("project", "summon")
         Tags.of(self).add("stage", settings.stage)
         Tags.of(self).add("dr-role", role.value)
+        Aspects.of(self).add(Arm64Functions())
         self.role = role
         names = Names(stage=settings.stage, region=region, account=settings.account)
         retention = _retention(settings.log_retention_days)
@@ -300,7 +302,7 @@ class RegionalStack(Stack):
                 if self.edge is not None and self.edge.public_key is not None
                 else ""
             ),
-            app_config.CLOUDFRONT_KEY_SECRET: _signing_secret_name(settings, self.edge) or "",
+            app_config.CLOUDFRONT_KEY_SECRET_NAME: _signing_secret_name(settings, self.edge) or "",
             "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
         }
