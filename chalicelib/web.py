@@ -22,7 +22,7 @@ from chalice.app import Blueprint, CognitoUserPoolAuthorizer, Response
 from pydantic import BaseModel, ValidationError
 
 from chalicelib import config, lazy, strictjson
-from chalicelib.auth import Principal, principal_from_claims
+from chalicelib.auth import Principal, claims_of, principal_from_claims
 from chalicelib.errors import (
     TITLES,
     DomainError,
@@ -30,7 +30,6 @@ from chalicelib.errors import (
     Invalid,
     PreconditionFailed,
     TooLarge,
-    Unauthenticated,
 )
 
 if TYPE_CHECKING:
@@ -223,11 +222,7 @@ def dump(value: Any) -> Any:
 
 
 def _claims_principal(request: Any) -> Principal:
-    ctx = request.context or {}
-    claims = (ctx.get("authorizer") or {}).get("claims")
-    if not isinstance(claims, dict):
-        raise Unauthenticated("Missing or invalid token.")
-    return principal_from_claims(claims)
+    return principal_from_claims(claims_of(request.context))
 
 
 def route(
