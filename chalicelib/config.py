@@ -43,6 +43,17 @@ CURSOR_KEY = "SUMMON_CURSOR_KEY"
 """The secret list cursors are signed with (``store/pagination.py``): the same in every
 container of a stage. Unset, a fixed key per stage (fine locally; the cloud sets it)."""
 
+WEB_ORIGIN = "SUMMON_WEB_ORIGIN"
+"""The web app's origin in the cloud (``https://static.<domain>``), which the REST API
+answers CORS for (``app.py``); unset locally, where the gateway does CORS itself."""
+
+# CORS for the web app: the same wherever the API is (devstack's gateway, the REST API
+# through Chalice, the HTTP API's configuration).
+CORS_ALLOW_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+CORS_ALLOW_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key", "If-Match")
+CORS_EXPOSE_HEADERS = ("ETag",)
+CORS_MAX_AGE_S = 600
+
 DEFAULT_STAGE = "local"
 DEFAULT_REGION = "us-east-1"
 

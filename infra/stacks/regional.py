@@ -93,18 +93,14 @@ class RegionalStack(Stack):
         self.front_door = self._front_door(settings=settings, names=names, role=role, zone=zone)
         self.failover: FailoverRecords | None = None
         self.beacon: RegionStateBeacon | None = None
-        if (
-            settings.domain is not None
-            and zone is not None
-            and self.api.rest_api_domain is not None
-        ):
+        if settings.domain is not None and zone is not None and self.api.api_domain is not None:
             self.failover = self._failover(
                 settings=settings,
                 names=names,
                 role=role,
                 domain=settings.domain,
                 zone=zone,
-                rest_api=self.api.rest_api_domain,
+                rest_api=self.api.api_domain,
             )
             if role is Role.STANDBY:
                 self.beacon = RegionStateBeacon(
@@ -277,6 +273,15 @@ class RegionalStack(Stack):
         )
         return secret.secret_value.unsafe_unwrap()
 
+    def _web_origins(self, settings: Settings) -> tuple[str, ...]:
+        """Where the web app is served from (the static distribution): ``static.<domain>``,
+        or, without a domain, the distribution's own name (known in the primary only)."""
+        if settings.domain is not None:
+            return (f"https://{settings.domain.host('static')}",)
+        if self.edge is not None:
+            return (f"https://{self.edge.static.distribution_domain_name}",)
+        return ()
+
     def _app_environment(self, *, settings: Settings, names: Names) -> dict[str, str]:
         """The app's environment variables (:mod:`chalicelib.config`'s names)."""
         media_domain = self.edge.media_domain if self.edge is not None else ""
@@ -303,6 +308,7 @@ class RegionalStack(Stack):
                 else ""
             ),
             app_config.CLOUDFRONT_KEY_SECRET_NAME: _signing_secret_name(settings, self.edge) or "",
+            app_config.WEB_ORIGIN: next(iter(self._web_origins(settings)), ""),
             "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
         }
@@ -344,6 +350,8 @@ class RegionalStack(Stack):
             domain=settings.domain,
             zone=zone,
             firewall=self.firewall,
+            api_type=settings.api_type,
+            web_origins=self._web_origins(settings),
         )
 
     def _front_door(
@@ -415,6 +423,7 @@ class RegionalStack(Stack):
             alarm_emails=settings.alarm_emails,
             functions=self.api.functions,
             rest_api_name=f"{names.prefix}-api" if self.api.has_rest_api else None,
+            http_api_id=self.api.http_api.api.ref if self.api.http_api is not None else None,
             websocket_api_id=self.api.websocket_api_id,
             table_name=self.data.main.name,
             replica_region=settings.standby_region if role is Role.PRIMARY else None,

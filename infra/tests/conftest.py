@@ -87,3 +87,10 @@ def standby_in_failover(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sy
 def minimal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synth]:
     """Only ``cdk.json``'s context: no domain, push, IdPs, signing key, QuickSight, ALB."""
     yield synth(tmp_path_factory.mktemp("minimal"), _context(example=False))
+
+
+@pytest.fixture(scope="session")
+def http_front_door(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synth]:
+    """Both regions with every optional feature on and the HTTP API front door."""
+    ctx = _context(example=True, **{"summon:apiType": "http"})
+    yield synth(tmp_path_factory.mktemp("http"), ctx)
