@@ -4,6 +4,7 @@ HTTP API in front of the same handler; CORS for the web app's origin either way.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.cdk
 WEB_ORIGIN = "https://static.summon.example.com"
 
 
-def _of_type(template: dict[str, Any], type_: str) -> dict[str, dict[str, Any]]:
+def _of_type(template: Mapping[str, Any], type_: str) -> dict[str, dict[str, Any]]:
     return {k: r for k, r in template["Resources"].items() if r["Type"] == type_}
 
 
