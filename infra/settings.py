@@ -196,6 +196,8 @@ class Settings:
     )
     lambda_settings: LambdaSettings = field(default_factory=LambdaSettings)
     api_type: ApiType = ApiType.REST
+    # The built web app deployed to the static bucket (make web builds it).
+    web_dist: Path = REPO_ROOT / "web" / "dist"
 
     @property
     def prefix(self) -> str:
@@ -315,6 +317,7 @@ class Settings:
             log_retention_days=int(ctx.get("logRetentionDays", 365)),
             region_states=_region_states(ctx),
             api_type=_api_type(ctx.get("apiType", ApiType.REST.value)),
+            web_dist=Path(ctx.get("webDist", REPO_ROOT / "web" / "dist")).resolve(),
             governance=GovernanceSettings(
                 cloud_trail=bool(gov.get("cloudTrail", True)),
                 guard_duty=bool(gov.get("guardDuty", True)),
@@ -355,6 +358,7 @@ _KEYS = (
     "regionStates",
     "governance",
     "apiType",
+    "webDist",
 )
 
 

@@ -26,6 +26,8 @@ from infra.stacks.regional import RegionalStack
 
 INFRA = Path(__file__).resolve().parent.parent
 FIXTURE_APP = Path(__file__).resolve().parent / "fixture_app"
+FIXTURE_WEB = Path(__file__).resolve().parent / "fixture_web"
+"""A stand-in build of the web app (its three pages and an asset)."""
 
 
 @dataclass
@@ -55,6 +57,7 @@ def _context(example: bool, **extra: Any) -> dict[str, Any]:
     if example:
         ctx.update(json.loads((INFRA / "config" / "example.json").read_text())["context"])
     ctx["summon:chaliceSourceDir"] = str(FIXTURE_APP)
+    ctx["summon:webDist"] = str(FIXTURE_WEB)
     ctx.update(extra)
     return ctx
 
