@@ -22,7 +22,9 @@ def _functions(template: Template) -> dict[str, dict[str, Any]]:
     return {k: r for k, r in resources.items() if r["Type"] in FUNCTION_TYPES}
 
 
-@pytest.mark.parametrize("synth_name", ["full", "minimal", "standby_in_failover"])
+@pytest.mark.parametrize(
+    "synth_name", ["full", "minimal", "standby_in_failover", "http_front_door"]
+)
 def test_every_function_of_every_template_runs_on_arm64(
     synth_name: str, request: pytest.FixtureRequest
 ) -> None:
