@@ -29,7 +29,12 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
-from infra.compliance import CUSTOM_RESOURCE_LAMBDA, acknowledge_nag, skip_checkov
+from infra.compliance import (
+    CUSTOM_RESOURCE_LAMBDA,
+    acknowledge_nag,
+    ignore_cfn_lint,
+    skip_checkov,
+)
 
 ROUTES_FUNCTION = Path(__file__).resolve().parents[1] / "functions" / "web_routes" / "index.js"
 PAGES = ("index.html", "console/index.html", "docs/index.html")
@@ -117,6 +122,7 @@ class Website(Construct):
             for node in child.node.find_all():
                 if isinstance(node, lambda_.CfnFunction):
                     skip_checkov(node, **CUSTOM_RESOURCE_LAMBDA)
+                    ignore_cfn_lint(node, "W3005")  # CDK's own DependsOn on its role
             acknowledge_nag(
                 child,
                 IAM4="AWSLambdaBasicExecutionRole of CDK's BucketDeployment handler (its logs)",
