@@ -172,7 +172,9 @@ ELF_MACHINES = {"x86_64": 0x3E, "arm64": 0xB7}
 
 
 def _requirement_names(requirements: Path) -> set[str]:
-    names = set()
+    names: set[str] = set()
+    if not requirements.is_file():  # an app without dependencies of its own
+        return names
     for raw in requirements.read_text().splitlines():
         line = raw.split("#", 1)[0].strip()
         if line:
