@@ -122,7 +122,7 @@ fuzz: install ## schemathesis on /openapi.json of the local stack, as a customer
 cdk: install-infra ## infra/ assertion tests
 	$(PY) -m pytest -m cdk
 
-synth: install-infra ## CDK templates to infra/cdk.out, chalice package to build/chalice
+synth: install-infra web ## CDK templates (with the built web app) to infra/cdk.out, chalice package to build/chalice
 	$(PY) infra/scripts/synth.py
 
 check-templates: synth ## cfn-lint, checkov and cdk-nag (AwsSolutions) on the synthesized app

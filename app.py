@@ -7,9 +7,9 @@ function and returns. No boto3 or PynamoDB here."""
 
 from __future__ import annotations
 
-from chalice.app import Chalice
+from chalice.app import Chalice, CORSConfig
 
-from chalicelib import lazy, observability, runtime, web
+from chalicelib import config, lazy, observability, runtime, web
 from chalicelib.api import (
     accounts,
     devices,
@@ -23,6 +23,16 @@ from chalicelib.api import (
 
 app = Chalice(app_name="summon")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
+
+# CORS for the web app's origin in the cloud (infra/ sets it; the REST API's preflights and
+# the handler's responses); locally devstack's gateway answers CORS instead.
+if web_origin := config.import_time(config.WEB_ORIGIN):
+    app.api.cors = CORSConfig(
+        allow_origin=web_origin,
+        allow_headers=list(config.CORS_ALLOW_HEADERS),
+        expose_headers=list(config.CORS_EXPOSE_HEADERS),
+        max_age=config.CORS_MAX_AGE_S,
+    )
 
 app.register_middleware(observability.middleware, "all")
 app.register_middleware(web.error_middleware, "http")

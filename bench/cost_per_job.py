@@ -11,6 +11,12 @@ messages in and out (32 KB units) and connection minutes (the job's sockets, eac
 up to a minute), DynamoDB request units from item sizes, SNS mobile pushes. The
 scheduled sweep is not per job: its idle cost is printed as a monthly figure.
 
+The job is measured once and priced for each deployment choice: the REST API ($3.50 per
+million requests) or the HTTP API front door ($1.00, ``summon:apiType``), x86_64 or arm64
+Lambda GB-seconds (arm64 20 % cheaper; ``infra/`` deploys arm64). The headline is REST/x86
+(the figure tracked against the target) and HTTP API/arm64; arm64 is priced at the handler
+time measured here, not measured on Graviton.
+
 Not priced: CloudWatch Logs and metrics, data transfer, Cognito, S3/CloudFront, storage,
 Lambda's INIT phase (cold starts), the free tiers. Handler time is measured against the
 local emulator (its per-call wait is printed): DynamoDB in the cloud answers in a few ms.
@@ -52,6 +58,12 @@ PRICES: dict[str, Price] = {
         "REST API request (first 333M/month)",
         "https://aws.amazon.com/api-gateway/pricing/",
     ),
+    "apigw_http": Price(
+        1.00,
+        1e6,
+        "HTTP API request (first 300M/month)",
+        "https://aws.amazon.com/api-gateway/pricing/",
+    ),
     "ws_message": Price(
         1.00,
         1e6,
@@ -64,6 +76,9 @@ PRICES: dict[str, Price] = {
     "lambda_request": Price(0.20, 1e6, "Lambda request", "https://aws.amazon.com/lambda/pricing/"),
     "lambda_gb_s": Price(
         0.0000166667, 1, "Lambda GB-second (x86_64)", "https://aws.amazon.com/lambda/pricing/"
+    ),
+    "lambda_gb_s_arm64": Price(
+        0.0000133334, 1, "Lambda GB-second (arm64)", "https://aws.amazon.com/lambda/pricing/"
     ),
     "ddb_read": Price(
         0.125,
@@ -131,7 +146,27 @@ def cloud_ms(r: dict[str, Any]) -> float:
 
 
 def price(q: dict[str, float]) -> dict[str, float]:
-    return {k: q[k] * PRICES[k].usd / PRICES[k].per for k in PRICES}
+    """USD per quantity of :func:`quantities` (measured as REST API and x86_64)."""
+    return {k: q[k] * PRICES[k].usd / PRICES[k].per for k in q}
+
+
+FRONT_DOORS = {"REST": "apigw_rest", "HTTP API": "apigw_http"}
+ARCHITECTURES = {"x86": "lambda_gb_s", "arm64": "lambda_gb_s_arm64"}
+"""The deployment choices (``summon:apiType``; every function on arm64 in ``infra/``) and
+the price each bills the same requests and GB-seconds at."""
+
+
+def deployed_as(usd: dict[str, float], q: dict[str, float], front_door: str, arch: str) -> float:
+    """The job's total with its API requests and GB-seconds billed as ``front_door`` /
+    ``arch`` (the same handler time: arm64 is priced, not re-measured)."""
+    api, gb_s = PRICES[FRONT_DOORS[front_door]], PRICES[ARCHITECTURES[arch]]
+    return (
+        sum(usd.values())
+        - usd["apigw_rest"]
+        - usd["lambda_gb_s"]
+        + q["apigw_rest"] * api.usd / api.per
+        + q["lambda_gb_s"] * gb_s.usd / gb_s.per
+    )
 
 
 @dataclass
@@ -170,8 +205,10 @@ def report(jobs: list[Measured], timers: list[dict[str, Any]], mem_mb: int) -> l
     ranked = sorted(jobs, key=lambda m: m.total)
     m = ranked[len(ranked) // 2]
     verdict = "meets" if m.total <= TARGET_USD else "misses"
+    cheap = deployed_as(m.usd, m.quantities, "HTTP API", "arm64")
     lines = [
-        f"cost_per_job: ${m.total:.6f} per job (median of {len(jobs)}: "
+        f"cost_per_job: ${m.total:.6f} per job as REST/x86, ${cheap:.6f} as HTTP API/arm64 "
+        f"({cheap / m.total - 1:+.0%}) (median of {len(jobs)}: "
         + ", ".join(f"${j.total:.6f}" for j in jobs)
         + f"; target <= ${TARGET_USD}: {verdict})"
     ]
@@ -198,6 +235,15 @@ def report(jobs: list[Measured], timers: list[dict[str, Any]], mem_mb: int) -> l
         f"{CLOUD_MS['TransactWriteItems']:g} ms a transaction, {CLOUD_MS['aws']:g} ms an SNS "
         f"or @connections call -- Lambda would be {cloud:.3f} GB-s and the job ${at_cloud:.6f})"
     )
+    cloud_q = {**m.quantities, "lambda_gb_s": cloud}
+    cloud_usd = price(cloud_q)
+    rows = [
+        f"{front}/{arch} ${deployed_as(m.usd, m.quantities, front, arch):.6f} "
+        f"(cloud latencies ${deployed_as(cloud_usd, cloud_q, front, arch):.6f})"
+        for front in FRONT_DOORS
+        for arch in ARCHITECTURES
+    ]
+    lines.insert(1, "  by front door and architecture: " + "; ".join(rows))
     by_name: dict[str, list[dict[str, Any]]] = {}
     for r in job:
         by_name.setdefault(r["name"], []).append(r)

@@ -1,7 +1,9 @@
 """Cognito ID-token verification and the signed-in principal.
 
-In the cloud, API Gateway's Cognito authorizer verifies the token and hands the claims to
-the app in ``requestContext.authorizer.claims``. The WebSocket ``$connect`` route has no
+In the cloud, API Gateway verifies the token and hands the claims to the app: the REST API's
+Cognito authorizer, and the optional HTTP API's JWT authorizer with payload format 1.0, in
+``requestContext.authorizer.claims`` (:func:`claims_of` also reads format 2.0's
+``authorizer.jwt.claims``). The WebSocket ``$connect`` route has no
 Cognito authorizer, and ``chalice local`` only decodes tokens, so both the app's
 ``$connect`` handler and devstack's local HTTP gateway verify with :class:`TokenVerifier`:
 RS256 signature against the pool's JWKS (cached per container), expiry, issuer, audience
@@ -73,6 +75,20 @@ def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
         groups=_groups(claims.get("cognito:groups")),
         username=username if isinstance(username, str) and username else sub,
     )
+
+
+def claims_of(request_context: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """The verified claims API Gateway put in a request's context: ``authorizer.claims``
+    (REST API Cognito authorizer; HTTP API JWT authorizer, payload format 1.0) or
+    ``authorizer.jwt.claims`` (HTTP API, payload format 2.0); :class:`Unauthenticated`
+    when there are none."""
+    authorizer = (request_context or {}).get("authorizer") or {}
+    claims = authorizer.get("claims")
+    if claims is None:
+        claims = (authorizer.get("jwt") or {}).get("claims")
+    if not isinstance(claims, Mapping) or not claims:
+        raise Unauthenticated("Missing or invalid token.")
+    return claims
 
 
 def bearer_token(header: str | None) -> str:

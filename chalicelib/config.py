@@ -40,7 +40,7 @@ PUSH_FCM_ARN = "SUMMON_PUSH_FCM_ARN"
 WS_CALLBACK_URL = "SUMMON_WS_CALLBACK_URL"
 MEDIA_CDN_DOMAIN = "SUMMON_MEDIA_CDN_DOMAIN"
 CLOUDFRONT_KEY_ID = "SUMMON_CLOUDFRONT_KEY_ID"
-CLOUDFRONT_KEY_SECRET = "SUMMON_CLOUDFRONT_KEY_SECRET"
+CLOUDFRONT_KEY_SECRET_NAME = "SUMMON_CLOUDFRONT_KEY_SECRET_NAME"
 SCHEDULE_RATE_MINUTES = "SUMMON_SCHEDULE_RATE_MINUTES"
 ANNOUNCEMENTS_TOPIC_ARN = "SUMMON_ANNOUNCEMENTS_TOPIC_ARN"
 PROVIDER_APPROVAL = "SUMMON_PROVIDER_APPROVAL"
@@ -59,6 +59,17 @@ LIMIT_HTTP_PER_MINUTE = "SUMMON_LIMIT_HTTP_PER_MINUTE"
 """Signed-in HTTP calls one user may make per minute, sustained (default 300)."""
 LIMIT_HTTP_BURST = "SUMMON_LIMIT_HTTP_BURST"
 """Signed-in HTTP calls one user may make at once (default 60)."""
+
+WEB_ORIGIN = "SUMMON_WEB_ORIGIN"
+"""The web app's origin in the cloud (``https://static.<domain>``), which the REST API
+answers CORS for (``app.py``); unset locally, where the gateway does CORS itself."""
+
+# CORS for the web app: the same wherever the API is (devstack's gateway, the REST API
+# through Chalice, the HTTP API's configuration).
+CORS_ALLOW_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+CORS_ALLOW_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key", "If-Match")
+CORS_EXPOSE_HEADERS = ("ETag",)
+CORS_MAX_AGE_S = 600
 
 DEFAULT_STAGE = "local"
 DEFAULT_REGION = "us-east-1"
@@ -118,7 +129,7 @@ class Settings:
     ws_callback_url: str
     media_cdn_domain: str
     cloudfront_key_id: str
-    cloudfront_key_secret: str
+    cloudfront_key_secret_name: str
     announcements_topic_arn: str = ""
     provider_approval: bool = False
     cursor_key: str = ""
@@ -159,7 +170,7 @@ def load() -> Settings:
         ws_callback_url=env.get(WS_CALLBACK_URL, ""),
         media_cdn_domain=env.get(MEDIA_CDN_DOMAIN, ""),
         cloudfront_key_id=env.get(CLOUDFRONT_KEY_ID, ""),
-        cloudfront_key_secret=env.get(CLOUDFRONT_KEY_SECRET, ""),
+        cloudfront_key_secret_name=env.get(CLOUDFRONT_KEY_SECRET_NAME, ""),
         announcements_topic_arn=env.get(ANNOUNCEMENTS_TOPIC_ARN, ""),
         provider_approval=env.get(PROVIDER_APPROVAL, "").strip().lower() == "required",
         cursor_key=env.get(CURSOR_KEY) or f"{prefix(stage)}-cursors",

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from chalicelib import config, lazy, strictjson
 from chalicelib import errors as failures
-from chalicelib.auth import Principal, principal_from_claims
+from chalicelib.auth import Principal, claims_of, principal_from_claims
 from chalicelib.errors import (
     TITLES,
     DomainError,
@@ -32,7 +32,6 @@ from chalicelib.errors import (
     Invalid,
     PreconditionFailed,
     TooLarge,
-    Unauthenticated,
 )
 
 if TYPE_CHECKING:
@@ -226,11 +225,7 @@ def dump(value: Any) -> Any:
 
 
 def _claims_principal(request: Any) -> Principal:
-    ctx = request.context or {}
-    claims = (ctx.get("authorizer") or {}).get("claims")
-    if not isinstance(claims, dict):
-        raise Unauthenticated("Missing or invalid token.")
-    return principal_from_claims(claims)
+    return principal_from_claims(claims_of(request.context))
 
 
 def route(

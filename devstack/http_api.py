@@ -37,7 +37,7 @@ from chalice.local import (
     LocalGatewayException,
 )
 
-from chalicelib import auth
+from chalicelib import auth, config
 from chalicelib.errors import Unauthenticated
 from devstack import lifeline, logs, meter
 from devstack.appload import load_app
@@ -46,10 +46,10 @@ log = logging.getLogger("devstack.http")
 
 DEFAULT_WEB_ORIGINS = "http://127.0.0.1:8002,http://localhost:8002"
 CORS_HEADERS = {
-    "Access-Control-Allow-Methods": "GET,POST,PUT,PATCH,DELETE,OPTIONS",
-    "Access-Control-Allow-Headers": "Authorization,Content-Type,Idempotency-Key,If-Match",
-    "Access-Control-Expose-Headers": "ETag",
-    "Access-Control-Max-Age": "600",
+    "Access-Control-Allow-Methods": ",".join(config.CORS_ALLOW_METHODS),
+    "Access-Control-Allow-Headers": ",".join(config.CORS_ALLOW_HEADERS),
+    "Access-Control-Expose-Headers": ",".join(config.CORS_EXPOSE_HEADERS),
+    "Access-Control-Max-Age": str(config.CORS_MAX_AGE_S),
 }
 
 

@@ -167,6 +167,45 @@ def finish(project_dir: Path = ROOT, outdirs: Iterable[Path] = ()) -> list[Finis
     return done
 
 
+ELF_MACHINES = {"x86_64": 0x3E, "arm64": 0xB7}
+"""ELF ``e_machine`` of native code built for each Lambda architecture."""
+
+
+def _requirement_names(requirements: Path) -> set[str]:
+    names: set[str] = set()
+    if not requirements.is_file():  # an app without dependencies of its own
+        return names
+    for raw in requirements.read_text().splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line:
+            name = re.split(r"[\[=<>!~; ]", line, maxsplit=1)[0]
+            names.add(name.lower().replace("-", "_").replace(".", "_"))
+    return names
+
+
+def check_layer(path: Path, *, architecture: str, requirements: Path) -> None:
+    """Refuse a dependency layer that would fail on Lambda: a requirement missing (Chalice
+    leaves out, with only a warning, a distribution it found no wheel for the runtime's
+    architecture and glibc) or a native module built for another architecture."""
+    with zipfile.ZipFile(path) as layer:
+        names = layer.namelist()
+        present = {_distribution(n) for n in names if ".dist-info/" in n}
+        missing = sorted(_requirement_names(requirements) - present - RUNTIME_PROVIDED)
+        if missing:
+            raise SystemExit(
+                f"{path.name}: {', '.join(missing)} missing from the {architecture} layer: "
+                "no wheel for the Lambda runtime (its glibc) on this architecture; pin a "
+                "version that publishes one (manylinux2014 for python3.11)"
+            )
+        want = ELF_MACHINES[architecture]
+        for name in names:
+            if ".so" not in name.rsplit("/", 1)[-1]:
+                continue
+            header = layer.read(name)[:20]
+            if header[:4] == b"\x7fELF" and int.from_bytes(header[18:20], "little") != want:
+                raise SystemExit(f"{path.name}: {name} is not built for {architecture}")
+
+
 def package(stage: str, outdir: Path, *, region: str = "us-east-1") -> list[Finished]:
     """``chalice package --pkg-format cloudformation`` into ``outdir``, then :func:`finish`."""
     env = {**os.environ, "AWS_DEFAULT_REGION": region}  # chalice needs one (no credentials)

@@ -52,6 +52,15 @@ class RegionState(StrEnum):
     FENCED = "fenced"
 
 
+class ApiType(StrEnum):
+    """The app's HTTP front door (``summon:apiType``): the REST API (default: Cognito
+    authorizer, regional WAF) or an HTTP API (JWT authorizer, $1.00 instead of $3.50 per
+    million requests, no WAF of its own; ``infra/constructs/http_api.py``)."""
+
+    REST = "rest"
+    HTTP = "http"
+
+
 @dataclass(frozen=True)
 class DomainSettings:
     name: str
@@ -100,7 +109,7 @@ class IdentityProviderSettings:
 @dataclass(frozen=True)
 class SigningKeySettings:
     """The CloudFront public key of the signed-URL key group; its private half is a
-    Secrets Manager secret the app reads (``SUMMON_CLOUDFRONT_KEY_SECRET``)."""
+    Secrets Manager secret the app reads (``SUMMON_CLOUDFRONT_KEY_SECRET_NAME``)."""
 
     public_key_pem: str
     private_key_secret_name: str
@@ -186,6 +195,9 @@ class Settings:
         }
     )
     lambda_settings: LambdaSettings = field(default_factory=LambdaSettings)
+    api_type: ApiType = ApiType.REST
+    # The built web app deployed to the static bucket (make web builds it).
+    web_dist: Path = REPO_ROOT / "web" / "dist"
 
     @property
     def prefix(self) -> str:
@@ -304,6 +316,8 @@ class Settings:
             backup_tag=tuple(ctx.get("backupTag", ("summon:backup", "true"))),
             log_retention_days=int(ctx.get("logRetentionDays", 365)),
             region_states=_region_states(ctx),
+            api_type=_api_type(ctx.get("apiType", ApiType.REST.value)),
+            web_dist=Path(ctx.get("webDist", REPO_ROOT / "web" / "dist")).resolve(),
             governance=GovernanceSettings(
                 cloud_trail=bool(gov.get("cloudTrail", True)),
                 guard_duty=bool(gov.get("guardDuty", True)),
@@ -343,7 +357,18 @@ _KEYS = (
     "failover",
     "regionStates",
     "governance",
+    "apiType",
+    "webDist",
 )
+
+
+def _api_type(value: Any) -> ApiType:
+    try:
+        return ApiType(str(value))
+    except ValueError:
+        raise ValueError(
+            f"summon:apiType must be one of {[a.value for a in ApiType]}, not {value!r}"
+        ) from None
 
 
 def _region_states(ctx: dict[str, Any]) -> dict[Role, RegionState]:

@@ -2,10 +2,10 @@
 
 Read URLs have **one switch**, :func:`read_url`: when the stage configures a CloudFront
 domain, key-pair id and private key (``SUMMON_MEDIA_CDN_DOMAIN``,
-``SUMMON_CLOUDFRONT_KEY_ID``, ``SUMMON_CLOUDFRONT_KEY_SECRET``), media is read through
+``SUMMON_CLOUDFRONT_KEY_ID``, ``SUMMON_CLOUDFRONT_KEY_SECRET_NAME``), media is read through
 CloudFront with signed URLs (canned policy); otherwise (locally) with presigned S3 GETs.
-``SUMMON_CLOUDFRONT_KEY_SECRET`` names the Secrets Manager secret that holds the PEM
-private key (a PEM given inline is used as is, which tests do).
+``SUMMON_CLOUDFRONT_KEY_SECRET_NAME`` is the name of the Secrets Manager secret that holds
+the PEM private key.
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def read_url(key: str, ttl_s: int = READ_URL_TTL_S, content_type: str = "") -> s
     presigned S3 GET, which then answers with ``content_type`` whatever the object was
     stored with (processing refuses objects stored with another type in either case)."""
     s = runtime.settings()
-    if s.media_cdn_domain and s.cloudfront_key_id and s.cloudfront_key_secret:
+    if s.media_cdn_domain and s.cloudfront_key_id and s.cloudfront_key_secret_name:
         return cloudfront_url(s.media_cdn_domain, s.cloudfront_key_id, key, ttl_s)
     params = {"Bucket": bucket(), "Key": key}
     if content_type:
@@ -152,14 +152,8 @@ def cloudfront_url(domain: str, key_id: str, key: str, ttl_s: int) -> str:
 
 
 def _cloudfront_key() -> Any:
-    """The PEM private key ``SUMMON_CLOUDFRONT_KEY_SECRET`` gives: inline, or the value of
-    the Secrets Manager secret it names (1 GetSecretValue, once per runtime)."""
-    s = runtime.settings()
-    pem = s.cloudfront_key_secret
-    if not pem.lstrip().startswith("-----BEGIN"):
-        pem = str(
-            aws_client("secretsmanager").get_secret_value(SecretId=s.cloudfront_key_secret)[
-                "SecretString"
-            ]
-        )
+    """The PEM private key in the Secrets Manager secret ``SUMMON_CLOUDFRONT_KEY_SECRET_NAME``
+    names (1 GetSecretValue, once per runtime)."""
+    name = runtime.settings().cloudfront_key_secret_name
+    pem = str(aws_client("secretsmanager").get_secret_value(SecretId=name)["SecretString"])
     return load_pem_private_key(pem.encode(), password=None)

@@ -24,6 +24,7 @@ wired to this region's resources.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from aws_cdk import (
     Aws,
     CfnResource,
     Duration,
+    Fn,
     RemovalPolicy,
     Stack,
     Validations,
@@ -57,13 +59,15 @@ from infra.compliance import acknowledge_nag, skip_checkov
 from infra.constructs.chalice_app import ChaliceApp
 from infra.constructs.data import TableRef
 from infra.constructs.firewall import Firewall
+from infra.constructs.http_api import HttpApi, routes_of
 from infra.constructs.messaging import EXPORT_TIMEOUT
 from infra.constructs.storage import EXPORTS_PREFIX, THUMBNAILS_PREFIX, UPLOADS_PREFIX
 from infra.names import Names
 from infra.permissions import DATA_ACTIONS, IDEMPOTENCY_ACTIONS
-from infra.settings import DomainSettings, LambdaSettings, Role
+from infra.settings import ApiType, DomainSettings, LambdaSettings, Role
 
 API_STAGE = "api"
+LAMBDA_ARCHITECTURE = "arm64"
 WEBSOCKET_FUNCTIONS = ("WebsocketConnect", "WebsocketMessage", "WebsocketDisconnect")
 EXPORT_FUNCTION = "ExportArchives"
 """The exports queue's consumer (``chalicelib/api/exports.py``): its own kind, ``export``,
@@ -122,7 +126,8 @@ class Api(Construct):
 
     Outputs: :attr:`functions` (each function's logical id, kind, name, role and log group),
     :attr:`async_dlq`, :attr:`has_rest_api` / :attr:`has_websocket_api`,
-    :attr:`websocket_api_id`, the regional custom domains :attr:`rest_api_domain` /
+    :attr:`websocket_api_id`, :attr:`http_api` (``summon:apiType = "http"``), the regional
+    custom domains :attr:`api_domain` (the REST or HTTP API's) /
     :attr:`websocket_domain` and their certificates (with ``domain`` and ``zone``).
     """
 
@@ -153,6 +158,8 @@ class Api(Construct):
         domain: DomainSettings | None,
         zone: route53.IHostedZone | None,
         firewall: Firewall | None,
+        api_type: ApiType = ApiType.REST,
+        web_origins: tuple[str, ...] = (),
     ) -> None:
         super().__init__(scope, id_)
         self._names = names
@@ -179,7 +186,8 @@ class Api(Construct):
                 environment=environment,
                 lambda_settings=lambda_settings,
                 domain=domain,
-                api_certificate=self.api_certificate,
+                # Behind an HTTP API, the api.<domain> domain is the HTTP API's (below).
+                api_certificate=self.api_certificate if api_type is ApiType.REST else None,
                 ws_certificate=self.ws_certificate,
             ),
             out_dir=out_dir,
@@ -187,7 +195,7 @@ class Api(Construct):
         resources: dict[str, Any] = self.app.sam["Resources"]
         self.has_rest_api = "RestAPI" in resources
         self.has_websocket_api = "WebsocketAPI" in resources
-        self.rest_api_domain = self._included("ApiGatewayCustomDomain", resources)
+        self.api_domain: CfnResource | None = self._included("ApiGatewayCustomDomain", resources)
         self.websocket_domain = self._included("WebsocketApiCustomDomain", resources)
         self.websocket_api_id: str | None = None
         if self.has_websocket_api:
@@ -226,8 +234,13 @@ class Api(Construct):
             run_schedules=run_schedules,
             run_media_pipeline=run_media_pipeline,
         )
-        self._api_gateway_logging(firewall=firewall)
         self._gradual_deployment(resources)
+        self.http_api: HttpApi | None = None
+        if api_type is ApiType.HTTP and self.has_rest_api:
+            self.http_api = self._http_front_door(
+                resources, environment=environment, web_origins=web_origins, domain=domain
+            )
+        self._api_gateway_logging(firewall=firewall)
         acknowledge_nag(
             self,
             IAM5="each function role names its resources: table and index ARNs, object "
@@ -292,6 +305,48 @@ class Api(Construct):
             ):
                 alias = {"Ref": f"{props['FunctionName']['Ref']}.Alias"}
                 self.app.get_resource(logical_id).add_property_override("FunctionName", alias)
+
+    def _http_front_door(
+        self,
+        resources: Mapping[str, Any],
+        *,
+        environment: Mapping[str, str],
+        web_origins: tuple[str, ...],
+        domain: DomainSettings | None,
+    ) -> HttpApi:
+        """The HTTP API in place of the REST API Chalice packaged: the same routes to the
+        API handler's alias. The REST API, its invoke permission and outputs are removed
+        from the included template."""
+        definition = resources["RestAPI"]["Properties"]["DefinitionBody"]
+        include = self.app.sam_template
+        for logical_id, res in resources.items():
+            if logical_id == "RestAPI" or "RestAPI" in json.dumps(res):
+                include.node.try_remove_child(logical_id)
+        outputs = include.node.find_child("$Outputs")  # CfnInclude's scope of the outputs
+        for logical_id, out in self.app.sam.get("Outputs", {}).items():
+            if "RestAPI" in json.dumps(out):
+                outputs.node.try_remove_child(logical_id)
+        self.has_rest_api = False
+        http = HttpApi(
+            self,
+            "HttpApi",
+            name=f"{self._names.prefix}-api",
+            stage_name=API_STAGE,
+            routes=routes_of(definition),
+            handler_alias_arn=Fn.ref("APIHandler.Alias"),
+            user_pool_id=environment[app_config.USER_POOL_ID],
+            user_pool_client_id=environment[app_config.USER_POOL_CLIENT_ID],
+            web_origins=web_origins,
+            throttle=REST_THROTTLE,
+            access_logs=self._access_logs("HttpApiAccessLogs", "http-api"),
+            domain_name=domain.host("api") if domain is not None else None,
+            certificate=self.api_certificate,
+        )
+        for child in http.node.find_all():
+            if isinstance(child, CfnResource):
+                _ack_sam_ref(child)
+        self.api_domain = http.domain
+        return http
 
     def _certificate(self, id_: str, *, host: str, zone: route53.IHostedZone) -> acm.ICertificate:
         return acm.Certificate(
@@ -556,7 +611,7 @@ class Api(Construct):
             CKV_AWS_120="responses are per user and authorized; a stage cache would serve "
             "one user's data to another",
         )
-        if self.rest_api_domain is not None:
+        if self.api_domain is not None:
             # Chalice names the stage as a string, so CloudFormation may map the domain
             # before SAM's stage exists: refer to the stage (SAM's "RestAPI.Stage").
             mapping = self.app.get_resource("ApiGatewayCustomDomainMapping")
@@ -655,17 +710,22 @@ def _stage_config(
         "lambda_timeout": lambda_settings.timeout_seconds,
         "lambda_memory_size": lambda_settings.memory_size,
         "xray": True,
+        # Graviton: 20 % cheaper per GB-second. Chalice builds the dependency layer from
+        # manylinux aarch64 wheels for it (its cache key says so) and writes
+        # Architectures: [arm64] on every function and the layer.
+        "lambda_architecture": LAMBDA_ARCHITECTURE,
         # Dependencies in a managed layer cached by requirements.txt alone: a code
         # change re-zips the app only, instead of re-downloading every wheel.
         "automatic_layer": True,
         "tags": {"project": "summon", "stage": names.stage, "dr-role": role.value},
     }
-    if domain is not None and api_certificate is not None and ws_certificate is not None:
+    if domain is not None and api_certificate is not None:
         stage_config["api_gateway_custom_domain"] = {
             "domain_name": domain.host("api"),
             "certificate_arn": api_certificate.certificate_arn,
             "tls_version": "TLS_1_2",
         }
+    if domain is not None and ws_certificate is not None:
         stage_config["websocket_api_custom_domain"] = {
             "domain_name": domain.host("ws"),
             "certificate_arn": ws_certificate.certificate_arn,

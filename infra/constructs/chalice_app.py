@@ -14,7 +14,9 @@ dependency.
   one process and tests sharing the process see no CDK tokens in their environment;
 * it writes its intermediate files under ``out_dir`` (upstream: ``./chalice.out``);
 * it finishes the package with :func:`infra.packaging.finish` (runtime SDK dropped,
-  bytecode added) before the assets hash it.
+  bytecode added) before the assets hash it, and checks the dependency layer
+  (:func:`infra.packaging.check_layer`: every requirement there, native code for the
+  functions' architecture).
 
 ``chalice.cdk.Chalice``'s public API (``source_dir``, ``stage_config``,
 ``preserve_logical_ids``) has none of these: its ``__init__`` takes the stage name from
@@ -109,6 +111,13 @@ class ChaliceApp(Chalice):
                 del sys.modules[name]
             sys.modules.update(saved_modules)
         packaging.finish(Path(self.source_dir), [Path(self._sam_package_dir)])
+        layer = Path(self._sam_package_dir) / "layer-deployment.zip"
+        if layer.is_file():
+            packaging.check_layer(
+                layer,
+                architecture=(self.stage_config or {}).get("lambda_architecture", "x86_64"),
+                requirements=Path(self.source_dir) / "requirements.txt",
+            )
 
     def _generate_sam_template_with_assets(self, chalice_out_dir: str, package_id: str) -> str:
         del chalice_out_dir

@@ -11,7 +11,9 @@ alias (``static.<domain>``, ``media.<domain>``) with an ACM certificate from us-
 
 from __future__ import annotations
 
-from aws_cdk import Annotations, Duration
+from collections.abc import Sequence
+
+from aws_cdk import Annotations, Duration, Stack
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
@@ -21,6 +23,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.compliance import acknowledge_nag, skip_checkov
+from infra.constructs.website import content_security_policy, headers_policy, routes_function
 from infra.names import Names
 from infra.settings import DomainSettings, SigningKeySettings
 
@@ -42,6 +45,7 @@ class Edge(Construct):
         zone: route53.IHostedZone | None,
         signing_key: SigningKeySettings | None,
         web_acl_arn: str | None,
+        api_origins: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, id_)
         self._names = names
@@ -69,9 +73,6 @@ class Edge(Construct):
                     subject_alternative_names=[domain.host("media")],
                     validation=acm.CertificateValidation.from_dns(zone),
                 )
-        self.static = self._distribution(
-            "Static", static_bucket, "static", domain, default_root_object="index.html"
-        )
         self.key_group: cloudfront.KeyGroup | None = None
         self.public_key: cloudfront.PublicKey | None = None
         self.media: cloudfront.Distribution | None = None
@@ -88,6 +89,31 @@ class Edge(Construct):
             self.media = self._distribution(
                 "Media", media_bucket, "media", domain, key_group=self.key_group
             )
+        media_domain = (
+            (domain.host("media") if domain else self.media.distribution_domain_name)
+            if self.media
+            else ""
+        )
+        # The web app (infra/constructs/website.py): its routes and its security headers.
+        region = Stack.of(self).region
+        media_name = names.bucket("media")  # by name: the bucket's CORS names this site
+        media_s3 = [
+            f"https://{media_name}.s3.amazonaws.com",
+            f"https://{media_name}.s3.{region}.amazonaws.com",
+        ]
+        self.web_csp = content_security_policy(
+            connect=[*api_origins, f"https://cognito-idp.{region}.amazonaws.com", *media_s3],
+            images=[*([f"https://{media_domain}"] if media_domain else []), *media_s3],
+        )
+        self.static = self._distribution(
+            "Static",
+            static_bucket,
+            "static",
+            domain,
+            default_root_object="index.html",
+            headers=headers_policy(self, name=f"{names.prefix}-web", csp=self.web_csp),
+            viewer_request=routes_function(self),
+        )
         if domain is not None and zone is not None:
             for label, dist in (("static", self.static), ("media", self.media)):
                 if dist is None:
@@ -99,11 +125,7 @@ class Edge(Construct):
                 route53.AaaaRecord(
                     self, f"{label}Aaaa", zone=zone, record_name=domain.host(label), target=target
                 )
-        self.media_domain = (
-            (domain.host("media") if domain else self.media.distribution_domain_name)
-            if self.media
-            else ""
-        )
+        self.media_domain = media_domain
 
     def _distribution(
         self,
@@ -114,6 +136,8 @@ class Edge(Construct):
         *,
         default_root_object: str | None = None,
         key_group: cloudfront.IKeyGroup | None = None,
+        headers: cloudfront.IResponseHeadersPolicy | None = None,
+        viewer_request: cloudfront.IFunction | None = None,
     ) -> cloudfront.Distribution:
         standby = s3.Bucket.from_bucket_attributes(
             self,
@@ -139,9 +163,18 @@ class Edge(Construct):
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
                 allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS,
                 cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
-                response_headers_policy=cloudfront.ResponseHeadersPolicy.SECURITY_HEADERS,
+                response_headers_policy=headers
+                or cloudfront.ResponseHeadersPolicy.SECURITY_HEADERS,
                 compress=True,
                 trusted_key_groups=[key_group] if key_group else None,
+                function_associations=[
+                    cloudfront.FunctionAssociation(
+                        function=viewer_request,
+                        event_type=cloudfront.FunctionEventType.VIEWER_REQUEST,
+                    )
+                ]
+                if viewer_request
+                else None,
             ),
             default_root_object=default_root_object,
             domain_names=[domain.host(purpose)] if domain and self.certificate else None,

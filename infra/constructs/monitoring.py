@@ -59,6 +59,7 @@ class Monitoring(Construct):
         functions: Sequence[AppFunction],
         rest_api_name: str | None,
         websocket_api_id: str | None,
+        http_api_id: str | None = None,
         table_name: str,
         replica_region: str | None,
         media_queue: sqs.IQueue,
@@ -104,6 +105,7 @@ class Monitoring(Construct):
         widgets = [
             *self._lambda(functions=functions),
             *(self._rest_api(name=rest_api_name) if rest_api_name is not None else []),
+            *(self._http_api(api_id=http_api_id) if http_api_id is not None else []),
             *(self._websocket_api(api_id=websocket_api_id) if websocket_api_id is not None else []),
             *self._table(name=table_name, replica_region=replica_region),
             *self._queues(media_queue=media_queue, dead_letter_queues=dead_letter_queues),
@@ -144,16 +146,26 @@ class Monitoring(Construct):
     def _rest_api(self, *, name: str) -> list[cw.IWidget]:
         """REST API 5xx and p99 latency alarms; requests, errors and latency graphs."""
         dims = {"ApiName": name, "Stage": API_STAGE}
-        five_xx = _metric("AWS/ApiGateway", "5XXError", dims, "Sum")
+        return self._api("REST API", dims, five_xx="5XXError", four_xx="4XXError")
+
+    def _http_api(self, *, api_id: str) -> list[cw.IWidget]:
+        """The same alarms and graphs for the HTTP API front door (its metric names)."""
+        dims = {"ApiId": api_id, "Stage": API_STAGE}
+        return self._api("HTTP API", dims, five_xx="5xx", four_xx="4xx")
+
+    def _api(
+        self, label: str, dims: dict[str, str], *, five_xx: str, four_xx: str
+    ) -> list[cw.IWidget]:
+        errors = _metric("AWS/ApiGateway", five_xx, dims, "Sum")
         latency = _metric("AWS/ApiGateway", "Latency", dims, "p99")
         count = _metric("AWS/ApiGateway", "Count", dims, "Sum")
-        self._alarm("Api5xx", five_xx, 5, "REST API 5xx responses")
-        self._alarm("ApiLatencyP99", latency, 3000, "REST API p99 latency above 3 s", periods=3)
+        self._alarm("Api5xx", errors, 5, f"{label} 5xx responses")
+        self._alarm("ApiLatencyP99", latency, 3000, f"{label} p99 latency above 3 s", periods=3)
         return [
             cw.GraphWidget(title="API requests", left=[count], width=8),
             cw.GraphWidget(
                 title="API 5xx / 4xx",
-                left=[five_xx, _metric("AWS/ApiGateway", "4XXError", dims, "Sum")],
+                left=[errors, _metric("AWS/ApiGateway", four_xx, dims, "Sum")],
                 width=8,
             ),
             cw.GraphWidget(title="API latency p99 (ms)", left=[latency], width=8),

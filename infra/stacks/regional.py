@@ -13,16 +13,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import CfnOutput, CfnResource, Environment, Stack, Tags
+from aws_cdk import Aspects, Aws, CfnOutput, CfnResource, Environment, Stack, Tags
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_route53 as route53
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from chalicelib import config as app_config
 from infra.compliance import acknowledge_nag
+from infra.compute import Arm64Functions
 from infra.constructs.analytics import Analytics
-from infra.constructs.api import Api
+from infra.constructs.api import API_STAGE, Api
 from infra.constructs.data import Data
 from infra.constructs.dr import Backups, FailoverRecords, FailoverTarget, RegionStateBeacon
 from infra.constructs.edge import Edge
@@ -34,6 +36,7 @@ from infra.constructs.keys import Keys
 from infra.constructs.messaging import Messaging
 from infra.constructs.monitoring import METRICS_NAMESPACE, SERVICE_NAME, Monitoring
 from infra.constructs.storage import Storage
+from infra.constructs.website import Website
 from infra.names import Names
 from infra.settings import DomainSettings, Role, Settings
 
@@ -69,7 +72,9 @@ class RegionalStack(Stack):
         Tags.of(self).add("project", "summon")
         Tags.of(self).add("stage", settings.stage)
         Tags.of(self).add("dr-role", role.value)
+        Aspects.of(self).add(Arm64Functions())
         self.role = role
+        self._settings = settings
         names = Names(stage=settings.stage, region=region, account=settings.account)
         retention = _retention(settings.log_retention_days)
         zone = self._zone(settings.domain)
@@ -88,21 +93,27 @@ class RegionalStack(Stack):
             retention=retention,
             chalice_out_dir=chalice_out_dir,
         )
+        self.website: Website | None = None
+        if self.edge is not None:
+            self.website = self._website(settings=settings)
+        for origin in self._web_origins(settings):  # presigned uploads from the web app
+            self.storage.media.add_cors_rule(
+                allowed_origins=[origin],
+                allowed_methods=[s3.HttpMethods.GET, s3.HttpMethods.HEAD, s3.HttpMethods.POST],
+                allowed_headers=["*"],
+                max_age=3600,
+            )
         self.front_door = self._front_door(settings=settings, names=names, role=role, zone=zone)
         self.failover: FailoverRecords | None = None
         self.beacon: RegionStateBeacon | None = None
-        if (
-            settings.domain is not None
-            and zone is not None
-            and self.api.rest_api_domain is not None
-        ):
+        if settings.domain is not None and zone is not None and self.api.api_domain is not None:
             self.failover = self._failover(
                 settings=settings,
                 names=names,
                 role=role,
                 domain=settings.domain,
                 zone=zone,
-                rest_api=self.api.rest_api_domain,
+                rest_api=self.api.api_domain,
             )
             if role is Role.STANDBY:
                 self.beacon = RegionStateBeacon(
@@ -252,7 +263,34 @@ class RegionalStack(Stack):
             zone=zone,
             signing_key=settings.signing_key,
             web_acl_arn=cf_firewall.arn if cf_firewall else None,
+            api_origins=_api_origins(settings, self.region),
         )
+
+    def _website(self, *, settings: Settings) -> Website:
+        """The web app on the static distribution, with a ``/config.json`` naming this
+        stack's API and WebSocket (their custom domains when there is a domain)."""
+        assert self.edge is not None
+        return Website(
+            self,
+            "Website",
+            dist=settings.web_dist,
+            bucket=self.storage.static,
+            distribution=self.edge.static,
+            config={"apiUrl": self._api_url(settings), "wsUrl": self._websocket_url(settings)},
+        )
+
+    def _api_url(self, settings: Settings) -> str:
+        if settings.domain is not None:
+            return f"https://{settings.domain.host('api')}"
+        if self.api.http_api is not None:
+            return self.api.http_api.url
+        rest = self.api.app.get_resource("RestAPI").ref
+        return f"https://{rest}.execute-api.{self.region}.{Aws.URL_SUFFIX}/{API_STAGE}"
+
+    def _websocket_url(self, settings: Settings) -> str:
+        if settings.domain is not None:
+            return f"wss://{settings.domain.host('ws')}"
+        return f"wss://{self.api.websocket_api_id}.execute-api.{self.region}.{Aws.URL_SUFFIX}/{API_STAGE}"
 
     def _cursor_key(self, names: Names) -> str:
         """The secret list cursors are signed with: generated once per stage and region,
@@ -274,6 +312,15 @@ class RegionalStack(Stack):
             "nothing else depends on it",
         )
         return secret.secret_value.unsafe_unwrap()
+
+    def _web_origins(self, settings: Settings) -> tuple[str, ...]:
+        """Where the web app is served from (the static distribution): ``static.<domain>``,
+        or, without a domain, the distribution's own name (known in the primary only)."""
+        if settings.domain is not None:
+            return (f"https://{settings.domain.host('static')}",)
+        if self.edge is not None:
+            return (f"https://{self.edge.static.distribution_domain_name}",)
+        return ()
 
     def _app_environment(self, *, settings: Settings, names: Names) -> dict[str, str]:
         """The app's environment variables (:mod:`chalicelib.config`'s names)."""
@@ -302,7 +349,8 @@ class RegionalStack(Stack):
                 if self.edge is not None and self.edge.public_key is not None
                 else ""
             ),
-            app_config.CLOUDFRONT_KEY_SECRET: _signing_secret_name(settings, self.edge) or "",
+            app_config.CLOUDFRONT_KEY_SECRET_NAME: _signing_secret_name(settings, self.edge) or "",
+            app_config.WEB_ORIGIN: next(iter(self._web_origins(settings)), ""),
             "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
         }
@@ -345,6 +393,8 @@ class RegionalStack(Stack):
             domain=settings.domain,
             zone=zone,
             firewall=self.firewall,
+            api_type=settings.api_type,
+            web_origins=self._web_origins(settings),
         )
 
     def _front_door(
@@ -421,6 +471,7 @@ class RegionalStack(Stack):
             alarm_emails=settings.alarm_emails,
             functions=self.api.functions,
             rest_api_name=f"{names.prefix}-api" if self.api.has_rest_api else None,
+            http_api_id=self.api.http_api.api.ref if self.api.http_api is not None else None,
             websocket_api_id=self.api.websocket_api_id,
             table_name=self.data.main.name,
             replica_region=settings.standby_region if role is Role.PRIMARY else None,
@@ -443,10 +494,25 @@ class RegionalStack(Stack):
         CfnOutput(self, "IdentityPoolId", value=self.identity.identity_pool.ref)
         CfnOutput(self, "MediaBucket", value=self.storage.media.bucket_name)
         CfnOutput(self, "AlarmTopic", value=self.monitoring.topic.topic_arn)
+        if self.website is not None:
+            CfnOutput(self, "ApiUrl", value=self._api_url(self._settings))
+            CfnOutput(self, "WebSocketUrl", value=self._websocket_url(self._settings))
         if self.edge is not None:
             CfnOutput(self, "StaticDistribution", value=self.edge.static.distribution_domain_name)
             if self.edge.media is not None:
                 CfnOutput(self, "MediaDistribution", value=self.edge.media.distribution_domain_name)
+
+
+def _api_origins(settings: Settings, region: str) -> tuple[str, ...]:
+    """What the web app connects to besides its own origin: the API and the WebSocket, by
+    their custom domains, or else any execute-api endpoint of the region (their ids cannot
+    be named here: the API's CORS names the distribution, which names this policy)."""
+    if settings.domain is not None:
+        return (f"https://{settings.domain.host('api')}", f"wss://{settings.domain.host('ws')}")
+    return (
+        f"https://*.execute-api.{region}.amazonaws.com",
+        f"wss://*.execute-api.{region}.amazonaws.com",
+    )
 
 
 def _signing_secret_name(settings: Settings, edge: Edge | None) -> str | None:

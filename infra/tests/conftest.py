@@ -26,6 +26,8 @@ from infra.stacks.regional import RegionalStack
 
 INFRA = Path(__file__).resolve().parent.parent
 FIXTURE_APP = Path(__file__).resolve().parent / "fixture_app"
+FIXTURE_WEB = Path(__file__).resolve().parent / "fixture_web"
+"""A stand-in build of the web app (its three pages and an asset)."""
 
 
 @dataclass
@@ -55,6 +57,7 @@ def _context(example: bool, **extra: Any) -> dict[str, Any]:
     if example:
         ctx.update(json.loads((INFRA / "config" / "example.json").read_text())["context"])
     ctx["summon:chaliceSourceDir"] = str(FIXTURE_APP)
+    ctx["summon:webDist"] = str(FIXTURE_WEB)
     ctx.update(extra)
     return ctx
 
@@ -87,3 +90,10 @@ def standby_in_failover(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sy
 def minimal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synth]:
     """Only ``cdk.json``'s context: no domain, push, IdPs, signing key, QuickSight, ALB."""
     yield synth(tmp_path_factory.mktemp("minimal"), _context(example=False))
+
+
+@pytest.fixture(scope="session")
+def http_front_door(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synth]:
+    """Both regions with every optional feature on and the HTTP API front door."""
+    ctx = _context(example=True, **{"summon:apiType": "http"})
+    yield synth(tmp_path_factory.mktemp("http"), ctx)

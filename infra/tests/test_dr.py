@@ -56,7 +56,7 @@ def test_failover_is_operator_driven_not_a_health_probe(full: Synth) -> None:
                     "AliasTarget": Match.object_like({"EvaluateTargetHealth": False}),
                 },
             )
-    rest_domain = stack.api.rest_api_domain
+    rest_domain = stack.api.api_domain
     assert rest_domain is not None
     full.primary_t.has_resource_properties(
         "AWS::Route53::RecordSet",

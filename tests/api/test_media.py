@@ -121,7 +121,7 @@ def test_read_urls_switch_to_cloudfront_signed_urls_by_configuration(api, monkey
     from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
     from chalicelib import runtime
-    from chalicelib.adapters import s3
+    from chalicelib.adapters import aws_client, s3
 
     assert "X-Amz-Signature" in s3.read_url("uploads/u/m") or "Signature" in s3.read_url(
         "uploads/u/m"
@@ -132,21 +132,24 @@ def test_read_urls_switch_to_cloudfront_signed_urls_by_configuration(api, monkey
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     ).decode()
+    aws_client("secretsmanager").create_secret(Name="summon/test/cloudfront-key", SecretString=pem)
     cdn = replace(
         runtime.settings(),
         media_cdn_domain="media.example.com",
         cloudfront_key_id="K2JCJMDEHXQW5F",
-        cloudfront_key_secret=pem,
+        cloudfront_key_secret_name="summon/test/cloudfront-key",
     )
     runtime.use(settings=cdn)
     url = s3.read_url("uploads/u/m")
     assert url.startswith("https://media.example.com/uploads/u/m?Expires=")
     assert "Key-Pair-Id=K2JCJMDEHXQW5F" in url and "Signature=" in url
-    # CloudFront checks an RSA-SHA1 signature of the canned policy with the public key
-    query = dict(part.split("=", 1) for part in url.split("?", 1)[1].split("&"))
+    # the URL's signature verifies with the public half of the key in the secret
+    query = dict(p.split("=", 1) for p in url.split("?", 1)[1].split("&"))
     policy = (
         '{"Statement":[{"Resource":"https://media.example.com/uploads/u/m",'
         f'"Condition":{{"DateLessThan":{{"AWS:EpochTime":{query["Expires"]}}}}}}}]}}'
     )
-    signature = base64.b64decode(query["Signature"].translate(str.maketrans("-_~", "+=/")))
+    signature = base64.b64decode(
+        query["Signature"].replace("-", "+").replace("_", "=").replace("~", "/")
+    )
     key.public_key().verify(signature, policy.encode(), padding.PKCS1v15(), hashes.SHA1())

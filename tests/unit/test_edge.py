@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from chalicelib.auth import _groups, bearer_token, principal_from_claims
+from chalicelib.auth import _groups, bearer_token, claims_of, principal_from_claims
 from chalicelib.errors import Invalid, PreconditionFailed, Unauthenticated
 from chalicelib.services.profiles import etag
 from chalicelib.store import pagination
@@ -186,3 +186,55 @@ def test_the_user_id_is_the_stable_id_when_the_pool_sets_one():
     assert (standby.user_id, standby.username) == ("u1", "s2")
     legacy = principal_from_claims({"sub": "u1"})
     assert (legacy.user_id, legacy.username) == ("u1", "u1")
+
+
+# Where API Gateway puts the verified claims (abridged from AWS's documented sample events;
+# values as API Gateway sends them: strings, a list claim flattened to "[a b]").
+CLAIMS = {
+    "sub": "s2",
+    "custom:user_id": "u1",
+    "cognito:username": "s2",
+    "email": "a@x.com",
+    "cognito:groups": "[customers providers]",
+    "token_use": "id",
+}
+REST_CONTEXT = {  # REST API, Cognito user pool authorizer
+    "resourcePath": "/me",
+    "httpMethod": "GET",
+    "authorizer": {"claims": CLAIMS},
+    "stage": "api",
+}
+HTTP_API_V1_CONTEXT = {  # HTTP API, JWT authorizer, payload format 1.0
+    "resourcePath": "/me",
+    "httpMethod": "GET",
+    "authorizer": {"claims": CLAIMS, "scopes": None},
+    "stage": "$default",
+}
+HTTP_API_V2_CONTEXT = {  # HTTP API, JWT authorizer, payload format 2.0
+    "routeKey": "GET /me",
+    "authorizer": {"jwt": {"claims": CLAIMS, "scopes": None}},
+    "stage": "$default",
+}
+
+
+@pytest.mark.parametrize("context", [REST_CONTEXT, HTTP_API_V1_CONTEXT, HTTP_API_V2_CONTEXT])
+def test_claims_are_read_wherever_either_api_puts_them(context):
+    p = principal_from_claims(claims_of(context))
+    assert (p.user_id, p.username, p.email) == ("u1", "s2", "a@x.com")
+    assert p.groups == {"customers", "providers"}
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        None,
+        {},
+        {"authorizer": None},
+        {"authorizer": {"claims": None, "scopes": None}},  # an HTTP API route without authorizer
+        {"authorizer": {"jwt": {"claims": {}}}},
+        {"authorizer": {"claims": "sub=u1"}},
+    ],
+)
+def test_a_context_without_claims_is_unauthenticated(context):
+    with pytest.raises(Unauthenticated):
+        claims_of(context)

@@ -126,3 +126,68 @@ def test_chalices_cached_packages_are_finished_too(tmp_path: Path) -> None:
     # Chalice swaps the latest app files into a cached whole package when it reuses it: no
     # bytecode there (it would outlive app.py), only the SDK goes.
     assert _names(whole) == {"pynamodb/x.py", "app.py"}
+
+
+def _elf(machine: int) -> bytes:
+    """The first bytes of a 64-bit little-endian ELF shared object for ``machine``."""
+    return (
+        b"\x7fELF\x02\x01\x01"
+        + bytes(9)
+        + (3).to_bytes(2, "little")
+        + machine.to_bytes(2, "little")
+    )
+
+
+def _layer(path: Path, entries: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in entries.items():
+            z.writestr(SITE + name, data)
+    return path
+
+
+REQUIREMENTS = "pynamodb==6.1.0\nPyJWT[crypto]==2.15.1  # a comment\npillow==12.2.0\n"
+
+
+@pytest.mark.parametrize("architecture", ["arm64", "x86_64"])
+def test_a_layer_with_every_requirement_built_for_its_architecture_passes(
+    tmp_path: Path, architecture: str
+) -> None:
+    (tmp_path / "requirements.txt").write_text(REQUIREMENTS)
+    machine = packaging.ELF_MACHINES[architecture]
+    layer = _layer(
+        tmp_path / "layer.zip",
+        {
+            "pynamodb-6.1.0.dist-info/METADATA": b"",
+            "PyJWT-2.15.1.dist-info/METADATA": b"",
+            "pillow-12.2.0.dist-info/METADATA": b"",
+            "PIL/_imaging.cpython-311-aarch64-linux-gnu.so": _elf(machine),
+        },
+    )
+    packaging.check_layer(
+        layer, architecture=architecture, requirements=tmp_path / "requirements.txt"
+    )
+
+
+def test_a_layer_with_native_code_of_another_architecture_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("pillow==12.2.0\n")
+    layer = _layer(
+        tmp_path / "layer.zip",
+        {
+            "pillow-12.2.0.dist-info/METADATA": b"",
+            "PIL/_imaging.cpython-311-x86_64-linux-gnu.so": _elf(packaging.ELF_MACHINES["x86_64"]),
+        },
+    )
+    with pytest.raises(SystemExit, match=r"_imaging.*not built for arm64"):
+        packaging.check_layer(
+            layer, architecture="arm64", requirements=tmp_path / "requirements.txt"
+        )
+
+
+def test_a_requirement_chalice_left_out_of_the_layer_is_refused(tmp_path: Path) -> None:
+    """Chalice only warns when it finds no wheel for the runtime's glibc and architecture."""
+    (tmp_path / "requirements.txt").write_text(REQUIREMENTS)
+    layer = _layer(tmp_path / "layer.zip", {"pynamodb-6.1.0.dist-info/METADATA": b""})
+    with pytest.raises(SystemExit, match="pillow, pyjwt missing from the arm64 layer"):
+        packaging.check_layer(
+            layer, architecture="arm64", requirements=tmp_path / "requirements.txt"
+        )

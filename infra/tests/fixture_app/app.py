@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import os
 
-from chalice.app import Chalice, CognitoUserPoolAuthorizer, Rate
+from chalice.app import Chalice, CognitoUserPoolAuthorizer, CORSConfig, Rate
 
 app = Chalice(app_name="summon")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
+if web_origin := os.environ.get("SUMMON_WEB_ORIGIN"):  # as app.py: CORS for the web app
+    app.api.cors = CORSConfig(allow_origin=web_origin, expose_headers=["ETag"], max_age=600)
 
 authorizer = CognitoUserPoolAuthorizer(
     "cognito",
