@@ -30,6 +30,9 @@ class DomainError(Exception):
 
     status = 500
     title = TITLES[500]
+    retry_after: int | None = None
+    """Whole seconds before the same call may succeed (429, 503): HTTP ``Retry-After`` and
+    the ``error`` frame's ``retry_after``."""
 
     def __init_subclass__(cls, status: int | None = None, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -41,6 +44,9 @@ class DomainError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.errors = errors or []
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)} if self.retry_after is not None else {}
 
 
 class Invalid(DomainError, status=400):

@@ -286,7 +286,7 @@ def route(
                     instance=request.path,
                     request_id=request_id,
                     errors=error.errors,
-                    headers=_retry_after(error),
+                    headers=error.headers(),
                 )
 
         handler.__name__ = view.__name__
@@ -363,11 +363,6 @@ def _handle(
         if body_out is not None
         else dict(out["headers"]),
     )
-
-
-def _retry_after(exc: DomainError) -> dict[str, str]:
-    retry_after = getattr(exc, "retry_after", None)
-    return {"Retry-After": str(retry_after)} if retry_after is not None else {}
 
 
 def error_middleware(event: Any, get_response: Callable[[Any], Response]) -> Response:

@@ -153,7 +153,7 @@ def _error(exc: DomainError, action: str | None, ref: str | None) -> ErrorData:
     data = ErrorData(status=exc.status, title=exc.title, detail=exc.detail, action=action, ref=ref)
     if exc.errors:
         data.errors = [FieldError.model_validate(e) for e in exc.errors]
-    data.retry_after = getattr(exc, "retry_after", None)  # TooFrequent (429), Busy (503)
+    data.retry_after = exc.retry_after  # TooFrequent (429), Busy (503)
     return data
 
 
