@@ -183,6 +183,8 @@ def where(item: dict[str, Any], uid: str) -> tuple[str, str] | None:
         return None
     if kind == "report":
         return ("reports.json", str(item["report_id"])) if item["reporter_id"] == uid else None
+    if kind == "report_ref":  # account deletion's link to a report: the report is placed above
+        return None
     if kind == "notification":
         if mine:
             return ("feed.json", str(item["event_id"]))
@@ -305,8 +307,9 @@ def test_every_item_about_the_user_is_in_their_export_and_nothing_private_of_oth
 
     left_out = assert_represented(carla.user_id, docs)
     everything = json.dumps(docs) + archive.read("README.txt").decode()
-    # Rita's block and report of Carla exist, and are not in Carla's export.
-    assert {i["kind"] for i in left_out} == {"block", "report"}
+    # Rita's block and report of Carla (and its link in Carla's partition, kept for account
+    # deletion) exist, and are not in Carla's export.
+    assert {i["kind"] for i in left_out} == {"block", "report", "report_ref"}
     assert rita.user_id not in everything
     assert theirs.json_body["id"] not in everything
     # Nothing private of the others: emails, phones, devices.

@@ -79,7 +79,7 @@ def test_wrong_content_type_and_method_use_the_problem_shape(as_user):
     wrong_type = me.call("PATCH", "/me", {"name": "x"}, headers={"Content-Type": "text/plain"})
     assert wrong_type.status_code == 415
     assert wrong_type.json_body["status"] == 415
-    wrong_method = me.call("DELETE", "/me")
+    wrong_method = me.call("PUT", "/me")
     assert wrong_method.status_code == 405
     assert wrong_method.json_body["title"] == "Method Not Allowed"
 
