@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from devstack import lifeline, logs, patches
+from devstack import lifeline, logs, patches, timing
 from devstack.persist import Journal
 from devstack.s3post import S3PostPolicy
 
@@ -131,9 +131,8 @@ def make_server(host: str, port: int, journal: Journal | None = None) -> Any:
             super().setup()
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    return werkzeug_server(
-        host, port, make_app(journal), threaded=True, request_handler=NoDelayHandler
-    )
+    app = timing.maybe_wrap_emulator(make_app(journal))  # DEVSTACK_TIMING_FILE: bench only
+    return werkzeug_server(host, port, app, threaded=True, request_handler=NoDelayHandler)
 
 
 class Emulator:
