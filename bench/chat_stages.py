@@ -76,8 +76,9 @@ def stages(path: Path, messages: dict[str, tuple[float, float]]) -> dict[str, li
         row["  app's own work (wall minus AWS in flight)"] = h["t1"] - h["t0"] - in_flight
         row["  app CPU (handler thread)"] = h["cpu"]
         dynamo = [c for c in own if c["op"].startswith("dynamodb.")]
+        row[f"  DynamoDB, all {len(dynamo)} calls (app side)"] = 0.0
         for c in dynamo:
-            row[f"  {c['op']} (app side)"] += c["t1"] - c["t0"]
+            row[f"  DynamoDB, all {len(dynamo)} calls (app side)"] += c["t1"] - c["t0"]
             e = emulated.get(c["id"])
             if e is None or not e["locked"]:
                 continue
@@ -87,6 +88,8 @@ def stages(path: Path, messages: dict[str, tuple[float, float]]) -> dict[str, li
             row["    HTTP + botocore + werkzeug"] += (c["t1"] - c["t0"]) - (
                 e["released"] - e["arrive"]
             )
+        for c in dynamo:
+            row[f"    {c['op'].removeprefix('dynamodb.')} (app side)"] += c["t1"] - c["t0"]
         sends = [c for c in own if c["op"].startswith("apigatewaymanagementapi.")]
         if sends:
             row["  @connections POSTs (app side, first start → last end)"] = max(
