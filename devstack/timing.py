@@ -38,8 +38,8 @@ ENV = "DEVSTACK_TIMING_FILE"
 HEADER = "x-devstack-trace"
 
 _key: contextvars.ContextVar[str | None] = contextvars.ContextVar("devstack_timing", default=None)
-_fd: int | None = None
-_fd_lock = threading.Lock()
+_files: dict[str, int] = {}
+_files_lock = threading.Lock()
 
 
 def enabled() -> bool:
@@ -48,13 +48,15 @@ def enabled() -> bool:
 
 def record(process: str, kind: str, **fields: Any) -> None:
     """Append one line (one ``write``: lines of concurrent writers do not interleave)."""
-    global _fd
-    if _fd is None:
-        with _fd_lock:
-            if _fd is None:
-                _fd = os.open(os.environ[ENV], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    path = os.environ[ENV]
+    fd = _files.get(path)
+    if fd is None:
+        with _files_lock:
+            fd = _files.get(path)
+            if fd is None:
+                fd = _files[path] = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     line = json.dumps({"p": process, "k": kind, **fields}, separators=(",", ":")) + "\n"
-    os.write(_fd, line.encode())
+    os.write(fd, line.encode())
 
 
 def frame_key(body: Any) -> str | None:
@@ -187,13 +189,15 @@ def wrap_emulator(app: Any) -> Callable[[dict[str, Any], Any], Iterable[bytes]]:
 
     app.lock = _TimedLock(app.lock)
     append = Journal._append
+    if not hasattr(append, "devstack_timing"):  # once per process
 
-    def timed_append(self: Journal, entry: Any) -> None:
-        t0 = time.monotonic()
-        append(self, entry)
-        _current.journal += time.monotonic() - t0
+        def timed_append(self: Journal, entry: Any) -> None:
+            t0 = time.monotonic()
+            append(self, entry)
+            _current.journal += time.monotonic() - t0
 
-    Journal._append = timed_append  # type: ignore[method-assign]
+        timed_append.devstack_timing = True  # type: ignore[attr-defined]
+        Journal._append = timed_append  # type: ignore[method-assign]
 
     def timed(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         trace = environ.get("HTTP_X_DEVSTACK_TRACE")
