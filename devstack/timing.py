@@ -111,7 +111,7 @@ def install_gateway(gateway: Any) -> None:
             record("gw", "handler", key=key, t0=t0, t1=time.monotonic(), cpu=cpu)
             _key.reset(token)
 
-    gateway._call_handler = timed_call_handler  # type: ignore[method-assign]
+    gateway._call_handler = timed_call_handler
 
     management = gateway._management
 
@@ -124,7 +124,7 @@ def install_gateway(gateway: Any) -> None:
             if trace:
                 record("gw", "post", id=trace, t0=t0, t1=time.monotonic())
 
-    gateway._management = timed_management  # type: ignore[method-assign]
+    gateway._management = timed_management
 
 
 _calls = itertools.count()
