@@ -336,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=0.25, help="messages/s per sending socket")
     parser.add_argument("--runs", type=int, default=5, help="consecutive runs per size")
     parser.add_argument("--attach", action="store_true", help="use the running make dev stack")
+    parser.add_argument("--timings", type=Path, help="keep the stages' records in this file")
     parser.add_argument("--relay-server", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.relay_server:
@@ -349,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="chat-latency-") as tmp:
-        timings = None if args.attach else Path(tmp) / "timings.jsonl"
+        timings = None if args.attach else (args.timings or Path(tmp) / "timings.jsonl")
         with local_stack(args.attach, timings) as stack, relay_server() as relay:
             users = make_users(stack, max(sizes))
             for size in sizes:

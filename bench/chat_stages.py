@@ -76,9 +76,9 @@ def stages(path: Path, messages: dict[str, tuple[float, float]]) -> dict[str, li
         row["  app's own work (wall minus AWS in flight)"] = h["t1"] - h["t0"] - in_flight
         row["  app CPU (handler thread)"] = h["cpu"]
         dynamo = [c for c in own if c["op"].startswith("dynamodb.")]
-        row[f"  DynamoDB, all {len(dynamo)} calls (app side)"] = 0.0
+        row["  DynamoDB calls (app side, all)"] = 0.0
         for c in dynamo:
-            row[f"  DynamoDB, all {len(dynamo)} calls (app side)"] += c["t1"] - c["t0"]
+            row["  DynamoDB calls (app side, all)"] += c["t1"] - c["t0"]
             e = emulated.get(c["id"])
             if e is None or not e["locked"]:
                 continue
@@ -107,6 +107,29 @@ def stages(path: Path, messages: dict[str, tuple[float, float]]) -> dict[str, li
     return dict(out)
 
 
+ORDER = (
+    "client → gateway (frame read, routed)",
+    "gateway → handler thread (pool wait)",
+    "handler wall time",
+    "  app's own work (wall minus AWS in flight)",
+    "  app CPU (handler thread)",
+    "  DynamoDB calls (app side, all)",
+    "    wait for the emulator's lock",
+    "    moto, lock held (excl. journal)",
+    "    journal append (persist.py)",
+    "    HTTP + botocore + werkzeug",
+    "    (each operation)",
+    "  @connections POSTs (app side, first start → last end)",
+    "    gateway serving the POST (max)",
+    "gateway socket write → client read",
+    "end to end",
+)
+
+
+def _rank(name: str) -> int:
+    return ORDER.index(name) if name in ORDER else ORDER.index("    (each operation)")
+
+
 def print_table(table: dict[str, list[float]], pct: Any) -> None:
     """p50, p99 and mean per stage, and the mean's share of the mean end to end."""
     total = table.get("end to end") or [float("nan")]
@@ -115,7 +138,8 @@ def print_table(table: dict[str, list[float]], pct: Any) -> None:
         f"chat_latency: breakdown of {len(total)} messages (ms)"
         f"{'':<24}{'p50':>8}{'p99':>8}{'mean':>8}{'share':>8}"
     )
-    for name, values in table.items():
+    for name in sorted(table, key=_rank):
+        values = table[name]
         mean = sum(values) / len(values)
         print(
             f"chat_latency:   {name:<56}{pct(values, 0.5):8.2f}{pct(values, 0.99):8.2f}"
