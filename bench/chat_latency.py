@@ -371,7 +371,7 @@ def measure(
     runs: list[Run] = []
     machine = Machine()
     for number in range(1, args.runs + 1):
-        run = asyncio.run(_drive(links, args.seconds, args.rate, tag=f"r{number}-"))
+        run = asyncio.run(_drive(links, args.seconds, args.rate, tag=f"s{size}r{number}-"))
         report(f"local stack run {number}", size, run, args.seconds)
         runs.append(run)
     p50s = [_pct(r.latencies, 0.5) for r in runs]
