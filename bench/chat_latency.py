@@ -1,19 +1,24 @@
 """chat_latency: delivery latency of chat messages on the local stack, with 50 and 200
-concurrent sockets, beside a bare ``websockets`` relay measured in the same run as the floor.
+concurrent sockets, beside a bare ``websockets`` relay measured in the same run as the floor,
+five consecutive runs per size, and where the time goes.
 
-``python -m bench.chat_latency [--sizes 50,200] [--seconds 10] [--rate 0.25] [--attach]``
+``python -m bench.chat_latency [--sizes 50,200] [--runs 5] [--seconds 10] [--rate 0.25]
+[--timings FILE] [--attach]``
 
 Each size opens that many sockets as pairs of users, one conversation per pair (connecting
 in waves of :data:`WAVE` pairs). After a warm-up message per pair, for ``--seconds`` the
 first of each pair sends ``chat.send`` at ``--rate`` messages per second (open loop,
 jittered; 200 sockets at 0.25/s is 25 messages/s, about what the emulator sustains on two
 cores); latency is the time from that send to the ``chat.message`` frame arriving on the
-other user's socket: the gateway, the app's handler (5 DynamoDB calls on the emulator), the
-``@connections`` POST back through the gateway. The floor is the same traffic through a
+other user's socket: the gateway, the app's handler (4 DynamoDB calls on the emulator), the
+``@connections`` POSTs back through the gateway. The floor is the same traffic through a
 relay that only forwards frames (a separate process, same machine, measured in the same
-run). The stack is started on free ports (``python -m devstack``, 20 seeded providers)
-unless ``--attach`` uses the one ``make dev`` runs (``.devstack/env``, ports 8000/8001).
-Prints figures; asserts nothing.
+run). Each size runs ``--runs`` times in a row (new messages in the same conversations);
+each run's p50/p99 and their spread are printed, then the per-stage breakdown of all the
+runs' messages (``bench/chat_stages.py``, from the ``devstack/timing.py`` records the stack
+writes to ``--timings``, a temporary file by default). The stack is started on free ports
+(``python -m devstack``, 20 seeded providers) unless ``--attach`` uses the one ``make dev``
+runs (``.devstack/env``, ports 8000/8001; no breakdown). Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
