@@ -1,19 +1,24 @@
 """chat_latency: delivery latency of chat messages on the local stack, with 50 and 200
-concurrent sockets, beside a bare ``websockets`` relay measured in the same run as the floor.
+concurrent sockets, beside a bare ``websockets`` relay measured in the same run as the floor,
+five consecutive runs per size, and where the time goes.
 
-``python -m bench.chat_latency [--sizes 50,200] [--seconds 10] [--rate 0.25] [--attach]``
+``python -m bench.chat_latency [--sizes 50,200] [--runs 5] [--seconds 10] [--rate 0.25]
+[--timings FILE] [--attach]``
 
 Each size opens that many sockets as pairs of users, one conversation per pair (connecting
 in waves of :data:`WAVE` pairs). After a warm-up message per pair, for ``--seconds`` the
 first of each pair sends ``chat.send`` at ``--rate`` messages per second (open loop,
 jittered; 200 sockets at 0.25/s is 25 messages/s, about what the emulator sustains on two
 cores); latency is the time from that send to the ``chat.message`` frame arriving on the
-other user's socket: the gateway, the app's handler (5 DynamoDB calls on the emulator), the
-``@connections`` POST back through the gateway. The floor is the same traffic through a
+other user's socket: the gateway, the app's handler (4 DynamoDB calls on the emulator), the
+``@connections`` POSTs back through the gateway. The floor is the same traffic through a
 relay that only forwards frames (a separate process, same machine, measured in the same
-run). The stack is started on free ports (``python -m devstack``, 20 seeded providers)
-unless ``--attach`` uses the one ``make dev`` runs (``.devstack/env``, ports 8000/8001).
-Prints figures; asserts nothing.
+run). Each size runs ``--runs`` times in a row (new messages in the same conversations);
+each run's p50/p99 and their spread are printed, then the per-stage breakdown of all the
+runs' messages (``bench/chat_stages.py``, from the ``devstack/timing.py`` records the stack
+writes to ``--timings``, a temporary file by default). The stack is started on free ports
+(``python -m devstack``, 20 seeded providers) unless ``--attach`` uses the one ``make dev``
+runs (``.devstack/env``, ports 8000/8001; no breakdown). Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import random
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -36,7 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from devstack import harness
+from bench import chat_stages
+from devstack import harness, timing
 from devstack.harness import Stack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,8 +54,9 @@ SETTLE_S = 2.0
 
 
 @contextmanager
-def local_stack(attach: bool) -> Iterator[harness.Stack]:
-    """The running ``make dev`` stack, or a fresh one on free ports (stopped afterwards)."""
+def local_stack(attach: bool, timings: Path | None = None) -> Iterator[harness.Stack]:
+    """The running ``make dev`` stack, or a fresh one on free ports (stopped afterwards),
+    writing per-stage timings to ``timings`` (``devstack/timing.py``)."""
     if attach:
         yield harness.Stack(
             http="http://127.0.0.1:8000",
@@ -58,7 +66,8 @@ def local_stack(attach: bool) -> Iterator[harness.Stack]:
             log=ROOT / ".devstack/stack.log",
         )
         return
-    with harness.running(providers=20, schedule_period=5.0) as stack:
+    env = {timing.ENV: str(timings.resolve())} if timings is not None else {}
+    with harness.running(providers=20, schedule_period=5.0, env=env) as stack:
         yield stack
 
 
@@ -94,17 +103,28 @@ def open_conversations(stack: Stack, pairs: list[tuple[User, User]]) -> list[str
 # --- the load -------------------------------------------------------------------------
 
 
+@dataclass
+class Run:
+    latencies: list[float]
+    """Milliseconds from send to arrival, one per delivered message."""
+    lost: int
+    messages: dict[str, tuple[float, float]]
+    """client_msg_id → (sent, received), ``time.monotonic()`` (for the breakdown)."""
+
+
 async def _drive(
     links: list[tuple[str, str, Any]],
     seconds: float,
     rate: float,
-) -> tuple[list[float], int]:
-    """``links``: (sender url, receiver url, frame factory(n, key) -> str). Latencies (ms)
-    and the number of messages that never arrived."""
+    tag: str = "",
+) -> Run:
+    """``links``: (sender url, receiver url, frame factory(n, key) -> str). ``tag``
+    prefixes the keys (each run sends new ``client_msg_id``s: a repeated one is a retry)."""
     from websockets.asyncio.client import connect
 
     sent_at: dict[str, float] = {}
     latencies: list[float] = []
+    messages: dict[str, tuple[float, float]] = {}
 
     async def _open(url: str) -> Any:
         return await connect(url, max_size=None, open_timeout=60)
@@ -117,7 +137,9 @@ async def _drive(
             key = _key_of(frame)
             started = sent_at.pop(key, None) if key else None
             if started is not None:
-                latencies.append((time.perf_counter() - started) * 1000)
+                now = time.monotonic()
+                latencies.append((now - started) * 1000)
+                messages[f"b-{key}"] = (started, now)
 
     async def open_all() -> list[tuple[Any, Any, Any]]:
         out = []
@@ -137,29 +159,30 @@ async def _drive(
     # Warm-up, not measured: one message per pair, all delivered before the clock starts
     # (first frames of a socket, first use of each code path in the stack's processes).
     for index, (a, _, make) in enumerate(sockets):
-        sent_at[f"warm-{index}"] = time.perf_counter()
-        await a.send(make(-1, f"warm-{index}"))
-    deadline = time.perf_counter() + 30
-    while sent_at and time.perf_counter() < deadline:
+        sent_at[f"{tag}warm-{index}"] = time.monotonic()
+        await a.send(make(-1, f"{tag}warm-{index}"))
+    deadline = time.monotonic() + 30
+    while sent_at and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     sent_at.clear()
     latencies.clear()
+    messages.clear()
 
     async def talk(index: int, ws: Any, make: Any) -> None:
         rng = random.Random(index)
         await asyncio.sleep(rng.uniform(0, 1 / rate))
-        end = time.perf_counter() + seconds
+        end = time.monotonic() + seconds
         n = 0
-        while time.perf_counter() < end:
-            key = f"{index}-{n}"
-            sent_at[key] = time.perf_counter()
+        while time.monotonic() < end:
+            key = f"{tag}{index}-{n}"
+            sent_at[key] = time.monotonic()
             await ws.send(make(n, key))
             n += 1
             await asyncio.sleep(rng.uniform(0.5, 1.5) / rate)
 
     await asyncio.gather(*(talk(i, a, make) for i, (a, _, make) in enumerate(sockets)))
-    deadline = time.perf_counter() + 10
-    while sent_at and time.perf_counter() < deadline:
+    deadline = time.monotonic() + 10
+    while sent_at and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     lost = len(sent_at)
     for task in readers:
@@ -167,7 +190,7 @@ async def _drive(
     for a, b, _ in sockets:
         await a.close()
         await b.close()
-    return latencies, lost
+    return Run(latencies, lost, messages)
 
 
 def _key_of(frame: dict[str, Any]) -> str | None:
@@ -283,14 +306,14 @@ class Machine:
     shared: the benchmark's figures are only comparable when that is near 0)."""
 
     def __init__(self) -> None:
-        self.started = time.perf_counter()
+        self.started = time.monotonic()
         self.at_start = _cpu_seconds()
 
     def others(self) -> float | None:
         at_end = _cpu_seconds()
         if self.at_start is None or at_end is None:
             return None
-        wall = time.perf_counter() - self.started
+        wall = time.monotonic() - self.started
         busy = at_end[0] - self.at_start[0]
         ours = at_end[1] - self.at_start[1]  # descendants that exited are not counted
         return max(0.0, busy - ours) / wall
@@ -301,10 +324,10 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-def report(name: str, sockets: int, latencies: list[float], lost: int, seconds: float) -> None:
-    n = len(latencies)
+def report(name: str, sockets: int, run: Run, seconds: float) -> None:
+    latencies, lost, n = run.latencies, run.lost, len(run.latencies)
     print(
-        f"chat_latency: {name:<13} {sockets:>4} sockets  p50 {_pct(latencies, 0.5):7.1f} ms  "
+        f"chat_latency: {name:<17} {sockets:>4} sockets  p50 {_pct(latencies, 0.5):7.1f} ms  "
         f"p99 {_pct(latencies, 0.99):7.1f} ms  max {max(latencies, default=0):7.1f} ms  "
         f"({n} delivered, {lost} lost, {n / seconds:.0f} msg/s)",
         flush=True,
@@ -316,7 +339,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="50,200", help="socket counts, comma-separated")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=0.25, help="messages/s per sending socket")
+    parser.add_argument("--runs", type=int, default=5, help="consecutive runs per size")
     parser.add_argument("--attach", action="store_true", help="use the running make dev stack")
+    parser.add_argument("--timings", type=Path, help="keep the stages' records in this file")
     parser.add_argument("--relay-server", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.relay_server:
@@ -324,32 +349,58 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     print(
-        f"chat_latency: {args.rate:g} msg/s per sender for {args.seconds:g} s; "
-        "half the sockets send, half receive (one process, monotonic clock)",
+        f"chat_latency: {args.rate:g} msg/s per sender for {args.seconds:g} s, {args.runs} "
+        "runs per size; half the sockets send, half receive (one process, monotonic clock)",
         flush=True,
     )
-    started = time.perf_counter()
-    with local_stack(args.attach) as stack, relay_server() as relay:
-        users = make_users(stack, max(sizes))
-        for size in sizes:
-            floor = asyncio.run(_drive(relay_links(relay, size), args.seconds, args.rate))
-            report("relay (floor)", size, *floor, args.seconds)
-            links = stack_links(stack, users[:size])
-            machine = Machine()
-            measured = asyncio.run(_drive(links, args.seconds, args.rate))
-            report("local stack", size, *measured, args.seconds)
-            others = machine.others()
-            if others is not None:
-                print(
-                    f"chat_latency: {size} sockets: other processes kept {others:.2f} of "
-                    f"{os.cpu_count()} cores busy meanwhile",
-                    flush=True,
-                )
-            stack_p50 = statistics.median(measured[0]) if measured[0] else float("nan")
-            floor_p50 = statistics.median(floor[0]) if floor[0] else float("nan")
-            print(f"chat_latency: {size} sockets: stack/floor p50 {stack_p50 / floor_p50:.0f}x")
-    print(f"chat_latency: done in {time.perf_counter() - started:.0f} s")
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="chat-latency-") as tmp:
+        timings = None if args.attach else (args.timings or Path(tmp) / "timings.jsonl")
+        with local_stack(args.attach, timings) as stack, relay_server() as relay:
+            users = make_users(stack, max(sizes))
+            for size in sizes:
+                measure(stack, relay, users[:size], args, timings)
+    print(f"chat_latency: done in {time.monotonic() - started:.0f} s")
     return 0
+
+
+def measure(
+    stack: Stack, relay: str, users: list[User], args: argparse.Namespace, timings: Path | None
+) -> None:
+    """The floor once, then ``args.runs`` consecutive runs on the stack (new messages in
+    the same conversations), their spread and the breakdown of all their messages."""
+    size = len(users)
+    floor = asyncio.run(_drive(relay_links(relay, size), args.seconds, args.rate))
+    report("relay (floor)", size, floor, args.seconds)
+    links = stack_links(stack, users)
+    runs: list[Run] = []
+    machine = Machine()
+    for number in range(1, args.runs + 1):
+        run = asyncio.run(_drive(links, args.seconds, args.rate, tag=f"s{size}r{number}-"))
+        report(f"local stack run {number}", size, run, args.seconds)
+        runs.append(run)
+    p50s = [_pct(r.latencies, 0.5) for r in runs]
+    p99s = [_pct(r.latencies, 0.99) for r in runs]
+    print(
+        f"chat_latency: {size} sockets, {len(runs)} runs: p50 {min(p50s):.1f} to {max(p50s):.1f} "
+        f"ms (median {statistics.median(p50s):.1f}), p99 {min(p99s):.1f} to {max(p99s):.1f} ms "
+        f"(median {statistics.median(p99s):.1f}, worst {max(p99s):.1f})",
+        flush=True,
+    )
+    others = machine.others()
+    if others is not None:
+        print(
+            f"chat_latency: {size} sockets: other processes kept {others:.2f} of "
+            f"{os.cpu_count()} cores busy meanwhile",
+            flush=True,
+        )
+    floor_p50 = statistics.median(floor.latencies) if floor.latencies else float("nan")
+    print(
+        f"chat_latency: {size} sockets: stack/floor p50 {statistics.median(p50s) / floor_p50:.0f}x"
+    )
+    if timings is not None:
+        messages = {k: v for r in runs for k, v in r.messages.items()}
+        chat_stages.print_table(chat_stages.stages(timings, messages), _pct)
 
 
 if __name__ == "__main__":

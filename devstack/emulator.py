@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from devstack import faults, lifeline, logs, patches
+from devstack import faults, lifeline, logs, patches, timing
 from devstack.persist import Journal
 from devstack.s3post import S3PostPolicy
 
@@ -142,7 +142,7 @@ def make_server(
             super().setup()
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    app = make_app(journal, fault_setting)
+    app = timing.maybe_wrap_emulator(make_app(journal, fault_setting))  # DEVSTACK_TIMING_FILE
     return werkzeug_server(host, port, app, threaded=True, request_handler=NoDelayHandler)
 
 

@@ -685,10 +685,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     lifeline.exit_with_parent()
     logging.getLogger("websockets").setLevel(logging.WARNING)  # one line per socket is ours
 
-    from devstack import meter
+    from devstack import meter, timing
     from devstack.appload import load_app
     from devstack.emulator import steady_gc
 
+    if timing.enabled():  # DEVSTACK_TIMING_FILE: per-stage timings for bench.chat_latency
+        timing.install_gateway(WebSocketGateway)
     gateway = WebSocketGateway(
         meter.maybe_load(load_app, "ws"),
         args.host,
