@@ -119,7 +119,7 @@ def make_app(
         restored = journal.restore(moto)
         log.info("restored %d calls from %s", restored.entries, journal.dir)
         moto = journal.wrap(moto)
-    aws = AtomicDynamoDB(S3PostPolicy(moto))
+    aws = timing.maybe_wrap_emulator(AtomicDynamoDB(S3PostPolicy(moto)))  # DEVSTACK_TIMING_FILE
     return faults.FaultInjector(aws, fault_setting or faults.Setting())
 
 
@@ -142,7 +142,7 @@ def make_server(
             super().setup()
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    app = timing.maybe_wrap_emulator(make_app(journal, fault_setting))  # DEVSTACK_TIMING_FILE
+    app = make_app(journal, fault_setting)
     return werkzeug_server(host, port, app, threaded=True, request_handler=NoDelayHandler)
 
 
