@@ -39,6 +39,7 @@ TARGETS: dict[str, dict[str, list[str]]] = {
             "tests/unit/test_domain_reviews.py",
             "tests/unit/test_marketplace_rules.py",
             "tests/unit/test_marketplace_services.py",
+            "tests/unit/test_media_images.py",
             "tests/unit/test_media_rules.py",
         ],
     },
