@@ -36,6 +36,7 @@ TARGETS: dict[str, dict[str, list[str]]] = {
             "tests/unit/test_domain_jobs.py",
             "tests/unit/test_domain_ranking.py",
             "tests/unit/test_domain_request.py",
+            "tests/unit/test_domain_request_flows.py",
             "tests/unit/test_domain_reviews.py",
             "tests/unit/test_marketplace_rules.py",
             "tests/unit/test_marketplace_services.py",
