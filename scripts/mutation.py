@@ -33,6 +33,7 @@ TARGETS: dict[str, dict[str, list[str]]] = {
             "tests/unit/test_domain_bounded_matching.py",
             "tests/unit/test_domain_dispatch.py",
             "tests/unit/test_domain_geo.py",
+            "tests/unit/test_domain_job_flows.py",
             "tests/unit/test_domain_jobs.py",
             "tests/unit/test_domain_ranking.py",
             "tests/unit/test_domain_request.py",
