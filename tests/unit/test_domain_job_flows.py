@@ -7,11 +7,12 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.domain import reviews
+from chalicelib.domain import ranking, reviews
 from chalicelib.domain.dispatch import DispatchPlan, plan_dispatch
 from chalicelib.domain.job import Job, JobChanged
 from chalicelib.domain.jobs import Actor, IllegalTransition, JobState, check_transition, parse_state
 from chalicelib.domain.market import Offer, OfferStatus, StatusMachine, offer_refused
+from chalicelib.domain.ranking import Candidate, Ranked
 from chalicelib.errors import Conflict, Forbidden, Invalid
 from tests.unit.fakes import T0, a_request
 
@@ -233,3 +234,35 @@ def test_dispatch_plans_and_their_reasons():
     )
     assert _plan(live=1, ranked=("p1", "p2", "p3")) == DispatchPlan(("p1",), False, "offering")
     assert _plan(live=2, ranked=("p1",)) == DispatchPlan((), False, "waiting for answers")
+
+
+# --- when the nearby read may stop --------------------------------------------------------
+
+
+def _scored(score: float) -> list[Ranked]:
+    return [Ranked(Candidate("p", 1.0), score)]
+
+
+def test_the_top_k_is_settled_only_strictly_above_the_bound_for_the_ceiling():
+    bound = ranking.score_bound(5.0)
+    assert ranking.settled(_scored(bound + 1e-6), 1, 5.0)
+    assert not ranking.settled(_scored(bound), 1, 5.0)
+    assert not ranking.settled(_scored(bound + 1.0), 0, 5.0)
+    full = ranking.FULL_QUALITY_CEILING
+    assert full > ranking.QUALITY_CEILING
+    assert not ranking.settled(_scored(bound + 1e-6), 1, 5.0, full)
+
+
+def test_the_radius_to_settle_needs_k_candidates_and_is_never_negative():
+    assert ranking.radius_to_settle(_scored(0.5), 0) is None
+    assert ranking.radius_to_settle(_scored(0.5), 2) is None
+    radius = ranking.radius_to_settle(_scored(0.5), 1)
+    assert radius is not None and 0.0 < radius <= ranking.MAX_RADIUS_KM
+    assert ranking.radius_to_settle(_scored(10.0), 1) == 0.0
+
+
+def test_asking_for_nobody_reads_nothing():
+    def read(ranges: object, limit: object) -> tuple[list[object], bool]:
+        raise AssertionError("read the index for k=0")
+
+    assert ranking.best_nearby(38.72, -9.14, "plumbing", 0, read) == []
