@@ -32,7 +32,7 @@ from tests.unit.fakes import T0, a_request
 pytestmark = pytest.mark.unit
 
 S = timedelta(seconds=1)
-TWO_AT_ONCE = Settings(offers_at_once=2, quote_invitations=3)
+TWO_AT_ONCE = Settings(offers_at_once=2, quote_invitations=4)
 
 
 def _ranked(*providers: str, km: float = 1.23456) -> list[Ranked]:
@@ -93,8 +93,8 @@ def test_a_new_instant_request_is_offered_to_the_top_candidates_for_the_offer_tt
 
 def test_a_new_quote_request_invites_providers_until_the_request_expires():
     request = a_request(T0, mode="quote", expires_at=T0 + timedelta(hours=24))
-    request.dispatch_first(_ranked("p1", "p2", "p3", "p4"), T0, TWO_AT_ONCE)
-    assert list(request.offers) == ["p1", "p2", "p3"]
+    request.dispatch_first(_ranked("p1", "p2", "p3", "p4", "p5"), T0, TWO_AT_ONCE)
+    assert list(request.offers) == ["p1", "p2", "p3", "p4"]
     assert {o.expires_at for o in request.offers.values()} == {T0 + timedelta(hours=24)}
     assert request.due_at == T0 + timedelta(hours=24)
 
