@@ -103,14 +103,17 @@ class Transition:
     description: str
 
 
-def _cancellations() -> tuple[Transition, ...]:
-    out = []
-    for state in _ORDER:
-        actors = frozenset(a for a, states in CANCEL_WINDOWS.items() if state in states)
-        if actors:
-            note = "cancel (customer: until in_progress; provider: until arrived)"
-            out.append(Transition(state, JobState.CANCELLED, actors, note))
-    return tuple(out)
+_CANCELLATIONS = tuple(
+    Transition(
+        state,
+        JobState.CANCELLED,
+        actors,
+        "cancel (customer: until in_progress; provider: until arrived)",
+    )
+    for state in _ORDER
+    if (actors := frozenset(a for a, states in CANCEL_WINDOWS.items() if state in states))
+)
+"""One cancel edge per state some side may cancel from (:data:`CANCEL_WINDOWS`)."""
 
 
 JOB_TRANSITIONS: tuple[Transition, ...] = (
@@ -148,7 +151,7 @@ JOB_TRANSITIONS: tuple[Transition, ...] = (
         JobState.REQUESTED, JobState.EXPIRED, frozenset({_S}), "no candidate could be found"
     ),
     Transition(JobState.OFFERED, JobState.EXPIRED, frozenset({_S}), "nobody took it in time"),
-    *_cancellations(),
+    *_CANCELLATIONS,
 )
 """Every legal move; anything not listed here is illegal."""
 
@@ -161,13 +164,8 @@ class IllegalTransition(Conflict):
     """A refused job transition (HTTP 409). ``reason`` is one of ``same_state``,
     ``terminal``, ``not_from_state``, ``not_your_role``, for callers and tests."""
 
-    def __init__(
-        self, detail: str, *, current: JobState, to: JobState, actor: Actor, reason: str
-    ) -> None:
+    def __init__(self, detail: str, *, reason: str) -> None:
         super().__init__(detail)
-        self.current = current
-        self.to = to
-        self.actor = actor
         self.reason = reason
 
 
@@ -183,8 +181,7 @@ def parse_state(value: object) -> JobState:
 
 
 def _names(states: Collection[JobState]) -> str:
-    listed = [s.value for s in _ORDER if s in states]
-    return ", ".join(listed) if listed else "nothing"
+    return ", ".join(s.value for s in _ORDER if s in states)
 
 
 def allowed_targets(current: JobState, actor: Actor) -> list[JobState]:
@@ -208,7 +205,7 @@ def check_transition(current: JobState | str, to: JobState | str, actor: Actor |
         raise Invalid(f"unknown actor {actor!r}") from None
 
     def refuse(detail: str, reason: str) -> IllegalTransition:
-        return IllegalTransition(detail, current=src, to=dst, actor=who, reason=reason)
+        return IllegalTransition(detail, reason=reason)
 
     if src == dst:
         raise refuse(f"the job is already {src.value}", "same_state")

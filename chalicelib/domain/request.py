@@ -177,9 +177,10 @@ class ServiceRequest(Brief):
             moved.append(pid)
         return tuple(moved)
 
-    def _decline_quotes(self, keep: str = "") -> None:
-        for pid, quote_id in self.quotes.items():
-            if pid != keep and quote_id not in self.quote_status:
+    def _decline_quotes(self) -> None:
+        """Decline every quote this change has not moved on already (the accepted one)."""
+        for quote_id in self.quotes.values():
+            if quote_id not in self.quote_status:
                 self.quote_status[quote_id] = QuoteStatus.DECLINED
 
     def _end(self, status: RequestStatus, reason: str | None) -> None:
@@ -265,7 +266,7 @@ class ServiceRequest(Brief):
         job = Job.start(self, quote.provider_id, Actor.CUSTOMER, customer, now, conversation, quote)
         invitation.status = OfferStatus.ACCEPTED
         self.quote_status[quote.id] = QuoteStatus.ACCEPTED
-        self._decline_quotes(keep=quote.provider_id)
+        self._decline_quotes()
         self._match(job, "the customer chose another quote", "another_quote", self.customer_id)
         return job
 
