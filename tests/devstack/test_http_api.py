@@ -39,7 +39,7 @@ def test_a_method_no_route_has_is_a_405_problem_with_allow(server, method):
     response = request(server, method, "/me")
     assert response.status == 405
     assert response.getheader("Content-Type") == "application/problem+json"
-    assert response.getheader("Allow") == "GET, PATCH"
+    assert response.getheader("Allow") == "DELETE, GET, PATCH"
     body = json.loads(response.read())
     assert body["status"] == 405 and method in body["detail"]
 
