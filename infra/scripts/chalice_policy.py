@@ -97,7 +97,7 @@ def policy(stage: str) -> dict[str, Any]:
             "Resource": f"{media}/exports/*",
         },
         {
-            "Sid": "ExportsQueue",
+            "Sid": "AppQueues",
             "Effect": "Allow",
             "Action": [
                 "sqs:SendMessage",
@@ -107,20 +107,10 @@ def policy(stage: str) -> dict[str, Any]:
                 "sqs:GetQueueAttributes",
                 "sqs:ChangeMessageVisibility",
             ],
-            "Resource": f"arn:aws:sqs:*:*:{names[app_config.EXPORTS_QUEUE]}",
-        },
-        {
-            "Sid": "AnnouncementPages",
-            "Effect": "Allow",
-            "Action": [
-                "sqs:SendMessage",
-                "sqs:GetQueueUrl",
-                "sqs:ReceiveMessage",
-                "sqs:DeleteMessage",
-                "sqs:GetQueueAttributes",
-                "sqs:ChangeMessageVisibility",
+            "Resource": [
+                f"arn:aws:sqs:*:*:{names[app_config.EXPORTS_QUEUE]}",
+                f"arn:aws:sqs:*:*:{names[app_config.FANOUT_QUEUE]}",
             ],
-            "Resource": f"arn:aws:sqs:*:*:{names[app_config.FANOUT_QUEUE]}",
         },
         {
             "Sid": "StageKeys",
