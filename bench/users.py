@@ -9,7 +9,9 @@ contract (docs/realtime.md#the-client-retry-contract):
   ``chat.message`` with that id on the sender's socket) comes back; an ``error`` frame
   with a 5xx status or no ack within :data:`ACK_S` means "again";
 * a dropped socket reconnects and catches up (``GET /conversations/{id}/messages?after=``
-  the last sequence number it saw).
+  the last sequence number it saw with none missing before it); so does a socket that
+  receives a ``chat.message`` whose ``seq`` skips one (a live frame can be lost while the
+  socket stays open).
 
 The pair's job (:meth:`Pair.job`): request → accept → four chat messages each → en_route,
 arrived, in_progress → the customer closes the app → completed (a push) → the customer
@@ -102,6 +104,7 @@ class User:
         self._changed = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
         self._keepalive: asyncio.Task[None] | None = None
+        self._tasks: dict[str, asyncio.Task[None]] = {}  # gap catch-ups under way
 
     # --- HTTP, with the retry contract ------------------------------------------------
 
@@ -177,6 +180,7 @@ class User:
             await self.ws.close()
         if self._reader is not None:
             await asyncio.gather(self._reader, return_exceptions=True)
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
 
     async def _read(self, ws: ClientConnection) -> None:
         try:
@@ -184,8 +188,14 @@ class User:
                 frame = json.loads(raw)
                 data = frame.get("data") or {}
                 if frame.get("type") == "chat.message":
+                    conversation = data["conversation_id"]
+                    gap = int(data["seq"]) > self.upto(conversation) + 1
                     self._saw(data)
                     self.live.add(data["id"])
+                    if gap and conversation not in self._tasks:  # a frame before it was lost
+                        task = asyncio.create_task(self.catch_up(conversation))
+                        self._tasks[conversation] = task
+                        task.add_done_callback(lambda _, c=conversation: self._tasks.pop(c, None))
                 elif frame.get("type") == "error":
                     self.tally.error_frames[int(data.get("status", 0))] += 1
                 elif "message" in frame:  # the gateway's own error frame
@@ -203,10 +213,19 @@ class User:
             "client_msg_id"
         ]
 
+    def upto(self, conversation: str) -> int:
+        """The highest ``seq`` seen in ``conversation`` with none missing before it."""
+        known = self.seen.get(conversation, {})
+        seq = 0
+        while seq + 1 in known:
+            seq += 1
+        return seq
+
     async def catch_up(self, conversation: str) -> None:
-        """What was stored after the last message seen (the app's resume)."""
-        known = self.seen.setdefault(conversation, {})
-        after = max(known, default=0)
+        """What was stored after the last message seen with none missing before it (the
+        app's resume, and its answer to a gap)."""
+        self.seen.setdefault(conversation, {})
+        after = self.upto(conversation)
         while True:
             page = await self.ok("GET", f"/conversations/{conversation}/messages?after={after}")
             for message in page["items"]:

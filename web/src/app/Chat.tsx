@@ -1,5 +1,5 @@
-// Chat in one conversation: messages (catch-up by ?after= on mount and on every reconnect),
-// typing, read receipts.
+// Chat in one conversation: messages (catch-up by ?after= on mount, on every reconnect and
+// when a live message's seq skips one), typing, read receipts.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { newId, ok, type Schemas } from "../lib/api";
 import { useCtx } from "./ctx";
@@ -13,7 +13,8 @@ export function Chat(props: { conversationId: string; title?: string }) {
   const [text, setText] = useState("");
   const [otherTyping, setOtherTyping] = useState(false);
   const [otherRead, setOtherRead] = useState(0);
-  const lastSeq = useRef(0);
+  const seqs = useRef(new Set<number>()); // every seq received
+  const upTo = useRef(0); // the highest seq with none missing before it
   const typingSent = useRef(0);
   const typingTimer = useRef<number | undefined>(undefined);
   const readSent = useRef(0);
@@ -30,14 +31,15 @@ export function Chat(props: { conversationId: string; title?: string }) {
       }
       return [...byId.values()].sort((a, b) => (a.seq < 0 ? 1e15 : a.seq) - (b.seq < 0 ? 1e15 : b.seq));
     });
-    for (const m of items) lastSeq.current = Math.max(lastSeq.current, m.seq);
+    for (const m of items) if (m.seq > 0) seqs.current.add(m.seq);
+    while (seqs.current.has(upTo.current + 1)) upTo.current++;
     return added;
   }
 
   async function catchUp(): Promise<number> {
     const res = ok(
       await api.GET("/conversations/{conversation_id}/messages", {
-        params: { path: { conversation_id: id }, query: { after: lastSeq.current, limit: 100 } },
+        params: { path: { conversation_id: id }, query: { after: upTo.current, limit: 100 } },
       }),
     );
     return add(res.items);
@@ -48,8 +50,11 @@ export function Chat(props: { conversationId: string; title?: string }) {
     const offFrames = subscribe((f) => {
       const d = f.data;
       if (d.conversation_id !== id) return;
-      if (f.type === "chat.message") add([d as Message]);
-      else if (f.type === "chat.typing" && d.user_id !== me) {
+      if (f.type === "chat.message") {
+        const gap = (d as Message).seq > upTo.current + 1; // a live frame before it was lost
+        add([d as Message]);
+        if (gap) void catchUp();
+      } else if (f.type === "chat.typing" && d.user_id !== me) {
         setOtherTyping(Boolean(d.typing));
         window.clearTimeout(typingTimer.current);
         if (d.typing) typingTimer.current = window.setTimeout(() => setOtherTyping(false), 6000);
