@@ -93,28 +93,37 @@ def _new_item(
     )
 
 
-def _deliver(people: tuple[str, ...], item: store.MessageItem) -> Message:
+def _deliver(
+    people: tuple[str, ...], item: store.MessageItem, read: events.Prefetched | None
+) -> Message:
     message = _message(item)
-    events.publish(
-        events.Event(
-            type="chat.message",
-            recipients=people,
-            data=message.model_dump(mode="json"),
-            feed=False,
-        )
-    )
+    event = _delivery(people, message.model_dump(mode="json"), read)
+    events.publish(event)
     return message
+
+
+def _delivery(
+    people: tuple[str, ...], data: dict[str, Any], read: events.Prefetched | None
+) -> events.Event:
+    return events.Event(type="chat.message", recipients=people, data=data, feed=False, read=read)
 
 
 def send(user_id: str, conversation_id: str, content: MessageContent) -> tuple[Message, bool]:
     """Store a message, then deliver it; ``(message, True)``, or ``(the stored one, False)``
     for a retried ``client_msg_id``.
-    1 BatchGetItem (conversation + this send's message, if stored) + 1 UpdateItem (seq) + 1
-    conditional PutItem (the message, keyed by its client_msg_id: 3 write units in all) + 1
-    BatchGetItem (the participants' sockets, and the settings and push devices of the
-    others: an offline one costs no more); an image adds 1 BatchGetItem (the media check)
-    + 1 BatchWriteItem (the participants' grants). A retry: 1 BatchGetItem."""
-    conv, stored = store.conversation_and_dedupe(conversation_id, user_id, content.client_msg_id)
+    1 BatchGetItem (the conversation, this send's message if stored and, once this
+    container knows the participants, their sockets and the others' settings and push
+    devices: an offline one costs no more) + 1 UpdateItem (seq) + 1 conditional PutItem
+    (the message, keyed by its client_msg_id: 3 write units in all); the first time a
+    container sees the conversation, 1 more BatchGetItem for the sockets. An image adds
+    1 BatchGetItem (the media check) + 1 BatchWriteItem (the participants' grants).
+    A retry: 1 BatchGetItem."""
+    known = runtime.get().participants.get(conversation_id)
+    planned = _delivery(known, {"sender_id": user_id}, None) if known else None
+    ahead = live.keys_for([planned]) if planned else []
+    conv, stored, read = store.conversation_and_dedupe(
+        conversation_id, user_id, content.client_msg_id, ahead
+    )
     people = _checked(user_id, conversation_id, conv)
     if stored is not None:
         return _message(stored), False
@@ -130,12 +139,12 @@ def send(user_id: str, conversation_id: str, content: MessageContent) -> tuple[M
     item = _new_item(user_id, conversation_id, seq, content, now)
     if not store.store_message(item):
         # A copy of this very send stored it a moment ago (this number stays unused).
-        _, first = store.conversation_and_dedupe(conversation_id, user_id, content.client_msg_id)
+        _, first, _ = store.conversation_and_dedupe(conversation_id, user_id, content.client_msg_id)
         if first is None:
             raise NotFound(f"No message {content.client_msg_id} in {conversation_id}.")
         return _message(first), False
     observability.count("MessagesSent")
-    return _deliver(people, item), True
+    return _deliver(people, item, read if known == people else None), True
 
 
 def _check_open(conv: ConversationItem, conversation_id: str, people: tuple[str, ...]) -> None:

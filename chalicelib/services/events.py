@@ -36,6 +36,9 @@ class Event:
     actor: str | None = None
     """The user who caused it (not part of the frame): they get it live on their other
     sockets, but never as a push."""
+    read: Prefetched | None = field(default=None, compare=False, repr=False)
+    """What the live sink would look up for it (``live.keys_for``), read ahead with the
+    change that caused it: the sink then makes no look-up of its own."""
     id: str = field(default_factory=ids.new_id)
     at: str = field(default_factory=ids.iso)
 

@@ -90,8 +90,15 @@ def _sockets_of(
 ) -> tuple[dict[str, list[store.Socket]], list[store.Socket], events.Prefetched]:
     """The live sockets of each user (users with none are absent), the expired ones, and
     the items at ``extra`` read in the same request. 1 BatchGetItem per 100 keys."""
-    now = time.time()
     found, prefetched = store.sockets_and_items(user_ids, extra)
+    return (*_split(found), prefetched)
+
+
+def _split(
+    found: dict[str, list[store.Socket]],
+) -> tuple[dict[str, list[store.Socket]], list[store.Socket]]:
+    """The live sockets of each user (users with none are absent) and the expired ones."""
+    now = time.time()
     live: dict[str, list[store.Socket]] = {}
     dead: list[store.Socket] = []
     for user_id, sockets in found.items():
@@ -100,7 +107,7 @@ def _sockets_of(
                 live.setdefault(user_id, []).append(sock)
             else:
                 dead.append(sock)
-    return live, dead, prefetched
+    return live, dead
 
 
 def _send_sockets(
@@ -150,12 +157,8 @@ def _actors(event: events.Event) -> set[str | None]:
     return {event.actor, *(event.data.get(f) for f in ACTOR_FIELDS)}
 
 
-def deliver(batch: Sequence[events.Event]) -> None:
-    """The ``live`` sink: each event's frame to its recipients' sockets, in order, and the
-    recipients none of whose sockets took it to the offline handlers (push), all the
-    events of one change together. 1 BatchGetItem (per 100 keys) for the sockets of every
-    recipient of every event and what push would need for those it could reach
-    (:func:`events.offline_keys`), then the sends; dead sockets are forgotten once."""
+def _candidates(batch: Sequence[events.Event]) -> list[events.Delivery]:
+    """Each stored event with those of its recipients push could reach (not its actors)."""
     candidates: list[events.Delivery] = []
     for event in batch:
         if event.type not in EPHEMERAL:
@@ -163,9 +166,46 @@ def deliver(batch: Sequence[events.Event]) -> None:
             people = [u for u in dict.fromkeys(event.recipients) if u not in actors]
             if people:
                 candidates.append((event, people))
-    live, dead, prefetched = _sockets_of(
-        (u for event in batch for u in event.recipients), events.offline_keys(candidates)
-    )
+    return candidates
+
+
+def keys_for(batch: Sequence[events.Event]) -> list[events.Key]:
+    """The items :func:`deliver` looks up for these events: every recipient's sockets and
+    what push would need for those it could reach. A change that reads them ahead (in a
+    look-up it makes anyway) passes them as each event's ``read``. No I/O."""
+    users = (u for event in batch for u in event.recipients)
+    return [*store.sockets_keys(users), *events.offline_keys(_candidates(batch))]
+
+
+def _read_ahead(
+    batch: Sequence[events.Event],
+) -> tuple[dict[str, list[store.Socket]], list[store.Socket], events.Prefetched] | None:
+    """The sockets (live, expired) and push's items from the events' ``read``, or None
+    when some event has none or lacks a recipient's sockets."""
+    merged: dict[events.Key, Any] = {}
+    for event in batch:
+        if event.read is None:
+            return None
+        merged.update(event.read)
+    found = store.sockets_in(merged, (u for event in batch for u in event.recipients))
+    return None if found is None else (*_split(found), merged)
+
+
+def deliver(batch: Sequence[events.Event]) -> None:
+    """The ``live`` sink: each event's frame to its recipients' sockets, in order, and the
+    recipients none of whose sockets took it to the offline handlers (push), all the
+    events of one change together. 1 BatchGetItem (per 100 keys) for the sockets of every
+    recipient of every event and what push would need for those it could reach
+    (:func:`keys_for`; 0 when every event carries them as ``read``), then the sends; dead
+    sockets are forgotten once."""
+    ahead = _read_ahead(batch)
+    if ahead is not None:
+        live, dead, prefetched = ahead
+    else:
+        live, dead, prefetched = _sockets_of(
+            (u for event in batch for u in event.recipients),
+            events.offline_keys(_candidates(batch)),
+        )
     gone: dict[str, store.Socket] = {}
     offline: list[events.Delivery] = []
     for event in batch:

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import time
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -237,21 +237,46 @@ def sockets_and_items(
     of the users it could reach), each mapped to its item or None when there is none.
     1 BatchGetItem per 100 keys (users + extra keys; 0 for none)."""
     wanted = sorted(set(user_ids))
-    socket_keys = [(keys.user(u), keys.SOCKETS) for u in wanted]
-    extra_keys = [k for k in dict.fromkeys(extra) if k not in set(socket_keys)]
-    request = socket_keys + extra_keys
+    socket_keys = sockets_keys(wanted)
+    items = read_items([*socket_keys, *extra])
+    found = sockets_in(items, wanted)
+    assert found is not None
+    return found, {k: v for k, v in items.items() if k not in set(socket_keys)}
+
+
+def sockets_keys(user_ids: Iterable[str]) -> list[tuple[str, str]]:
+    """The keys :func:`sockets_in` needs for these users' sockets. No I/O."""
+    return [(keys.user(u), keys.SOCKETS) for u in sorted(set(user_ids))]
+
+
+def sockets_in(
+    items: Mapping[tuple[str, str], Any], user_ids: Iterable[str]
+) -> dict[str, list[Socket]] | None:
+    """The users' recorded sockets (users with none are absent) from items read ahead
+    (:func:`read_items` of :func:`sockets_keys`); None when a user's key was not read."""
     sockets: dict[str, list[Socket]] = {}
-    items: dict[tuple[str, str], Entity | None] = dict.fromkeys(extra_keys)
-    for item in Entity.batch_get(request) if request else ():
-        key = (str(item.pk), str(item.sk))
-        if key in items:
-            items[key] = item
-        elif isinstance(item, SocketsItem):
-            user_id = str(item.pk).removeprefix("USER#")
+    for key in sockets_keys(user_ids):
+        if key not in items:
+            return None
+        item = items[key]
+        if isinstance(item, SocketsItem):
+            user_id = key[0].removeprefix("USER#")
             found = _sockets(user_id, item.conns)
             if found:
                 sockets[user_id] = found
-    return sockets, items
+    return sockets
+
+
+def read_items(
+    request: Sequence[tuple[str, str]], *, consistent: bool = False
+) -> dict[tuple[str, str], Entity | None]:
+    """Each key mapped to its item, or None when there is none.
+    1 BatchGetItem per 100 keys (0 for none)."""
+    wanted = list(dict.fromkeys(request))
+    items: dict[tuple[str, str], Entity | None] = dict.fromkeys(wanted)
+    for item in Entity.batch_get(wanted, consistent_read=consistent) if wanted else ():
+        items[(str(item.pk), str(item.sk))] = item
+    return items
 
 
 def drop_sockets(sockets: Iterable[Socket]) -> None:
@@ -287,22 +312,24 @@ def connection_page(
 
 
 def conversation_and_dedupe(
-    conversation_id: str, sender_id: str, client_msg_id: str
-) -> tuple[ConversationItem | None, MessageItem | None]:
-    """The conversation and, if this ``client_msg_id`` of this sender was already stored,
-    its message. 1 BatchGetItem (consistent)."""
+    conversation_id: str,
+    sender_id: str,
+    client_msg_id: str,
+    extra: Sequence[tuple[str, str]] = (),
+) -> tuple[ConversationItem | None, MessageItem | None, dict[tuple[str, str], Entity | None]]:
+    """The conversation, the message if this ``client_msg_id`` of this sender was already
+    stored, and the items at ``extra`` read in the same request (each key mapped to its
+    item or None: the recipients' sockets and push profiles of the delivery to come).
+    1 BatchGetItem (consistent)."""
     pk = keys.conversation(conversation_id)
-    conv: ConversationItem | None = None
-    stored: MessageItem | None = None
-    for item in Entity.batch_get(
-        [(pk, keys.META), (pk, keys.client_message(sender_id, client_msg_id))],
-        consistent_read=True,
-    ):
-        if isinstance(item, ConversationItem):
-            conv = item
-        elif isinstance(item, MessageItem):
-            stored = item
-    return conv, stored
+    own = [(pk, keys.META), (pk, keys.client_message(sender_id, client_msg_id))]
+    items = read_items([*own, *extra], consistent=True)
+    conv, stored = items.pop(own[0]), items.pop(own[1])
+    return (
+        conv if isinstance(conv, ConversationItem) else None,
+        stored if isinstance(stored, MessageItem) else None,
+        items,
+    )
 
 
 def conversation(conversation_id: str, *, consistent: bool = False) -> ConversationItem | None:

@@ -137,9 +137,9 @@ def test_a_copy_that_loses_the_race_for_its_client_msg_id_writes_nothing(pair, s
     real = store.conversation_and_dedupe
     reads = iter([True])
 
-    def read_before_the_winner_claimed(conversation_id, sender_id, client_msg_id):
-        conv, stored = real(conversation_id, sender_id, client_msg_id)
-        return (conv, None) if next(reads, False) else (conv, stored)
+    def read_before_the_winner_claimed(conversation_id, sender_id, client_msg_id, extra=()):
+        conv, stored, items = real(conversation_id, sender_id, client_msg_id, extra)
+        return (conv, None, items) if next(reads, False) else (conv, stored, items)
 
     monkeypatch.setattr(store, "conversation_and_dedupe", read_before_the_winner_claimed)
     twin = send(customer, cid, "once", client_msg_id="twin")
@@ -417,6 +417,25 @@ def test_a_chat_message_is_pushed_to_offline_participants_but_never_to_its_sende
     send(customer, cid, "hello again", client_msg_id="m-2")
     assert offline == []
     assert [m["text"] for m in sent.of_type("p-sock-2", "chat.message")] == ["hello again"]
+
+
+def test_a_send_in_a_known_conversation_reads_the_sockets_with_it(pair, sent, offline):
+    """Once a container knows a conversation's participants, a send reads their sockets
+    (and push's items) in its first look-up: 3 calls, and the delivery is the same."""
+    customer, provider, cid = pair
+    send(customer, cid, "first")  # the container learns the participants
+    presence.disconnected("p-sock")
+    offline.clear()
+    with count_dynamodb_calls() as calls:
+        assert send(customer, cid, "second", client_msg_id="m-2").status_code == 201
+    assert calls.calls == ["BatchGetItem", "UpdateItem", "PutItem"]
+    assert offline == [("chat.message", [provider.user_id])]  # the socket read is current
+    assert [m["text"] for m in sent.of_type("c-sock", "chat.message")] == ["first", "second"]
+    presence.connected("p-sock-2", provider.user_id, ENDPOINT)
+    offline.clear()
+    assert send(customer, cid, "third", client_msg_id="m-3").status_code == 201
+    assert [m["text"] for m in sent.of_type("p-sock-2", "chat.message")] == ["third"]
+    assert offline == []
 
 
 def test_a_gone_socket_is_forgotten_and_the_others_still_get_the_frame(as_user, sent, offline):
