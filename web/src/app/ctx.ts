@@ -11,6 +11,8 @@ export interface Ctx {
   /** Every live frame, and every feed entry caught up after a reconnect. */
   subscribe(fn: (f: ServerFrame) => void): () => void;
   notice(text: string): void;
+  /** Stop the socket, forget the session and go back to sign-in (showing `note` there). */
+  signOut(note?: string): void;
 }
 
 export const AppCtx = createContext<Ctx | null>(null);

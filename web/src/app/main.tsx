@@ -4,6 +4,7 @@ import "../lib/ui.css";
 import { makeApi, ok } from "../lib/api";
 import { groups, type Session } from "../lib/auth";
 import { Boot, Shell } from "../lib/shell";
+import { Account } from "./Account";
 import { Customer } from "./Customer";
 import { Provider } from "./Provider";
 import type { Auth } from "../lib/auth";
@@ -37,21 +38,39 @@ function Home(props: { session: Session; setSession: (s: Session) => void; auth:
   const g = groups(props.session);
   const roles = [g.includes("customers") && "customer", g.includes("providers") && "provider"].filter(Boolean) as ("customer" | "provider")[];
   const [chosen, setRole] = useState<"customer" | "provider">();
+  // The account screen stays mounted once opened (an export under way keeps its state), and
+  // so does the role's screen behind it.
+  const [view, setView] = useState<"role" | "account">("role");
+  const [accountOpened, setAccountOpened] = useState(false);
   const role = chosen && roles.includes(chosen) ? chosen : roles[0];
   if (!roles.length) return <ChooseRole session={props.session} auth={props.auth} cfg={props.cfg} onSession={props.setSession} />;
-  const nav =
-    roles.length > 1 ? (
-      <nav>
-        {roles.map((r) => (
-          <button type="button" class={r === role ? "tab on" : "tab"} onClick={() => setRole(r)}>
-            {r === "customer" ? "I need" : "I provide"}
-          </button>
-        ))}
-      </nav>
-    ) : null;
+  const tab = (on: boolean, label: string, go: () => void) => (
+    <button type="button" class={on ? "tab on" : "tab"} aria-pressed={on} onClick={go}>
+      {label}
+    </button>
+  );
+  const nav = (
+    <nav>
+      {roles.map((r) =>
+        tab(view === "role" && r === role, r === "customer" ? "I need" : "I provide", () => {
+          setRole(r);
+          setView("role");
+        }),
+      )}
+      {tab(view === "account", "Account", () => {
+        setAccountOpened(true);
+        setView("account");
+      })}
+    </nav>
+  );
   return (
     <Shell {...props} title="Summon" nav={nav}>
-      {role === "customer" ? <Customer /> : <Provider />}
+      <div hidden={view !== "role"}>{role === "customer" ? <Customer /> : <Provider />}</div>
+      {accountOpened && (
+        <div hidden={view !== "account"}>
+          <Account />
+        </div>
+      )}
     </Shell>
   );
 }

@@ -18,6 +18,7 @@ export interface Claims {
 }
 
 const KEY = "summon.session";
+const NOTE = "summon.note";
 
 export function decode(token: string): Claims {
   const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
@@ -111,6 +112,15 @@ export function stored(): Session | undefined {
   return raw ? (JSON.parse(raw) as Session) : undefined;
 }
 
-export function forget(): void {
+/** Sign out here; `note` is shown once on the sign-in screen that follows. */
+export function forget(note?: string): void {
   sessionStorage.removeItem(KEY);
+  if (note) sessionStorage.setItem(NOTE, note);
+}
+
+/** The note left by the last sign-out, once. */
+export function takeNote(): string {
+  const note = sessionStorage.getItem(NOTE) ?? "";
+  sessionStorage.removeItem(NOTE);
+  return note;
 }

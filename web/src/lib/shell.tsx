@@ -3,7 +3,7 @@
 import type { ComponentChildren } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { makeApi } from "./api";
-import { Auth, forget, groups, stored, userId, type Session } from "./auth";
+import { Auth, forget, groups, stored, takeNote, userId, type Session } from "./auth";
 import { loadConfig, type AuthConfig, type WebConfig } from "./config";
 import { Live, type ServerFrame, type Status } from "./live";
 import { AppCtx, type Ctx } from "../app/ctx";
@@ -34,6 +34,7 @@ function SignIn(props: { title: string; auth: Auth; cfg: WebConfig; onSession: (
   const [password, setPassword] = useState("");
   const [code, setCode] = useState("");
   const [error, setError] = useState("");
+  const [note] = useState(takeNote);
   async function submit(ev: Event) {
     ev.preventDefault();
     setError("");
@@ -52,6 +53,11 @@ function SignIn(props: { title: string; auth: Auth; cfg: WebConfig; onSession: (
   return (
     <main class="narrow">
       <h1>{props.title}</h1>
+      {note && (
+        <p class="card" role="status" data-testid="signed-out-note">
+          {note}
+        </p>
+      )}
       <form class="card" onSubmit={submit} aria-label={mode === "in" ? "Sign in" : "Create account"}>
         {mode !== "confirm" ? (
           <>
@@ -127,6 +133,11 @@ export function Shell(props: { session: Session; setSession: (s: Session) => voi
         return () => subs.delete(fn);
       },
       notice: say,
+      signOut: (note) => {
+        live.stop();
+        forget(note);
+        location.reload();
+      },
     };
     live.onStatus((s, reconnected) => {
       setStatus(s);
@@ -148,11 +159,6 @@ export function Shell(props: { session: Session; setSession: (s: Session) => voi
     return c;
   }, [props.session.idToken]);
   useEffect(() => () => ctx.live.stop(), [ctx]);
-  function signOut() {
-    ctx.live.stop();
-    forget();
-    location.reload();
-  }
   return (
     <AppCtx.Provider value={ctx}>
       <header class="top">
@@ -162,7 +168,7 @@ export function Shell(props: { session: Session; setSession: (s: Session) => voi
           {status}
         </span>
         <span class="who">{props.session.email}</span>
-        <button type="button" class="link" onClick={signOut}>
+        <button type="button" class="link" onClick={() => ctx.signOut()}>
           Sign out
         </button>
       </header>
