@@ -122,6 +122,9 @@ def test_sign_up_and_choose_a_role(open_page: Any) -> None:
     page.get_by_label("Confirmation code").fill("123456")
     page.get_by_role("button", name="Confirm").click()
     shot(page, "choose-role")
+    page.get_by_role("button", name="Account").click()  # deletion is there before any role
+    expect(page.get_by_role("button", name="Delete my account")).to_be_visible()
+    page.get_by_role("button", name="Get started").click()
     page.get_by_role("button", name="I need services").click()
     expect(page.get_by_role("form", name="Ask for a service")).to_be_visible()
     expect(page.get_by_test_id("connection")).to_have_text("live")

@@ -22,15 +22,12 @@ function ChooseRole(props: { session: Session; auth: Auth; cfg: WebConfig; onSes
     }
   }
   return (
-    <main class="narrow">
-      <h1>Welcome to Summon</h1>
-      <section class="card">
-        <h2>How will you use Summon?</h2>
-        <button type="button" onClick={() => void take("customer")}>I need services</button>
-        <button type="button" onClick={() => void take("provider")}>I provide services</button>
-        {error && <p class="error" role="alert">{error}</p>}
-      </section>
-    </main>
+    <section class="card">
+      <h2>Welcome to Summon. How will you use it?</h2>
+      <button type="button" onClick={() => void take("customer")}>I need services</button>
+      <button type="button" onClick={() => void take("provider")}>I provide services</button>
+      {error && <p class="error" role="alert">{error}</p>}
+    </section>
   );
 }
 
@@ -43,7 +40,6 @@ function Home(props: { session: Session; setSession: (s: Session) => void; auth:
   const [view, setView] = useState<"role" | "account">("role");
   const [accountOpened, setAccountOpened] = useState(false);
   const role = chosen && roles.includes(chosen) ? chosen : roles[0];
-  if (!roles.length) return <ChooseRole session={props.session} auth={props.auth} cfg={props.cfg} onSession={props.setSession} />;
   const tab = (on: boolean, label: string, go: () => void) => (
     <button type="button" class={on ? "tab on" : "tab"} aria-pressed={on} onClick={go}>
       {label}
@@ -51,12 +47,14 @@ function Home(props: { session: Session; setSession: (s: Session) => void; auth:
   );
   const nav = (
     <nav>
-      {roles.map((r) =>
-        tab(view === "role" && r === role, r === "customer" ? "I need" : "I provide", () => {
-          setRole(r);
-          setView("role");
-        }),
-      )}
+      {roles.length
+        ? roles.map((r) =>
+            tab(view === "role" && r === role, r === "customer" ? "I need" : "I provide", () => {
+              setRole(r);
+              setView("role");
+            }),
+          )
+        : tab(view === "role", "Get started", () => setView("role"))}
       {tab(view === "account", "Account", () => {
         setAccountOpened(true);
         setView("account");
@@ -64,8 +62,17 @@ function Home(props: { session: Session; setSession: (s: Session) => void; auth:
     </nav>
   );
   return (
-    <Shell {...props} title="Summon" nav={nav}>
-      <div hidden={view !== "role"}>{role === "customer" ? <Customer /> : <Provider />}</div>
+    // A new set of roles is a new session (a refreshed token): the shell starts again with it.
+    <Shell {...props} key={roles.join()} title="Summon" nav={nav}>
+      <div hidden={view !== "role"}>
+        {!role ? (
+          <ChooseRole session={props.session} auth={props.auth} cfg={props.cfg} onSession={props.setSession} />
+        ) : role === "customer" ? (
+          <Customer />
+        ) : (
+          <Provider />
+        )}
+      </div>
       {accountOpened && (
         <div hidden={view !== "account"}>
           <Account />
