@@ -9,7 +9,7 @@
 | a job's or a conversation's items         | pk=JOB#<id> / pk=CONV#<id>                | table |
 | the quotes a provider made                | BatchGetItem USER#<customer>/QUOTE#<id>   | table |
 | a user's uploads / the grants they hold   | gsi1pk=MEDIAOF#<uid> / VIEWS#<uid>        | gsi1  |
-| the reports a user made                   | gsi2pk=REPORTER#<uid>                     | gsi2  |
+| the reports a user made                   | BatchGetItem REPORT#<id>/META (the links) | table |
 | is the account suspended                  | pk=ACCOUNTS, sk=SUSPENDED                 | table |
 
 Starting an export writes the export and the user's ``EXPORTING`` item in one transaction,
@@ -247,8 +247,9 @@ def _batch_get(wanted: list[tuple[str, str]]) -> list[Item]:
 
 def gather(user_id: str) -> Gathered:
     """Every item about the user (:class:`Gathered`). Queries: the user's partition, their
-    requests, each job and conversation, their uploads, grants and reports (a page each);
-    BatchGetItems: the quotes they made, the suspended list."""
+    requests, each job and conversation, their uploads and grants (a page each);
+    BatchGetItems: the quotes they made, the reports their partition links to (those
+    they made are kept), the suspended list."""
     own = list(_query("pk", keys.user(user_id)))
     quote_keys = [
         (keys.user(str(o["customer_id"])), keys.quote(str(o["quote_id"])))
@@ -267,6 +268,11 @@ def gather(user_id: str) -> Gathered:
         if member.get("kind") == "conversation_member"
         for item in _query("pk", keys.conversation(str(member["conversation_id"])))
     ]
+    report_keys = [
+        (keys.report(str(ref["report_id"])), keys.META)
+        for ref in own
+        if ref.get("kind") == "report_ref"
+    ]
     suspended = _batch_get([keys.SUSPENDED])
     return Gathered(
         user_id=user_id,
@@ -277,6 +283,6 @@ def gather(user_id: str) -> Gathered:
         quotes_made=_batch_get(quote_keys),
         media=list(_query("gsi1pk", keys.owner_media(user_id), "gsi1")),
         grants=list(_query("gsi1pk", keys.viewer_grants(user_id), "gsi1")),
-        reports=list(_query("gsi2pk", keys.reports_by(user_id), "gsi2")),
+        reports=[r for r in _batch_get(report_keys) if r.get("reporter_id") == user_id],
         suspended=any(user_id in (s.get("users") or ()) for s in suspended),
     )
