@@ -30,12 +30,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
-from pynamodb.exceptions import PutError
 
 from chalicelib import ids
 from chalicelib.errors import Conflict
 from chalicelib.store import keys
-from chalicelib.store.models import Entity, condition_failed, get_or_none
+from chalicelib.store.models import Entity, get_or_none, save_if
 
 PENDING = "ERASURES#pending"
 _RACES = ("ConditionalCheckFailedException", "TransactionCanceledException")
@@ -73,13 +72,7 @@ def start(user_id: str, username: str, email: str | None, pseudonym: str) -> Era
         pseudonym=pseudonym, gsi1pk=PENDING, gsi1sk=f"{now}#{ids.new_id()}", created_at=now,
         updated_at=now,
     )  # fmt: skip
-    try:
-        item.save(condition=ErasureItem.pk.does_not_exist())
-    except PutError as exc:
-        if condition_failed(exc):
-            return None
-        raise
-    return item
+    return item if save_if(item, ErasureItem.pk.does_not_exist()) else None
 
 
 def pending(limit: int) -> list[ErasureItem]:

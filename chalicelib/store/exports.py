@@ -44,7 +44,13 @@ from chalicelib.store import (  # noqa: F401 - every model of the table, for _js
     realtime,
 )
 from chalicelib.store.marketplace import items as _marketplace_items  # noqa: F401
-from chalicelib.store.models import CONDITION_FAILED, Entity, condition_failed, get_or_none
+from chalicelib.store.models import (
+    CONDITION_FAILED,
+    Entity,
+    condition_failed,
+    get_or_none,
+    update_if,
+)
 from chalicelib.store.models import transaction as _transaction
 
 PENDING, READY = "pending", "ready"
@@ -134,22 +140,16 @@ def get(user_id: str, export_id: str) -> ExportItem | None:
 def finish(item: ExportItem, key: str, size: int, ttl: int) -> bool:
     """Mark the export ready with its archive; False when it was not pending any more.
     1 conditional UpdateItem + 1 conditional DeleteItem (the ``EXPORTING`` item)."""
-    try:
-        item.update(
-            actions=[
-                ExportItem.status.set(READY),
-                ExportItem.key.set(key),
-                ExportItem.size.set(size),
-                ExportItem.ready_at.set(ids.iso()),
-                ExportItem.updated_at.set(ids.iso()),
-                ExportItem.ttl.set(ttl),
-            ],
-            condition=ExportItem.status == PENDING,
-        )
-    except Exception as exc:
-        if condition_failed(exc):
-            return False
-        raise
+    actions = [
+        ExportItem.status.set(READY),
+        ExportItem.key.set(key),
+        ExportItem.size.set(size),
+        ExportItem.ready_at.set(ids.iso()),
+        ExportItem.updated_at.set(ids.iso()),
+        ExportItem.ttl.set(ttl),
+    ]
+    if not update_if(item, actions, ExportItem.status == PENDING):
+        return False
     try:
         ExportingItem(item.pk, keys.EXPORTING).delete(
             condition=ExportingItem.export_id == item.export_id

@@ -10,9 +10,8 @@
 from __future__ import annotations
 
 from pynamodb.attributes import NumberAttribute
-from pynamodb.exceptions import UpdateError
 
-from chalicelib.store.models import Entity, condition_failed
+from chalicelib.store.models import Entity, update_if
 
 TTL_AFTER_S = 300
 """A counter item outlives its window by 5 minutes (TTL; it is never read after it)."""
@@ -31,17 +30,9 @@ def take(pk: str, sk: str, amount: int, *, most: int | None, expires: int) -> in
     condition = None
     if most is not None:
         condition = CounterItem.n.does_not_exist() | (CounterItem.n <= most - amount)
-    try:
-        item.update(
-            actions=[
-                CounterItem.n.add(amount),
-                CounterItem.kind.set(CounterItem),
-                CounterItem.ttl.set(expires + TTL_AFTER_S),
-            ],
-            condition=condition,
-        )
-    except UpdateError as exc:
-        if condition_failed(exc):
-            return None
-        raise
-    return int(item.n or 0)
+    actions = [
+        CounterItem.n.add(amount),
+        CounterItem.kind.set(CounterItem),
+        CounterItem.ttl.set(expires + TTL_AFTER_S),
+    ]
+    return int(item.n or 0) if update_if(item, actions, condition) else None

@@ -22,7 +22,7 @@ from chalicelib.domain.market import REMOVED
 from chalicelib.store import keys
 from chalicelib.store.marketplace.items import ReviewItem
 from chalicelib.store.media import REJECTED, MediaItem
-from chalicelib.store.models import Entity, ProviderItem, get_or_none, transaction
+from chalicelib.store.models import Entity, ProviderItem, get_or_none, transaction, update_if
 from chalicelib.store.pagination import paged
 from chalicelib.store.realtime import MessageItem
 
@@ -102,24 +102,16 @@ def open_reports(limit: int, cursor: str | None) -> tuple[list[ReportItem], str 
 def resolve(report_id: str, action: str, by: str, note: str | None) -> bool:
     """Close an open report (leaving the queue); False when it was not open. 1 UpdateItem."""
     item = ReportItem(keys.report(report_id), keys.META)
-    try:
-        item.update(
-            actions=[
-                ReportItem.status.set(RESOLVED),
-                ReportItem.action.set(action),
-                ReportItem.resolved_by.set(by),
-                ReportItem.note.set(note) if note else ReportItem.note.remove(),
-                ReportItem.updated_at.set(ids.iso()),
-                ReportItem.gsi1pk.remove(),
-                ReportItem.gsi1sk.remove(),
-            ],
-            condition=ReportItem.status == OPEN,
-        )
-    except Exception as exc:
-        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    actions = [
+        ReportItem.status.set(RESOLVED),
+        ReportItem.action.set(action),
+        ReportItem.resolved_by.set(by),
+        ReportItem.note.set(note) if note else ReportItem.note.remove(),
+        ReportItem.updated_at.set(ids.iso()),
+        ReportItem.gsi1pk.remove(),
+        ReportItem.gsi1sk.remove(),
+    ]
+    return update_if(item, actions, ReportItem.status == OPEN)
 
 
 # --- removing content (a report upheld) -------------------------------------------------
