@@ -34,7 +34,7 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAtt
 from chalicelib import ids
 from chalicelib.errors import Conflict
 from chalicelib.store import keys
-from chalicelib.store.models import Entity, get_or_none, save_if
+from chalicelib.store.models import Entity, get_or_none, raw_query, save_if
 
 PENDING = "ERASURES#pending"
 _RACES = ("ConditionalCheckFailedException", "TransactionCanceledException")
@@ -145,19 +145,9 @@ def _raw_items(pk: str, prefix: str = "", projection: str = "") -> Iterator[dict
     if prefix:
         values[":prefix"] = {"S": prefix}
     extra = {"ProjectionExpression": projection} if projection else {}
-    yield from _query(KeyConditionExpression=condition, ExpressionAttributeValues=values, **extra)
-
-
-def _query(**kwargs: Any) -> Iterator[dict[str, Any]]:
-    start: dict[str, Any] | None = None
-    while True:
-        page = _client().query(
-            TableName=_table(), **kwargs, **({"ExclusiveStartKey": start} if start else {})
-        )
-        yield from page.get("Items", [])
-        start = page.get("LastEvaluatedKey")
-        if not start:
-            return
+    yield from raw_query(
+        KeyConditionExpression=condition, ExpressionAttributeValues=values, **extra
+    )
 
 
 def _delete(found: Iterable[tuple[str, str]]) -> int:
@@ -357,7 +347,7 @@ def pseudonymise_feed(user_id: str, swap: Swap) -> None:
 
 def media_ids(user_id: str) -> set[str]:
     """The ids of the user's media records (their owner index). 1 Query per 1 MB (gsi1)."""
-    found = _query(
+    found = raw_query(
         IndexName="gsi1",
         KeyConditionExpression="gsi1pk = :h",
         ExpressionAttributeValues={":h": {"S": keys.owner_media(user_id)}},

@@ -22,7 +22,6 @@ partitions and index entries it points to.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -49,6 +48,7 @@ from chalicelib.store.models import (
     Entity,
     condition_failed,
     get_or_none,
+    raw_query,
     update_if,
 )
 from chalicelib.store.models import transaction as _transaction
@@ -205,23 +205,15 @@ def _items(raw: list[dict[str, Any]]) -> list[Item]:
     return out
 
 
-def _query(key: str, value: str, index: str | None = None) -> Iterator[Item]:
-    """Every item with ``key = value`` (on ``index``), page after page. 1 Query a page."""
-    client = aws_client("dynamodb")
-    args: dict[str, Any] = {
-        "TableName": runtime.settings().table,
-        "KeyConditionExpression": "#k = :v",
-        "ExpressionAttributeNames": {"#k": key},
-        "ExpressionAttributeValues": {":v": {"S": value}},
-    }
-    if index:
-        args["IndexName"] = index
-    while True:
-        page = client.query(**args)
-        yield from _items(page.get("Items", []))
-        if not page.get("LastEvaluatedKey"):
-            return
-        args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+def _query(key: str, value: str, index: str | None = None) -> list[Item]:
+    """Every item with ``key = value`` (on ``index``). 1 Query per 1 MB page."""
+    found = raw_query(
+        KeyConditionExpression="#k = :v",
+        ExpressionAttributeNames={"#k": key},
+        ExpressionAttributeValues={":v": {"S": value}},
+        **({"IndexName": index} if index else {}),
+    )
+    return _items(list(found))
 
 
 def _batch_get(wanted: list[tuple[str, str]]) -> list[Item]:
@@ -250,7 +242,7 @@ def gather(user_id: str) -> Gathered:
     requests, each job and conversation, their uploads and grants (a page each);
     BatchGetItems: the quotes they made, the reports their partition links to (those
     they made are kept), the suspended list."""
-    own = list(_query("pk", keys.user(user_id)))
+    own = _query("pk", keys.user(user_id))
     quote_keys = [
         (keys.user(str(o["customer_id"])), keys.quote(str(o["quote_id"])))
         for o in own
@@ -277,12 +269,12 @@ def gather(user_id: str) -> Gathered:
     return Gathered(
         user_id=user_id,
         own=own,
-        requests=list(_query("gsi1pk", keys.customer_requests(user_id), "gsi1")),
+        requests=_query("gsi1pk", keys.customer_requests(user_id), "gsi1"),
         jobs=jobs,
         conversations=conversations,
         quotes_made=_batch_get(quote_keys),
-        media=list(_query("gsi1pk", keys.owner_media(user_id), "gsi1")),
-        grants=list(_query("gsi1pk", keys.viewer_grants(user_id), "gsi1")),
+        media=_query("gsi1pk", keys.owner_media(user_id), "gsi1"),
+        grants=_query("gsi1pk", keys.viewer_grants(user_id), "gsi1"),
         reports=[r for r in _batch_get(report_keys) if r.get("reporter_id") == user_id],
         suspended=any(user_id in (s.get("users") or ()) for s in suspended),
     )

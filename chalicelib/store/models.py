@@ -23,7 +23,7 @@ request's or job's, far below it.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
 from pynamodb.attributes import (
@@ -211,6 +211,23 @@ def transaction() -> TransactWrite:
     """A TransactWriteItems on the main table's shared connection (a new ``Connection``
     would build a botocore client every time)."""
     return TransactWrite(connection=Entity._get_connection().connection)
+
+
+def raw_query(**query: Any) -> Iterator[dict[str, Any]]:
+    """The main table's items a DynamoDB Query matches (``query``: its arguments but the
+    table's name), as DynamoDB stores them, page after page. 1 Query per 1 MB page."""
+    client = Entity._get_connection().connection.client
+    start: dict[str, Any] | None = None
+    while True:
+        page = client.query(
+            TableName=str(Entity.Meta.table_name),
+            **query,
+            **({"ExclusiveStartKey": start} if start else {}),
+        )
+        yield from page.get("Items", [])
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return
 
 
 def condition_failed(exc: Exception) -> bool:
