@@ -45,7 +45,8 @@ CACHED_IDS = 10_000
 
 class Bounded(dict[K, V]):
     """A dict that forgets its oldest entry once it holds ``limit`` (a per-container cache
-    of facts that never change, such as who holds a connection)."""
+    of facts that do not change, such as who holds a connection, or whose only change it
+    may safely miss, such as a conversation's participants)."""
 
     def __init__(self, limit: int = CACHED_IDS) -> None:
         super().__init__()
@@ -76,7 +77,8 @@ class Runtime:
     offline: list[tuple[str, OfflineHandler, KeysFor | None]] = field(default_factory=list)
     """What happens to events for users with no live socket (``services/events.py``)."""
     participants: Bounded[str, tuple[str, ...]] = field(default_factory=Bounded)
-    """Conversation id → its participants, which never change (``services/chat.py``)."""
+    """Conversation id → its participants, fixed but for account deletion's pseudonym
+    (``services/chat.py``: :func:`participants` says why a stale entry is harmless)."""
     open_conversations: Bounded[str, bool] = field(default_factory=Bounded)
     """Quote conversations whose quote was accepted: open for good (``services/chat.py``)."""
     owners: Bounded[str, str] = field(default_factory=Bounded)

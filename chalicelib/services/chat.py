@@ -43,9 +43,16 @@ def _remember(conv: ConversationItem) -> tuple[str, ...]:
 
 
 def participants(user_id: str, conversation_id: str) -> tuple[str, ...]:
-    """The participants, if ``user_id`` is one of them (else 404). A conversation's
-    participants never change, so this is 0 calls once the container has seen it, else
-    1 GetItem."""
+    """The participants, if ``user_id`` is one of them (else 404). 0 calls once the
+    container has seen the conversation, else 1 GetItem.
+
+    Cached per container: no one joins or leaves a conversation; the one change is account
+    deletion rewriting the deleted user's id to a pseudonym (``services/erasure.py``), which
+    a cached entry may miss. That does not matter here: the deleted user's sockets close at
+    once and every route refuses them within 30 s of asking, so an entry still holding
+    their id lets no one else in, and at most lets them, for those seconds, read a
+    conversation they were in or send a typing frame. Nothing stored or pushed comes from
+    this cache: :func:`send` and :func:`read` read the participants afresh."""
     people = runtime.get().participants.get(conversation_id)
     if people is None:
         conv = store.conversation(conversation_id)

@@ -43,7 +43,6 @@ from chalicelib.store import accounts as accounts_repo
 from chalicelib.store import blocks as blocks_repo
 from chalicelib.store import devices as devices_repo
 from chalicelib.store import erasure as repo
-from chalicelib.store import keys
 from chalicelib.store import marketplace as market
 from chalicelib.store import media as media_repo
 from chalicelib.store import profiles as profiles_repo
@@ -202,13 +201,7 @@ def _requests(item: repo.ErasureItem) -> None:
         providers = list(request.offers)
         repo.add_counterparts(item, providers)
         keep = job.provider_id if job is not None else None
-        for pid in providers:
-            if pid == keep:
-                repo.pseudonymise(keys.user(pid), keys.offer(request.id), swap)
-        repo.delete(
-            [(keys.user(p), keys.offer(request.id)) for p in providers if p != keep]
-            + [(keys.request(request.id), keys.META)]
-        )
+        repo.drop_request(request.id, providers, keep, swap)
 
 
 def _cancel(request: ServiceRequest, session: market.Session) -> bool:
@@ -226,54 +219,42 @@ def _offers(item: repo.ErasureItem) -> None:
     customer is told; an instant request goes to the next provider), the rest
     pseudonymised, and the user's grants on their photos revoked."""
     uid, swap = item.user_id, swapper(item)
-    for _, sk in repo.item_keys(keys.user(uid), keys.OFFER_PREFIX):
-        request_id = sk.removeprefix(keys.OFFER_PREFIX)
+    for request_id in repo.offered_requests(uid):
         request = _change(request_id, lambda r, _: r.drop_provider(uid, ids.now()))
         if request is None:
             continue
         repo.add_counterparts(item, [request.customer_id])
-        repo.pseudonymise(keys.request(request_id), keys.META, swap)
+        repo.pseudonymise_request(request_id, swap)
         quote_id = request.quotes.get(uid)
         if quote_id:
-            customer = keys.user(request.customer_id)
-            repo.pseudonymise(customer, keys.quote(quote_id), swap)
-        repo.delete((keys.media(m), keys.media_viewer(uid)) for m in request.media_ids)
+            repo.pseudonymise_quote(request.customer_id, quote_id, swap)
+        repo.revoke_grants(uid, request.media_ids)
 
 
 def _jobs(item: repo.ErasureItem) -> None:
     """Each past job stays with the other side, pseudonymised with its reviews; the
     provider's last live position goes."""
     uid, swap = item.user_id, swapper(item)
-    for _, sk in repo.item_keys(keys.user(uid), keys.JOB_PREFIX):
-        job = market.get_job(sk.removeprefix(keys.JOB_PREFIX))
+    for job_id in repo.user_jobs(uid):
+        job = market.get_job(job_id)
         if job is None:
             continue
         if job.state not in TERMINAL_STATES:
             raise Waiting(f"job {job.id} is {job.state}")
         repo.add_counterparts(item, [job.customer_id, job.provider_id or ""])
-        for part in (keys.META, keys.review("customer"), keys.review("provider")):
-            repo.pseudonymise(keys.job(job.id), part, swap)
-        gone = [(keys.media(m), keys.media_viewer(uid)) for m in job.media_ids]
-        if job.provider_id == uid:
-            gone.append(keys.job_location(job.id))
-        repo.delete(gone)
+        repo.pseudonymise_job(job.id, swap)
+        repo.revoke_grants(uid, job.media_ids, drove_job=job.id if job.provider_id == uid else None)
 
 
 def _conversations(item: repo.ErasureItem) -> None:
     """Each conversation stays with the other side: its meta, its messages (the user's
     under a new key) and the other members' entries, pseudonymised."""
     uid, swap = item.user_id, swapper(item)
-    for _, sk in repo.item_keys(keys.user(uid), keys.conversation("")):
-        conversation_id = sk.removeprefix(keys.conversation(""))
+    for conversation_id in repo.user_conversations(uid):
         conversation = get_conversation(conversation_id)
         others = [p for p in (conversation.participants if conversation else []) if p != uid]
         repo.add_counterparts(item, others)
-        pk = keys.conversation(conversation_id)
-        for raw in repo.raw_items(pk, ""):
-            if repo.holds(raw, swap):
-                repo.pseudonymise(pk, raw["sk"]["S"], swap, raw)
-        for other in others:
-            repo.pseudonymise(keys.user(other), sk, swap)
+        repo.pseudonymise_conversation(conversation_id, others, swap)
 
 
 def _blocks(item: repo.ErasureItem) -> None:
@@ -282,17 +263,14 @@ def _blocks(item: repo.ErasureItem) -> None:
 
 def _reports(item: repo.ErasureItem) -> None:
     """Reports the user made or that name them stay for the operators, pseudonymised."""
-    for _, sk in repo.item_keys(keys.user(item.user_id), keys.report_ref("")):
-        report = f"REPORT#{sk.removeprefix(keys.report_ref(''))}"
-        repo.pseudonymise(report, keys.META, swapper(item))
+    repo.pseudonymise_reports(item.user_id, swapper(item))
 
 
 def _media(item: repo.ErasureItem) -> None:
     """Every upload: original, thumbnail and copy without metadata in S3, the record and
     its grants; and the archives of their data exports."""
     uid = item.user_id
-    records = repo.index_keys("gsi1", "gsi1pk", keys.owner_media(uid))
-    found = {pk.removeprefix(keys.media("")) for pk, _ in records}
+    found = repo.media_ids(uid)
     prefixes = (media_service.UPLOADS_PREFIX, media_service.THUMBNAILS_PREFIX)
     stored = [key for prefix in prefixes for key in s3.keys_under(f"{prefix}{uid}/")]
     found |= _ids(stored)
@@ -300,7 +278,7 @@ def _media(item: repo.ErasureItem) -> None:
         record = media_repo.get(media_id, consistent=True)
         if record is not None:
             media_service.delete_files(record)
-        repo.delete(repo.item_keys(keys.media(media_id)))
+        repo.delete_media_items(media_id)
     for key in stored:
         s3.delete(key)
     for key in s3.keys_under(f"{exports_service.EXPORTS_PREFIX}{uid}/"):
@@ -311,9 +289,7 @@ def _feeds(item: repo.ErasureItem) -> None:
     """Feed entries of the users the steps met that name the user, pseudonymised."""
     swap = swapper(item)
     for other in sorted(item.counterparts or ()):
-        for raw in repo.raw_items(keys.user(other), keys.NOTE_PREFIX):
-            if repo.holds(raw, swap):
-                repo.pseudonymise(raw["pk"]["S"], raw["sk"]["S"], swap, raw)
+        repo.pseudonymise_feed(other, swap)
 
 
 def _suspension(item: repo.ErasureItem) -> None:
@@ -324,7 +300,7 @@ def _suspension(item: repo.ErasureItem) -> None:
 def _partition(item: repo.ErasureItem) -> None:
     """Everything left in the user's partition: profile, settings, provider profile (and
     its geo index entries), verification, offers, quotes, memberships, feed, blocks."""
-    repo.delete(repo.item_keys(keys.user(item.user_id)))
+    repo.delete_partition(item.user_id)
 
 
 def _account(item: repo.ErasureItem) -> None:

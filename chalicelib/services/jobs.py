@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from chalicelib import ids, observability
@@ -17,11 +18,19 @@ from chalicelib.services.work import work
 from chalicelib.store import marketplace as store
 
 
-def count_match(job: Job, asked_at: datetime) -> None:
-    """The business metrics of a new match: ``Matches`` and ``TimeToAccept`` (ms from the
-    request to the job)."""
-    observability.count("Matches")
-    observability.timing("TimeToAccept", (job.created_at - asked_at).total_seconds() * 1000)
+def accept(
+    decide: Callable[[store.Session], tuple[Job, datetime | None]], conflict: str, user_id: str
+) -> JobOut:
+    """Run an accept (of an offer or a quote) through the unit of work: ``decide`` answers
+    the job and the request's creation time, or None for a job accepted before (a retry).
+    A new match counts in the business metrics (``Matches``, and ``TimeToAccept``: ms from
+    the request to the job). The job as ``user_id`` sees it; 409 ``conflict`` when the
+    request kept changing."""
+    job, asked_at = work().run(decide, conflict=conflict)
+    if asked_at is not None:
+        observability.count("Matches")
+        observability.timing("TimeToAccept", (job.created_at - asked_at).total_seconds() * 1000)
+    return views.job_out(job, user_id)
 
 
 def participant_job(session: store.Session, principal: Principal, job_id: str) -> tuple[Job, Actor]:

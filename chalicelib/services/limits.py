@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 from chalicelib import runtime
 from chalicelib.errors import TooFrequent
-from chalicelib.store import keys
 from chalicelib.store import limits as store
 
 SHARE_EVERY = 25
@@ -44,13 +43,7 @@ def chat_frame(connection_id: str, now: float | None = None) -> None:
     at = time.time() if now is None else now
     window = math.floor(at / length)
     ends = (window + 1) * length
-    counted = store.take(
-        keys.connection(connection_id),
-        keys.rate_window("chat", window),
-        1,
-        most=burst,
-        expires=math.ceil(ends),
-    )
+    counted = store.take_chat_frame(connection_id, window, most=burst, expires=math.ceil(ends))
     if counted is None:
         raise TooFrequent(
             f"At most {burst} chat messages per {length:g} s on one connection; this one was "
@@ -113,14 +106,8 @@ def _share(user_id: str, count: int, bucket: _Bucket, t: float) -> None:
     s = runtime.settings()
     wall = time.time()
     minute = int(wall // 60)
-    total = store.take(
-        keys.user(user_id),
-        keys.rate_window("http", minute),
-        count,
-        most=None,
-        expires=(minute + 1) * 60,
-    )
-    if total is not None and total > s.limit_http_per_minute + s.limit_http_burst:
+    total = store.add_http_calls(user_id, minute, count, expires=(minute + 1) * 60)
+    if total > s.limit_http_per_minute + s.limit_http_burst:
         with _lock:
             bucket.blocked_until = t + ((minute + 1) * 60 - wall)
 

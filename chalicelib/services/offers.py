@@ -54,11 +54,9 @@ def accept(principal: Principal, offer_id: str, now: datetime | None = None) -> 
         session.save(request)
         return job, request.created_at
 
-    conflict = "The request kept changing while you accepted; look at it again."
-    job, asked_at = work().run(decide, conflict=conflict)
-    if asked_at is not None:
-        jobs.count_match(job, asked_at)
-    return views.job_out(job, uid)
+    return jobs.accept(
+        decide, "The request kept changing while you accepted; look at it again.", uid
+    )
 
 
 def decline(principal: Principal, offer_id: str, now: datetime | None = None) -> OfferOut:

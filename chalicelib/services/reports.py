@@ -101,8 +101,8 @@ def report(principal: Principal, body: ReportIn) -> ReportOut:
     author = _author(principal.user_id, body.subject_type, body.subject_id)
     rid, now = ids.new_id(), ids.iso()
     item = repo.ReportItem(
-        f"REPORT#{rid}", "META", report_id=rid, reporter_id=principal.user_id,
-        subject_type=body.subject_type, subject_id=body.subject_id, author_id=author,
+        report_id=rid, reporter_id=principal.user_id, subject_type=body.subject_type,
+        subject_id=body.subject_id, author_id=author,
         reason=body.reason, text=body.text, status=repo.OPEN, created_at=now, updated_at=now,
     )  # fmt: skip
     repo.add_report(item)

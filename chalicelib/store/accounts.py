@@ -20,7 +20,7 @@ from pynamodb.attributes import JSONAttribute, UnicodeAttribute, UnicodeSetAttri
 
 from chalicelib import ids
 from chalicelib.store import keys
-from chalicelib.store.models import Entity, get_or_none
+from chalicelib.store.models import Entity, get_or_none, update_if
 from chalicelib.store.pagination import paged
 
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
@@ -76,23 +76,15 @@ def decide(user_id: str, status: str, by: str, reason: str | None) -> ApprovalIt
     """Approve or reject a verification (leaving the pending queue); None when there is
     none. 1 UpdateItem."""
     item = ApprovalItem(keys.user(user_id), keys.APPROVAL)
-    try:
-        item.update(
-            actions=[
-                ApprovalItem.status.set(status),
-                ApprovalItem.decided_by.set(by),
-                ApprovalItem.reason.set(reason) if reason else ApprovalItem.reason.remove(),
-                ApprovalItem.updated_at.set(ids.iso()),
-                ApprovalItem.gsi1pk.remove(),
-                ApprovalItem.gsi1sk.remove(),
-            ],
-            condition=ApprovalItem.pk.exists(),
-        )
-    except Exception as exc:
-        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
-            return None
-        raise
-    return item
+    actions = [
+        ApprovalItem.status.set(status),
+        ApprovalItem.decided_by.set(by),
+        ApprovalItem.reason.set(reason) if reason else ApprovalItem.reason.remove(),
+        ApprovalItem.updated_at.set(ids.iso()),
+        ApprovalItem.gsi1pk.remove(),
+        ApprovalItem.gsi1sk.remove(),
+    ]
+    return item if update_if(item, actions, ApprovalItem.pk.exists()) else None
 
 
 def waiting(limit: int, cursor: str | None) -> tuple[list[ApprovalItem], str | None]:

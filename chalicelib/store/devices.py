@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
-from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
@@ -46,8 +46,8 @@ from chalicelib.store.models import (
     Entity,
     SettingsItem,
     UserItem,
-    condition_failed,
     get_or_none,
+    save_if,
     transaction,
 )
 
@@ -329,13 +329,7 @@ def claim_page(announcement_id: str, part: str, page: int, lease_s: int) -> bool
     condition = AnnouncementItem.pk.does_not_exist() | (
         (AnnouncementItem.status == "sending") & (AnnouncementItem.lease_until < now)
     )
-    try:
-        item.save(condition=condition)
-    except PutError as exc:
-        if condition_failed(exc):
-            return False
-        raise
-    return True
+    return save_if(item, condition)
 
 
 def _page(announcement_id: str, part: str, page: int) -> AnnouncementItem:

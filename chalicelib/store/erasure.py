@@ -30,12 +30,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
-from pynamodb.exceptions import PutError
 
 from chalicelib import ids
 from chalicelib.errors import Conflict
 from chalicelib.store import keys
-from chalicelib.store.models import Entity, condition_failed, get_or_none
+from chalicelib.store.models import Entity, get_or_none, raw_query, save_if
 
 PENDING = "ERASURES#pending"
 _RACES = ("ConditionalCheckFailedException", "TransactionCanceledException")
@@ -73,13 +72,7 @@ def start(user_id: str, username: str, email: str | None, pseudonym: str) -> Era
         pseudonym=pseudonym, gsi1pk=PENDING, gsi1sk=f"{now}#{ids.new_id()}", created_at=now,
         updated_at=now,
     )  # fmt: skip
-    try:
-        item.save(condition=ErasureItem.pk.does_not_exist())
-    except PutError as exc:
-        if condition_failed(exc):
-            return None
-        raise
-    return item
+    return item if save_if(item, ErasureItem.pk.does_not_exist()) else None
 
 
 def pending(limit: int) -> list[ErasureItem]:
@@ -137,14 +130,14 @@ def _key(pk: str, sk: str) -> dict[str, Any]:
     return {"pk": {"S": pk}, "sk": {"S": sk}}
 
 
-def item_keys(pk: str, prefix: str = "") -> Iterator[tuple[str, str]]:
+def _item_keys(pk: str, prefix: str = "") -> Iterator[tuple[str, str]]:
     """The keys of a partition's items (those whose sk begins with ``prefix``).
     1 Query per 1 MB."""
-    for item in raw_items(pk, prefix, projection="pk, sk"):
+    for item in _raw_items(pk, prefix, projection="pk, sk"):
         yield item["pk"]["S"], item["sk"]["S"]
 
 
-def raw_items(pk: str, prefix: str = "", projection: str = "") -> Iterator[dict[str, Any]]:
+def _raw_items(pk: str, prefix: str = "", projection: str = "") -> Iterator[dict[str, Any]]:
     """A partition's items (those whose sk begins with ``prefix``) as stored (only the
     ``projection`` attributes, when given). 1 Query per 1 MB."""
     condition = "pk = :pk" + (" AND begins_with(sk, :prefix)" if prefix else "")
@@ -152,33 +145,12 @@ def raw_items(pk: str, prefix: str = "", projection: str = "") -> Iterator[dict[
     if prefix:
         values[":prefix"] = {"S": prefix}
     extra = {"ProjectionExpression": projection} if projection else {}
-    yield from _query(KeyConditionExpression=condition, ExpressionAttributeValues=values, **extra)
+    yield from raw_query(
+        KeyConditionExpression=condition, ExpressionAttributeValues=values, **extra
+    )
 
 
-def index_keys(index: str, hash_name: str, hash_value: str) -> Iterator[tuple[str, str]]:
-    """The keys of the items in one partition of an index. 1 Query per 1 MB."""
-    for item in _query(
-        IndexName=index,
-        KeyConditionExpression="#h = :h",
-        ExpressionAttributeNames={"#h": hash_name},
-        ExpressionAttributeValues={":h": {"S": hash_value}},
-    ):
-        yield item["pk"]["S"], item["sk"]["S"]
-
-
-def _query(**kwargs: Any) -> Iterator[dict[str, Any]]:
-    start: dict[str, Any] | None = None
-    while True:
-        page = _client().query(
-            TableName=_table(), **kwargs, **({"ExclusiveStartKey": start} if start else {})
-        )
-        yield from page.get("Items", [])
-        start = page.get("LastEvaluatedKey")
-        if not start:
-            return
-
-
-def delete(found: Iterable[tuple[str, str]]) -> int:
+def _delete(found: Iterable[tuple[str, str]]) -> int:
     """Delete items by key (deleting one twice is harmless). 1 BatchWriteItem per 25."""
     count = 0
     with Entity.batch_write() as batch:
@@ -206,7 +178,7 @@ def _swap(value: dict[str, Any], swap: Swap) -> dict[str, Any]:
     return value
 
 
-def holds(item: dict[str, Any], swap: Swap) -> bool:
+def _holds(item: dict[str, Any], swap: Swap) -> bool:
     """Whether ``swap`` changes any string of a stored item."""
     return any(_swap(v, swap) != v for v in item.values())
 
@@ -280,3 +252,114 @@ def _rekey(raw: dict[str, Any], swapped: dict[str, Any]) -> None:
             },
         ]
     )
+
+
+# --- the steps' reads and writes (``services/erasure.py``) ----------------------------------
+
+
+def _ids_after(user_id: str, prefix: str) -> Iterator[str]:
+    """The ids in the sks of the user's items that begin with ``prefix``. 1 Query per 1 MB."""
+    for _, sk in _item_keys(keys.user(user_id), prefix):
+        yield sk.removeprefix(prefix)
+
+
+def offered_requests(user_id: str) -> Iterator[str]:
+    """The ids of the requests the user was offered as a provider. 1 Query per 1 MB."""
+    return _ids_after(user_id, keys.OFFER_PREFIX)
+
+
+def user_jobs(user_id: str) -> Iterator[str]:
+    """The ids of the user's jobs (either side). 1 Query per 1 MB."""
+    return _ids_after(user_id, keys.JOB_PREFIX)
+
+
+def user_conversations(user_id: str) -> Iterator[str]:
+    """The ids of the user's conversations. 1 Query per 1 MB."""
+    return _ids_after(user_id, keys.conversation(""))
+
+
+def drop_request(request_id: str, providers: Iterable[str], keep: str | None, swap: Swap) -> None:
+    """A deleted customer's request goes with the offers it made, but for the offer of the
+    provider ``keep`` (whose job came from it): that one stays, pseudonymised. 1 GetItem +
+    1 UpdateItem for the kept offer, 1 BatchWriteItem per 25 deleted items."""
+    providers = list(providers)
+    if keep in providers:
+        pseudonymise(keys.user(keep), keys.offer(request_id), swap)
+    _delete(
+        [(keys.user(p), keys.offer(request_id)) for p in providers if p != keep]
+        + [(keys.request(request_id), keys.META)]
+    )
+
+
+def pseudonymise_request(request_id: str, swap: Swap) -> None:
+    """1 GetItem + 1 UpdateItem."""
+    pseudonymise(keys.request(request_id), keys.META, swap)
+
+
+def pseudonymise_quote(customer_id: str, quote_id: str, swap: Swap) -> None:
+    """A quote, in its customer's partition. 1 GetItem + 1 UpdateItem."""
+    pseudonymise(keys.user(customer_id), keys.quote(quote_id), swap)
+
+
+def pseudonymise_job(job_id: str, swap: Swap) -> None:
+    """A job and both sides' reviews of it. 3 GetItem + up to 3 UpdateItem."""
+    for part in (keys.META, keys.review("customer"), keys.review("provider")):
+        pseudonymise(keys.job(job_id), part, swap)
+
+
+def revoke_grants(user_id: str, media_ids: Iterable[str], drove_job: str | None = None) -> None:
+    """The user's grants to view these media, and (``drove_job``) their last live position
+    in a job they drove. 1 BatchWriteItem per 25 (none for nothing)."""
+    gone = [(keys.media(m), keys.media_viewer(user_id)) for m in media_ids]
+    if drove_job is not None:
+        gone.append(keys.job_location(drove_job))
+    if gone:
+        _delete(gone)
+
+
+def pseudonymise_conversation(conversation_id: str, others: Iterable[str], swap: Swap) -> None:
+    """A conversation's items that hold the user (meta, messages) and the other members'
+    entries of it. 1 Query per 1 MB + 1 UpdateItem (or TransactWriteItems) per item that
+    changes, + 1 GetItem and 1 UpdateItem per other member."""
+    pk = keys.conversation(conversation_id)
+    for raw in _raw_items(pk):
+        if _holds(raw, swap):
+            pseudonymise(pk, raw["sk"]["S"], swap, raw)
+    for other in others:
+        pseudonymise(keys.user(other), pk, swap)
+
+
+def pseudonymise_reports(user_id: str, swap: Swap) -> None:
+    """The reports the user made or that name them as the author (found through their
+    links in the user's partition, ``store/moderation.py``). 1 Query per 1 MB + 1 GetItem
+    and 1 UpdateItem per report."""
+    for report_id in _ids_after(user_id, keys.REPORT_REF_PREFIX):
+        pseudonymise(keys.report(report_id), keys.META, swap)
+
+
+def pseudonymise_feed(user_id: str, swap: Swap) -> None:
+    """The entries of a user's feed that hold what ``swap`` changes. 1 Query per 1 MB + 1
+    UpdateItem per entry that changes."""
+    for raw in _raw_items(keys.user(user_id), keys.NOTE_PREFIX):
+        if _holds(raw, swap):
+            pseudonymise(raw["pk"]["S"], raw["sk"]["S"], swap, raw)
+
+
+def media_ids(user_id: str) -> set[str]:
+    """The ids of the user's media records (their owner index). 1 Query per 1 MB (gsi1)."""
+    found = raw_query(
+        IndexName="gsi1",
+        KeyConditionExpression="gsi1pk = :h",
+        ExpressionAttributeValues={":h": {"S": keys.owner_media(user_id)}},
+    )
+    return {item["pk"]["S"].removeprefix(keys.media("")) for item in found}
+
+
+def delete_media_items(media_id: str) -> None:
+    """A media record and its grants. 1 Query + 1 BatchWriteItem per 25."""
+    _delete(_item_keys(keys.media(media_id)))
+
+
+def delete_partition(user_id: str) -> None:
+    """Every item left in the user's partition. 1 Query per 1 MB + 1 BatchWriteItem per 25."""
+    _delete(_item_keys(keys.user(user_id)))

@@ -9,7 +9,7 @@
 | a job's or a conversation's items         | pk=JOB#<id> / pk=CONV#<id>                | table |
 | the quotes a provider made                | BatchGetItem USER#<customer>/QUOTE#<id>   | table |
 | a user's uploads / the grants they hold   | gsi1pk=MEDIAOF#<uid> / VIEWS#<uid>        | gsi1  |
-| the reports a user made                   | gsi2pk=REPORTER#<uid>                     | gsi2  |
+| the reports a user made                   | BatchGetItem REPORT#<id>/META (the links) | table |
 | is the account suspended                  | pk=ACCOUNTS, sk=SUSPENDED                 | table |
 
 Starting an export writes the export and the user's ``EXPORTING`` item in one transaction,
@@ -22,7 +22,6 @@ partitions and index entries it points to.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -44,7 +43,14 @@ from chalicelib.store import (  # noqa: F401 - every model of the table, for _js
     realtime,
 )
 from chalicelib.store.marketplace import items as _marketplace_items  # noqa: F401
-from chalicelib.store.models import CONDITION_FAILED, Entity, condition_failed, get_or_none
+from chalicelib.store.models import (
+    CONDITION_FAILED,
+    Entity,
+    condition_failed,
+    get_or_none,
+    raw_query,
+    update_if,
+)
 from chalicelib.store.models import transaction as _transaction
 
 PENDING, READY = "pending", "ready"
@@ -134,22 +140,16 @@ def get(user_id: str, export_id: str) -> ExportItem | None:
 def finish(item: ExportItem, key: str, size: int, ttl: int) -> bool:
     """Mark the export ready with its archive; False when it was not pending any more.
     1 conditional UpdateItem + 1 conditional DeleteItem (the ``EXPORTING`` item)."""
-    try:
-        item.update(
-            actions=[
-                ExportItem.status.set(READY),
-                ExportItem.key.set(key),
-                ExportItem.size.set(size),
-                ExportItem.ready_at.set(ids.iso()),
-                ExportItem.updated_at.set(ids.iso()),
-                ExportItem.ttl.set(ttl),
-            ],
-            condition=ExportItem.status == PENDING,
-        )
-    except Exception as exc:
-        if condition_failed(exc):
-            return False
-        raise
+    actions = [
+        ExportItem.status.set(READY),
+        ExportItem.key.set(key),
+        ExportItem.size.set(size),
+        ExportItem.ready_at.set(ids.iso()),
+        ExportItem.updated_at.set(ids.iso()),
+        ExportItem.ttl.set(ttl),
+    ]
+    if not update_if(item, actions, ExportItem.status == PENDING):
+        return False
     try:
         ExportingItem(item.pk, keys.EXPORTING).delete(
             condition=ExportingItem.export_id == item.export_id
@@ -205,23 +205,15 @@ def _items(raw: list[dict[str, Any]]) -> list[Item]:
     return out
 
 
-def _query(key: str, value: str, index: str | None = None) -> Iterator[Item]:
-    """Every item with ``key = value`` (on ``index``), page after page. 1 Query a page."""
-    client = aws_client("dynamodb")
-    args: dict[str, Any] = {
-        "TableName": runtime.settings().table,
-        "KeyConditionExpression": "#k = :v",
-        "ExpressionAttributeNames": {"#k": key},
-        "ExpressionAttributeValues": {":v": {"S": value}},
-    }
-    if index:
-        args["IndexName"] = index
-    while True:
-        page = client.query(**args)
-        yield from _items(page.get("Items", []))
-        if not page.get("LastEvaluatedKey"):
-            return
-        args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+def _query(key: str, value: str, index: str | None = None) -> list[Item]:
+    """Every item with ``key = value`` (on ``index``). 1 Query per 1 MB page."""
+    found = raw_query(
+        KeyConditionExpression="#k = :v",
+        ExpressionAttributeNames={"#k": key},
+        ExpressionAttributeValues={":v": {"S": value}},
+        **({"IndexName": index} if index else {}),
+    )
+    return _items(list(found))
 
 
 def _batch_get(wanted: list[tuple[str, str]]) -> list[Item]:
@@ -247,9 +239,10 @@ def _batch_get(wanted: list[tuple[str, str]]) -> list[Item]:
 
 def gather(user_id: str) -> Gathered:
     """Every item about the user (:class:`Gathered`). Queries: the user's partition, their
-    requests, each job and conversation, their uploads, grants and reports (a page each);
-    BatchGetItems: the quotes they made, the suspended list."""
-    own = list(_query("pk", keys.user(user_id)))
+    requests, each job and conversation, their uploads and grants (a page each);
+    BatchGetItems: the quotes they made, the reports their partition links to (those
+    they made are kept), the suspended list."""
+    own = _query("pk", keys.user(user_id))
     quote_keys = [
         (keys.user(str(o["customer_id"])), keys.quote(str(o["quote_id"])))
         for o in own
@@ -267,16 +260,21 @@ def gather(user_id: str) -> Gathered:
         if member.get("kind") == "conversation_member"
         for item in _query("pk", keys.conversation(str(member["conversation_id"])))
     ]
+    report_keys = [
+        (keys.report(str(ref["report_id"])), keys.META)
+        for ref in own
+        if ref.get("kind") == "report_ref"
+    ]
     suspended = _batch_get([keys.SUSPENDED])
     return Gathered(
         user_id=user_id,
         own=own,
-        requests=list(_query("gsi1pk", keys.customer_requests(user_id), "gsi1")),
+        requests=_query("gsi1pk", keys.customer_requests(user_id), "gsi1"),
         jobs=jobs,
         conversations=conversations,
         quotes_made=_batch_get(quote_keys),
-        media=list(_query("gsi1pk", keys.owner_media(user_id), "gsi1")),
-        grants=list(_query("gsi1pk", keys.viewer_grants(user_id), "gsi1")),
-        reports=list(_query("gsi2pk", keys.reports_by(user_id), "gsi2")),
+        media=_query("gsi1pk", keys.owner_media(user_id), "gsi1"),
+        grants=_query("gsi1pk", keys.viewer_grants(user_id), "gsi1"),
+        reports=[r for r in _batch_get(report_keys) if r.get("reporter_id") == user_id],
         suspended=any(user_id in (s.get("users") or ()) for s in suspended),
     )

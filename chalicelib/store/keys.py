@@ -283,11 +283,6 @@ def open_requests(partition: str) -> str:
     return f"OPEN#{partition}"
 
 
-def reports_by(user_id: str) -> str:
-    """gsi2pk of the reports a user made (their data export finds them here)."""
-    return f"REPORTER#{user_id}"
-
-
 # --- data exports (store/exports.py) -------------------------------------------------------
 EXPORTING = "EXPORTING"
 """sk of a user's export being built, in their partition: at most one at a time."""
@@ -306,10 +301,18 @@ def erasure(user_id: str) -> str:
     return f"ERASURE#{user_id}"
 
 
+def report(report_id: str) -> str:
+    """pk of a user report (store/moderation.py)."""
+    return f"REPORT#{report_id}"
+
+
+REPORT_REF_PREFIX = "REPORTREF#"
+
+
 def report_ref(report_id: str) -> str:
-    """sk of a report's link in the reporter's and the reported author's partitions (so a
-    deletion finds the reports naming the user without a Scan)."""
-    return f"REPORTREF#{report_id}"
+    """sk of a report's link in the reporter's and the reported author's partitions: how
+    the data export and account deletion find the reports naming a user without a Scan."""
+    return f"{REPORT_REF_PREFIX}{report_id}"
 
 
 # --- per-user limits (store/limits.py) ---------------------------------------------------

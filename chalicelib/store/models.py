@@ -23,6 +23,7 @@ request's or job's, far below it.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
 from pynamodb.attributes import (
@@ -33,7 +34,9 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
 )
 from pynamodb.connection import TableConnection
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 from pynamodb.indexes import (
     AllProjection,
     GlobalSecondaryIndex,
@@ -210,9 +213,50 @@ def transaction() -> TransactWrite:
     return TransactWrite(connection=Entity._get_connection().connection)
 
 
+def raw_query(**query: Any) -> Iterator[dict[str, Any]]:
+    """The main table's items a DynamoDB Query matches (``query``: its arguments but the
+    table's name), as DynamoDB stores them, page after page. 1 Query per 1 MB page."""
+    client = Entity._get_connection().connection.client
+    start: dict[str, Any] | None = None
+    while True:
+        page = client.query(
+            TableName=str(Entity.Meta.table_name),
+            **query,
+            **({"ExclusiveStartKey": start} if start else {}),
+        )
+        yield from page.get("Items", [])
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return
+
+
 def condition_failed(exc: Exception) -> bool:
     """A PynamoDB write error caused by its condition (someone else got there first)."""
     return getattr(exc, "cause_response_code", None) == CONDITION_FAILED
+
+
+def save_if(item: Model, condition: Condition | None) -> bool:
+    """Put ``item`` if ``condition`` holds; False (nothing written) when it does not.
+    1 conditional PutItem."""
+    try:
+        item.save(condition=condition)
+    except PutError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+    return True
+
+
+def update_if(item: Model, actions: Sequence[Action], condition: Condition | None) -> bool:
+    """Apply ``actions`` to ``item`` if ``condition`` holds (``item`` then holds the values
+    written); False (nothing written) when it does not. 1 conditional UpdateItem."""
+    try:
+        item.update(actions=list(actions), condition=condition)
+    except UpdateError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+    return True
 
 
 class UserItem(Entity, discriminator="user"):

@@ -5,10 +5,12 @@
 | the word list                  | pk=MODERATION, sk=WORDS                  | table |
 | a report by id                 | pk=REPORT#<id>, sk=META                  | table |
 | open reports, oldest first     | gsi1pk=REPORTS#open (sparse)             | gsi1  |
-| the reports a user made        | gsi2pk=REPORTER#<uid>                    | gsi2  |
 | reports naming a user          | pk=USER#<uid>, sk begins_with REPORTREF# | table |
 
 Open reports grow with user reports, a small fraction of traffic; one partition is enough.
+A report's links (``REPORTREF#<id>`` in the reporter's and the reported author's
+partitions) are the one way to find the reports naming a user: the data export
+(``store/exports.py``) and account deletion (``store/erasure.py``) read them.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from chalicelib.domain.market import REMOVED
 from chalicelib.store import keys
 from chalicelib.store.marketplace.items import ReviewItem
 from chalicelib.store.media import REJECTED, MediaItem
-from chalicelib.store.models import Entity, ProviderItem, get_or_none, transaction
+from chalicelib.store.models import Entity, ProviderItem, get_or_none, transaction, update_if
 from chalicelib.store.pagination import paged
 from chalicelib.store.realtime import MessageItem
 
@@ -66,16 +68,16 @@ def change_words(add: set[str], allow: set[str], drop: set[str]) -> tuple[set[st
 
 class ReportRefItem(Entity, discriminator="report_ref"):
     """pk=USER#<reporter or author>, sk=REPORTREF#<id>: a report naming the user (what
-    account deletion reads to pseudonymise it)."""
+    the data export and account deletion read)."""
 
     report_id = UnicodeAttribute()
 
 
 def add_report(item: ReportItem) -> None:
-    """The report and its links in the partitions of the users it names (reporter,
-    author). 1 TransactWriteItems."""
+    """Store a new report (its keys set here) and its links in the partitions of the users
+    it names (reporter, author). 1 TransactWriteItems."""
+    item.pk, item.sk = keys.report(item.report_id), keys.META
     item.gsi1pk, item.gsi1sk = "REPORTS#open", f"{item.created_at}#{item.report_id}"
-    item.gsi2pk, item.gsi2sk = keys.reports_by(item.reporter_id), item.report_id
     named = dict.fromkeys(u for u in (item.reporter_id, item.author_id) if u)
     with transaction() as tx:
         tx.save(item, condition=ReportItem.pk.does_not_exist())
@@ -86,7 +88,7 @@ def add_report(item: ReportItem) -> None:
 
 def report(report_id: str) -> ReportItem | None:
     """1 GetItem (consistent)."""
-    return get_or_none(ReportItem, f"REPORT#{report_id}", keys.META, consistent=True)
+    return get_or_none(ReportItem, keys.report(report_id), keys.META, consistent=True)
 
 
 def open_reports(limit: int, cursor: str | None) -> tuple[list[ReportItem], str | None]:
@@ -99,25 +101,17 @@ def open_reports(limit: int, cursor: str | None) -> tuple[list[ReportItem], str 
 
 def resolve(report_id: str, action: str, by: str, note: str | None) -> bool:
     """Close an open report (leaving the queue); False when it was not open. 1 UpdateItem."""
-    item = ReportItem(f"REPORT#{report_id}", keys.META)
-    try:
-        item.update(
-            actions=[
-                ReportItem.status.set(RESOLVED),
-                ReportItem.action.set(action),
-                ReportItem.resolved_by.set(by),
-                ReportItem.note.set(note) if note else ReportItem.note.remove(),
-                ReportItem.updated_at.set(ids.iso()),
-                ReportItem.gsi1pk.remove(),
-                ReportItem.gsi1sk.remove(),
-            ],
-            condition=ReportItem.status == OPEN,
-        )
-    except Exception as exc:
-        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    item = ReportItem(keys.report(report_id), keys.META)
+    actions = [
+        ReportItem.status.set(RESOLVED),
+        ReportItem.action.set(action),
+        ReportItem.resolved_by.set(by),
+        ReportItem.note.set(note) if note else ReportItem.note.remove(),
+        ReportItem.updated_at.set(ids.iso()),
+        ReportItem.gsi1pk.remove(),
+        ReportItem.gsi1sk.remove(),
+    ]
+    return update_if(item, actions, ReportItem.status == OPEN)
 
 
 # --- removing content (a report upheld) -------------------------------------------------

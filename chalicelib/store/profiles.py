@@ -19,6 +19,7 @@ from chalicelib.store.models import (
     UserItem,
     condition_failed,
     get_or_none,
+    save_if,
 )
 
 # --- profiles -------------------------------------------------------------------------
@@ -99,15 +100,11 @@ def put_settings(user_id: str, data: dict[str, Any], expected_version: int | Non
         if expected_version == 0
         else SettingsItem.version == expected_version
     )
-    try:
-        item.save(condition=condition)
-    except PutError as exc:
-        if condition_failed(exc):
-            raise PreconditionFailed(
-                f"The settings changed on another device since version {expected_version}: "
-                "GET them again and retry with the new ETag."
-            ) from exc
-        raise
+    if not save_if(item, condition):
+        raise PreconditionFailed(
+            f"The settings changed on another device since version {expected_version}: "
+            "GET them again and retry with the new ETag."
+        )
     return new_version
 
 
@@ -128,12 +125,8 @@ def save_provider(item: ProviderItem, expected_version: int) -> ProviderItem:
     )
     item.version = expected_version + 1
     item.updated_at = ids.iso()
-    try:
-        item.save(condition=condition)
-    except PutError as exc:
-        if condition_failed(exc):
-            raise Conflict("The provider profile changed meanwhile: retry.") from exc
-        raise
+    if not save_if(item, condition):
+        raise Conflict("The provider profile changed meanwhile: retry.")
     return item
 
 

@@ -49,12 +49,19 @@ from typing import Any
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.condition import size
+from pynamodb.pagination import ResultIterator
 
 from chalicelib import ids
 from chalicelib.errors import NotFound
 from chalicelib.store import keys
 from chalicelib.store.conversations import ConversationItem, MemberItem
-from chalicelib.store.models import CONDITION_FAILED, Entity, condition_failed, get_or_none
+from chalicelib.store.models import (
+    CONDITION_FAILED,
+    Entity,
+    condition_failed,
+    get_or_none,
+    update_if,
+)
 
 CONNECTION_TTL_S = 2 * 3600 + 300
 """API Gateway closes a socket after 2 hours; its records expire 5 minutes later."""
@@ -175,21 +182,13 @@ def _add_socket(item: SocketsItem, sock: Socket, stamp: str, most: int | None) -
     condition = None
     if most is not None:
         condition = SocketsItem.conns.does_not_exist() | (size(SocketsItem.conns) < most)
-    try:
-        item.update(
-            actions=[
-                SocketsItem.conns.add({sock.element}),
-                SocketsItem.kind.set(SocketsItem),
-                SocketsItem.ttl.set(sock.expires),
-                SocketsItem.updated_at.set(stamp),
-            ],
-            condition=condition,
-        )
-    except UpdateError as exc:
-        if condition_failed(exc):
-            return False
-        raise
-    return True
+    actions = [
+        SocketsItem.conns.add({sock.element}),
+        SocketsItem.kind.set(SocketsItem),
+        SocketsItem.ttl.set(sock.expires),
+        SocketsItem.updated_at.set(stamp),
+    ]
+    return update_if(item, actions, condition)
 
 
 def connection(connection_id: str) -> ConnectionItem | None:
@@ -211,15 +210,8 @@ def remove_connection(connection_id: str) -> tuple[str, list[Socket]] | None:
 
 def _remove_elements(user_id: str, elements: set[str]) -> list[Socket]:
     item = SocketsItem(keys.user(user_id), keys.SOCKETS)
-    try:
-        item.update(
-            actions=[SocketsItem.conns.delete(elements)],
-            condition=SocketsItem.pk.exists(),
-        )
-    except UpdateError as exc:
-        if condition_failed(exc):
-            return []
-        raise
+    if not update_if(item, [SocketsItem.conns.delete(elements)], SocketsItem.pk.exists()):
+        return []
     return _sockets(user_id, item.conns)
 
 
@@ -400,16 +392,11 @@ def mark_read(user_id: str, conversation_id: str, seq: int) -> bool:
     """Move a participant's read position forward to ``seq`` (never back). ``False`` when it
     was already there or past it. 1 UpdateItem (conditional)."""
     item = MemberItem(keys.user(user_id), keys.conversation(conversation_id))
-    try:
-        item.update(
-            actions=[MemberItem.last_read_seq.set(seq), MemberItem.updated_at.set(ids.iso())],
-            condition=MemberItem.pk.exists() & (MemberItem.last_read_seq < seq),
-        )
-    except UpdateError as exc:
-        if condition_failed(exc):
-            return False
-        raise
-    return True
+    return update_if(
+        item,
+        [MemberItem.last_read_seq.set(seq), MemberItem.updated_at.set(ids.iso())],
+        MemberItem.pk.exists() & (MemberItem.last_read_seq < seq),
+    )
 
 
 def member(user_id: str, conversation_id: str) -> MemberItem | None:
@@ -421,14 +408,7 @@ def members(
     user_id: str, limit: int, start_key: dict[str, Any] | None = None
 ) -> tuple[list[MemberItem], dict[str, Any] | None]:
     """A user's conversations, newest first. 1 Query."""
-    results = MemberItem.query(
-        keys.user(user_id),
-        MemberItem.sk.startswith("CONV#"),
-        scan_index_forward=False,
-        limit=limit,
-        page_size=limit,
-        last_evaluated_key=start_key,
-    )
+    results = _newest_memberships(user_id, limit, last_evaluated_key=start_key)
     items = list(results)
     return items, results.last_evaluated_key if len(items) == limit else None
 
@@ -445,12 +425,17 @@ def conversations(conversation_ids: Sequence[str]) -> dict[str, ConversationItem
 def counterparts(user_id: str, limit: int = 50) -> list[str]:
     """The other participants of a user's most recent conversations (presence goes to
     them). 1 Query."""
-    results = MemberItem.query(
+    results = _newest_memberships(user_id, limit, attributes_to_get=["counterpart_id", "kind"])
+    return sorted({m.counterpart_id for m in results if m.counterpart_id})
+
+
+def _newest_memberships(user_id: str, limit: int, **options: Any) -> ResultIterator[MemberItem]:
+    """The user's ``limit`` latest conversation memberships, newest first (one page)."""
+    return MemberItem.query(
         keys.user(user_id),
-        MemberItem.sk.startswith("CONV#"),
+        MemberItem.sk.startswith(keys.conversation("")),
         scan_index_forward=False,
         limit=limit,
         page_size=limit,
-        attributes_to_get=["counterpart_id", "kind"],
+        **options,
     )
-    return sorted({m.counterpart_id for m in results if m.counterpart_id})

@@ -12,7 +12,6 @@ import pytest
 from chalicelib import runtime
 from chalicelib.errors import TooFrequent
 from chalicelib.services import limits
-from chalicelib.store import keys
 from chalicelib.store import limits as counters
 from tests.support import count_dynamodb_calls
 
@@ -68,11 +67,10 @@ def test_calls_spread_over_containers_are_caught_by_the_shared_counter(as_user):
     # straddle), short of tripping the shared counter by less than one share of this one.
     minute = int(time.time() // 60)
     for m in (minute, minute + 1):
-        counters.take(
-            keys.user(carla.user_id),
-            keys.rate_window("http", m),
+        counters.add_http_calls(
+            carla.user_id,
+            m,
             s.limit_http_per_minute + s.limit_http_burst - limits.SHARE_EVERY + 1,
-            most=None,
             expires=(m + 1) * 60,
         )
     for _ in range(limits.SHARE_EVERY - 1):

@@ -5,12 +5,10 @@ an opaque cursor (400 for a cursor of another list); never a Scan.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
-
-from pynamodb.exceptions import PutError
+from typing import Any, TypeVar
 
 from chalicelib import ids
 from chalicelib.domain import geo, ranking
@@ -35,31 +33,32 @@ from chalicelib.store.models import (
     GEO_ATTRIBUTES,
     Entity,
     ProviderItem,
-    condition_failed,
     get_or_none,
+    save_if,
 )
 from chalicelib.store.pagination import paged
 
 Cursor = str | None
+E = TypeVar("E", bound=Entity)
+
+
+def _by_id(model: type[E], pk_of: Callable[[str], str], item_id: str) -> E | None:
+    """The META item at ``pk_of(item_id)`` (strongly consistent). 1 GetItem; 0 for an id
+    that is not one."""
+    if not ids.is_id(item_id):
+        return None
+    return get_or_none(model, pk_of(item_id), keys.META, consistent=True)
 
 
 def get_request(request_id: str) -> ServiceRequest | None:
     """A request by id (strongly consistent). 1 GetItem; 0 for an id that is not one."""
-    item = (
-        get_or_none(RequestItem, keys.request(request_id), keys.META, consistent=True)
-        if ids.is_id(request_id)
-        else None
-    )
+    item = _by_id(RequestItem, keys.request, request_id)
     return mapping.request_of(item) if item else None
 
 
 def get_job(job_id: str) -> Job | None:
     """A job by id (strongly consistent). 1 GetItem; 0 for an id that is not one."""
-    item = (
-        get_or_none(JobItem, keys.job(job_id), keys.META, consistent=True)
-        if ids.is_id(job_id)
-        else None
-    )
+    item = _by_id(JobItem, keys.job, job_id)
     return mapping.job_of(item) if item else None
 
 
@@ -256,11 +255,7 @@ def move_timer_cursor(old: str | None, new: str) -> None:
     """Move the cursor on from ``old`` unless someone else did. 1 conditional PutItem."""
     item = TimerCursorItem(*keys.TIMER_CURSOR, day=new, updated_at=ids.iso())
     condition = TimerCursorItem.pk.does_not_exist() if old is None else TimerCursorItem.day == old
-    try:
-        item.save(condition=condition)
-    except PutError as exc:
-        if not condition_failed(exc):
-            raise
+    save_if(item, condition)
 
 
 def requests_by_id(request_ids: Iterable[str]) -> dict[str, ServiceRequest]:
