@@ -18,8 +18,9 @@ Where the figures come from:
 * **Per route** (calls, read/write units, and which partition each unit lands in): measured
   on the metered local stack (``devstack/meter.py``, ``devstack/capacity.touches``): the
   scripted job of ``bench/scenario.py`` (request -> offers -> accept -> transitions -> chat
-  -> reviews, with sockets and phones) plus :data:`MOVES` availability updates that move a
-  provider. Duration: the invocation's time at cloud latencies (``cost_per_job.cloud_ms``).
+  -> reviews, with sockets and phones) plus :data:`MOVES` availability reports that move a
+  provider out of their cell and :data:`MOVES` that stay in it (:data:`LEAVES`,
+  :data:`STAYS`). Duration: the invocation's time at cloud latencies (``cost_per_job.cloud_ms``).
 * **Which partition** a unit lands in: the partition key each call used, sorted into
   families (:func:`family`): one partition for everyone (``DUE#<day>``, ``APPROVALS#...``,
   the sweep cursor, a metro's ``OPEN#<band>`` ...), N write shards (``CONNS#nn``,
@@ -30,7 +31,8 @@ Where the figures come from:
   its requests through ``geo.ranges_to_query`` / ``geo.fine_ranges``; the items a dense
   match reads are ``bench.matching``'s at 100k providers (:data:`DENSE_MATCH`).
 * **Rates**: the scenario's, with the assumptions in :class:`Scenario` (how often a provider
-  reports, how long a socket stays open, how hot the busiest single entity gets).
+  reports, how many drive (their reports leave their cell), how long a socket stays open,
+  how hot the busiest single entity gets).
 
 Pure arithmetic once the figures are measured (:func:`model`, tested in
 ``tests/unit/test_capacity.py``).
@@ -511,8 +513,9 @@ def render(result: Result) -> list[str]:
 
 
 def measure() -> tuple[dict[str, Route], dict[str, float]]:
-    """Per-route figures from the scripted job plus :data:`MOVES` moves of a provider on the
-    metered local stack, and the job's invocations per route (chat and sockets apart)."""
+    """Per-route figures from the scripted job plus :data:`MOVES` reports of a provider that
+    leave their cell and :data:`MOVES` that do not, on the metered local stack, and the
+    job's invocations per route (chat and sockets apart)."""
     from bench import scenario
     from devstack import harness, meter
 

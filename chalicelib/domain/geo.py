@@ -37,7 +37,8 @@ farther than the radius.
 Hot partitions: a partition is 40 km x 10 deg (870 km at 38 deg N); the seeds of a city's
 providers share one partition, which holds DynamoDB's 3,000 reads / 1,000 writes per
 second per partition (and DynamoDB splits a hot partition by sort-key range -- here by
-longitude -- as it grows).
+longitude -- as it grows). So a provider's entries are rewritten only when a report lands
+more than :data:`REINDEX_KM` from the indexed position (:func:`leaves_cell`, ADR 0023).
 """
 
 from __future__ import annotations
