@@ -18,8 +18,9 @@ Where the figures come from:
 * **Per route** (calls, read/write units, and which partition each unit lands in): measured
   on the metered local stack (``devstack/meter.py``, ``devstack/capacity.touches``): the
   scripted job of ``bench/scenario.py`` (request -> offers -> accept -> transitions -> chat
-  -> reviews, with sockets and phones) plus :data:`MOVES` availability updates that move a
-  provider. Duration: the invocation's time at cloud latencies (``cost_per_job.cloud_ms``).
+  -> reviews, with sockets and phones) plus :data:`MOVES` availability reports that move a
+  provider out of their cell and :data:`MOVES` that stay in it (:data:`LEAVES`,
+  :data:`STAYS`). Duration: the invocation's time at cloud latencies (``cost_per_job.cloud_ms``).
 * **Which partition** a unit lands in: the partition key each call used, sorted into
   families (:func:`family`): one partition for everyone (``DUE#<day>``, ``APPROVALS#...``,
   the sweep cursor, a metro's ``OPEN#<band>`` ...), N write shards (``CONNS#nn``,
@@ -30,7 +31,8 @@ Where the figures come from:
   its requests through ``geo.ranges_to_query`` / ``geo.fine_ranges``; the items a dense
   match reads are ``bench.matching``'s at 100k providers (:data:`DENSE_MATCH`).
 * **Rates**: the scenario's, with the assumptions in :class:`Scenario` (how often a provider
-  reports, how long a socket stays open, how hot the busiest single entity gets).
+  reports, how many drive (their reports leave their cell), how long a socket stays open,
+  how hot the busiest single entity gets).
 
 Pure arithmetic once the figures are measured (:func:`model`, tested in
 ``tests/unit/test_capacity.py``).
@@ -81,6 +83,13 @@ GEO_ITEM_BYTES = 260
 """Bytes of a provider's geo index entry (``models.GEO_ATTRIBUTES``)."""
 RING_KM = 8.0
 """How far a dense match's rings reach (ADR 0014: the settling radius is 4-8 km)."""
+GEO_INDEXES = ("gsi3", "gsi4")
+AVAILABILITY = "PUT /me/provider/availability"
+LEAVES = f"{AVAILABILITY} (leaves its cell)"
+STAYS = f"{AVAILABILITY} (same cell)"
+"""The availability reports measured apart: :data:`MOVES` that move a provider 1.6 km each
+(re-indexed) and :data:`MOVES` that stay within ``geo.REINDEX_KM`` of the last (no index
+entry)."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,12 @@ class Scenario:
     sockets: int = 200_000
     report_every_s: float = 60.0
     """An online provider's app reports availability and location once a minute."""
+    driving_share: float = 0.1
+    """Of the online providers, the share driving at any moment (between jobs); the rest
+    wait or work in one place, where a phone's fix wanders tens of metres: inside the
+    cell (``geo.REINDEX_KM``), so their reports write no index entry."""
+    speed_kmh: float = 30.0
+    """How fast a driving provider moves (city traffic)."""
     socket_minutes: float = 30.0
     """A socket stays open 30 minutes on average (API Gateway closes it at 2 h)."""
     hot_entity_per_s: float = 2.0
@@ -100,6 +115,18 @@ class Scenario:
     centre: tuple[float, float] = (38.7223, -9.1393)
     spread_km: float = 10.0
     """The metro's providers and requests: a Gaussian around the centre (Lisbon)."""
+
+    @property
+    def leaving_share(self) -> float:
+        """The share of reports that move a provider out of their cell (re-index them): a
+        driver who covers ``step`` metres between reports leaves a cell of radius ``r``
+        once every ``floor(r / step) + 1`` reports; a waiting provider never."""
+        from chalicelib.domain import geo
+
+        step = self.speed_kmh * self.report_every_s / 3600
+        if step <= 0:
+            return 0.0
+        return self.driving_share / (math.floor(geo.REINDEX_KM / step) + 1)
 
     def times(self, factor: float) -> Scenario:
         return replace(
@@ -170,11 +197,20 @@ def sharded() -> dict[str, int]:
 
 
 def family(label: str, key: str) -> tuple[str, str]:
-    """(family, how it spreads: ``shared`` | ``entity`` | ``sharded:N`` | ``geo``) of a
-    partition key. A shared family is one partition for everyone (the busiest is all of it);
-    an unknown prefix counts as shared (the safe side)."""
+    """(family, how it spreads: ``shared`` | ``entity`` | ``sharded:N`` | ``geo`` |
+    ``none``) of a partition key. A shared family is one partition for everyone (the busiest
+    is all of it); an unknown prefix counts as shared (the safe side); ``none``: an update
+    of projected attributes of an item that is not in the index (``devstack.capacity``
+    gives its key as ``?<pk> <sk>``)."""
     if label not in ("table", "lsi1") and not label.startswith("gsi"):
         return "IDEMPOTENCY#<id>", "entity"  # the idempotency table: one key per call
+    if key.startswith("?"):  # an update of projected attributes: "?<item pk> <item sk>"
+        from chalicelib.store import keys
+
+        pk, _, sk = key[1:].partition(" ")
+        if label in GEO_INDEXES and pk.startswith(keys.user("")) and sk == keys.PROVIDER:
+            return "GEO#<place>", "geo"  # a provider's counters: in the index if online
+        return "<not in the index>", "none"
     prefix = key.split("#", 1)[0]
     if prefix == "GEO":
         return "GEO#<place>", "geo"
@@ -212,7 +248,10 @@ def routes_from(records: Iterable[Mapping[str, Any]]) -> dict[str, Route]:
         for where, (reads, writes) in (ddb.get("partitions") or {}).items():
             label, _, key = where.partition(" ")
             label = "table" if label == "lsi1" else label  # an LSI shares its table's partition
-            fam = (label, family(label, key)[0])
+            name, spread = family(label, key)
+            if spread == "none":
+                continue
+            fam = (label, name)
             entry = route.partitions.setdefault(fam, [0.0, 0.0, 0.0])
             entry[0] += reads
             entry[1] += writes
@@ -303,7 +342,7 @@ def streams(s: Scenario, job_routes: Mapping[str, float]) -> list[Stream]:
         Stream(
             "availability",
             s.providers / s.report_every_s,
-            {"PUT /me/provider/availability": 1.0},
+            {LEAVES: s.leaving_share, STAYS: 1.0 - s.leaving_share},
         ),
         Stream("requests (a job each)", s.requests_per_s, job_routes),
         Stream("chat", s.chat_per_s, {"$default chat.send": 1.0}),
@@ -447,7 +486,9 @@ def render(result: Result) -> list[str]:
     verdict = "has headroom" if not result.over else f"{len(result.over)} lines over"
     lines = [
         f"capacity {s.name}: {s.providers:,} online providers reporting every "
-        f"{s.report_every_s:g} s, {s.requests_per_s:g} requests/s, {s.chat_per_s:,.0f} chat "
+        f"{s.report_every_s:g} s ({s.driving_share:.0%} driving at {s.speed_kmh:g} km/h: "
+        f"{s.leaving_share:.0%} of reports leave their cell), "
+        f"{s.requests_per_s:g} requests/s, {s.chat_per_s:,.0f} chat "
         f"messages/s, {s.sockets:,} sockets (open {s.socket_minutes:g} min on average): "
         f"{verdict}; ${total:,.0f} a month"
     ]
@@ -472,8 +513,9 @@ def render(result: Result) -> list[str]:
 
 
 def measure() -> tuple[dict[str, Route], dict[str, float]]:
-    """Per-route figures from the scripted job plus :data:`MOVES` moves of a provider on the
-    metered local stack, and the job's invocations per route (chat and sockets apart)."""
+    """Per-route figures from the scripted job plus :data:`MOVES` reports of a provider that
+    leave their cell and :data:`MOVES` that do not, on the metered local stack, and the
+    job's invocations per route (chat and sockets apart)."""
     from bench import scenario
     from devstack import harness, meter
 
@@ -484,19 +526,34 @@ def measure() -> tuple[dict[str, Route], dict[str, float]]:
             who = scenario.cast(stack)
             run = scenario.run_job(stack, who, meter_file)
             provider = who.providers[2]
-            for n in range(MOVES):
-                where = {
-                    "lat": who.where["lat"] + 0.01 * (n + 1),
-                    "lng": who.where["lng"] + 0.013 * (n + 1),
-                }
+
+            def report(lat: float, lng: float) -> None:
                 stack.ok(
                     "PUT",
                     "/me/provider/availability",
                     provider.token,
-                    json={"online": True, "location": where},
+                    json={"online": True, "location": {"lat": lat, "lng": lng}},
                 )
+
+            windows = []
+            lat, lng = who.where["lat"], who.where["lng"]
             time.sleep(0.5)
-        records = meter.read(meter_file)
+            start = _size(meter_file)
+            for kind in (LEAVES, STAYS):
+                for n in range(MOVES):
+                    if kind == LEAVES:
+                        lat, lng = lat + 0.01, lng + 0.013
+                        report(lat, lng)
+                    else:  # a phone's fix wandering 30-50 m around a waiting provider
+                        report(lat + 0.0003 * (n % 2), lng + 0.0005 * ((n + 1) % 2))
+                time.sleep(0.5)
+                windows.append((kind, start, _size(meter_file)))
+                start = windows[-1][2]
+        records = meter.read(meter_file)[: _lines(meter_file, 0, windows[0][1])]
+        for kind, start, end in windows:
+            for r in meter.read(meter_file, start)[: _lines(meter_file, start, end)]:
+                records.append({**r, "name": kind} if r["name"] == AVAILABILITY else r)
+        records += meter.read(meter_file, windows[-1][2])
         job = meter.read(meter_file, run.start_offset)[: _count(meter_file, run)]
     routes = routes_from(r for r in records if r["kind"] != "schedule")
     per_job: dict[str, float] = defaultdict(float)
@@ -510,22 +567,61 @@ def measure() -> tuple[dict[str, Route], dict[str, float]]:
 
 def _count(path: Path, run: Any) -> int:
     """How many records lie in the job's byte window."""
+    return _lines(path, run.start_offset, run.end_offset)
+
+
+def _lines(path: Path, start: int, end: int) -> int:
     with open(path, "rb") as f:
-        f.seek(run.start_offset)
-        return f.read(run.end_offset - run.start_offset).count(b"\n")
+        f.seek(start)
+        return f.read(end - start).count(b"\n")
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
+def geo_writes(
+    s: Scenario, routes: Mapping[str, Route], job_routes: Mapping[str, float], where: Geography
+) -> str:
+    """The busiest geo partitions' writes as the share of reports that leave their cell
+    goes from none to all (all: every report re-indexed, the design before ADR 0023)."""
+
+    def busiest(driving: float) -> str:
+        result = model(replace(s, driving_share=driving), routes, job_routes, where)
+        found = [(x.what.split(" "), x.load) for x in result.lines]
+        return ", ".join(
+            f"{what[1]} {load:,.0f}"
+            for what, load in found
+            if what[1] in GEO_INDEXES and what[2] == "writes:"
+        )
+
+    return (
+        f"geo index writes, busiest partition, WCU/s: {s.leaving_share:.0%} of reports leave "
+        f"their cell (this scenario): {busiest(s.driving_share)}; none: {busiest(0.0)} (the "
+        f"providers' projected counters); every report re-indexed: {busiest(1.0)}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.capacity", description=__doc__)
     parser.add_argument("--factors", default="1,10", help="scenario multiples to print")
+    parser.add_argument(
+        "--driving-share",
+        type=float,
+        default=METRO.driving_share,
+        help="share of online providers driving (their reports leave their cell)",
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     routes, job_routes = measure()
+    base = replace(METRO, driving_share=args.driving_share)
     for factor in (float(f) for f in args.factors.split(",")):
-        s = METRO.times(factor)
-        result = model(s, routes, job_routes, geography(s))
+        s = base.times(factor)
+        where = geography(s)
+        result = model(s, routes, job_routes, where)
         print("\n".join(render(result)), flush=True)
-    wanted = ["PUT /me/provider/availability", "POST /requests", "$default chat.send", "$connect"]
+        print(f"  {geo_writes(s, routes, job_routes, where)}", flush=True)
+    wanted = [LEAVES, STAYS, "POST /requests", "$default chat.send", "$connect"]
     shown = "; ".join(
         f"{n} {routes[n].calls:.1f} calls {routes[n].read_units:.1f}/{routes[n].write_units:.1f} "
         f"RU/WU {routes[n].cloud_ms:.0f} ms"

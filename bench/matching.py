@@ -295,6 +295,26 @@ def _snapshots(items: list[Any]) -> dict[str, list[Any]]:
     return out
 
 
+def moved_within_cell(snapshots: dict[str, list[Any]], rng: random.Random) -> dict[str, list[Any]]:
+    """The same providers at a live position of their own: each moved from where it is
+    indexed to a point drawn uniformly from the disc of ``geo.REINDEX_KM`` around it (how
+    far a report may land without re-indexing them, ADR 0023)."""
+    from dataclasses import replace
+
+    from chalicelib.domain import geo
+
+    out: dict[str, list[Any]] = {}
+    for partition, entries in snapshots.items():
+        moved = []
+        for key, p in entries:
+            d, angle = geo.REINDEX_KM * math.sqrt(rng.random()), rng.uniform(0, 2 * math.pi)
+            dlat = d * math.cos(angle) / 111.2
+            dlng = d * math.sin(angle) / (111.2 * math.cos(math.radians(p.lat)))
+            moved.append((key, replace(p, lat=p.lat + dlat, lng=p.lng + dlng)))
+        out[partition] = moved
+    return out
+
+
 def on_moto(items: list[Any], points: list[tuple[float, float, str]], k: int) -> list[Match]:
     """The same matches on the emulator (small sizes only: its index Query walks the table)."""
     from moto import mock_aws
@@ -332,6 +352,11 @@ def run_size(count: int, matches: int, agreement: int, seed: int, k: int) -> dic
     offered = [m.candidates for m in results] + [m.candidates for m in match_all(extra, index, k)]
     truth = exhaustive(_snapshots(items), points + extra, k)
     agreed = sum(a == b for a, b in zip(offered, truth, strict=True))
+    live = exhaustive(
+        moved_within_cell(_snapshots(items), random.Random(seed + 1)), points + extra, k
+    )
+    live_agreed = sum(a == b for a, b in zip(offered, live, strict=True))
+    live_sets = sum(set(a) == set(b) for a, b in zip(offered, live, strict=True))
     took = time.perf_counter() - started
 
     def line(label: str, values: list[float], unit: str = "", digits: int = 0) -> None:
@@ -355,6 +380,12 @@ def run_size(count: int, matches: int, agreement: int, seed: int, k: int) -> dic
     print(
         f"  offered = exhaustive top {k}        {agreed}/{len(truth)} requests "
         f"({100 * agreed / len(truth):.1f} %)"
+    )
+    print(
+        f"  ... = top {k} by live positions     {live_agreed}/{len(live)} requests "
+        f"({100 * live_agreed / len(live):.1f} %; the same {k} in any order "
+        f"{100 * live_sets / len(live):.1f} %; each provider up to "
+        f"{geo.REINDEX_KM * 1000:.0f} m from where indexed)"
     )
     if count <= 1000:
         emulated = on_moto(items, points, k)

@@ -6,7 +6,9 @@ consistent, 2 transactional. Writes round each item up to 1 KB: 1 unit, 2 transa
 An ``UpdateItem``/``DeleteItem`` that returns no attributes is sized by the key and the
 values sent: a lower bound (exact whenever the item stays under 1 KB). Index entries are
 billed like items when the call shows the item's image (a Put's item, an
-``ALL_NEW``/``ALL_OLD`` answer) and it carries the index's keys.
+``ALL_NEW``/``ALL_OLD`` answer) and it carries the index's keys; an ``UpdateItem`` bills
+only the indexes whose keys or projected attributes its expression writes
+(:func:`updated_indexes`).
 
 Pure functions of wire-format (``{"S": "..."}``) dicts: no I/O, no errors on odd input
 (an unknown shape counts 0 bytes).
@@ -87,6 +89,51 @@ def index_units(item: Mapping[str, Any] | None, indexes: list[Index]) -> float:
     return units
 
 
+_CLAUSE = re.compile(r"\b(SET|REMOVE|ADD|DELETE)\b", re.IGNORECASE)
+
+
+def updated_names(expression: str, names: Mapping[str, str]) -> set[str]:
+    """The top-level attributes an ``UpdateExpression`` writes: the left side of each
+    ``SET`` action, each ``REMOVE`` path, each ``ADD``/``DELETE`` attribute."""
+    out: set[str] = set()
+    parts = _CLAUSE.split(expression or "")
+    for clause, body in zip(parts[1::2], parts[2::2], strict=True):
+        depth, action, actions = 0, "", []
+        for ch in body:
+            depth += (ch == "(") - (ch == ")")
+            if ch == "," and depth == 0:
+                actions.append(action)
+                action = ""
+            else:
+                action += ch
+        actions.append(action)
+        for text in actions:
+            a = text.strip()
+            if not a:
+                continue
+            path = a.split("=", 1)[0] if clause.upper() == "SET" else a.split()[0]
+            top = re.split(r"[.\[]", path.strip(), maxsplit=1)[0]
+            out.add(names.get(top, top))
+    return out
+
+
+def updated_indexes(indexes: list[Index], request: Mapping[str, Any]) -> list[Index]:
+    """The indexes an ``UpdateItem`` can write: those whose keys or projected attributes
+    its expression writes (DynamoDB writes no index entry for an update that changes
+    neither). Without an ``UpdateExpression``: all of them."""
+    expression = request.get("UpdateExpression")
+    if not expression:
+        return indexes
+    written = updated_names(str(expression), request.get("ExpressionAttributeNames") or {})
+    out = []
+    for index in indexes:
+        hash_key, range_key, projection, included = index
+        keys = {hash_key, *([range_key] if range_key else [])}
+        if projection == "ALL" or written & (keys | set(included)):
+            out.append(index)
+    return out
+
+
 def request_units(
     op: str,
     request: Mapping[str, Any],
@@ -130,7 +177,10 @@ def request_units(
         sent = item_size(request.get("Key")) + item_size(request.get("ExpressionAttributeValues"))
         image = response.get("Attributes")
         writes = _write_units(max(sent, item_size(image)))
-        return 0.0, writes + index_units(image, indexes(table))
+        touched = indexes(table)
+        if op == "UpdateItem":
+            touched = updated_indexes(touched, request)
+        return 0.0, writes + index_units(image, touched)
     if op == "BatchWriteItem":
         writes = 0.0
         for name, requests in (request.get("RequestItems") or {}).items():
@@ -263,6 +313,8 @@ def touches(
         base = (_label(table, None, main), _string(key_item.get(shape[0])), 0.0, 0.0)
         base = (*base[:3], _write_units(max(sent, item_size(image))))
         if image:
+            if op == "UpdateItem":
+                shape = (shape[0], [i for i in shape[1] if updated_indexes([i[1:]], request)])
             return [base, *_index_touches(image, shape, table, main)]
         return [base, *_set_index_touches(request, shape, table, main)]
     if op == "BatchWriteItem":
@@ -326,14 +378,22 @@ def touches(
 
 
 def _set_index_touches(spec: Mapping[str, Any], shape: Shape, table: str, main: str) -> list[Touch]:
-    """Index entries an update without an item image writes, seen from the index hash keys
-    its ``SET`` gives a value (1 write unit each: a lower bound)."""
+    """Index entries an update without an item image writes (1 write unit each: a lower
+    bound): those whose hash key its ``SET`` gives a value, and those of an ``INCLUDE``
+    index whose projected attributes it writes if the item is in the index, on a partition
+    the call does not show: key ``"?<pk> <sk>"``, the item's (the caller decides whether
+    such an item is in the index)."""
     names = spec.get("ExpressionAttributeNames") or {}
     values = spec.get("ExpressionAttributeValues") or {}
     expression = str(spec.get("UpdateExpression") or "")
+    written = updated_names(expression, names)
     out: list[Touch] = []
-    for name, hash_key, *_ in shape[1]:
+    for name, hash_key, _range_key, projection, included in shape[1]:
         key = _equals(expression, names, values, hash_key)
         if key:
             out.append((_label(table, name, main), key, 0.0, 1.0))
+        elif projection == "INCLUDE" and written & set(included):
+            item = spec.get("Key") or {}
+            where = f"?{_string(item.get(shape[0]))} {_string(item.get('sk'))}"
+            out.append((_label(table, name, main), where, 0.0, 1.0))
     return out

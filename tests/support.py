@@ -59,13 +59,22 @@ def alg_none_token(claims: dict[str, Any]) -> str:
 
 
 class CallCounter:
-    """Counts DynamoDB API calls made through botocore (PynamoDB and boto3 alike)."""
+    """Counts DynamoDB API calls made through botocore (PynamoDB and boto3 alike), and
+    keeps each call's request (wire format) in ``requests``."""
 
     def __init__(self) -> None:
         self.calls: list[str] = []
+        self.requests: list[tuple[str, dict[str, Any]]] = []
 
-    def __call__(self, event_name: str, **_: Any) -> None:
-        self.calls.append(event_name.rsplit(".", 1)[-1])
+    def __call__(self, event_name: str, **kwargs: Any) -> None:
+        op = event_name.rsplit(".", 1)[-1]
+        self.calls.append(op)
+        body = (kwargs.get("params") or {}).get("body")
+        try:
+            request = json.loads(body) if body else {}
+        except (TypeError, ValueError):
+            request = {}
+        self.requests.append((op, request if isinstance(request, dict) else {}))
 
     @property
     def scans(self) -> int:
@@ -90,10 +99,10 @@ def route_calls(method: str, path: str) -> int:
 _counting: list[CallCounter] = []
 
 
-def _count_call(event_name: str, **_: Any) -> None:
+def _count_call(event_name: str, **kwargs: Any) -> None:
     if event_name.startswith("before-call.dynamodb."):
         for counter in list(_counting):
-            counter(event_name)
+            counter(event_name, params=kwargs.get("params"))
 
 
 def hook_call_counting() -> None:

@@ -37,7 +37,8 @@ farther than the radius.
 Hot partitions: a partition is 40 km x 10 deg (870 km at 38 deg N); the seeds of a city's
 providers share one partition, which holds DynamoDB's 3,000 reads / 1,000 writes per
 second per partition (and DynamoDB splits a hot partition by sort-key range -- here by
-longitude -- as it grows).
+longitude -- as it grows). So a provider's entries are rewritten only when a report lands
+more than :data:`REINDEX_KM` from the indexed position (:func:`leaves_cell`, ADR 0023).
 """
 
 from __future__ import annotations
@@ -72,6 +73,12 @@ MAX_MATCH_LAT = 80.0
 FINE_BAND_DEG = 0.045
 """Height of a band of the fine index in degrees of latitude (5 km): what a match reads in
 a dense area, a few of them at a time (:func:`fine_ranges`)."""
+
+REINDEX_KM = 0.2
+"""How far a provider's reported position may drift from the position they are indexed at
+before a report moves their geo index entries (:func:`leaves_cell`, ADR 0023). Matching
+filters and ranks by the indexed position, so a provider's distance to a request is off by
+at most this much (and their service area edge by as much)."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +135,14 @@ def haversine_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     dp, dl = p2 - p1, math.radians(lng2 - lng1)
     h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def leaves_cell(indexed: tuple[float, float], reported: tuple[float, float]) -> bool:
+    """Whether a report at ``reported`` moves a provider indexed at ``indexed``: farther
+    than :data:`REINDEX_KM` from it (a disc around the indexed position, so a provider
+    jittering near a line never re-indexes; one driving re-indexes every
+    ``REINDEX_KM`` or so)."""
+    return haversine_km(*indexed, *reported) > REINDEX_KM
 
 
 # --- the index ----------------------------------------------------------------------------

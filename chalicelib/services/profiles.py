@@ -152,8 +152,9 @@ def _public(user_id: str, item: ProviderItem) -> ProviderPublic:
 
 def _mine(user_id: str, item: ProviderItem) -> ProviderMe:
     location = None
-    if item.lat is not None and item.lng is not None:
-        location = Location(lat=item.lat, lng=item.lng, address=item.address)
+    where = repo.live_position(item)
+    if where is not None:
+        location = Location(lat=where[0], lng=where[1], address=item.address)
     return ProviderMe(
         **_public(user_id, item).model_dump(), location=location, version=int(item.version)
     )
@@ -176,6 +177,7 @@ def put_provider(principal: Principal, body: ProviderProfileIn) -> ProviderMe:
     item.categories = body.categories
     item.bio = body.bio
     item.lat, item.lng, item.address = body.location.lat, body.location.lng, body.location.address
+    item.live_lat, item.live_lng = body.location.lat, body.location.lng
     item.radius_km = body.radius_km
     item.rate = _rate_json(body.rate)
     if item.online:

@@ -278,6 +278,12 @@ class ProviderItem(Entity, discriminator="provider"):
     bio = UnicodeAttribute(null=True)
     lat = NumberAttribute(null=True)
     lng = NumberAttribute(null=True)
+    """The position the provider is indexed and matched at (projected into the geo
+    indexes); within ``geo.REINDEX_KM`` of the last report while online."""
+    live_lat = NumberAttribute(null=True)
+    live_lng = NumberAttribute(null=True)
+    """The last reported position (not projected: a report inside the cell writes no index
+    entry); absent on items written before it existed (then ``lat``/``lng``)."""
     address = UnicodeAttribute(null=True)
     radius_km = NumberAttribute(null=True)
     rate = JSONAttribute(null=True)

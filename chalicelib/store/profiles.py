@@ -10,6 +10,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib import ids, runtime
+from chalicelib.domain import geo
 from chalicelib.errors import Conflict, Invalid, NotFound, PreconditionFailed
 from chalicelib.store import keys, metrics
 from chalicelib.store.models import (
@@ -130,34 +131,64 @@ def save_provider(item: ProviderItem, expected_version: int) -> ProviderItem:
     return item
 
 
+def live_position(item: ProviderItem) -> tuple[float, float] | None:
+    """A provider's last known position: the last report, else the indexed one."""
+    if item.live_lat is not None and item.live_lng is not None:
+        return float(item.live_lat), float(item.live_lng)
+    if item.lat is not None and item.lng is not None:
+        return float(item.lat), float(item.lng)
+    return None
+
+
 def set_availability(
     user_id: str, *, online: bool, lat: float | None, lng: float | None
 ) -> ProviderItem:
-    """Go online (indexed at (lat, lng), or the location on file, in the sparse geo index:
-    ``keys.geo_index``) or offline (removed from it); a change of state moves the
-    operators' online gauge in the same transaction (``store/metrics.py``). 1 GetItem +
-    1 UpdateItem (no change of state) or 1 TransactWriteItems (a change); again when a
-    concurrent change came first."""
+    """Go online (indexed at (lat, lng), or the last known position, in the sparse geo
+    index: ``keys.geo_index``) or offline (removed from it); a change of state moves the
+    operators' online gauge in the same transaction (``store/metrics.py``). A report that
+    stays online within ``geo.REINDEX_KM`` of the indexed position writes only the live
+    position (``live_lat``/``live_lng``, not projected): no geo index entry is written.
+    1 GetItem + 1 UpdateItem (no change of state) or 1 TransactWriteItems (a change); again
+    when a concurrent change came first."""
     for _ in range(5):
         current = get_or_none(ProviderItem, keys.user(user_id), keys.PROVIDER, consistent=True)
         if current is None:
             raise NotFound("No provider profile yet: PUT /me/provider first.")
-        where = (lat, lng) if lat is not None and lng is not None else (current.lat, current.lng)
-        if online and (where[0] is None or where[1] is None):
+        reported = (lat, lng) if lat is not None and lng is not None else None
+        where = reported or live_position(current)
+        if online and where is None:
             raise Invalid("location: required to go online.")
         changes: dict[str, Any] = {"online": 1 if online else 0, "updated_at": ids.iso()}
-        if lat is not None and lng is not None:
-            changes |= {"lat": lat, "lng": lng}
-        indexed = keys.geo_index(where[0], where[1], user_id) if online else {}
-        changes |= {n: indexed.get(n) for n in keys.GEO_INDEX_ATTRIBUTES}
+        if reported:
+            changes |= {"live_lat": reported[0], "live_lng": reported[1]}
+        indexed_at = (current.lat, current.lng)
+        stays = (
+            online
+            and bool(current.online)
+            and current.gsi3pk is not None
+            and indexed_at[0] is not None
+            and indexed_at[1] is not None
+            and where is not None
+            and not geo.leaves_cell((float(indexed_at[0]), float(indexed_at[1])), where)
+        )
+        if stays:  # nothing the geo indexes hold (``models.GEO_ATTRIBUTES``, their keys)
+            del changes["online"]
+        else:
+            if where is not None:
+                changes |= {"lat": where[0], "lng": where[1]}
+            indexed = keys.geo_index(where[0], where[1], user_id) if online and where else {}
+            changes |= {n: indexed.get(n) for n in keys.GEO_INDEX_ATTRIBUTES}
         actions: list[Any] = [
             getattr(ProviderItem, n).remove() if v is None else getattr(ProviderItem, n).set(v)
             for n, v in changes.items()
         ]
         if bool(current.online) == online:
+            condition = ProviderItem.online == current.online
+            if stays:  # nobody re-indexed meanwhile: the live position stays within the cell
+                condition &= (ProviderItem.lat == current.lat) & (ProviderItem.lng == current.lng)
             item = ProviderItem(keys.user(user_id), keys.PROVIDER)
             try:
-                item.update(actions=actions, condition=ProviderItem.online == current.online)
+                item.update(actions=actions, condition=condition)
             except UpdateError as exc:
                 if condition_failed(exc):
                     continue

@@ -40,6 +40,55 @@ def test_profile_is_created_on_first_use_and_patchable(as_user):
     assert cleared.json_body["name"] == "Ana"
 
 
+def _geo_index_writes(calls) -> set[str]:
+    """The geo indexes (gsi3, gsi4) the recorded writes can put an entry in, seen the way
+    the capacity model sees them (``devstack.capacity``: keys or projected attributes the
+    expression writes)."""
+    from devstack import capacity, meter
+
+    table = Entity.Meta.table_name
+    written = set()
+    for op, request in calls.requests:
+        if op in ("UpdateItem", "PutItem", "TransactWriteItems"):
+            for label, *_ in capacity.touches(op, request, {}, meter.table_shape, table):
+                written.add(label)
+    return written & {"gsi3", "gsi4"}
+
+
+def test_a_report_inside_the_cell_writes_no_geo_index_entry(as_user):
+    from chalicelib.domain import geo
+
+    provider = as_user(("providers",))
+    provider.call("PUT", "/me/provider", PROVIDER_BODY)
+    provider.call("PUT", "/me/provider/availability", {"online": True})
+    indexed = ProviderItem.get(keys.user(provider.user_id), keys.PROVIDER)
+
+    def report(lat: float, lng: float):
+        body = {"online": True, "location": {"lat": lat, "lng": lng}}
+        with count_dynamodb_calls() as calls:
+            response = provider.call("PUT", "/me/provider/availability", body)
+        assert response.status_code == 200, response.json_body
+        stored = ProviderItem.get(keys.user(provider.user_id), keys.PROVIDER)
+        return response.json_body, stored, _geo_index_writes(calls)
+
+    near = (38.7205, -9.1406)  # 70 m from where the provider is indexed
+    assert geo.haversine_km(38.72, -9.14, *near) < geo.REINDEX_KM
+    shown, stored, written = report(*near)
+    assert written == set()
+    assert (shown["location"]["lat"], shown["location"]["lng"]) == near  # the live position
+    assert [stored.gsi3pk, stored.gsi3sk, stored.gsi4pk, stored.gsi4sk] == [
+        indexed.gsi3pk, indexed.gsi3sk, indexed.gsi4pk, indexed.gsi4sk,
+    ]  # fmt: skip
+    assert (stored.lat, stored.lng) == (38.72, -9.14)  # matched where it was indexed
+
+    far = (38.7205, -9.152)  # 1 km from the indexed position: leaves the cell
+    shown, stored, written = report(*far)
+    assert written == {"gsi3", "gsi4"}
+    assert (stored.lat, stored.lng) == far
+    assert stored.gsi3sk != indexed.gsi3sk and stored.gsi4sk != indexed.gsi4sk
+    assert (shown["location"]["lat"], shown["location"]["lng"]) == far
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

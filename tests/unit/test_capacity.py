@@ -22,10 +22,12 @@ def tiny() -> tuple[Scenario, dict[str, Route], Geography]:
         report_every_s=60.0,
         socket_minutes=10.0,
         hot_entity_per_s=1.0,
+        driving_share=0.5,
+        speed_kmh=30.0,
     )
     routes = {
-        "PUT /me/provider/availability": Route(
-            "PUT /me/provider/availability",
+        capacity.LEAVES: Route(
+            capacity.LEAVES,
             "http",
             n=1,
             calls=1,
@@ -36,6 +38,16 @@ def tiny() -> tuple[Scenario, dict[str, Route], Geography]:
                 ("table", "USER#<id>"): [0.0, 1.0, 1.0],
                 ("gsi3", "GEO#<place>"): [0.0, 1.0, 1.0],
             },
+        ),
+        capacity.STAYS: Route(
+            capacity.STAYS,
+            "http",
+            n=1,
+            calls=1,
+            read_units=0,
+            write_units=1,
+            cloud_ms=10,
+            partitions={("table", "USER#<id>"): [0.0, 1.0, 1.0]},
         ),
         "POST /requests": Route(
             "POST /requests",
@@ -74,8 +86,10 @@ def line(result: capacity.Result, starts: str) -> capacity.Line:
 def test_the_model_adds_up_a_tiny_scenario() -> None:
     s, routes, geography = tiny()
     result = capacity.model(s, routes, {"POST /requests": 1.0}, geography, mem_mb=1024)
-    # availability: 600 / 60 s = 10/s; half the metro's index entries in one partition
-    assert line(result, "DynamoDB gsi3 writes").load == pytest.approx(5.0)
+    # availability: 600 / 60 s = 10/s, half of them driving 500 m between reports (each
+    # leaves its 200 m cell); half the metro's index entries in one partition
+    assert s.leaving_share == pytest.approx(0.5)
+    assert line(result, "DynamoDB gsi3 writes").load == pytest.approx(2.5)
     # requests: 2/s x 4 units, in one of the day's due shards
     assert line(result, "DynamoDB gsi2 writes").load == pytest.approx(8.0 / keys.DUE_SHARDS)
     # chat: the busiest conversation at 1/s, 3 of its 4 units writes
@@ -89,7 +103,7 @@ def test_the_model_adds_up_a_tiny_scenario() -> None:
     # concurrency: 10 x 0.01 + 2 x 0.05 + 10 x 0.02 + 2 x (0.03 + 0.03)
     assert line(result, "Lambda concurrency").load == pytest.approx(0.52)
     month = capacity.SECONDS_PER_MONTH
-    writes = 10 * 3 + 2 * 10 + 10 * 3 + 2 * 2 + 2 * 2
+    writes = 10 * (0.5 * 3 + 0.5 * 1) + 2 * 10 + 10 * 3 + 2 * 2 + 2 * 2
     assert result.monthly["ddb_write"] == pytest.approx(writes * month * 0.625 / 1e6)
     assert result.monthly["ws_minute"] == pytest.approx(1200 / 60 * month * 0.25 / 1e6)
     assert result.monthly["lambda_gb_s"] == pytest.approx(0.52 * month * 0.0000166667)
@@ -100,7 +114,7 @@ def test_a_partition_past_its_limit_is_over() -> None:
     s, routes, geography = tiny()
     result = capacity.model(s.times(1000), routes, {"POST /requests": 1.0}, geography)
     over = {x.what.split(":")[0] for x in result.over}
-    assert "DynamoDB gsi3 writes" in over  # 10,000/s x 0.5
+    assert "DynamoDB gsi3 writes" in over  # 10,000/s x 0.5 leaving x 0.5
     assert "DynamoDB gsi2 writes" not in over  # 2,000/s x 4 over 16 shards
 
 
@@ -133,3 +147,61 @@ def test_touches_put_each_unit_in_its_partition() -> None:
     }
     got = touches("Query", query, {"Items": [item], "Count": 1}, lambda t: shape, "t")
     assert got == [("gsi2", "DUE#d", 0.5, 0.0)]
+
+
+def test_the_share_of_reports_that_leave_a_cell() -> None:
+    from chalicelib.domain import geo
+
+    assert geo.REINDEX_KM == 0.2
+    waiting = Scenario("w", driving_share=0.0)
+    assert waiting.leaving_share == 0.0
+    driving = Scenario("d", driving_share=0.3, speed_kmh=30.0)  # 500 m a report
+    assert driving.leaving_share == pytest.approx(0.3)
+    walking = Scenario("f", driving_share=0.3, speed_kmh=6.0)  # 100 m: every 3rd report
+    assert walking.leaving_share == pytest.approx(0.1)
+    assert Scenario("m").times(10).leaving_share == Scenario("m").leaving_share
+
+
+GEO_SHAPE = (
+    "pk",
+    [
+        ("gsi1", "gsi1pk", "gsi1sk", "ALL", ()),
+        ("gsi3", "gsi3pk", "gsi3sk", "INCLUDE", ("online", "lat", "lng", "offers_received")),
+    ],
+)
+PROVIDER = {
+    "pk": {"S": "USER#p"},
+    "sk": {"S": "PROVIDER"},
+    "gsi3pk": {"S": "GEO#357:17"},
+    "gsi3sk": {"S": "170860000#p"},
+    "lat": {"N": "38.72"},
+    "lng": {"N": "-9.14"},
+    "live_lat": {"N": "38.7205"},
+}
+
+
+def _update(expression: str, names: dict[str, str]) -> dict[str, object]:
+    return {
+        "TableName": "t",
+        "Key": {"pk": PROVIDER["pk"], "sk": PROVIDER["sk"]},
+        "UpdateExpression": expression,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": {":0": {"N": "1"}, ":1": {"N": "2"}},
+    }
+
+
+def test_an_update_writes_an_index_only_through_its_keys_or_projection() -> None:
+    image = {"Attributes": PROVIDER}
+    live = _update("SET #0 = :0, #1 = :1", {"#0": "live_lat", "#1": "updated_at"})
+    assert touches("UpdateItem", live, image, lambda t: GEO_SHAPE, "t") == [
+        ("table", "USER#p", 0.0, 1.0)
+    ]
+    moved = _update("SET #0 = :0, #1 = :1", {"#0": "lat", "#1": "gsi3sk"})
+    found = touches("UpdateItem", moved, image, lambda t: GEO_SHAPE, "t")
+    assert ("gsi3", "GEO#357:17", 0.0, 1.0) in found
+    # a transaction's counter update shows no image: the entry's partition is unknown
+    counter = {"Update": _update("SET #0 = #0 + :0", {"#0": "offers_received"})}
+    got = touches("TransactWriteItems", {"TransactItems": [counter]}, {}, lambda t: GEO_SHAPE, "t")
+    assert ("gsi3", "?USER#p PROVIDER", 0.0, 1.0) in got
+    assert capacity.family("gsi3", "?USER#p PROVIDER") == ("GEO#<place>", "geo")
+    assert capacity.family("gsi3", "?METRICS#03 LIVE")[1] == "none"  # never in the index
