@@ -63,9 +63,14 @@ class CallCounter:
 
     def __init__(self) -> None:
         self.calls: list[str] = []
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+        """Each call's operation and request (DynamoDB's JSON body)."""
 
-    def __call__(self, event_name: str, **_: Any) -> None:
-        self.calls.append(event_name.rsplit(".", 1)[-1])
+    def __call__(self, event_name: str, params: Any = None, **_: Any) -> None:
+        operation = event_name.rsplit(".", 1)[-1]
+        self.calls.append(operation)
+        body = (params or {}).get("body") or b"{}"
+        self.requests.append((operation, json.loads(body)))
 
     @property
     def scans(self) -> int:
@@ -90,10 +95,10 @@ def route_calls(method: str, path: str) -> int:
 _counting: list[CallCounter] = []
 
 
-def _count_call(event_name: str, **_: Any) -> None:
+def _count_call(event_name: str, params: Any = None, **_: Any) -> None:
     if event_name.startswith("before-call.dynamodb."):
         for counter in list(_counting):
-            counter(event_name)
+            counter(event_name, params)
 
 
 def hook_call_counting() -> None:

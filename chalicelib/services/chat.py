@@ -45,10 +45,12 @@ def _remember(conv: ConversationItem) -> tuple[str, ...]:
 def participants(user_id: str, conversation_id: str) -> tuple[str, ...]:
     """The participants, if ``user_id`` is one of them (else 404). A conversation's
     participants never change, so this is 0 calls once the container has seen it, else
-    1 GetItem."""
+    1 GetItem, consistent: a participant learns of a conversation when it is opened (the
+    accept's answer, the ``job.accepted`` event) and may read it the moment after, which an
+    eventually consistent read may not see yet."""
     people = runtime.get().participants.get(conversation_id)
     if people is None:
-        conv = store.conversation(conversation_id)
+        conv = store.conversation(conversation_id, consistent=True)
         people = _remember(conv) if conv is not None else ()
     if user_id not in people:
         raise NotFound(f"No conversation {conversation_id} of yours.")
