@@ -16,7 +16,9 @@ finish (bounded), every user catches up, and it prints:
   delivered to a participant, live or by catch-up (target 0); ``live_missed``: stored
   messages a participant with an open socket got only by catch-up;
 * the RSS of the WebSocket gateway, the HTTP API, the event pump and the emulator, sampled
-  every ``--sample`` seconds: start (after the set-up), peak, end;
+  every ``--sample`` seconds: start (after the set-up), peak, end, and the growth over the
+  first and the second half of the load (``flat``: the second half grows by about
+  nothing; a warm-up grows in the first half only, a leak in both);
 * calls, frames and jobs, and their rates.
 
 Run: ``.venv/bin/python -m bench.soak [--users 500] [--seconds 600] [--think 3] [--active 10]``
@@ -73,20 +75,43 @@ def rss_mb(pid: int) -> float:
 
 @dataclass
 class Memory:
-    """RSS samples (MB) per process."""
+    """RSS samples (MB) per process, with when each was taken (``time.monotonic``)."""
 
     samples: dict[str, list[float]] = field(default_factory=dict)
+    times: dict[str, list[float]] = field(default_factory=dict)
+    start: float = 0.0
+    stop: float = 0.0
+    """The soak's load: from the first sample (every socket open) to the last job start."""
 
     def sample(self, pids: dict[str, int]) -> None:
+        now = time.monotonic()
         for name, pid in pids.items():
             try:
                 self.samples.setdefault(name, []).append(rss_mb(pid))
+                self.times.setdefault(name, []).append(now)
             except OSError:
                 pass
 
+    def halves(self, name: str) -> tuple[float, float]:
+        """RSS growth (MB) over the first and the second half of the load, each between
+        the samples nearest its ends: a leak grows in both, a warm-up only in the first."""
+        got = list(zip(self.times.get(name, []), self.samples.get(name, []), strict=True))
+        if len(got) < 3:
+            return 0.0, 0.0
+
+        def at(moment: float) -> float:
+            return min(got, key=lambda sample: abs(sample[0] - moment))[1]
+
+        middle = (self.start + self.stop) / 2
+        return at(middle) - at(self.start), at(self.stop) - at(middle)
+
     def line(self, name: str) -> str:
         got = self.samples.get(name) or [0.0]
-        return f"{name} {got[0]:.0f} → peak {max(got):.0f} → end {got[-1]:.0f} MB"
+        first, second = self.halves(name)
+        return (
+            f"{name} {got[0]:.0f} → peak {max(got):.0f} → end {got[-1]:.0f} MB; "
+            f"under load: first half {first:+.1f}, second half {second:+.1f} MB"
+        )
 
 
 async def _soak(
@@ -98,7 +123,8 @@ async def _soak(
         await pair.customer.open()
         await pair.provider.open()
     memory.sample(pids)
-    stop_at = time.monotonic() + seconds
+    memory.start = time.monotonic()
+    stop_at = memory.stop = memory.start + seconds
 
     busy = asyncio.Semaphore(active)
 

@@ -37,7 +37,7 @@ from typing import Any
 
 import requests
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from devstack.harness import Stack
 
@@ -150,7 +150,7 @@ class User:
             try:
                 self.ws = await connect(f"{self.stack.ws}/?token={self.token}", open_timeout=15)
                 break
-            except (OSError, InvalidStatus, TimeoutError):
+            except (OSError, InvalidHandshake, TimeoutError):  # refused, or dropped mid-way
                 await asyncio.sleep(min(0.5 * 2**attempt, 5))
         else:
             raise GaveUp("the socket does not connect")

@@ -6,8 +6,10 @@ authorizer does (signature against the emulator's JWKS, expiry, issuer, audience
 ``token_use``) with the app's own :class:`chalicelib.auth.TokenVerifier`, then puts the
 claims where API Gateway puts them (``requestContext.authorizer.claims``), so the app code
 path is the cloud's. Every failure is a 401 problem-details response, never a dropped
-connection. Unknown routes are a 404 problem; a method a path lacks (any method, ``TRACE``
-included) is a 405 problem with ``Allow`` (docs/api.md says what the cloud answers).
+connection. Requests run concurrently, each in a thread of its own, and each view reads
+its own request, as each Lambda invocation does (``devstack.patches.per_thread_requests``).
+Unknown routes are a 404 problem; a method a path lacks (any method, ``TRACE`` included)
+is a 405 problem with ``Allow`` (docs/api.md says what the cloud answers).
 
 Browsers on the web app's origins (``SUMMON_WEB_ORIGINS``, comma-separated; the web app on
 port 8002 by default) get CORS answers: preflights (``OPTIONS``) and
@@ -39,7 +41,7 @@ from chalice.local import (
 
 from chalicelib import auth, config
 from chalicelib.errors import Unauthenticated
-from devstack import lifeline, logs, meter
+from devstack import lifeline, logs, meter, patches
 from devstack.appload import load_app
 
 log = logging.getLogger("devstack.http")
@@ -192,6 +194,7 @@ def allowed_methods(app: Any, path: str) -> list[str] | None:
 
 
 def make_server(app: Any, host: str, port: int) -> LocalDevServer:
+    patches.per_thread_requests(app)  # one thread per request: each reads its own
     config = Config.create(chalice_stage="local", app_name="summon", lambda_timeout=30)
     return LocalDevServer(app, config, host, port, handler_cls=Handler)
 

@@ -13,6 +13,13 @@ Patched (each function is idempotent, per process):
   moto's ``mock_aws`` registers through the same list.
 * :func:`copy_context_into_pools`, ``ThreadPoolExecutor.submit`` (public, wrapped): a pool
   thread does not run in its submitter's ``contextvars`` context otherwise.
+* :func:`per_thread_requests`, chalice ``Chalice.current_request`` and
+  ``Chalice.lambda_context``: plain attributes of the app object that ``Chalice.__call__``
+  sets for each request and the views read back (``Blueprint.current_request`` and
+  ``.lambda_context`` read the app's). Lambda runs one request at a time per container;
+  chalice's local server runs each in a thread of its own, so without the patch a view
+  could read another request's (its caller, body and headers): here each thread has its
+  own (a subclass of the app's class, made for that one app object).
 * :func:`patch_transactions`, moto ``DynamoDBBackend.transact_write_items`` (replaced), and
   what the replacement uses: ``DynamoDBBackend.tables/get_table/get_item/get_keys_value/
   put_item/delete_item/update_item``, ``Table.items/stream_shard/hash_key_attr/
@@ -98,6 +105,42 @@ def copy_context_into_pools(active: Callable[[], bool]) -> None:
 
         submit.__wrapped__ = original_submit  # type: ignore[attr-defined]
         ThreadPoolExecutor.submit = submit  # type: ignore[method-assign,assignment]
+
+
+class _PerThread:
+    """An attribute with one value per thread (``None`` until the thread sets it)."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        return getattr(self._local, self._name, None)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        setattr(self._local, self._name, value)
+
+
+PER_REQUEST = ("current_request", "lambda_context")
+"""The attributes ``Chalice.__call__`` sets on the app object for each request."""
+
+
+def per_thread_requests(app: Any) -> None:
+    """Give ``app`` (a ``Chalice`` object) one :data:`PER_REQUEST` value per thread, so
+    concurrent requests of the local server each read their own. Idempotent per app."""
+    with _lock:
+        if getattr(type(app), "per_thread_requests", False):
+            return
+        attrs: dict[str, Any] = {name: _PerThread() for name in PER_REQUEST}
+        cls = type(type(app).__name__, (type(app),), {**attrs, "per_thread_requests": True})
+        for name in PER_REQUEST:
+            vars(app).pop(name, None)
+        app.__class__ = cls
 
 
 # --- moto: DynamoDB transactions with an undo log ---------------------------------------------

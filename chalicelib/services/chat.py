@@ -44,7 +44,9 @@ def _remember(conv: ConversationItem) -> tuple[str, ...]:
 
 def participants(user_id: str, conversation_id: str) -> tuple[str, ...]:
     """The participants, if ``user_id`` is one of them (else 404). 0 calls once the
-    container has seen the conversation, else 1 GetItem.
+    container has seen the conversation, else 1 GetItem, consistent: a participant learns
+    of a conversation when it is opened (the accept's answer, the ``job.accepted`` event)
+    and may read it the moment after, which an eventually consistent read may not see yet.
 
     Cached per container: no one joins or leaves a conversation; the one change is account
     deletion rewriting the deleted user's id to a pseudonym (``services/erasure.py``), which
@@ -55,7 +57,7 @@ def participants(user_id: str, conversation_id: str) -> tuple[str, ...]:
     this cache: :func:`send` and :func:`read` read the participants afresh."""
     people = runtime.get().participants.get(conversation_id)
     if people is None:
-        conv = store.conversation(conversation_id)
+        conv = store.conversation(conversation_id, consistent=True)
         people = _remember(conv) if conv is not None else ()
     if user_id not in people:
         raise NotFound(f"No conversation {conversation_id} of yours.")

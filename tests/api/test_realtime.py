@@ -527,4 +527,16 @@ def test_each_route_stays_within_its_dynamodb_budget(pair):
     with count_dynamodb_calls() as calls:
         customer.call("GET", f"/conversations/{cid}/messages?after=0")
     assert calls.calls == ["Query"]  # participants are cached once seen
+
+
+def test_a_conversation_opened_a_moment_ago_is_read_consistently(pair):
+    """A participant may read a conversation the moment it opened (the accept's answer
+    names it): the container's first look at it is a consistent read, never a replica that
+    has not seen it yet (a 404 on one's own conversation)."""
+    customer, _, cid = pair
+    runtime.get().participants.clear()
+    with count_dynamodb_calls() as calls:
+        assert customer.call("GET", f"/conversations/{cid}/messages?after=0").status_code == 200
+    looks = [body for op, body in calls.requests if op == "GetItem" and cid in json.dumps(body)]
+    assert len(looks) == 1 and looks[0].get("ConsistentRead") is True, calls.requests
     assert keys.message(1) < keys.message(10)  # numbers sort as text

@@ -48,3 +48,48 @@ def test_an_unknown_path_with_any_method_is_a_404_problem(server):
     response = request(server, "TRACE", "/nowhere")
     assert response.status == 404
     assert response.getheader("Content-Type") == "application/problem+json"
+
+
+def test_concurrent_requests_each_read_their_own_request():
+    """The local server runs each request in a thread of its own; a view reads its request
+    through the app object (``Blueprint.current_request``, as chalicelib/web.py does), which
+    Chalice sets per call. Two requests set up before either view reads: each still answers
+    with its own request, never the other's (its caller, body, headers)."""
+    from chalice import Blueprint, Chalice
+
+    echo = Chalice(app_name="echo")
+    bp = Blueprint(__name__)
+    both_in = threading.Barrier(2, timeout=10)
+
+    @echo.middleware("http")
+    def hold(event: Any, get_response: Any) -> Any:
+        both_in.wait()  # both requests were set on the app before either view runs
+        return get_response(event)
+
+    @bp.route("/echo/{name}")
+    def view(name: str) -> dict[str, str]:
+        return {"name": name, "read": bp.current_request.uri_params["name"]}
+
+    echo.register_blueprint(bp)
+    srv = make_server(echo, "127.0.0.1", 0)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    answers: dict[str, Any] = {}
+
+    def get(name: str) -> None:
+        response = request(srv, "GET", f"/echo/{name}")
+        answers[name] = (response.status, json.loads(response.read()))
+
+    try:
+        callers = [threading.Thread(target=get, args=(n,)) for n in ("ada", "bob")]
+        for caller in callers:
+            caller.start()
+        for caller in callers:
+            caller.join(15)
+    finally:
+        srv.shutdown()
+        srv.server.server_close()
+    assert answers == {
+        "ada": (200, {"name": "ada", "read": "ada"}),
+        "bob": (200, {"name": "bob", "read": "bob"}),
+    }
