@@ -51,11 +51,13 @@ class Bounded(dict[K, V]):
     def __init__(self, limit: int = CACHED_IDS) -> None:
         super().__init__()
         self.limit = limit
+        self._lock = threading.Lock()  # the local stack's handler threads share one cache
 
     def __setitem__(self, key: K, value: V) -> None:
-        if key not in self and len(self) >= self.limit:
-            del self[next(iter(self))]
-        super().__setitem__(key, value)
+        with self._lock:
+            if key not in self and len(self) >= self.limit:
+                self.pop(next(iter(self)), None)
+            super().__setitem__(key, value)
 
 
 @dataclass(frozen=True)
