@@ -360,6 +360,7 @@ def test_a_deleted_providers_pending_offer_is_withdrawn_and_the_next_candidate_a
         "p2": (OfferStatus.PENDING, None),
     }
     assert request.due_at == T0 + 5 * S
+    assert request.quote_status == {}
     assert request.events == [RequestChanged()]
 
 
@@ -387,7 +388,12 @@ def test_deleting_a_provider_leaves_requests_it_has_no_open_part_in_alone():
     matched.accept_offer("p1", T0, conversation_id="C")
     matched.events.clear()
     assert matched.drop_provider("p1", T0 + 5 * S) is False
-    for request in (untouched, declined, matched):
+    cancelled = _quoted("p1")
+    cancelled.cancel(None, T0)
+    cancelled.events.clear()
+    assert cancelled.drop_provider("p1", T0 + 5 * S) is False
+    assert cancelled.quote_status == {f"{cancelled.id}-p1": QuoteStatus.DECLINED}
+    for request in (untouched, declined, matched, cancelled):
         assert request.events == [] and request.due_at is None
     assert _state(declined)["p1"] == (OfferStatus.DECLINED, "declined by the provider")
     assert _state(matched)["p1"] == (OfferStatus.ACCEPTED, None)
