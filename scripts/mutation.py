@@ -60,6 +60,9 @@ TARGETS: dict[str, dict[str, list[str]]] = {
     },
 }
 
+ALSO_COPY = ["tests/", "devstack/", "bench/", "infra/", "scripts/", "web/scripts/", "app.py"]
+"""What the tests need besides chalicelib/ (tests/api imports infra.constructs.monitoring)."""
+
 
 def modules(target: str, only: list[str] | None) -> list[str]:
     """The target's ``only_mutate`` patterns, or ``only`` (files of the target) when given."""
@@ -82,7 +85,7 @@ def config(target: str, only: list[str] | None = None) -> str:
             f"only_mutate = {json.dumps(modules(target, only))}",
             f"pytest_add_cli_args_test_selection = {json.dumps(spec['tests'])}",
             'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]',
-            'also_copy = ["tests/", "devstack/", "bench/", "scripts/", "web/scripts/", "app.py"]',
+            f"also_copy = {json.dumps(ALSO_COPY)}",
             "",
         ]
     )
