@@ -16,6 +16,7 @@ not a failure.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import os
 import shutil
@@ -32,6 +33,7 @@ TARGETS: dict[str, dict[str, list[str]]] = {
         "tests": [
             "tests/unit/test_domain_bounded_matching.py",
             "tests/unit/test_domain_dispatch.py",
+            "tests/unit/test_domain_exports.py",
             "tests/unit/test_domain_geo.py",
             "tests/unit/test_domain_job_flows.py",
             "tests/unit/test_domain_jobs.py",
@@ -58,18 +60,32 @@ TARGETS: dict[str, dict[str, list[str]]] = {
     },
 }
 
+ALSO_COPY = ["tests/", "devstack/", "bench/", "infra/", "scripts/", "web/scripts/", "app.py"]
+"""What the tests need besides chalicelib/ (tests/api imports infra.constructs.monitoring)."""
 
-def config(target: str) -> str:
+
+def modules(target: str, only: list[str] | None) -> list[str]:
+    """The target's ``only_mutate`` patterns, or ``only`` (files of the target) when given."""
+    patterns = TARGETS[target]["only_mutate"]
+    if not only:
+        return patterns
+    outside = [o for o in only if not any(fnmatch.fnmatch(o, p) for p in patterns)]
+    if outside:
+        raise SystemExit(f"mutation: not in target {target!r}: {', '.join(outside)}")
+    return only
+
+
+def config(target: str, only: list[str] | None = None) -> str:
     spec = TARGETS[target]
     return "\n".join(
         [
             "",
             "[tool.mutmut]",
             'source_paths = ["chalicelib/"]',
-            f"only_mutate = {json.dumps(spec['only_mutate'])}",
+            f"only_mutate = {json.dumps(modules(target, only))}",
             f"pytest_add_cli_args_test_selection = {json.dumps(spec['tests'])}",
             'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]',
-            'also_copy = ["tests/", "devstack/", "bench/", "scripts/", "web/scripts/", "app.py"]',
+            f"also_copy = {json.dumps(ALSO_COPY)}",
             "",
         ]
     )
@@ -96,13 +112,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("target", choices=sorted(TARGETS), nargs="?", default="domain")
     parser.add_argument("--children", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="FILE",
+        help="mutate only these files of the target (e.g. chalicelib/auth.py); same tests",
+    )
     args = parser.parse_args(argv)
+    scope = modules(args.target, args.only)
 
     work = Path(tempfile.mkdtemp(prefix=f"summon-mutation-{args.target}-"))
     try:
         scratch_copy(work)
         with (work / "pyproject.toml").open("a") as out:
-            out.write(config(args.target))
+            out.write(config(args.target, args.only))
         mutmut = [sys.executable, "-m", "mutmut"]
         run = subprocess.run(
             [*mutmut, "run", "--max-children", str(args.children)],
@@ -122,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         print(survivors, end="")
         caught = stats["killed"] + stats["timeout"]
         executed = caught + stats["survived"]
+        print(f"mutation: {args.target}: mutated {', '.join(scope)}")
         print(
             f"mutation: {args.target}: {stats['total']} mutants, {stats['killed']} killed, "
             f"{stats['timeout']} timed out, {stats['survived']} survived, "

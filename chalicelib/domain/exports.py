@@ -139,12 +139,12 @@ def file_name(media: Item) -> str:
 
 def _conversation(conv: Item, members: dict[str, Item], messages: dict[str, list[Item]]) -> Item:
     """A conversation with the user's read position and every message, in order."""
-    conversation_id = str(conv.get("pk", "")).removeprefix("CONV#")
+    conversation_id = str(conv["pk"]).removeprefix("CONV#")
     return {
         **clean(conv),
         "conversation_id": conversation_id,
         "last_read_seq": (members.get(conversation_id) or {}).get("last_read_seq", 0),
-        "messages": sorted(messages.get(conversation_id, []), key=lambda m: int(m.get("seq") or 0)),
+        "messages": sorted(messages.get(conversation_id, []), key=lambda m: int(m["seq"])),
     }
 
 
@@ -226,7 +226,7 @@ def documents(g: Gathered, included: Iterable[str] = ()) -> dict[str, Any]:
             ],
             "shared_with_me": [
                 {
-                    "media_id": str(grant.get("pk", "")).removeprefix("MEDIA#"),
+                    "media_id": str(grant["pk"]).removeprefix("MEDIA#"),
                     "ref_type": grant.get("ref_type"),
                     "ref_id": grant.get("ref_id"),
                     "created_at": grant.get("created_at"),
@@ -237,7 +237,7 @@ def documents(g: Gathered, included: Iterable[str] = ()) -> dict[str, Any]:
         "blocks.json": [
             {"user_id": b.get("other_id"), "created_at": b.get("created_at")}
             for b in _by_time(_of(own, "block"), "created_at")
-            if str(b.get("sk", "")).startswith("BLOCK#")
+            if str(b["sk"]).startswith("BLOCK#")
         ],
         "reports.json": [clean(r) for r in _by_time(g.reports, "created_at")],
         "feed.json": [clean(n) for n in _by_time(_of(own, "notification"), "at", "event_id")],

@@ -126,10 +126,10 @@ def thumbnail(data: bytes, content_type: str) -> Thumbnail:
             image.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
             if image.mode in ("RGBA", "LA", "P"):
                 rgba = image.convert("RGBA")
-                flat = Image.new("RGB", rgba.size, (255, 255, 255))
+                flat = Image.new("RGB", rgba.size, "white")
                 flat.paste(rgba, mask=rgba.getchannel("A"))
                 image = flat
-            elif image.mode != "RGB":
+            else:
                 image = image.convert("RGB")
             out = BytesIO()
             image.save(out, format="JPEG", quality=80, optimize=True)
@@ -163,13 +163,12 @@ def without_metadata(data: bytes, content_type: str) -> bytes:
             image = ImageOps.exif_transpose(opened) or opened
             pixels = Image.new(image.mode, image.size)  # a fresh image: no info carried over
             pixels.paste(image)
-            if image.mode == "P" and image.getpalette():
+            if image.mode == "P":  # a decoded P image always has its palette
                 pixels.putpalette(image.getpalette() or [])
             if fmt == "JPEG" and pixels.mode not in ("RGB", "L", "CMYK"):
                 pixels = pixels.convert("RGB")
             out = BytesIO()
-            options: dict[str, object] = {"quality": 90} if fmt in ("JPEG", "WEBP") else {}
-            pixels.save(out, format=fmt, **options)
+            pixels.save(out, format=fmt, quality=90)  # lossless PNG ignores the quality
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise NotAnImage(f"The image could not be decoded ({exc}).") from exc
     return out.getvalue()

@@ -352,6 +352,53 @@ def test_a_removed_matched_request_keeps_its_status():
     assert request.events == [RequestChanged()]
 
 
+def test_a_deleted_providers_pending_offer_is_withdrawn_and_the_next_candidate_asked_now():
+    request = _with_offers(a_request(T0), p1=_pending(), p2=_pending())
+    assert request.drop_provider("p1", T0 + 5 * S) is True
+    assert _state(request) == {
+        "p1": (OfferStatus.WITHDRAWN, "account deleted"),
+        "p2": (OfferStatus.PENDING, None),
+    }
+    assert request.due_at == T0 + 5 * S
+    assert request.quote_status == {}
+    assert request.events == [RequestChanged()]
+
+
+def test_a_deleted_providers_quote_is_withdrawn_and_the_customer_told():
+    request = _quoted("p1", "p2")
+    assert request.drop_provider("p1", T0 + 5 * S) is True
+    assert request.quote_status == {f"{request.id}-p1": QuoteStatus.WITHDRAWN}
+    assert _state(request)["p2"] == (OfferStatus.PENDING, None)
+    assert request.due_at is None  # a quote request has no sweep to hurry
+    assert request.events == [RequestChanged()]
+    # The customer can still choose the other quote.
+    request.accept_quote(_quote("p2", request), T0 + 6 * S)
+    assert request.status == RequestStatus.MATCHED
+
+
+def test_deleting_a_provider_leaves_requests_it_has_no_open_part_in_alone():
+    untouched = _with_offers(a_request(T0), p1=_pending())
+    assert untouched.drop_provider("p9", T0) is False
+    declined = _with_offers(a_request(T0), p1=_pending(), p2=_pending())
+    declined.decline_offer("p1", T0)
+    declined.events.clear()
+    declined.due_at = None
+    assert declined.drop_provider("p1", T0 + 5 * S) is False
+    matched = _with_offers(a_request(T0), p1=_pending())
+    matched.accept_offer("p1", T0, conversation_id="C")
+    matched.events.clear()
+    assert matched.drop_provider("p1", T0 + 5 * S) is False
+    cancelled = _quoted("p1")
+    cancelled.cancel(None, T0)
+    cancelled.events.clear()
+    assert cancelled.drop_provider("p1", T0 + 5 * S) is False
+    assert cancelled.quote_status == {f"{cancelled.id}-p1": QuoteStatus.DECLINED}
+    for request in (untouched, declined, matched, cancelled):
+        assert request.events == [] and request.due_at is None
+    assert _state(declined)["p1"] == (OfferStatus.DECLINED, "declined by the provider")
+    assert _state(matched)["p1"] == (OfferStatus.ACCEPTED, None)
+
+
 # --- the timer ----------------------------------------------------------------------------
 
 

@@ -128,6 +128,14 @@ def test_a_palette_image_with_a_transparent_index_is_flattened_on_white():
     assert _close(thumb.getpixel((20, 20)), WHITE)
 
 
+def test_an_opaque_palette_image_gets_a_thumbnail_in_its_colours():
+    image = Image.new("P", (40, 40), 1)
+    image.putpalette([0, 0, 0, *RED] + [0] * 762)
+    thumb = _open(rules.thumbnail(_encode(image, "PNG"), "image/png").jpeg)
+    assert thumb.mode == "RGB"
+    assert _close(thumb.getpixel((20, 20)), RED)
+
+
 def test_a_greyscale_image_gets_a_colour_jpeg_thumbnail():
     thumb = _open(rules.thumbnail(_encode(Image.new("L", (40, 40), 90), "PNG"), "image/png").jpeg)
     assert thumb.mode == "RGB"
