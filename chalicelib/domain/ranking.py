@@ -195,6 +195,26 @@ def score(candidate: Candidate) -> float:
     )
 
 
+QUALITY_STEP = 0.005
+"""How far the counters' part of a score (:func:`quality`) may drift from the copy the geo
+index holds before the copy is rewritten (:func:`quality_moved`; ADR 0024): as much as
+0.2 km of proximity (ADR 0023)."""
+
+
+def quality(rating: RatingSummary, responsiveness: Responsiveness) -> float:
+    """What a provider's counters add to their score: the rating and responsiveness terms
+    (everything but proximity), in 0..:data:`FULL_QUALITY_CEILING`."""
+    return WEIGHT_RATING * rating_score(rating) + WEIGHT_RESPONSIVENESS * responsiveness.score
+
+
+def quality_moved(
+    indexed: tuple[RatingSummary, Responsiveness], exact: tuple[RatingSummary, Responsiveness]
+) -> bool:
+    """Whether exact counters score at least :data:`QUALITY_STEP` away from the indexed
+    copy's (so the copy matching reads is to be rewritten)."""
+    return abs(quality(*exact) - quality(*indexed)) >= QUALITY_STEP - _EPSILON
+
+
 def rank(candidates: Iterable[Candidate]) -> list[Ranked]:
     """Best first; equal scores in provider-id order."""
     scored = [Ranked(c, score(c)) for c in candidates]
