@@ -22,6 +22,10 @@ Ranking formula (:func:`score`), every component in 0..1, higher is better::
 (``accept`` and ``rating`` are capped at 1: counters that disagree cannot make a
 component exceed its range.)
 
+Matching ranks by the counts the geo index holds: a copy of the provider's exact counts
+rewritten when they score :data:`QUALITY_STEP` apart from it (:func:`quality_moved`,
+``store/counters.py``), so both the bounded and the exhaustive ranking see the same inputs.
+
 The Bayesian smoothing pulls a newcomer's rating towards 4.0 as if it had 5 reviews of
 4.0, so one 5-star review does not beat fifty 4.8s, and a newcomer with no history is
 neither buried nor promoted (accept ratio 0.5, typical 60 s response). Ties break by
