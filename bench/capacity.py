@@ -32,7 +32,10 @@ Where the figures come from:
   match reads are ``bench.matching``'s at 100k providers (:data:`DENSE_MATCH`).
 * **Rates**: the scenario's, with the assumptions in :class:`Scenario` (how often a provider
   reports, how many drive (their reports leave their cell), how long a socket stays open,
-  how hot the busiest single entity gets).
+  how hot the busiest single entity gets). The scripted job's providers are newcomers, so
+  each of its counts (offers received and accepted, the rating) rewrites their geo
+  entries' ranking copy; those writes are scaled by the share of counts that do over a
+  provider's first ``history_days`` (:attr:`Scenario.counter_rewrite_share`, ADR 0024).
 
 Pure arithmetic once the figures are measured (:func:`model`, tested in
 ``tests/unit/test_capacity.py``).
@@ -41,6 +44,7 @@ Pure arithmetic once the figures are measured (:func:`model`, tested in
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import random
 import re
@@ -84,6 +88,9 @@ GEO_ITEM_BYTES = 260
 RING_KM = 8.0
 """How far a dense match's rings reach (ADR 0014: the settling radius is 4-8 km)."""
 GEO_INDEXES = ("gsi3", "gsi4")
+GEO_COUNTERS = "GEO#<place> counters"
+"""A provider's geo entries rewritten by a count (their ranking copy, ADR 0024): in the
+same partitions as ``GEO#<place>``, scaled by :attr:`Scenario.counter_rewrite_share`."""
 AVAILABILITY = "PUT /me/provider/availability"
 LEAVES = f"{AVAILABILITY} (leaves its cell)"
 STAYS = f"{AVAILABILITY} (same cell)"
@@ -107,6 +114,11 @@ class Scenario:
     cell (``geo.REINDEX_KM``), so their reports write no index entry."""
     speed_kmh: float = 30.0
     """How fast a driving provider moves (city traffic)."""
+    offers_per_request: float = 3.0
+    """Instant mode offers the top 3 (``dispatch.OFFERS_AT_ONCE``); one of them accepts."""
+    history_days: float = 7.0
+    """The counters' index writes are those of a provider in their first week in this
+    market (a newcomer's counts move the ranking most; later ones hardly ever)."""
     socket_minutes: float = 30.0
     """A socket stays open 30 minutes on average (API Gateway closes it at 2 h)."""
     hot_entity_per_s: float = 2.0
@@ -128,6 +140,19 @@ class Scenario:
             return 0.0
         return self.driving_share / (math.floor(geo.REINDEX_KM / step) + 1)
 
+    @property
+    def counter_rewrite_share(self) -> float:
+        """Of a provider's counts (offers received, offers accepted, ratings), the share
+        that rewrites the copy the geo indexes hold (``ranking.quality_moved``, ADR 0024):
+        simulated over their first :attr:`history_days` at this market's offers per
+        provider, one offer in :attr:`offers_per_request` accepted and each job rated
+        (:data:`RATINGS`), over a few providers (fixed seed)."""
+        return counter_rewrite_share(
+            self.requests_per_s * self.offers_per_request / self.providers * 86_400,
+            self.history_days,
+            1.0 / self.offers_per_request,
+        )
+
     def times(self, factor: float) -> Scenario:
         return replace(
             self,
@@ -140,6 +165,43 @@ class Scenario:
 
 
 METRO = Scenario("metro")
+RATINGS = (5, 5, 5, 5, 4, 4, 4, 3, 2, 1)
+"""The stars a job gets, drawn uniformly (mean 3.8)."""
+
+
+@functools.lru_cache(maxsize=64)
+def counter_rewrite_share(
+    offers_per_day: float, days: float, accept_share: float, providers: int = 20, seed: int = 24
+) -> float:
+    """The share of a provider's counts that rewrite the indexed copy, simulated
+    (:attr:`Scenario.counter_rewrite_share`): each offer a count, one in ``accept_share``
+    accepted (a count) and rated (a count, stars from :data:`RATINGS`)."""
+    from chalicelib.domain import ranking
+    from chalicelib.domain.reviews import RatingSummary
+
+    def inputs(c: tuple[int, int, int, int]) -> tuple[RatingSummary, ranking.Responsiveness]:
+        received, accepted, ratings, stars = c
+        return RatingSummary(ratings, stars), ranking.Responsiveness(received, accepted)
+
+    rng = random.Random(seed)
+    counts = rewrites = 0
+    for _ in range(providers):
+        exact = copy = (0, 0, 0, 0)  # offers received, accepted, ratings, stars
+        for _ in range(round(offers_per_day * days)):
+            steps = [(1, 0, 0, 0)]
+            if rng.random() < accept_share:
+                steps += [(0, 1, 0, 0), (0, 0, 1, rng.choice(RATINGS))]
+            for step in steps:
+                exact = (
+                    exact[0] + step[0],
+                    exact[1] + step[1],
+                    exact[2] + step[2],
+                    exact[3] + step[3],
+                )
+                counts += 1
+                if ranking.quality_moved(inputs(copy), inputs(exact)):
+                    rewrites, copy = rewrites + 1, exact
+    return rewrites / counts if counts else 0.0
 
 
 # --- per-route figures ----------------------------------------------------------------
@@ -209,7 +271,7 @@ def family(label: str, key: str) -> tuple[str, str]:
 
         pk, _, sk = key[1:].partition(" ")
         if label in GEO_INDEXES and pk.startswith(keys.user("")) and sk == keys.PROVIDER:
-            return "GEO#<place>", "geo"  # a provider's counters: in the index if online
+            return GEO_COUNTERS, "geo"  # a provider's counters: in the index if online
         return "<not in the index>", "none"
     prefix = key.split("#", 1)[0]
     if prefix == "GEO":
@@ -395,6 +457,9 @@ def _partition_loads(
                 totals[fam][1] += rate * writes
                 hottest[fam] = max(hottest[fam], largest * min(rate, s.hot_entity_per_s))
     out: dict[str, dict[str, tuple[float, float, str]]] = defaultdict(dict)
+    for label, name in list(totals):
+        if name == GEO_COUNTERS:  # counted in the partitions of the provider's entries
+            totals.setdefault((label, "GEO#<place>"), [0.0, 0.0])
     for (label, name), (reads, writes) in totals.items():
         spread = family(label, _example(name))[1]
         if spread == "shared":
@@ -407,8 +472,12 @@ def _partition_loads(
             share = writes / (reads + writes) if reads + writes else 0.0
             how = f"one entity at {s.hot_entity_per_s:g}/s"
             out[label][name] = (units * (1 - share), units * share, how)
+        elif name == GEO_COUNTERS:  # the same partitions: added to GEO#<place> below
+            continue
         else:  # geo: the metro's busiest partition
             w = writes * geo_.write_share.get(label, 1.0)
+            counted = totals.get((label, GEO_COUNTERS), [0.0, 0.0])[1]
+            w += counted * s.counter_rewrite_share * geo_.write_share.get(label, 1.0)
             matches = s.requests_per_s * geo_.read_share.get(label, 1.0)
             if label == "gsi3":  # the probe: at most PROBE_ITEMS per range
                 per_range = max(0.5, math.ceil(PROBE_ITEMS * GEO_ITEM_BYTES / 4096) * 0.5)
@@ -487,7 +556,9 @@ def render(result: Result) -> list[str]:
     lines = [
         f"capacity {s.name}: {s.providers:,} online providers reporting every "
         f"{s.report_every_s:g} s ({s.driving_share:.0%} driving at {s.speed_kmh:g} km/h: "
-        f"{s.leaving_share:.0%} of reports leave their cell), "
+        f"{s.leaving_share:.0%} of reports leave their cell; "
+        f"{s.counter_rewrite_share:.2%} of counts rewrite the indexed ranking copy, "
+        f"a provider's first {s.history_days:g} days), "
         f"{s.requests_per_s:g} requests/s, {s.chat_per_s:,.0f} chat "
         f"messages/s, {s.sockets:,} sockets (open {s.socket_minutes:g} min on average): "
         f"{verdict}; ${total:,.0f} a month"
@@ -583,22 +654,23 @@ def _size(path: Path) -> int:
 def geo_writes(
     s: Scenario, routes: Mapping[str, Route], job_routes: Mapping[str, float], where: Geography
 ) -> str:
-    """The busiest geo partitions' writes as the share of reports that leave their cell
-    goes from none to all (all: every report re-indexed, the design before ADR 0023)."""
+    """The busiest geo partitions' writes (the providers' entries: ``GEO#<place>``) as the
+    share of reports that leave their cell goes from none to all (all: every report
+    re-indexed, the design before ADR 0023), and the counts' part of them."""
 
     def busiest(driving: float) -> str:
-        result = model(replace(s, driving_share=driving), routes, job_routes, where)
-        found = [(x.what.split(" "), x.load) for x in result.lines]
+        t = replace(s, driving_share=driving)
+        loads = _partition_loads(t, routes, streams(t, job_routes), where)
         return ", ".join(
-            f"{what[1]} {load:,.0f}"
-            for what, load in found
-            if what[1] in GEO_INDEXES and what[2] == "writes:"
+            f"{label} {loads[label]['GEO#<place>'][1]:,.0f}"
+            for label in GEO_INDEXES
+            if "GEO#<place>" in loads.get(label, {})
         )
 
     return (
         f"geo index writes, busiest partition, WCU/s: {s.leaving_share:.0%} of reports leave "
         f"their cell (this scenario): {busiest(s.driving_share)}; none: {busiest(0.0)} (the "
-        f"providers' projected counters); every report re-indexed: {busiest(1.0)}"
+        f"counts that rewrite the ranking copy); every report re-indexed: {busiest(1.0)}"
     )
 
 
@@ -611,10 +683,16 @@ def main(argv: list[str] | None = None) -> int:
         default=METRO.driving_share,
         help="share of online providers driving (their reports leave their cell)",
     )
+    parser.add_argument(
+        "--history-days",
+        type=float,
+        default=METRO.history_days,
+        help="the counts of a provider's first N days in the market (their index writes)",
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     routes, job_routes = measure()
-    base = replace(METRO, driving_share=args.driving_share)
+    base = replace(METRO, driving_share=args.driving_share, history_days=args.history_days)
     for factor in (float(f) for f in args.factors.split(",")):
         s = base.times(factor)
         where = geography(s)

@@ -125,6 +125,24 @@ def count_dynamodb_calls() -> Iterator[CallCounter]:
         _counting.remove(counter)
 
 
+def geo_index_writes(calls: CallCounter) -> set[str]:
+    """The geo indexes (gsi3, gsi4) the recorded writes can put a provider's entry in, seen
+    the way the capacity model sees them (``devstack.capacity``: keys or projected
+    attributes the expression writes; ``bench.capacity.family``: a geo partition)."""
+    from bench.capacity import family
+    from chalicelib.store.models import Entity
+    from devstack import capacity, meter
+
+    table = Entity.Meta.table_name
+    written = set()
+    for op, request in calls.requests:
+        if op in ("UpdateItem", "PutItem", "TransactWriteItems"):
+            for label, key, *_ in capacity.touches(op, request, {}, meter.table_shape, table):
+                if label in ("gsi3", "gsi4") and family(label, key)[1] == "geo":
+                    written.add(label)
+    return written
+
+
 def documented_statuses(method: str, path: str) -> set[int] | None:
     """The statuses ``/openapi.json`` lists for the route serving ``method path`` (a real
     path), None when the document has no such operation."""

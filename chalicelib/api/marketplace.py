@@ -66,7 +66,7 @@ bp = Blueprint(__name__)
     status=201,
     roles=(CUSTOMERS,),
     idempotent=True,
-    calls=4,
+    calls=5,
 )
 def create_request(call: Call) -> RequestOut:
     return requests.create(call.principal, call.body)
@@ -200,7 +200,7 @@ def list_quotes(call: Call) -> Page[QuoteOut]:
     response=JobOut,
     roles=(CUSTOMERS,),
     errors=(404, 409),
-    calls=3,
+    calls=4,
 )
 def accept_quote(call: Call) -> JobOut:
     return quotes.accept(call.principal, call.params["quote_id"])
@@ -258,7 +258,7 @@ def transition_job(call: Call) -> JobOut:
     response=ReviewOut,
     status=201,
     errors=(404, 409),
-    calls=3,
+    calls=4,
 )
 def review_job(call: Call) -> ReviewOut:
     return reviews.create(call.principal, call.params["job_id"], call.body)

@@ -22,6 +22,10 @@ Ranking formula (:func:`score`), every component in 0..1, higher is better::
 (``accept`` and ``rating`` are capped at 1: counters that disagree cannot make a
 component exceed its range.)
 
+Matching ranks by the counts the geo index holds: a copy of the provider's exact counts
+rewritten when they score :data:`QUALITY_STEP` apart from it (:func:`quality_moved`,
+``store/counters.py``), so both the bounded and the exhaustive ranking see the same inputs.
+
 The Bayesian smoothing pulls a newcomer's rating towards 4.0 as if it had 5 reviews of
 4.0, so one 5-star review does not beat fifty 4.8s, and a newcomer with no history is
 neither buried nor promoted (accept ratio 0.5, typical 60 s response). Ties break by
@@ -193,6 +197,26 @@ def score(candidate: Candidate) -> float:
         + WEIGHT_RATING * rating_score(candidate.rating)
         + WEIGHT_RESPONSIVENESS * candidate.responsiveness.score
     )
+
+
+QUALITY_STEP = 0.005
+"""How far the counters' part of a score (:func:`quality`) may drift from the copy the geo
+index holds before the copy is rewritten (:func:`quality_moved`; ADR 0024): as much as
+0.2 km of proximity (ADR 0023)."""
+
+
+def quality(rating: RatingSummary, responsiveness: Responsiveness) -> float:
+    """What a provider's counters add to their score: the rating and responsiveness terms
+    (everything but proximity), in 0..:data:`FULL_QUALITY_CEILING`."""
+    return WEIGHT_RATING * rating_score(rating) + WEIGHT_RESPONSIVENESS * responsiveness.score
+
+
+def quality_moved(
+    indexed: tuple[RatingSummary, Responsiveness], exact: tuple[RatingSummary, Responsiveness]
+) -> bool:
+    """Whether exact counters score at least :data:`QUALITY_STEP` away from the indexed
+    copy's (so the copy matching reads is to be rewritten)."""
+    return abs(quality(*exact) - quality(*indexed)) >= QUALITY_STEP - _EPSILON
 
 
 def rank(candidates: Iterable[Candidate]) -> list[Ranked]:

@@ -24,7 +24,7 @@ from chalicelib.schemas.profiles import (
 )
 from chalicelib.services import accounts, events, media, moderation
 from chalicelib.store import blocks as blocks_repo
-from chalicelib.store import keys
+from chalicelib.store import counters, keys
 from chalicelib.store import profiles as repo
 from chalicelib.store.models import ProviderItem, UserItem
 
@@ -132,8 +132,9 @@ def check_categories(ids: list[str]) -> None:
 
 
 def _rating(item: ProviderItem) -> RatingSummary:
-    count = int(item.rating_count or 0)
-    avg = round(float(item.rating_sum) / count, 2) if count else None
+    exact = counters.exact(item)
+    count = exact["rating_count"]
+    avg = round(exact["rating_sum"] / count, 2) if count else None
     return RatingSummary(count=count, average=avg)
 
 

@@ -292,6 +292,15 @@ class ProviderItem(Entity, discriminator="provider"):
     rating_sum = NumberAttribute(default=0)
     offers_received = NumberAttribute(default=0)
     offers_accepted = NumberAttribute(default=0)
+    """The ranking inputs matching reads (projected into the geo indexes): a copy of the
+    exact counts below, rewritten only when it would score ``ranking.QUALITY_STEP`` apart
+    from them or the index entry is written anyway (``store/counters.py``)."""
+    exact_rating_count = NumberAttribute(null=True)
+    exact_rating_sum = NumberAttribute(null=True)
+    exact_offers_received = NumberAttribute(null=True)
+    exact_offers_accepted = NumberAttribute(null=True)
+    """The exact counts (not projected: counting writes no index entry); absent on items
+    written before they existed (then the copy above is exact)."""
     kept_apart = UnicodeSetAttribute(null=True)
     """Users this provider must never be matched with (blocks, either way)."""
     version = NumberAttribute(default=0)

@@ -19,7 +19,7 @@ from pynamodb.attributes import UnicodeAttribute, UnicodeSetAttribute
 
 from chalicelib import ids
 from chalicelib.domain.market import REMOVED
-from chalicelib.store import keys
+from chalicelib.store import counters, keys
 from chalicelib.store.marketplace.items import ReviewItem
 from chalicelib.store.media import REJECTED, MediaItem
 from chalicelib.store.models import Entity, ProviderItem, get_or_none, transaction, update_if
@@ -124,8 +124,9 @@ def review(job_id: str, side: str) -> ReviewItem | None:
 
 def remove_review(job_id: str, side: str) -> None:
     """The review's text replaced and the review taken out of the published list; a
-    published customer rating leaves the provider's summary. 1 GetItem + 1
-    TransactWriteItems (nothing when it is removed already)."""
+    published customer rating leaves the provider's counters (``store/counters.py``).
+    1 GetItem (+ 1 BatchGetItem: the provider's counters, for a published customer
+    rating) + 1 TransactWriteItems (nothing when it is removed already)."""
     item = review(job_id, side)
     if item is None or (item.text == REMOVED and item.gsi1pk is None):
         return
@@ -144,11 +145,12 @@ def remove_review(job_id: str, side: str) -> None:
         )
         if item.gsi1pk and side == "customer":
             provider = ProviderItem(keys.user(item.subject_id), keys.PROVIDER)
+            current = counters.read([item.subject_id]).get(item.subject_id)
+            deltas = {"rating_count": -1, "rating_sum": -int(item.rating)}
             tx.update(
                 provider,
                 actions=[
-                    ProviderItem.rating_count.add(-1),
-                    ProviderItem.rating_sum.add(-int(item.rating)),
+                    *counters.count_actions(current, deltas),
                     ProviderItem.version.add(1),
                 ],
                 condition=ProviderItem.pk.exists(),

@@ -12,7 +12,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from chalicelib import ids, runtime
 from chalicelib.domain import geo
 from chalicelib.errors import Conflict, Invalid, NotFound, PreconditionFailed
-from chalicelib.store import keys, metrics
+from chalicelib.store import counters, keys, metrics
 from chalicelib.store.models import (
     CatalogItem,
     ProviderItem,
@@ -126,6 +126,8 @@ def save_provider(item: ProviderItem, expected_version: int) -> ProviderItem:
     )
     item.version = expected_version + 1
     item.updated_at = ids.iso()
+    for name, value in counters.refreshed(item).items():  # the entries are rewritten anyway
+        setattr(item, name, value)
     if not save_if(item, condition):
         raise Conflict("The provider profile changed meanwhile: retry.")
     return item
@@ -147,7 +149,8 @@ def set_availability(
     index: ``keys.geo_index``) or offline (removed from it); a change of state moves the
     operators' online gauge in the same transaction (``store/metrics.py``). A report that
     stays online within ``geo.REINDEX_KM`` of the indexed position writes only the live
-    position (``live_lat``/``live_lng``, not projected): no geo index entry is written.
+    position (``live_lat``/``live_lng``, not projected): no geo index entry is written. A
+    re-index also makes the ranking counters' indexed copy exact (``store/counters.py``).
     1 GetItem + 1 UpdateItem (no change of state) or 1 TransactWriteItems (a change); again
     when a concurrent change came first."""
     for _ in range(5):
@@ -178,6 +181,8 @@ def set_availability(
                 changes |= {"lat": where[0], "lng": where[1]}
             indexed = keys.geo_index(where[0], where[1], user_id) if online and where else {}
             changes |= {n: indexed.get(n) for n in keys.GEO_INDEX_ATTRIBUTES}
+            if indexed:  # the entries are rewritten anyway: the ranking copy made exact
+                changes |= counters.refreshed(current)
         actions: list[Any] = [
             getattr(ProviderItem, n).remove() if v is None else getattr(ProviderItem, n).set(v)
             for n, v in changes.items()

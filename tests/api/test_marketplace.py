@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.store import keys
+from chalicelib.store import counters, keys
 from chalicelib.store.models import ProviderItem
+from tests.support import count_dynamodb_calls, geo_index_writes
 
 pytestmark = pytest.mark.api
 
@@ -121,8 +122,74 @@ def test_instant_request_offers_nearby_providers_and_first_accept_wins(as_user):
     assert set(feed_types(customer)) >= {"request.updated", "job.updated"}
     assert "offer.new" in feed_types(near1)
 
-    stats = ProviderItem.get(keys.user(near1.user_id), keys.PROVIDER)
-    assert (stats.offers_received, stats.offers_accepted) == (1, 1)
+    stats = counters.exact(ProviderItem.get(keys.user(near1.user_id), keys.PROVIDER))
+    assert (stats["offers_received"], stats["offers_accepted"]) == (1, 1)
+
+
+def _with_history(api, history):
+    """Give a provider a past: exact counts and the copy matching reads, equal."""
+    item = ProviderItem(keys.user(api.user_id), keys.PROVIDER)
+    item.update(
+        actions=[getattr(ProviderItem, n).set(v) for n, v in history.items()]
+        + [getattr(ProviderItem, counters.EXACT[n]).set(v) for n, v in history.items()]
+    )
+
+
+def _counts(api):
+    item = ProviderItem.get(keys.user(api.user_id), keys.PROVIDER, consistent_read=True)
+    return counters.exact(item), counters.indexed(item)
+
+
+def test_a_count_that_does_not_move_the_ranking_writes_no_geo_index_entry(as_user):
+    history = {"rating_count": 40, "rating_sum": 184, "offers_received": 300, "offers_accepted": 99}
+    seasoned = become_provider(as_user(("providers",)))
+    _with_history(seasoned, history)
+    customer = as_user(("customers",))
+
+    with count_dynamodb_calls() as calls:
+        created = customer.call("POST", "/requests", request_body())
+    assert created.status_code == 201, created.json_body
+    assert geo_index_writes(calls) == set()
+    exact, indexed = _counts(seasoned)
+    assert exact == history | {"offers_received": 301}
+    assert indexed == history  # what matching ranks by: within ranking.QUALITY_STEP
+
+    offer = offers_of(seasoned)[0]
+    with count_dynamodb_calls() as calls:
+        won = seasoned.call("POST", f"/offers/{offer['id']}/accept")
+    assert won.status_code == 200, won.json_body
+    assert geo_index_writes(calls) == set()
+    exact, indexed = _counts(seasoned)
+    assert exact == history | {"offers_received": 301, "offers_accepted": 100}
+    assert indexed == history
+    shown = customer.call("GET", f"/providers/{seasoned.user_id}").json_body["rating"]
+    assert shown == {"count": 40, "average": 4.6}  # the profile shows the exact counts
+
+
+def test_a_count_that_moves_the_ranking_rewrites_the_indexed_copy(as_user):
+    newcomer = become_provider(as_user(("providers",)))  # no history: one offer moves it
+    customer = as_user(("customers",))
+    with count_dynamodb_calls() as calls:
+        created = customer.call("POST", "/requests", request_body())
+    assert created.status_code == 201, created.json_body
+    assert geo_index_writes(calls) == {"gsi3", "gsi4"}
+    exact, indexed = _counts(newcomer)
+    assert exact["offers_received"] == 1
+    assert indexed == exact
+
+
+def test_going_online_again_makes_the_indexed_copy_exact(as_user):
+    history = {"rating_count": 40, "rating_sum": 184, "offers_received": 300, "offers_accepted": 99}
+    provider = become_provider(as_user(("providers",)))
+    _with_history(provider, history)
+    customer = as_user(("customers",))
+    assert customer.call("POST", "/requests", request_body()).status_code == 201
+    assert _counts(provider)[1] == history  # the copy lags by one offer
+    for online in (False, True):
+        body = {"online": online}
+        assert provider.call("PUT", "/me/provider/availability", body).status_code == 200
+    exact, indexed = _counts(provider)
+    assert indexed == exact == history | {"offers_received": 301}
 
 
 def matched_job(as_user, **request_overrides):
@@ -212,6 +279,26 @@ def test_reviews_are_hidden_until_both_sides_reviewed_then_rate_the_provider(as_
     state = customer.call("GET", f"/jobs/{jid}").json_body["reviews"]
     assert state["customer_reviewed"] and state["provider_reviewed"]
     assert state["published_at"] == second.json_body["published_at"]
+
+
+def test_a_removed_review_leaves_the_rating_and_the_indexed_copy(as_user):
+    from chalicelib.store import moderation
+
+    customer, provider, job = matched_job(as_user)
+    jid = job["id"]
+    walk(provider, jid, "en_route", "arrived", "in_progress", "completed")
+    assert customer.call("POST", f"/jobs/{jid}/reviews", {"rating": 1}).status_code == 201
+    assert provider.call("POST", f"/jobs/{jid}/reviews", {"rating": 5}).status_code == 201
+    exact, indexed = _counts(provider)
+    assert (exact["rating_count"], exact["rating_sum"]) == (1, 1)
+    assert indexed == exact  # a first 1-star moves the ranking
+
+    moderation.remove_review(jid, "customer")
+    exact, indexed = _counts(provider)
+    assert (exact["rating_count"], exact["rating_sum"]) == (0, 0)
+    assert indexed == exact
+    profile = as_user().call("GET", f"/providers/{provider.user_id}").json_body
+    assert profile["rating"] == {"count": 0, "average": None}
 
 
 def test_quote_mode_end_to_end(as_user):

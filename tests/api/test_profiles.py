@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.store import keys
 from chalicelib.store.models import Entity, ProviderItem, SettingsItem, UserItem
-from tests.support import count_dynamodb_calls, route_calls
+from tests.support import count_dynamodb_calls, geo_index_writes, route_calls
 
 pytestmark = pytest.mark.api
 
@@ -40,21 +40,6 @@ def test_profile_is_created_on_first_use_and_patchable(as_user):
     assert cleared.json_body["name"] == "Ana"
 
 
-def _geo_index_writes(calls) -> set[str]:
-    """The geo indexes (gsi3, gsi4) the recorded writes can put an entry in, seen the way
-    the capacity model sees them (``devstack.capacity``: keys or projected attributes the
-    expression writes)."""
-    from devstack import capacity, meter
-
-    table = Entity.Meta.table_name
-    written = set()
-    for op, request in calls.requests:
-        if op in ("UpdateItem", "PutItem", "TransactWriteItems"):
-            for label, *_ in capacity.touches(op, request, {}, meter.table_shape, table):
-                written.add(label)
-    return written & {"gsi3", "gsi4"}
-
-
 def test_a_report_inside_the_cell_writes_no_geo_index_entry(as_user):
     from chalicelib.domain import geo
 
@@ -69,7 +54,7 @@ def test_a_report_inside_the_cell_writes_no_geo_index_entry(as_user):
             response = provider.call("PUT", "/me/provider/availability", body)
         assert response.status_code == 200, response.json_body
         stored = ProviderItem.get(keys.user(provider.user_id), keys.PROVIDER)
-        return response.json_body, stored, _geo_index_writes(calls)
+        return response.json_body, stored, geo_index_writes(calls)
 
     near = (38.7205, -9.1406)  # 70 m from where the provider is indexed
     assert geo.haversine_km(38.72, -9.14, *near) < geo.REINDEX_KM

@@ -109,7 +109,8 @@ def test_a_committed_change_has_each_feed_entry_once_without_a_feed_write(
     with count_dynamodb_calls() as calls:
         job = offers.accept(winner, request.id)
 
-    # the offer and its request, then the change with its feed entries; no BatchWriteItem
+    # the offer, its request and the provider's counters, then the change with its feed
+    # entries; no BatchWriteItem
     assert calls.calls == ["BatchGetItem", "TransactWriteItems"]
     assert [(e.type, e.recipients, e.recorded) for e in published] == [
         ("job.updated", (buyer.user_id, winner.user_id), True),

@@ -24,7 +24,7 @@ from chalicelib import runtime
 from chalicelib.errors import Conflict
 from chalicelib.schemas.marketplace import QuoteIn
 from chalicelib.services import matching, offers, quotes, requests
-from chalicelib.store import keys
+from chalicelib.store import counters, keys
 from chalicelib.store import marketplace as store
 from chalicelib.store.models import ProviderItem
 from devstack.emulator import Emulator
@@ -106,7 +106,7 @@ def test_twenty_simultaneous_accepts_never_make_two_winners(server: str) -> None
         assert [j.id for j in jobs_of_customer] == [job.id]
         assert store.provider_offers(job.provider_id, 10, None, pending_only=True)[0] == []
         accepted = [
-            int(ProviderItem.get(keys.user(p.user_id), keys.PROVIDER).offers_accepted)
+            counters.exact(ProviderItem.get(keys.user(p.user_id), keys.PROVIDER))["offers_accepted"]
             for p in providers
         ]
         assert sum(accepted) == round_ + 1  # one more accepted offer per round, in total

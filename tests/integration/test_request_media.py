@@ -55,8 +55,9 @@ def test_photos_are_checked_and_shared_in_the_request_transaction() -> None:
     body = request_in(*SPOT).model_copy(update={"media_ids": photos})
     with count_dynamodb_calls() as calls:
         requests.create(buyer, body)
-    # the geo Queries, then one transaction: no read of the photos, no separate grant write
-    assert [c for c in calls.calls if c != "Query"] == ["TransactWriteItems"]
+    # the geo Queries, the offered providers' counters, then one transaction: no read of
+    # the photos, no separate grant write
+    assert [c for c in calls.calls if c != "Query"] == ["BatchGetItem", "TransactWriteItems"]
     for who in near:
         for media_id in photos:
             assert media_repo.get_with_grant(media_id, who.user_id)[1]

@@ -162,6 +162,28 @@ def test_the_share_of_reports_that_leave_a_cell() -> None:
     assert Scenario("m").times(10).leaving_share == Scenario("m").leaving_share
 
 
+def test_counts_write_the_geo_partition_at_the_share_that_rewrites_the_ranking_copy() -> None:
+    s, routes, geography = tiny()
+    counted = {("gsi3", capacity.GEO_COUNTERS): [0.0, 5.0, 5.0]}  # a job's 5 counts
+    routes["POST /requests"].partitions |= counted
+    result = capacity.model(s, routes, {"POST /requests": 1.0}, geography)
+    share = s.counter_rewrite_share
+    assert 0.0 < share < 1.0
+    # reports 2.5 (above) + 2 requests/s x 5 counts x the share, half in the partition
+    expected = 2.5 + 2.0 * 5.0 * share * 0.5
+    assert line(result, "DynamoDB gsi3 writes").load == pytest.approx(expected)
+    assert line(result, "DynamoDB gsi3 writes").what.endswith("GEO#<place>")
+
+
+def test_a_newcomers_counts_rewrite_the_copy_more_often_than_a_seasoned_providers() -> None:
+    week = Scenario("w").counter_rewrite_share
+    day = Scenario("d", history_days=1.0).counter_rewrite_share
+    month = Scenario("m", history_days=30.0).counter_rewrite_share
+    assert month < week < day < 0.1
+    assert Scenario("x").times(10).counter_rewrite_share == week  # offers per provider alike
+    assert capacity.counter_rewrite_share(1.0, 1.0, 0.0) == 1.0  # a first offer moves it
+
+
 GEO_SHAPE = (
     "pk",
     [
@@ -203,5 +225,5 @@ def test_an_update_writes_an_index_only_through_its_keys_or_projection() -> None
     counter = {"Update": _update("SET #0 = #0 + :0", {"#0": "offers_received"})}
     got = touches("TransactWriteItems", {"TransactItems": [counter]}, {}, lambda t: GEO_SHAPE, "t")
     assert ("gsi3", "?USER#p PROVIDER", 0.0, 1.0) in got
-    assert capacity.family("gsi3", "?USER#p PROVIDER") == ("GEO#<place>", "geo")
+    assert capacity.family("gsi3", "?USER#p PROVIDER") == (capacity.GEO_COUNTERS, "geo")
     assert capacity.family("gsi3", "?METRICS#03 LIVE")[1] == "none"  # never in the index

@@ -8,11 +8,14 @@ import pytest
 
 from chalicelib.domain.geo import MAX_RADIUS_KM, haversine_km
 from chalicelib.domain.ranking import (
+    QUALITY_STEP,
     Candidate,
     ProviderSnapshot,
     Responsiveness,
     candidates_for,
     distance_if_eligible,
+    quality,
+    quality_moved,
     rank,
     rating_score,
     score,
@@ -126,3 +129,32 @@ def test_ties_break_by_id_whatever_the_input_order() -> None:
         shuffled = same[:]
         random.Random(seed).shuffle(shuffled)
         assert [r.provider_id for r in rank(shuffled)] == expected
+
+
+def test_the_indexed_copy_moves_with_a_newcomer_not_with_a_seasoned_provider() -> None:
+    fresh = (RatingSummary(), Responsiveness())
+    assert quality_moved(fresh, (RatingSummary(), Responsiveness(1, 0)))  # a first offer
+    assert quality_moved(fresh, (RatingSummary(1, 5), Responsiveness()))  # a first 5-star
+    seasoned = (RatingSummary(40, 184), Responsiveness(300, 99))
+    assert not quality_moved(seasoned, (RatingSummary(40, 184), Responsiveness(301, 99)))
+    assert not quality_moved(seasoned, (RatingSummary(41, 189), Responsiveness(301, 100)))
+    assert quality_moved(seasoned, (RatingSummary(40, 184), Responsiveness(400, 99)))
+
+
+def test_a_copy_that_did_not_move_scores_within_the_step_of_the_exact_counters() -> None:
+    rng = random.Random(24)
+    for _ in range(500):
+        count, got = rng.randint(0, 100), rng.randint(0, 300)
+        copy = (RatingSummary(count, count * rng.randint(1, 5)), Responsiveness(got, got // 3))
+        later = (
+            RatingSummary(count + (more := rng.randint(0, 5)), copy[0].total + 5 * more),
+            Responsiveness(got + (offered := rng.randint(0, 10)), got // 3 + offered // 2),
+        )
+        d = rng.uniform(0, MAX_RADIUS_KM)
+        gap = abs(
+            score(Candidate("x", d, copy[0], copy[1]))
+            - score(Candidate("x", d, later[0], later[1]))
+        )
+        assert gap == pytest.approx(abs(quality(*later) - quality(*copy)))
+        if not quality_moved(copy, later):
+            assert gap < QUALITY_STEP

@@ -26,7 +26,7 @@ from chalicelib.domain.job import Job
 from chalicelib.domain.market import OfferStatus, Quote, RequestStatus
 from chalicelib.domain.request import ServiceRequest
 from chalicelib.errors import Conflict
-from chalicelib.store import conversations, keys, metrics
+from chalicelib.store import conversations, counters, keys, metrics
 from chalicelib.store import media as media_repo
 from chalicelib.store.marketplace import items, mapping, queries
 from chalicelib.store.marketplace.changes import Changes, Stale
@@ -104,6 +104,8 @@ class Session:
     def __init__(self) -> None:
         self._loaded: dict[str, Any] = {}
         self._saved: list[ServiceRequest | Job] = []
+        self._counters: dict[str, ProviderItem | None] = {}
+        """Provider profiles read along the way (their counters: ``store/counters.py``)."""
 
     # --- reads -----------------------------------------------------------------------------
 
@@ -115,10 +117,12 @@ class Session:
     def offer(self, provider_id: str, offer_id: str) -> ServiceRequest | None:
         """The request ``provider_id`` was offered as ``offer_id`` (an offer's id is its
         request's), with the provider's offer complete (why it ended, when it was made).
-        1 BatchGetItem."""
-        offer_item, request_item = _with_request(
-            items.OfferItem, keys.user(provider_id), keys.offer(offer_id), offer_id
+        1 BatchGetItem (with the provider's profile: the counters an accept moves)."""
+        offer_item, request_item, profile = _with_request(
+            items.OfferItem, keys.user(provider_id), keys.offer(offer_id), offer_id, provider_id
         )
+        if ids.is_id(offer_id):
+            self._counters[provider_id] = profile
         if offer_item is None or request_item is None:
             return None
         request = self._track(mapping.request_of(request_item))
@@ -131,7 +135,7 @@ class Session:
     def quote(self, customer_id: str, quote_id: str) -> tuple[Quote, ServiceRequest] | None:
         """A quote to ``customer_id`` and its request (its id starts with the request's).
         1 BatchGetItem; 0 for an id that is not a quote id."""
-        quote, request = _with_request(
+        quote, request, _ = _with_request(
             items.QuoteItem,
             keys.user(customer_id),
             keys.quote(quote_id),
@@ -161,17 +165,19 @@ class Session:
         """The transaction of the saved aggregates, the notices of their events, and the
         photo grants to write or delete that did not fit in it."""
         changes, overflow = Changes(), Later()
+        counts: Counted = {}
         ordered: list[ServiceRequest | Job] = []
         for aggregate in self._saved:
             if isinstance(aggregate, ServiceRequest):
                 self._stage_figures(changes, aggregate)
                 if aggregate.job is not None:
-                    self._stage_job(changes, aggregate.job)
+                    self._stage_job(changes, aggregate.job, counts)
                     ordered.append(aggregate.job)
-                self._stage_request(changes, aggregate, overflow)
+                self._stage_request(changes, aggregate, overflow, counts)
             else:
-                self._stage_job(changes, aggregate)
+                self._stage_job(changes, aggregate, counts)
             ordered.append(aggregate)
+        _stage_counts(changes, counts, self._counters)
         notices = describe(ordered)
         for notice in notices:
             changes.notify(notice, feed_entries(notice))
@@ -188,7 +194,9 @@ class Session:
         if job is not None and (before is None or before.job_id != job.id):  # a new job
             changes.update(*metrics.job_made(job.id, job.created_at, request.created_at), None)
 
-    def _stage_request(self, changes: Changes, request: ServiceRequest, later: Later) -> None:
+    def _stage_request(
+        self, changes: Changes, request: ServiceRequest, later: Later, counts: Counted
+    ) -> None:
         before: ServiceRequest | None = self._loaded.get(_key(request))
         if before is None and request.media_ids:
             condition = media_repo.attachable(request.customer_id, REQUEST_PHOTO)
@@ -201,7 +209,7 @@ class Session:
             changes.save_new(
                 mapping.offer_item(request.listing(pid, offer.created_at or ids.now()))
             )
-            _count(changes, pid, offers_received=1)
+            _count(counts, pid, offers_received=1)
         for pid, offer in request.offers.items():
             if pid in old_offers and old_offers[pid].status != offer.status:
                 job_id = request.job_id if offer.status == OfferStatus.ACCEPTED else None
@@ -249,7 +257,7 @@ class Session:
         for grant in revoked:
             changes.delete(grant)
 
-    def _stage_job(self, changes: Changes, job: Job) -> None:
+    def _stage_job(self, changes: Changes, job: Job, counts: Counted) -> None:
         before: Job | None = self._loaded.get(_key(job))
         item = mapping.job_item(job)
         if before is not None and item.serialize() == mapping.job_item(before).serialize():
@@ -262,7 +270,7 @@ class Session:
                 changes.save_new(
                     items.JobMemberItem(keys.user(uid), keys.job(job.id), job_id=job.id, role=role)
                 )
-            _count(changes, job.provider_id, offers_accepted=1)
+            _count(counts, job.provider_id, offers_accepted=1)
             if job.quote_id is None:
                 for member in conversations.conversation_items(
                     [job.customer_id, job.provider_id], "job", job.id, job.conversation_id
@@ -281,7 +289,7 @@ class Session:
                 )
             given = job.review_by(side)
             if side == "customer" and given is not None:
-                _count(changes, job.provider_id, rating=int(given["rating"]))
+                _count(counts, job.provider_id, rating_count=1, rating_sum=int(given["rating"]))
 
 
 class UnitOfWork:
@@ -302,8 +310,9 @@ class UnitOfWork:
     ) -> T:
         """Decide, save, commit, publish; ``Conflict(conflict)`` after ``attempts`` lost
         races, :class:`CheckFailed` when a condition on another item fails. Cost: the
-        decision's reads + 1 TransactWriteItems (none when nothing changed) + delivering
-        the events (1 BatchGetItem)."""
+        decision's reads + 1 BatchGetItem when the change counts offers, accepted offers or
+        ratings (the providers' counters) + 1 TransactWriteItems (none when nothing
+        changed) + delivering the events (1 BatchGetItem)."""
         for _ in range(attempts):
             session = self.session()
             result = decide(session)
@@ -328,17 +337,19 @@ def _key(aggregate: Any) -> str:
 
 
 def _with_request(
-    model: type[E], pk: str, sk: str, request_id: str
-) -> tuple[E | None, items.RequestItem | None]:
-    """An item and a request, read together (consistent). 1 BatchGetItem; 0 when
-    ``request_id`` is not an id."""
+    model: type[E], pk: str, sk: str, request_id: str, provider_id: str | None = None
+) -> tuple[E | None, items.RequestItem | None, ProviderItem | None]:
+    """An item and a request (and ``provider_id``'s profile), read together (consistent).
+    1 BatchGetItem; 0 when ``request_id`` is not an id."""
     if not ids.is_id(request_id):
-        return None, None
-    found = list(
-        Entity.batch_get([(pk, sk), (keys.request(request_id), keys.META)], consistent_read=True)
-    )
+        return None, None, None
+    wanted = [(pk, sk), (keys.request(request_id), keys.META)]
+    if provider_id is not None:
+        wanted.append((keys.user(provider_id), keys.PROVIDER))
+    found = list(Entity.batch_get(wanted, consistent_read=True))
     item = next((i for i in found if isinstance(i, model)), None)
-    return item, next((i for i in found if isinstance(i, items.RequestItem)), None)
+    request = next((i for i in found if isinstance(i, items.RequestItem)), None)
+    return item, request, next((i for i in found if isinstance(i, ProviderItem)), None)
 
 
 def _offer_status(
@@ -368,22 +379,26 @@ def _offer_status(
     changes.update(item, actions, items.OfferItem.status == "pending")
 
 
-def _count(
-    changes: Changes,
-    provider_id: str,
-    *,
-    offers_received: int = 0,
-    offers_accepted: int = 0,
-    rating: int | None = None,
-) -> None:
-    """Atomic ``ADD`` on a provider's counters; bumps the profile's version so a
-    concurrent versioned profile write retries instead of writing stale counters back."""
-    item = ProviderItem(keys.user(provider_id), keys.PROVIDER)
-    actions: list[Action] = [ProviderItem.version.add(1)]
-    if offers_received:
-        actions.append(ProviderItem.offers_received.add(offers_received))
-    if offers_accepted:
-        actions.append(ProviderItem.offers_accepted.add(offers_accepted))
-    if rating is not None:
-        actions += [ProviderItem.rating_count.add(1), ProviderItem.rating_sum.add(rating)]
-    changes.update(item, actions, ProviderItem.pk.exists())
+Counted = dict[str, dict[str, int]]
+"""Provider id -> counter (``store.counters.COUNTERS``) -> what this change adds."""
+
+
+def _count(counts: Counted, provider_id: str, **deltas: int) -> None:
+    mine = counts.setdefault(provider_id, {})
+    for name, delta in deltas.items():
+        mine[name] = mine.get(name, 0) + delta
+
+
+def _stage_counts(changes: Changes, counts: Counted, known: dict[str, ProviderItem | None]) -> None:
+    """Add to the providers' exact counters (and rewrite the copy the geo indexes hold
+    when the ranking would move: ``store/counters.py``); bumps each profile's version so a
+    concurrent versioned profile write retries instead of writing stale counters back.
+    1 BatchGetItem (the counters as they are) when a counted provider's profile was not
+    read yet."""
+    current = {pid: known[pid] for pid in counts if known.get(pid) is not None}
+    current |= counters.read(pid for pid in counts if pid not in known)
+    for provider_id, deltas in counts.items():
+        item = ProviderItem(keys.user(provider_id), keys.PROVIDER)
+        actions: list[Action] = [ProviderItem.version.add(1)]
+        actions += counters.count_actions(current.get(provider_id), deltas)
+        changes.update(item, actions, ProviderItem.pk.exists())
