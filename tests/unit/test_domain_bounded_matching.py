@@ -193,3 +193,61 @@ def test_redispatch_finds_the_next_ones_after_those_offered() -> None:
     ranked = ranking.best_nearby(*CITY, "plumbing", len(offered) + 3, index)
     fresh = [r.provider_id for r in ranked if r.provider_id not in offered][:3]
     assert fresh == full[6:9]
+
+
+def _fixed(pid: str, lat: float, lng: float, category: str) -> ranking.ProviderSnapshot:
+    return ranking.ProviderSnapshot(
+        provider_id=pid,
+        lat=lat,
+        lng=lng,
+        radius_km=20.0,
+        online=True,
+        categories=frozenset({category}),
+        rating=RatingSummary(10, 45),
+        responsiveness=ranking.Responsiveness(10, 5),
+    )
+
+
+def _rings_read(
+    near_km: Sequence[float], k: int, monkeypatch: pytest.MonkeyPatch
+) -> tuple[list[float], list[str], list[ranking.ProviderSnapshot]]:
+    """The radii of the rings a plumbing search reads after a truncated probe that found
+    no plumber (60 cleaners 12 km east), with plumbers ``near_km`` north of the centre,
+    and what it offers."""
+    far = [
+        _fixed(f"far{n:02d}", *destination(*CITY, 90, 12.0 + n / 1000), "cleaning")
+        for n in range(60)
+    ]
+    near = [
+        _fixed(f"near{n}", *destination(*CITY, 0, km), "plumbing") for n, km in enumerate(near_km)
+    ]
+    providers = near + far
+    radii: list[float] = []
+    real = ranking.fine_ranges
+
+    def recorded(lat: float, lng: float, radius: float) -> list[geo.IndexRange]:
+        radii.append(radius)
+        return real(lat, lng, radius)
+
+    monkeypatch.setattr(ranking, "fine_ranges", recorded)
+    found = ranking.best_nearby(*CITY, "plumbing", k, MemoryIndex(providers))
+    return radii, [r.provider_id for r in found], providers
+
+
+def test_with_nobody_near_the_rings_grow_as_if_k_were_half_a_ring_away(monkeypatch) -> None:
+    """No candidate in a ring: the next radius expects k at the density of half a provider
+    in the last disc (radius x sqrt(2k / 0.5)); at 20 km the band index is read whole."""
+    radii, offered, providers = _rings_read([], 3, monkeypatch)
+    grow = math.sqrt(2 * 3 / 0.5)
+    assert radii == pytest.approx([1.5, 1.5 * grow, 1.5 * grow * grow])
+    assert offered == exhaustive(providers, *CITY, "plumbing", 3)
+
+
+def test_with_too_few_near_the_rings_at_least_double(monkeypatch) -> None:
+    """Two candidates of three wanted: sqrt(2k / found) is under 2, so the radius doubles
+    (at least 1.25x always) until the full read."""
+    radii, offered, providers = _rings_read([0.5, 1.0], 3, monkeypatch)
+    assert radii == pytest.approx([1.5, 3.0, 6.0, 12.0])
+    assert offered == exhaustive(providers, *CITY, "plumbing", 3)
+    radii, offered, providers = _rings_read([0.5], 8, monkeypatch)  # sqrt(16) = 4 > 2
+    assert radii[:2] == pytest.approx([1.5, 6.0])
