@@ -7,6 +7,7 @@ import math
 import random
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pytest
 
@@ -251,3 +252,44 @@ def test_with_too_few_near_the_rings_at_least_double(monkeypatch) -> None:
     assert offered == exhaustive(providers, *CITY, "plumbing", 3)
     radii, offered, providers = _rings_read([0.5], 8, monkeypatch)  # sqrt(16) = 4 > 2
     assert radii[:2] == pytest.approx([1.5, 6.0])
+
+
+def test_known_response_times_raise_the_ceiling_so_a_fast_provider_farther_out_is_found() -> None:
+    """Once a snapshot read has response times, anyone not read may score up to the full
+    0.5 besides proximity: the search must read on past where the 0.45 ceiling settles."""
+    rng = random.Random(3)
+    best = RatingSummary(10**6, 5 * 10**6)
+    ref = ranking.RESPONSE_REFERENCE_S
+    slow = ranking.Responsiveness(10**6, 10**6, 10**6, 10**6 * ref)  # speed 0.5, timed
+    fast = ranking.Responsiveness(10**6, 10**6, 10**6, 0.0)  # speed 1
+    near = replace(_fixed("near", *destination(*CITY, 0, 1.0), "plumbing"), rating=best)
+    far = replace(
+        _fixed("fast", *destination(*CITY, 90, 2.0), "plumbing"), rating=best, responsiveness=fast
+    )
+    near = replace(near, responsiveness=slow)
+    filler = [  # west of the centre: they fill the probe, so the rings do the search
+        _fixed(f"w{n:02d}", *destination(*CITY, 270, 12.0 + rng.random()), "cleaning")
+        for n in range(60)
+    ]
+    providers = [near, far, *filler]
+    assert exhaustive(providers, *CITY, "plumbing", 1) == ["fast"]
+    found = ranking.best_nearby(*CITY, "plumbing", 1, MemoryIndex(providers))
+    assert [r.provider_id for r in found] == ["fast"]
+
+
+def test_a_provider_serves_up_to_and_including_their_radius() -> None:
+    p = _fixed("edge", *destination(*CITY, 45, 7.0), "plumbing")
+    exactly = replace(p, radius_km=geo.haversine_km(*CITY, p.lat, p.lng))
+    assert ranking.distance_if_eligible(exactly, "plumbing", *CITY) == exactly.radius_km
+    shorter = replace(exactly, radius_km=exactly.radius_km - 1e-9)
+    assert ranking.distance_if_eligible(shorter, "plumbing", *CITY) is None
+
+
+def test_a_provider_kept_apart_from_the_customer_is_never_a_candidate() -> None:
+    """Blocks either way travel as ``kept_apart``; the customer is in ``exclude``."""
+    blocked = replace(_fixed("blocked", *CITY, "plumbing"), kept_apart=frozenset({"cust"}))
+    other = _fixed("other", *CITY, "plumbing")
+    found = ranking.candidates_for(*CITY, "plumbing", [blocked, other], exclude={"cust"})
+    assert [c.provider_id for c in found] == ["other"]
+    again = ranking.candidates_for(*CITY, "plumbing", [other, other], exclude={"cust"})
+    assert [c.provider_id for c in again] == ["other"]  # read twice, one candidate
