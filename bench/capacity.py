@@ -23,7 +23,7 @@ Where the figures come from:
   :data:`STAYS`). Duration: the invocation's time at cloud latencies (``cost_per_job.cloud_ms``).
 * **Which partition** a unit lands in: the partition key each call used, sorted into
   families (:func:`family`): one partition for everyone (``DUE#<day>``, ``APPROVALS#...``,
-  the sweep cursor, a metro's ``OPEN#<band>`` ...), N write shards (``CONNS#nn``,
+  the sweep cursor ...), N write shards (``CONNS#nn``, ``OPEN#<band>#nn``,
   ``DEVICES#nn``, ``DUE#<day>#nn``, ``METRICS#nn``), one per entity (a user, a
   conversation, a job ...), or a place (``GEO#...``). The geo
   partitions of a metro are counted by putting :data:`METRO`'s providers through the app's
@@ -255,6 +255,8 @@ def sharded() -> dict[str, int]:
         out["DUE"] = keys.DUE_SHARDS
     if hasattr(keys, "METRIC_SHARDS"):
         out["METRICS"] = keys.METRIC_SHARDS
+    if hasattr(keys, "OPEN_SHARDS"):
+        out["OPEN"] = keys.OPEN_SHARDS
     return out
 
 

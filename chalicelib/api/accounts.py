@@ -329,7 +329,7 @@ def admin_metrics(call: Call) -> MetricsOut:
     query=MapQuery,
     response=MapOut,
     roles=STAFF,
-    calls=4,
+    calls=10,
 )
 def admin_map(call: Call) -> MapOut:
     return live_figures.city_map(call.query)

@@ -5,8 +5,9 @@ computed from the raw items.
   BatchGetItem whatever the traffic.
 - Map: the providers online and the open requests within 20 km of the city's centre
   (:data:`CITY`), from the band index (online providers under ``GEO#``, open requests
-  under ``OPEN#``): 1 Query per band and kind (the city's disc touches 2 bands: 4 Queries),
-  at most ``limit`` of each per band.
+  under ``OPEN#`` in write shards): 1 Query per band for providers and 1 per band and
+  shard for requests (the city's disc touches 2 bands: 2 + 8 = 10 Queries), at most
+  ``limit`` of each per band.
 """
 
 from __future__ import annotations

@@ -277,10 +277,21 @@ def metrics_day(day: str) -> str:
     return f"DAY#{day}"
 
 
-def open_requests(partition: str) -> str:
-    """gsi3pk of the open requests of a geo index partition (the operators' map): the
-    geo index's bands, under a prefix of their own so matching never reads them."""
-    return f"OPEN#{partition}"
+OPEN_SHARDS = 4
+"""Write shards of each band of the operators' map of open requests: a metro's requests
+share one band, and at 10x the metro scenario one partition would take about 1,000 WCU/s."""
+
+
+def open_requests(partition: str, request_id: str) -> str:
+    """gsi3pk of an open request on the operators' map: the geo index's band, under a prefix
+    of its own so matching never reads it, in one of :data:`OPEN_SHARDS` write shards (from
+    the request id)."""
+    return f"OPEN#{partition}#{_shard(request_id, OPEN_SHARDS):02d}"
+
+
+def open_requests_shards(partition: str) -> list[str]:
+    """Every gsi3pk of a band of the operators' map (the map reads them all)."""
+    return [f"OPEN#{partition}#{n:02d}" for n in range(OPEN_SHARDS)]
 
 
 # --- data exports (store/exports.py) -------------------------------------------------------

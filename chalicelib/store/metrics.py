@@ -1,11 +1,11 @@
 """The operators' live figures (``GET /admin/metrics``): counters kept in the very writes
 that change what they count, so reading them is one call whatever the traffic.
 
-| item                   | key                                | counters                          |
-|------------------------|------------------------------------|-----------------------------------|
-| live gauges (a shard)  | pk=METRICS#<00..15>, sk=LIVE       | providers_online, open_requests   |
-| a UTC day's (a shard)  | pk=METRICS#<00..15>, sk=DAY#<day>  | jobs, accept_<s> (TTL 35 days)    |
-| open request (its own) | gsi3pk=OPEN#<band>, gsi3sk lng     | the map (:func:`open_requests_in`) |
+| item                   | key                               | counters                        |
+|------------------------|-----------------------------------|---------------------------------|
+| live gauges (a shard)  | pk=METRICS#<00..15>, sk=LIVE      | providers_online, open_requests |
+| a UTC day's (a shard)  | pk=METRICS#<00..15>, sk=DAY#<day> | jobs, accept_<s> (TTL 35 days)  |
+| open request (its own) | gsi3pk=OPEN#<band>#<00..03>       | the map (:func:`open_requests_in`) |
 
 A counter is ADDed in the transaction of the change it counts (the marketplace's unit of
 work: a request opened or closed, a job created; a provider going on- or offline), in the
@@ -176,20 +176,23 @@ class Spot:
 
 def open_requests_in(ranges: list[geo.IndexRange], limit: int) -> tuple[list[Spot], bool]:
     """The open requests in these ranges of the band index (``keys.open_requests``), at
-    most ``limit`` per range, and whether some range held more. 1 Query per range."""
+    most ``limit`` per range (the westernmost), and whether some range held more.
+    1 Query per range and write shard (:data:`keys.OPEN_SHARDS`)."""
     spots: list[Spot] = []
     more = False
+    prefix = keys.request("")
     for found in ranges:
-        result = Entity.gsi3.query(
-            keys.open_requests(found.partition),
-            Entity.gsi3sk.between(found.lo_key, found.hi_key + "~"),
-            limit=limit,
-        )
-        prefix = keys.request("")
-        spots += [
-            Spot(item.pk.removeprefix(prefix), float(item.lat), float(item.lng))  # type: ignore[attr-defined]
-            for item in result
-            if item.pk.startswith(prefix)
-        ]
-        more = more or result.last_evaluated_key is not None
+        hits: list[tuple[str, Spot]] = []
+        for pk in keys.open_requests_shards(found.partition):
+            result = Entity.gsi3.query(
+                pk, Entity.gsi3sk.between(found.lo_key, found.hi_key + "~"), limit=limit
+            )
+            for item in result:
+                if item.pk.startswith(prefix):
+                    where = (float(item.lat), float(item.lng))  # type: ignore[attr-defined]
+                    hits.append((str(item.gsi3sk), Spot(item.pk.removeprefix(prefix), *where)))
+            more = more or result.last_evaluated_key is not None
+        hits.sort(key=lambda hit: hit[0])
+        more = more or len(hits) > limit
+        spots += [spot for _, spot in hits[:limit]]
     return spots, more

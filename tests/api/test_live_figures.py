@@ -114,3 +114,23 @@ def test_the_live_view_stays_within_its_budget(as_user):
             answer = staff.call("GET", path)
         assert answer.status_code == 200
         assert len(calls.calls) <= route_calls("GET", path), (path, calls.calls)
+
+
+def test_the_map_gathers_open_requests_from_every_write_shard(as_user):
+    from chalicelib.store import keys
+
+    staff = as_user(("operators",))
+    become_provider(as_user(("providers",)))
+    customer = as_user(("customers",))
+    opened = []
+    for _ in range(8):
+        created = customer.call("POST", "/requests", request_body())
+        assert created.status_code == 201, created.json_body
+        opened.append(created.json_body["id"])
+    partition = keys.open_requests("P", opened[0]).rsplit("#", 1)[0].removeprefix("OPEN#")
+    assert partition == "P"
+    used = {keys.open_requests("P", rid) for rid in opened}
+    assert len(used) > 1  # the eight are spread over shards ...
+    assert set(spots(staff, "requests")) == set(opened)  # ... and the map shows them all
+    capped = staff.call("GET", "/admin/map?limit=3").json_body
+    assert len(capped["requests"]) == 3 and capped["truncated"] is True

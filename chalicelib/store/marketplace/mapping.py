@@ -164,7 +164,7 @@ def request_item(request: ServiceRequest) -> RequestItem:
     set_due(item, request.due_at if open_ else None, item.pk)
     if open_:  # on the operators' map while open (keys.open_requests)
         partition, sort = geo.index_key(request.lat, request.lng, request.id)
-        item.gsi3pk, item.gsi3sk = keys.open_requests(partition), sort
+        item.gsi3pk, item.gsi3sk = keys.open_requests(partition, request.id), sort
     return item
 
 
