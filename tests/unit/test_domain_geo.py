@@ -32,20 +32,23 @@ def test_haversine_known_distances() -> None:
     assert geo.haversine_km(12.3, 45.6, 12.3, 45.6) == 0.0
 
 
-@pytest.mark.parametrize("bad", [999, -90.5, float("nan"), float("inf"), True, "45", None])
+@pytest.mark.parametrize(
+    "bad", [999, -90.5, 90.5, float("nan"), float("inf"), True, "45", None]
+)
 def test_bad_latitudes_are_refused_with_a_reason(bad: object) -> None:
-    with pytest.raises(Invalid, match="lat"):
+    with pytest.raises(Invalid, match="^lat "):
         geo.validate_location(bad, 0.0)
 
 
-@pytest.mark.parametrize("bad", [180.01, -999, float("nan"), False, "0"])
+@pytest.mark.parametrize("bad", [180.01, -180.5, -999, float("nan"), False, "0"])
 def test_bad_longitudes_are_refused_with_a_reason(bad: object) -> None:
-    with pytest.raises(Invalid, match="lng"):
+    with pytest.raises(Invalid, match="^lng "):
         geo.validate_location(0.0, bad)
 
 
 def test_valid_locations_pass_through_as_floats() -> None:
     assert geo.validate_location(90, -180) == (90.0, -180.0)
+    assert geo.validate_location(-90, 180) == (-90.0, 180.0)
     assert geo.validate_location(-12.5, 130) == (-12.5, 130.0)
 
 
@@ -122,6 +125,19 @@ def test_matching_is_refused_near_the_poles_and_for_oversized_radii() -> None:
         geo.ranges_to_query(10.0, 10.0, geo.MAX_RADIUS_KM + 1)
     with pytest.raises(Invalid, match="lat"):
         geo.ranges_to_query(999, 0.0)
+    with pytest.raises(Invalid, match="^radius_km must be a number"):
+        geo.ranges_to_query(10.0, 10.0, "5")  # type: ignore[arg-type]
+    assert geo.ranges_to_query(geo.MAX_MATCH_LAT, 0.0)  # the limit itself is served
+
+
+def test_the_east_edge_of_the_map_sorts_last_in_the_last_block() -> None:
+    """Longitude 180 is the last block's last key, not a block or key past it; keys stay
+    distinct and ordered right up to it."""
+    edge = geo.index_key(0.0, 180.0, "p")
+    assert edge == geo.index_key(0.0, 179.9999999, "p")
+    assert geo.fine_index_key(0.0, 180.0, "p") == geo.fine_index_key(0.0, 179.9999999, "p")
+    assert geo.index_key(0.0, 179.2, "p")[1] < geo.index_key(0.0, 179.6, "p")[1] < edge[1]
+    assert geo.index_key(0.0, 175.0, "p")[0] == edge[0]  # one block: 170..180
 
 
 def test_a_provider_400_km_away_is_not_read() -> None:
