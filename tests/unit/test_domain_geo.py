@@ -36,13 +36,13 @@ def test_haversine_known_distances() -> None:
     "bad", [999, -90.5, 90.5, float("nan"), float("inf"), True, "45", None]
 )
 def test_bad_latitudes_are_refused_with_a_reason(bad: object) -> None:
-    with pytest.raises(Invalid, match="^lat "):
+    with pytest.raises(Invalid, match=r"^lat "):
         geo.validate_location(bad, 0.0)
 
 
 @pytest.mark.parametrize("bad", [180.01, -180.5, -999, float("nan"), False, "0"])
 def test_bad_longitudes_are_refused_with_a_reason(bad: object) -> None:
-    with pytest.raises(Invalid, match="^lng "):
+    with pytest.raises(Invalid, match=r"^lng "):
         geo.validate_location(0.0, bad)
 
 
@@ -125,7 +125,7 @@ def test_matching_is_refused_near_the_poles_and_for_oversized_radii() -> None:
         geo.ranges_to_query(10.0, 10.0, geo.MAX_RADIUS_KM + 1)
     with pytest.raises(Invalid, match="lat"):
         geo.ranges_to_query(999, 0.0)
-    with pytest.raises(Invalid, match="^radius_km must be a number"):
+    with pytest.raises(Invalid, match=r"^radius_km must be a number"):
         geo.ranges_to_query(10.0, 10.0, "5")  # type: ignore[arg-type]
     assert geo.ranges_to_query(geo.MAX_MATCH_LAT, 0.0)  # the limit itself is served
 
