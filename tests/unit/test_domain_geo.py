@@ -32,9 +32,7 @@ def test_haversine_known_distances() -> None:
     assert geo.haversine_km(12.3, 45.6, 12.3, 45.6) == 0.0
 
 
-@pytest.mark.parametrize(
-    "bad", [999, -90.5, 90.5, float("nan"), float("inf"), True, "45", None]
-)
+@pytest.mark.parametrize("bad", [999, -90.5, 90.5, float("nan"), float("inf"), True, "45", None])
 def test_bad_latitudes_are_refused_with_a_reason(bad: object) -> None:
     with pytest.raises(Invalid, match=r"^lat "):
         geo.validate_location(bad, 0.0)
