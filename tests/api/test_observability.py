@@ -26,11 +26,13 @@ def _json_lines(text: str) -> list[dict]:
 def test_each_request_logs_one_json_line_with_its_correlation_id(as_user):
     stream = io.StringIO()
     handler = logging.getLogger("summon").handlers[0]
-    previous = handler.setStream(stream)
+    # swapped, not setStream: that flushes the old stream, which a test runner holding
+    # pytest in-process (mutmut) may have closed already
+    previous, handler.stream = handler.stream, stream
     try:
         response = as_user().call("GET", "/me")
     finally:
-        handler.setStream(previous)
+        handler.stream = previous
     assert response.status_code == 200
     lines = [e for e in _json_lines(stream.getvalue()) if e.get("message") == "request"]
     assert len(lines) == 1, stream.getvalue()
