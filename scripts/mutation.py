@@ -56,7 +56,13 @@ TARGETS: dict[str, dict[str, list[str]]] = {
             "chalicelib/services/jobs.py",
             "chalicelib/services/reviews.py",
         ],
-        "tests": ["tests/api/", "tests/unit/test_marketplace_services.py"],
+        "tests": [
+            "tests/api/",
+            "tests/unit/test_edge.py",
+            "tests/unit/test_marketplace_rules.py",
+            "tests/unit/test_marketplace_services.py",
+            "tests/integration/test_auth.py",
+        ],
     },
 }
 
