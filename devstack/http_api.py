@@ -194,7 +194,7 @@ def allowed_methods(app: Any, path: str) -> list[str] | None:
 
 
 def make_server(app: Any, host: str, port: int) -> LocalDevServer:
-    patches.per_thread_requests(app)  # one thread per request: each reads its own
+    patches.per_thread_requests(meter.unwrap(app))  # a thread per request: each its own
     config = Config.create(chalice_stage="local", app_name="summon", lambda_timeout=30)
     return LocalDevServer(app, config, host, port, handler_cls=Handler)
 

@@ -388,6 +388,11 @@ class MeteredApp:
             return response
 
 
+def unwrap(app: Any) -> Any:
+    """The Chalice app itself, ``app`` being it or its :class:`MeteredApp`."""
+    return vars(app)["_app"] if isinstance(app, MeteredApp) else app
+
+
 def install(app: Any, process: str, path: str | None = None) -> Any:
     """Meter ``app`` in this process, writing to ``path`` (default ``$DEVSTACK_METER_FILE``).
 

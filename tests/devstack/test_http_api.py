@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from devstack import meter
 from devstack.http_api import make_server
 
 pytestmark = pytest.mark.integration
@@ -50,11 +51,13 @@ def test_an_unknown_path_with_any_method_is_a_404_problem(server):
     assert response.getheader("Content-Type") == "application/problem+json"
 
 
-def test_concurrent_requests_each_read_their_own_request():
+@pytest.mark.parametrize("metered", [False, True], ids=["plain", "metered"])
+def test_concurrent_requests_each_read_their_own_request(metered, tmp_path):
     """The local server runs each request in a thread of its own; a view reads its request
     through the app object (``Blueprint.current_request``, as chalicelib/web.py does), which
     Chalice sets per call. Two requests set up before either view reads: each still answers
-    with its own request, never the other's (its caller, body, headers)."""
+    with its own request, never the other's (its caller, body, headers); also when the
+    benchmarks meter the app (``devstack/meter.py`` wraps it)."""
     from chalice import Blueprint, Chalice
 
     echo = Chalice(app_name="echo")
@@ -71,7 +74,8 @@ def test_concurrent_requests_each_read_their_own_request():
         return {"name": name, "read": bp.current_request.uri_params["name"]}
 
     echo.register_blueprint(bp)
-    srv = make_server(echo, "127.0.0.1", 0)
+    served = meter.install(echo, "http", str(tmp_path / "meter.jsonl")) if metered else echo
+    srv = make_server(served, "127.0.0.1", 0)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     answers: dict[str, Any] = {}
