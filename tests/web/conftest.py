@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,21 @@ def sign_in(page: Any, email: str, password: str = DEMO_PASSWORD) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_test_id("connection")).to_have_text("live")
+
+
+def ask(
+    stack: Stack, customer: str, description: str, at: tuple[float, float] = (38.7223, -9.1393)
+) -> Any:
+    """A quote request of ``customer``'s (a token) in Lisbon, with a unique description
+    starting with ``description``: open for a day, so nothing closes it during a test."""
+    lat, lng = at
+    body = {
+        "category": "plumbing",
+        "description": f"{description} {uuid.uuid4().hex[:6]}",
+        "mode": "quote",
+        "location": {"lat": lat, "lng": lng},
+    }
+    return stack.ok("POST", "/requests", customer, json=body)
 
 
 def shot(page: Any, name: str, *, full_page: bool = True) -> Path:

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from devstack.harness import Stack, wait_until
 from devstack.seed import DEMO_PASSWORD
-from tests.web.conftest import shot, sign_in
+from tests.web.conftest import ask, shot, sign_in
 
 pytestmark = [pytest.mark.web, pytest.mark.timeout(180)]
 
@@ -93,17 +93,7 @@ def _job_under_way(stack: Stack, customer: str) -> tuple[str, str]:
     """A quote request of ``customer``'s, quoted by the demo provider and accepted: the
     request's and the job's ids."""
     provider = stack.sign_in(PROVIDER)
-    request = stack.ok(
-        "POST",
-        "/requests",
-        customer,
-        json={
-            "category": "plumbing",
-            "description": f"Fix the boiler {uuid.uuid4().hex[:6]}",
-            "mode": "quote",
-            "location": {"lat": 38.7223, "lng": -9.1393},
-        },
-    )
+    request = ask(stack, customer, "Fix the boiler")
 
     def invited() -> bool:
         offers = stack.ok("GET", "/offers", provider)["items"]

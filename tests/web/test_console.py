@@ -4,14 +4,13 @@ figures and map."""
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
 from devstack.harness import Stack
-from tests.web.conftest import shot
+from tests.web.conftest import ask, shot
 
 pytestmark = [pytest.mark.web, pytest.mark.timeout(120)]
 
@@ -19,18 +18,7 @@ pytestmark = [pytest.mark.web, pytest.mark.timeout(120)]
 def test_operator_resolves_a_report(open_page: Any, stack: Stack) -> None:
     customer = stack.sign_in("customer@summon.local")
     provider = stack.sign_in("provider@summon.local")
-    text = f"Spam request {uuid.uuid4().hex[:6]}"
-    request = stack.ok(
-        "POST",
-        "/requests",
-        customer,
-        json={
-            "category": "plumbing",
-            "description": text,
-            "mode": "quote",
-            "location": {"lat": 38.7223, "lng": -9.1393},
-        },
-    )
+    request = ask(stack, customer, "Spam request")
     stack.ok(
         "POST",
         "/reports",
@@ -47,17 +35,7 @@ def test_operator_resolves_a_report(open_page: Any, stack: Stack) -> None:
     expect(report).to_have_count(0)
 
     # Upheld: a second report's request is removed for everyone (it is no longer open).
-    other = stack.ok(
-        "POST",
-        "/requests",
-        customer,
-        json={
-            "category": "plumbing",
-            "description": f"Abusive words {uuid.uuid4().hex[:6]}",
-            "mode": "quote",
-            "location": {"lat": 38.7223, "lng": -9.1393},
-        },
-    )
+    other = ask(stack, customer, "Abusive words")
     stack.ok(
         "POST",
         "/reports",
@@ -102,17 +80,7 @@ def test_operator_sees_live_figures_and_map_change(open_page: Any, stack: Stack)
 
     requests_before = int(open_requests.inner_text())
     customer = stack.sign_in("customer@summon.local")
-    request = stack.ok(
-        "POST",
-        "/requests",
-        customer,
-        json={
-            "category": "plumbing",
-            "description": f"A shelf to put up {uuid.uuid4().hex[:6]}",
-            "mode": "quote",  # open for a day: nothing closes it during the test
-            "location": {"lat": 38.7139, "lng": -9.1334},
-        },
-    )
+    request = ask(stack, customer, "A shelf to put up", at=(38.7139, -9.1334))
     expect(open_requests).to_have_text(str(requests_before + 1))
     pin = console.locator(f'[data-marker="request"][data-id="r-{request["id"]}"]')
     expect(pin).to_have_count(1)
