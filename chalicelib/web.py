@@ -1,23 +1,26 @@
 """The HTTP edge every route reuses.
 
-``route(bp, "/path/{id}", method=..., body=Model, ...)`` registers a Chalice view and, in one
-place: checks the body size (413), requires a verified principal (401) within its per-user
-call limit (429, ``services/limits.py``) and roles (403), parses the JSON body and query
-string into pydantic models (400 naming the field), honours ``Idempotency-Key`` on creating
-POSTs (a retry answers the first response), maps domain errors to status codes and one RFC
-9457 problem-details body (a dependency still busy after the SDK's retries: 503 with
-``Retry-After``), and records the route for ``/openapi.json``. A view takes one
-:class:`Call` and returns a model, a dict or a :class:`Reply`.
+``@route(bp, "POST /requests", body=Model, ...)`` registers the view below it as a Chalice
+route and, in one place: checks the body size (413), requires a verified principal (401)
+within its per-user call limit (429, ``services/limits.py``) and role (403), parses the
+JSON body and query string into pydantic models (400 naming the field), honours
+``Idempotency-Key`` on creating POSTs (a retry answers the first response), maps domain
+errors to status codes and one RFC 9457 problem-details body (a dependency still busy after
+the SDK's retries: 503 with ``Retry-After``), and records the route for ``/openapi.json``. A
+view takes one :class:`Call` and returns a model, a dict or a :class:`Reply`; its
+docstring's first paragraph is the route's summary, and the model its return annotation
+names (``Model``, ``Page[Model]``, ``Reply[Model]``) the documented response.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, get_args, get_origin, get_type_hints
 
 from chalice.app import Blueprint, CognitoUserPoolAuthorizer, Response
 from pydantic import BaseModel, ValidationError
@@ -49,6 +52,7 @@ MAX_BODY_BYTES = 64 * 1024
 
 PROBLEM_JSON = "application/problem+json"
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 authorizer = CognitoUserPoolAuthorizer(
     "cognito",
@@ -102,9 +106,12 @@ class Call:
 
 
 @dataclass
-class Reply:
+class Reply(Generic[T]):
+    """A view's answer with its own status or headers; ``Reply[Model]`` states the body's
+    model (``/openapi.json``), ``Reply[None]`` no body."""
+
     status: int = 200
-    body: Any = None
+    body: T | None = None
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -230,16 +237,13 @@ def _claims_principal(request: Any) -> Principal:
 
 def route(
     bp: Blueprint,
-    path: str,
+    endpoint: str,
     *,
-    method: str,
-    summary: str,
     body: type[BaseModel] | None = None,
     query: type[BaseModel] | None = None,
-    response: type[BaseModel] | None = None,
     status: int = 200,
     auth: bool = True,
-    roles: Sequence[str] = (),
+    role: str = "",
     idempotent: bool = False,
     versioned: bool = False,
     tag: str = "",
@@ -248,28 +252,36 @@ def route(
     also: Sequence[int] = (),
     deleting: bool = False,
 ) -> Callable[[Callable[[Call], Any]], Callable[..., Response]]:
-    """Register ``view`` on ``bp`` with the edge behaviour described in the module doc."""
-    spec = RouteSpec(
-        path=path,
-        method=method.upper(),
-        summary=summary,
-        body=body,
-        query=query,
-        response=response,
-        status=status,
-        auth=auth,
-        roles=tuple(roles),
-        idempotent=idempotent,
-        versioned=versioned,
-        tag=tag or path.strip("/").split("/")[0] or "service",
-        errors=tuple(errors),
-        calls=calls,
-        also=tuple(also),
-        deleting=deleting,
-    )
-    ROUTES.append(spec)
+    """Register the decorated view on ``bp`` at ``endpoint`` (``"METHOD /path"``) with the
+    edge behaviour described in the module doc. ``role``: the Cognito group the caller
+    needs; ``errors``: statuses the view answers besides those ``/openapi.json`` lists for
+    every route (400, 503; signed in: 401, 403, 404, 429; a body: 413, 415; idempotent: 409,
+    422); ``also``: success statuses besides ``status`` (a :class:`Reply` chooses)."""
+    method, _, path = endpoint.partition(" ")
+    if method not in _METHODS or not path.startswith("/"):
+        raise ValueError(f"route {endpoint!r}: expected 'METHOD /path', e.g. 'GET /me'.")
 
     def decorate(view: Callable[[Call], Any]) -> Callable[..., Response]:
+        spec = RouteSpec(
+            path=path,
+            method=method,
+            summary=_summary(view),
+            body=body,
+            query=query,
+            response=_response(view),
+            status=status,
+            auth=auth,
+            roles=(role,) if role else (),
+            idempotent=idempotent,
+            versioned=versioned,
+            tag=tag or path.strip("/").split("/")[0] or "service",
+            errors=tuple(errors),
+            calls=calls,
+            also=tuple(also),
+            deleting=deleting,
+        )
+        ROUTES.append(spec)
+
         def handler(**params: str) -> Response:
             request = bp.current_request
             request_id = str((request.context or {}).get("requestId", ""))
@@ -299,6 +311,26 @@ def route(
         return handler
 
     return decorate
+
+
+_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+
+
+def _summary(view: Callable[..., Any]) -> str:
+    """The first paragraph of the view's docstring, its whitespace collapsed and its full
+    stop dropped (OpenAPI summaries are titles)."""
+    doc = inspect.getdoc(view)
+    if not doc:
+        raise ValueError(f"route view {view.__qualname__}: its docstring is the summary.")
+    return " ".join(doc.split("\n\n")[0].split()).removesuffix(".")
+
+
+def _response(view: Callable[..., Any]) -> type[BaseModel] | None:
+    """The model of the view's return annotation (``Model``, ``Reply[Model]``), if any."""
+    returns = get_type_hints(view).get("return")
+    if get_origin(returns) is Reply:
+        returns = get_args(returns)[0]
+    return returns if isinstance(returns, type) and issubclass(returns, BaseModel) else None
 
 
 def _handle(

@@ -25,45 +25,22 @@ bp = Blueprint(__name__)
 log = logging.getLogger("summon.announcements")
 
 
-@route(
-    bp,
-    "/devices",
-    method="POST",
-    summary="Register a push token (201 new, 200 already registered; moves between accounts)",
-    body=DeviceIn,
-    response=DeviceOut,
-    status=201,
-    idempotent=True,
-    errors=(503,),
-    calls=2,
-    also=(200,),
-)
-def post_device(call: Call) -> Reply:
+@route(bp, "POST /devices", body=DeviceIn, status=201, idempotent=True, calls=2, also=(200,))
+def post_device(call: Call) -> Reply[DeviceOut]:
+    """Register a push token (201 new, 200 already registered; moves between accounts)."""
     device, created = svc.register(call.principal, call.body)
     return Reply(status=201 if created else 200, body=device)
 
 
-@route(
-    bp,
-    "/devices",
-    method="GET",
-    summary="My push devices",
-    response=Page[DeviceOut],
-    calls=1,
-)
-def get_devices(call: Call) -> dict[str, object]:
-    return {"items": svc.list_devices(call.principal), "cursor": None}
+@route(bp, "GET /devices", calls=1)
+def get_devices(call: Call) -> Page[DeviceOut]:
+    """My push devices."""
+    return Page[DeviceOut](items=svc.list_devices(call.principal))
 
 
-@route(
-    bp,
-    "/devices/{device_id}",
-    method="DELETE",
-    summary="Remove a push device",
-    status=204,
-    calls=2,
-)
-def delete_device(call: Call) -> Reply:
+@route(bp, "DELETE /devices/{device_id}", status=204, calls=2)
+def delete_device(call: Call) -> Reply[None]:
+    """Remove a push device."""
     svc.remove(call.principal, call.params["device_id"])
     return Reply(status=204)
 

@@ -19,17 +19,8 @@ else:  # imported on first use (runtime.py: late imports)
 bp = Blueprint(__name__)
 
 
-@route(
-    bp,
-    "/me",
-    method="DELETE",
-    summary="Delete my account: sign-in disabled and sockets closed at once, everything "
-    "personal erased within minutes (409 while a job is under way)",
-    response=ErasureOut,
-    status=202,
-    errors=(409,),
-    calls=7,
-    deleting=True,
-)
+@route(bp, "DELETE /me", status=202, errors=(409,), calls=7, deleting=True)
 def delete_me(call: Call) -> ErasureOut:
+    """Delete my account: sign-in disabled and sockets closed at once, everything personal erased
+    within minutes (409 while a job is under way)."""
     return erasure.start(call.principal)

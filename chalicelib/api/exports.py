@@ -23,32 +23,16 @@ bp = Blueprint(__name__)
 log = logging.getLogger("summon.exports")
 
 
-@route(
-    bp,
-    "/me/exports",
-    method="POST",
-    summary="Export my data: one zip of JSON files and my uploads, built in the background "
-    "(export.ready when done); while one is being built, that one is answered",
-    response=ExportOut,
-    status=202,
-    idempotent=True,
-    errors=(503,),
-    calls=3,
-)
+@route(bp, "POST /me/exports", status=202, idempotent=True, calls=3)
 def post_export(call: Call) -> ExportOut:
+    """Export my data: one zip of JSON files and my uploads, built in the background (export.ready
+    when done); while one is being built, that one is answered."""
     return svc.start(call.principal)
 
 
-@route(
-    bp,
-    "/me/exports/{export_id}",
-    method="GET",
-    summary="One of my exports: its status and, when ready, a download URL valid 15 minutes",
-    response=ExportOut,
-    errors=(404,),
-    calls=1,
-)
+@route(bp, "GET /me/exports/{export_id}", calls=1)
 def get_export(call: Call) -> ExportOut:
+    """One of my exports: its status and, when ready, a download URL valid 15 minutes."""
     return svc.get(call.principal, call.params["export_id"])
 
 

@@ -56,105 +56,50 @@ bp = Blueprint(__name__)
 # --- requests -----------------------------------------------------------------------------------
 
 
-@route(
-    bp,
-    "/requests",
-    method="POST",
-    summary="Ask for a service: nearby providers get offers (instant) or invitations (quote)",
-    body=RequestIn,
-    response=RequestOut,
-    status=201,
-    roles=(CUSTOMERS,),
-    idempotent=True,
-    calls=5,
-)
+@route(bp, "POST /requests", body=RequestIn, status=201, role=CUSTOMERS, idempotent=True, calls=5)
 def create_request(call: Call) -> RequestOut:
+    """Ask for a service: nearby providers get offers (instant) or invitations (quote)."""
     return requests.create(call.principal, call.body)
 
 
-@route(
-    bp,
-    "/requests",
-    method="GET",
-    summary="My requests (as customer) or the requests offered to me (as provider)",
-    query=RequestsQuery,
-    response=Page[RequestOut],
-    calls=2,
-)
+@route(bp, "GET /requests", query=RequestsQuery, calls=2)
 def list_requests(call: Call) -> Page[RequestOut]:
+    """My requests (as customer) or the requests offered to me (as provider)."""
     return requests.list_mine(call.principal, call.query)
 
 
-@route(
-    bp,
-    "/requests/{request_id}",
-    method="GET",
-    summary="A request of mine, or one offered to me",
-    response=RequestOut,
-    errors=(404,),
-    calls=1,
-)
+@route(bp, "GET /requests/{request_id}", calls=1)
 def get_request(call: Call) -> RequestOut:
+    """A request of mine, or one offered to me."""
     return requests.get(call.principal, call.params["request_id"])
 
 
 @route(
-    bp,
-    "/requests/{request_id}/cancel",
-    method="POST",
-    summary="Cancel my request (and its job, while I still may); the body is optional",
-    body=CancelIn,
-    response=RequestOut,
-    roles=(CUSTOMERS,),
-    errors=(404, 409),
-    calls=4,
+    bp, "POST /requests/{request_id}/cancel", body=CancelIn, role=CUSTOMERS, errors=(409,), calls=4
 )
 def cancel_request(call: Call) -> RequestOut:
+    """Cancel my request (and its job, while I still may); the body is optional."""
     return requests.cancel(call.principal, call.params["request_id"], call.body.reason)
 
 
 # --- offers -------------------------------------------------------------------------------------
 
 
-@route(
-    bp,
-    "/offers",
-    method="GET",
-    summary="My pending offers (each with its request_id)",
-    query=PageQuery,
-    response=Page[OfferOut],
-    roles=(PROVIDERS,),
-    calls=1,
-)
+@route(bp, "GET /offers", query=PageQuery, role=PROVIDERS, calls=1)
 def list_offers(call: Call) -> Page[OfferOut]:
+    """My pending offers (each with its request_id)."""
     return offers.list_pending(call.principal, call.query)
 
 
-@route(
-    bp,
-    "/offers/{offer_id}/accept",
-    method="POST",
-    summary="Accept an instant offer: the first accept wins and gets the job, the rest 409",
-    response=JobOut,
-    roles=(PROVIDERS,),
-    errors=(404, 409),
-    calls=3,
-)
+@route(bp, "POST /offers/{offer_id}/accept", role=PROVIDERS, errors=(409,), calls=3)
 def accept_offer(call: Call) -> JobOut:
+    """Accept an instant offer: the first accept wins and gets the job, the rest 409."""
     return offers.accept(call.principal, call.params["offer_id"])
 
 
-@route(
-    bp,
-    "/offers/{offer_id}/decline",
-    method="POST",
-    summary="Decline an offer (the next candidate is offered the request)",
-    response=OfferOut,
-    roles=(PROVIDERS,),
-    errors=(404, 409),
-    calls=3,
-)
+@route(bp, "POST /offers/{offer_id}/decline", role=PROVIDERS, errors=(409,), calls=3)
 def decline_offer(call: Call) -> OfferOut:
+    """Decline an offer (the next candidate is offered the request)."""
     return offers.decline(call.principal, call.params["offer_id"])
 
 
@@ -163,134 +108,69 @@ def decline_offer(call: Call) -> OfferOut:
 
 @route(
     bp,
-    "/requests/{request_id}/quotes",
-    method="POST",
-    summary="Quote on a request I was invited to: price, ETA, note",
+    "POST /requests/{request_id}/quotes",
     body=QuoteIn,
-    response=QuoteOut,
     status=201,
-    roles=(PROVIDERS,),
+    role=PROVIDERS,
     idempotent=True,
-    errors=(404, 409),
     calls=3,
 )
 def create_quote(call: Call) -> QuoteOut:
+    """Quote on a request I was invited to: price, ETA, note."""
     return quotes.create(call.principal, call.params["request_id"], call.body)
 
 
-@route(
-    bp,
-    "/requests/{request_id}/quotes",
-    method="GET",
-    summary="The quotes on my request (a provider sees only their own)",
-    query=PageQuery,
-    response=Page[QuoteOut],
-    errors=(404,),
-    calls=2,
-)
+@route(bp, "GET /requests/{request_id}/quotes", query=PageQuery, calls=2)
 def list_quotes(call: Call) -> Page[QuoteOut]:
+    """The quotes on my request (a provider sees only their own)."""
     return quotes.list_for_request(call.principal, call.params["request_id"], call.query)
 
 
-@route(
-    bp,
-    "/quotes/{quote_id}/accept",
-    method="POST",
-    summary="Choose a quote: it becomes the job, the other quotes are declined",
-    response=JobOut,
-    roles=(CUSTOMERS,),
-    errors=(404, 409),
-    calls=4,
-)
+@route(bp, "POST /quotes/{quote_id}/accept", role=CUSTOMERS, errors=(409,), calls=4)
 def accept_quote(call: Call) -> JobOut:
+    """Choose a quote: it becomes the job, the other quotes are declined."""
     return quotes.accept(call.principal, call.params["quote_id"])
 
 
 # --- jobs and reviews ---------------------------------------------------------------------------
 
 
-@route(
-    bp,
-    "/jobs",
-    method="GET",
-    summary="My jobs",
-    query=PageQuery,
-    response=Page[JobOut],
-    calls=2,
-)
+@route(bp, "GET /jobs", query=PageQuery, calls=2)
 def list_jobs(call: Call) -> Page[JobOut]:
+    """My jobs."""
     return jobs.list_mine(call.principal, call.query)
 
 
-@route(
-    bp,
-    "/jobs/{job_id}",
-    method="GET",
-    summary="A job of mine",
-    response=JobOut,
-    errors=(404,),
-    calls=1,
-)
+@route(bp, "GET /jobs/{job_id}", calls=1)
 def get_job(call: Call) -> JobOut:
+    """A job of mine."""
     return jobs.get(call.principal, call.params["job_id"])
 
 
-@route(
-    bp,
-    "/jobs/{job_id}/transitions",
-    method="POST",
-    summary="Move my job on (who may take which step: README state machine)",
-    body=TransitionIn,
-    response=JobOut,
-    errors=(404, 409),
-    calls=4,
-)
+@route(bp, "POST /jobs/{job_id}/transitions", body=TransitionIn, errors=(409,), calls=4)
 def transition_job(call: Call) -> JobOut:
+    """Move my job on (who may take which step: README state machine)."""
     return jobs.transition(call.principal, call.params["job_id"], call.body.to)
 
 
-@route(
-    bp,
-    "/jobs/{job_id}/reviews",
-    method="POST",
-    summary="Review my completed job (once per side; published when both did or in 14 days)",
-    body=ReviewIn,
-    response=ReviewOut,
-    status=201,
-    errors=(404, 409),
-    calls=4,
-)
+@route(bp, "POST /jobs/{job_id}/reviews", body=ReviewIn, status=201, errors=(409,), calls=4)
 def review_job(call: Call) -> ReviewOut:
+    """Review my completed job (once per side; published when both did or in 14 days)."""
     return reviews.create(call.principal, call.params["job_id"], call.body)
 
 
-@route(
-    bp,
-    "/providers/{provider_id}/reviews",
-    method="GET",
-    summary="Published reviews about a provider, newest first",
-    query=PageQuery,
-    response=Page[ReviewOut],
-    errors=(404,),
-    calls=2,
-)
+@route(bp, "GET /providers/{provider_id}/reviews", query=PageQuery, calls=2)
 def provider_reviews(call: Call) -> Page[ReviewOut]:
+    """Published reviews about a provider, newest first."""
     return reviews.about_provider(call.params["provider_id"], call.query)
 
 
 # --- the feed -----------------------------------------------------------------------------------
 
 
-@route(
-    bp,
-    "/notifications",
-    method="GET",
-    summary="My event feed, newest first (catch-up on any device)",
-    query=PageQuery,
-    response=Page[NotificationOut],
-    calls=1,
-)
+@route(bp, "GET /notifications", query=PageQuery, calls=1)
 def list_notifications(call: Call) -> Page[NotificationOut]:
+    """My event feed, newest first (catch-up on any device)."""
     return notifications.feed(call.principal, call.query)
 
 

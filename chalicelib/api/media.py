@@ -25,30 +25,15 @@ bp = Blueprint(__name__)
 log = logging.getLogger("summon.media")
 
 
-@route(
-    bp,
-    "/uploads",
-    method="POST",
-    summary="Start an upload: a presigned POST (key, type and size fixed by its policy)",
-    body=UploadIn,
-    response=UploadOut,
-    status=201,
-    idempotent=True,
-    calls=1,
-)
+@route(bp, "POST /uploads", body=UploadIn, status=201, idempotent=True, calls=1)
 def post_upload(call: Call) -> UploadOut:
+    """Start an upload: a presigned POST (key, type and size fixed by its policy)."""
     return svc.start_upload(call.principal, call.body)
 
 
-@route(
-    bp,
-    "/media/{media_id}",
-    method="GET",
-    summary="A media's status and time-limited URLs (owner, or participants it is shared with)",
-    response=MediaOut,
-    calls=1,
-)
+@route(bp, "GET /media/{media_id}", calls=1)
 def get_media(call: Call) -> MediaOut:
+    """A media's status and time-limited URLs (owner, or participants it is shared with)."""
     return svc.get(call.principal, call.params["media_id"])
 
 

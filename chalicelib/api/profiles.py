@@ -34,71 +34,35 @@ else:  # imported on first use: a cold start of another capability skips them (l
 bp = Blueprint(__name__)
 
 
-@route(
-    bp,
-    "/health",
-    method="GET",
-    summary="Liveness and dependency check",
-    auth=False,
-    errors=(503,),
-    calls=1,
-)
-def get_health(call: Call) -> Reply:
+@route(bp, "GET /health", auth=False, calls=1)
+def get_health(call: Call) -> Reply[dict[str, Any]]:
+    """Liveness and dependency check."""
     report = health.check()
     return Reply(status=200 if report["status"] == "ok" else 503, body=report)
 
 
-@route(
-    bp,
-    "/me",
-    method="GET",
-    summary="My profile (created on first use)",
-    response=Profile,
-    calls=2,
-)
+@route(bp, "GET /me", calls=2)
 def get_me(call: Call) -> Profile:
+    """My profile (created on first use)."""
     return svc.me(call.principal)
 
 
-@route(
-    bp,
-    "/me",
-    method="PATCH",
-    summary="Update my profile",
-    body=ProfilePatch,
-    response=Profile,
-    calls=3,
-)
+@route(bp, "PATCH /me", body=ProfilePatch, calls=3)
 def patch_me(call: Call) -> Profile:
+    """Update my profile."""
     return svc.patch_me(call.principal, call.body)
 
 
-@route(
-    bp,
-    "/me/settings",
-    method="GET",
-    summary="My settings (ETag = version)",
-    response=SettingsOut,
-    versioned=True,
-    calls=1,
-)
-def get_settings(call: Call) -> Reply:
+@route(bp, "GET /me/settings", versioned=True, calls=1)
+def get_settings(call: Call) -> Reply[SettingsOut]:
+    """My settings (ETag = version)."""
     out = svc.get_settings(call.principal)
     return Reply(body=out, headers={"ETag": svc.etag(out.version)})
 
 
-@route(
-    bp,
-    "/me/settings",
-    method="PUT",
-    summary="Replace my settings; If-Match (or the body's version): the version you read",
-    body=SettingsIn,
-    response=SettingsOut,
-    versioned=True,
-    errors=(412, 428),
-    calls=2,
-)
-def put_settings(call: Call) -> Reply:
+@route(bp, "PUT /me/settings", body=SettingsIn, versioned=True, errors=(412, 428), calls=2)
+def put_settings(call: Call) -> Reply[SettingsOut]:
+    """Replace my settings; If-Match (or the body's version): the version you read."""
     body: SettingsIn = call.body
     header = call.headers.get("if-match")
     if header is None and body.version is None:
@@ -114,66 +78,33 @@ def put_settings(call: Call) -> Reply:
     return Reply(body=out, headers={"ETag": svc.etag(out.version)})
 
 
-@route(
-    bp,
-    "/categories",
-    method="GET",
-    summary="Service categories",
-    response=Page[Category],
-    calls=1,
-)
-def get_categories(call: Call) -> dict[str, Any]:
-    return {"items": svc.categories(), "cursor": None}
+@route(bp, "GET /categories", calls=1)
+def get_categories(call: Call) -> Page[Category]:
+    """Service categories."""
+    return Page[Category](items=svc.categories())
 
 
-@route(
-    bp,
-    "/me/provider",
-    method="PUT",
-    summary="Create or replace my provider profile",
-    body=ProviderProfileIn,
-    response=ProviderMe,
-    roles=(PROVIDERS,),
-    calls=4,
-)
+@route(bp, "PUT /me/provider", body=ProviderProfileIn, role=PROVIDERS, calls=4)
 def put_provider(call: Call) -> ProviderMe:
+    """Create or replace my provider profile."""
     return svc.put_provider(call.principal, call.body)
 
 
 @route(
-    bp,
-    "/me/provider/availability",
-    method="PUT",
-    summary="Go online/offline (409 while the provider's verification is not approved)",
-    body=Availability,
-    response=ProviderMe,
-    roles=(PROVIDERS,),
-    errors=(404, 409),
-    calls=3,
+    bp, "PUT /me/provider/availability", body=Availability, role=PROVIDERS, errors=(409,), calls=3
 )
 def put_availability(call: Call) -> ProviderMe:
+    """Go online/offline (409 while the provider's verification is not approved)."""
     return svc.set_availability(call.principal, call.body)
 
 
-@route(
-    bp,
-    "/providers/{provider_id}",
-    method="GET",
-    summary="A provider's public profile",
-    response=ProviderPublic,
-    calls=1,
-)
+@route(bp, "GET /providers/{provider_id}", calls=1)
 def get_provider(call: Call) -> ProviderPublic:
+    """A provider's public profile."""
     return svc.provider(call.params["provider_id"])
 
 
-@route(
-    bp,
-    "/openapi.json",
-    method="GET",
-    summary="This API's OpenAPI 3.1 document",
-    auth=False,
-    calls=0,
-)
+@route(bp, "GET /openapi.json", auth=False, calls=0)
 def get_openapi(call: Call) -> dict[str, Any]:
+    """This API's OpenAPI 3.1 document."""
     return openapi.document()

@@ -194,77 +194,44 @@ def _handle_frame(connection_id: str, payload: dict[str, Any], body: str) -> dic
 # --- HTTP -----------------------------------------------------------------------------
 
 
-@route(
-    bp,
-    "/conversations",
-    method="GET",
-    summary="My conversations with unread counts, newest first",
-    query=PageQuery,
-    response=Page[ConversationSummary],
-    calls=3,
-)
+@route(bp, "GET /conversations", query=PageQuery, calls=3)
 def list_conversations(call: Call) -> Page[ConversationSummary]:
+    """My conversations with unread counts, newest first."""
     return chat.conversations(call.user_id(), call.query.limit, call.query.cursor)
 
 
-@route(
-    bp,
-    "/conversations/{conversation_id}/messages",
-    method="GET",
-    summary="Messages after a sequence number, in order (catch-up after a reconnect)",
-    query=MessagesQuery,
-    response=Page[Message],
-    errors=(404,),
-    calls=2,
-)
+@route(bp, "GET /conversations/{conversation_id}/messages", query=MessagesQuery, calls=2)
 def list_messages(call: Call) -> Page[Message]:
+    """Messages after a sequence number, in order (catch-up after a reconnect)."""
     q: MessagesQuery = call.query
     return chat.messages(call.user_id(), _conversation_id(call), q.after, q.limit, q.cursor)
 
 
 @route(
     bp,
-    "/conversations/{conversation_id}/messages",
-    method="POST",
-    summary="Send a message (same as the chat.send frame); a retried client_msg_id stores "
-    "one message and answers it again with 200",
+    "POST /conversations/{conversation_id}/messages",
     body=MessageIn,
-    response=Message,
     status=201,
     idempotent=True,
-    errors=(404, 409),
     calls=8,
     also=(200,),
 )
-def post_message(call: Call) -> Reply:
+def post_message(call: Call) -> Reply[Message]:
+    """Send a message (same as the chat.send frame); a retried client_msg_id stores one message and
+    answers it again with 200."""
     message, created = chat.send(call.user_id(), _conversation_id(call), call.body)
     return Reply(status=201 if created else 200, body=message)
 
 
-@route(
-    bp,
-    "/conversations/{conversation_id}/read",
-    method="POST",
-    summary="Read receipt: everything up to seq is read (never moves back)",
-    body=ReadIn,
-    response=ReadState,
-    errors=(404,),
-    calls=3,
-)
+@route(bp, "POST /conversations/{conversation_id}/read", body=ReadIn, calls=3)
 def post_read(call: Call) -> ReadState:
+    """Read receipt: everything up to seq is read (never moves back)."""
     return chat.read(call.user_id(), _conversation_id(call), call.body.seq)
 
 
-@route(
-    bp,
-    "/jobs/{job_id}/location",
-    method="GET",
-    summary="The job's last live position (its customer and provider only)",
-    response=JobLocation,
-    errors=(404,),
-    calls=2,
-)
+@route(bp, "GET /jobs/{job_id}/location", calls=2)
 def get_job_location(call: Call) -> JobLocation:
+    """The job's last live position (its customer and provider only)."""
     return live.last_location(call.user_id(), _id(call.params["job_id"], "job"))
 
 
