@@ -1,10 +1,15 @@
-"""The docs' generated blocks match the code they are rendered from (scripts/docs.py)."""
+"""The docs' generated blocks match the code they are rendered from (scripts/docs.py), and
+the decision records' index lists every record."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from scripts import docs
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.unit
 
@@ -30,3 +35,12 @@ def test_a_changed_budget_makes_the_block_stale():
     tampered = page.replace("| 4 |", "| 9 |", 1)
     assert tampered != page
     assert docs.render(tampered)[0] == page
+
+
+def test_the_decision_records_index_lists_every_record():
+    adr = ROOT / "docs" / "adr"
+    records = sorted(p.name for p in adr.glob("[0-9][0-9][0-9][0-9]-*.md"))
+    index = (adr / "README.md").read_text()
+    assert records, "no decision records found"
+    missing = [name for name in records if f"]({name})" not in index]
+    assert missing == [], f"docs/adr/README.md has no row for {missing}"
