@@ -62,6 +62,7 @@ TARGETS: dict[str, dict[str, list[str]]] = {
             "tests/unit/test_marketplace_rules.py",
             "tests/unit/test_marketplace_services.py",
             "tests/integration/test_auth.py",
+            "tests/integration/test_token_verifier.py",
         ],
     },
 }
