@@ -105,7 +105,7 @@ def announcement_page(page: int) -> str:
     return f"PAGE#{page:06d}"
 
 
-# --- real time (store/realtime.py) -------------------------------------------------------
+# --- real time (store/connections.py, store/realtime.py) -----------------------------------
 SOCKETS = "SOCKETS"
 LOCATION = "LOCATION"
 CONNECTION_SHARDS = 16

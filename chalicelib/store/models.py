@@ -207,6 +207,18 @@ def get_or_none(model: type[M], pk: str, sk: str, *, consistent: bool = False) -
         return None
 
 
+def read_items(
+    request: Sequence[tuple[str, str]], *, consistent: bool = False
+) -> dict[tuple[str, str], Entity | None]:
+    """Each key mapped to its item, or None when there is none.
+    1 BatchGetItem per 100 keys (0 for none)."""
+    wanted = list(dict.fromkeys(request))
+    items: dict[tuple[str, str], Entity | None] = dict.fromkeys(wanted)
+    for item in Entity.batch_get(wanted, consistent_read=consistent) if wanted else ():
+        items[(str(item.pk), str(item.sk))] = item
+    return items
+
+
 def transaction() -> TransactWrite:
     """A TransactWriteItems on the main table's shared connection (a new ``Connection``
     would build a botocore client every time)."""
