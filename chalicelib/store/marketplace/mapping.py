@@ -1,9 +1,10 @@
 """Items to domain objects and back (keys, index attributes and stored forms stay here).
 
 A domain field is stored in the item attribute of the same name: datetimes as ISO 8601
-text (``ids.iso``), enums as their value, decimals as text; :func:`load` reads them back by
-the field's type. What is stored differently (ids, time windows, a request's offers, a
-job's price) is given to :func:`load` and :func:`dump` explicitly.
+text (``ids.iso``), enums as their value, decimals as text, an empty list or mapping may be
+absent; :func:`load` reads them back by the field's type. What is stored differently (ids,
+time windows, a request's offers, a job's price) is given to :func:`load` and :func:`dump`
+explicitly.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from chalicelib.store.marketplace.items import (
     QuoteItem,
     RequestItem,
     ReviewItem,
+    Terms,
 )
 from chalicelib.store.models import Entity
 
@@ -52,7 +54,7 @@ def _hints(cls: type) -> dict[str, Any]:
 def _read(hint: Any, raw: Any) -> Any:
     """A stored attribute as the domain field typed ``hint`` holds it."""
     if raw is None:
-        return None
+        return get_origin(hint)() if get_origin(hint) in (list, dict) else None
     if get_origin(hint) in (Union, types.UnionType):
         hint = next(a for a in get_args(hint) if a is not type(None))
     base = get_origin(hint) or hint
@@ -92,7 +94,8 @@ def dump(obj: Any, model: type[I], pk: str, sk: str, **given: Any) -> I:
     return model(pk, sk, **{**values, **given})
 
 
-def _window(start: str | None, end: str | None) -> tuple[datetime, datetime] | None:
+def _window(item: Terms) -> tuple[datetime, datetime] | None:
+    start, end = item.window_start, item.window_end
     return (at(start), at(end)) if start and end else None
 
 
@@ -131,11 +134,8 @@ def request_of(item: RequestItem) -> ServiceRequest:
         ServiceRequest,
         item,
         id=item.request_id,
-        window=_window(item.window_start, item.window_end),
+        window=_window(item),
         offers=offers,
-        quotes=dict(item.quotes or {}),
-        media_ids=list(item.media_ids or []),
-        version=int(item.version or 0),
     )
 
 
@@ -169,8 +169,7 @@ def request_item(request: ServiceRequest) -> RequestItem:
 
 
 def listing_of(item: OfferItem) -> OfferListing:
-    window = _window(item.window_start, item.window_end)
-    return load(OfferListing, item, reason=item.status_reason, window=window)
+    return load(OfferListing, item, reason=item.status_reason, window=_window(item))
 
 
 def offer_item(offer: OfferListing) -> OfferItem:
@@ -219,11 +218,8 @@ def job_of(item: JobItem) -> Job:
         Job,
         item,
         id=item.job_id,
-        window=_window(item.window_start, item.window_end),
-        media_ids=list(item.media_ids or []),
+        window=_window(item),
         price=(str(price["amount"]), str(price["currency"])) if price else None,
-        history=list(item.history or []),
-        version=int(item.version or 0),
     )
 
 
