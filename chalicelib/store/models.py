@@ -46,7 +46,7 @@ from pynamodb.indexes import (
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import runtime
+from chalicelib import ids, runtime
 
 _S = runtime.settings()  # table names and region are fixed at import (PynamoDB's Meta)
 
@@ -257,6 +257,17 @@ def save_if(item: Model, condition: Condition | None) -> bool:
             return False
         raise
     return True
+
+
+def leave_gsi1(model: type[Entity], **values: str | None) -> list[Action]:
+    """The update of an item leaving its gsi1 list (a queue once decided, the published
+    reviews): ``values`` set (None or empty: removed), ``updated_at`` stamped, its gsi1
+    entry removed."""
+    actions = [
+        getattr(model, name).set(value) if value else getattr(model, name).remove()
+        for name, value in values.items()
+    ]
+    return [*actions, model.updated_at.set(ids.iso()), model.gsi1pk.remove(), model.gsi1sk.remove()]
 
 
 def update_if(item: Model, actions: Sequence[Action], condition: Condition | None) -> bool:

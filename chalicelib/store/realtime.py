@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import UpdateError
 from pynamodb.pagination import ResultIterator
 
 from chalicelib import ids
@@ -37,9 +37,9 @@ from chalicelib.store.conversations import ConversationItem, MemberItem
 from chalicelib.store.models import (
     CONDITION_FAILED,
     Entity,
-    condition_failed,
     get_or_none,
     read_items,
+    save_if,
     update_if,
 )
 
@@ -113,13 +113,7 @@ def take_seq(conversation_id: str, sender_id: str, preview: dict[str, Any]) -> i
 def store_message(message: MessageItem) -> bool:
     """Store a message under its sender's ``client_msg_id``; ``False`` (nothing written)
     when a copy of the same send stored it first. 1 conditional PutItem (+ its lsi1 entry)."""
-    try:
-        message.save(condition=MessageItem.pk.does_not_exist())
-    except PutError as exc:
-        if condition_failed(exc):
-            return False
-        raise
-    return True
+    return save_if(message, MessageItem.pk.does_not_exist())
 
 
 def messages_after(

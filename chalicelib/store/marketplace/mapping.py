@@ -2,9 +2,9 @@
 
 A domain field is stored in the item attribute of the same name: datetimes as ISO 8601
 text (``ids.iso``), enums as their value, decimals as text, an empty list or mapping may be
-absent; :func:`load` reads them back by the field's type. What is stored differently (ids,
-time windows, a request's offers, a job's price) is given to :func:`load` and :func:`dump`
-explicitly.
+absent; :func:`load` reads them back by the field's type. A time window is stored as its
+two ends (``window_start``, ``window_end``). What else is stored differently (ids, a
+request's offers, a job's price) is given to :func:`load` and :func:`dump` explicitly.
 """
 
 from __future__ import annotations
@@ -80,6 +80,8 @@ def load(cls: type[D], item: Entity, **given: Any) -> D:
     except those ``given``."""
     hints = _hints(cast(type, cls))
     values = dict(given)
+    if isinstance(item, Terms) and "window" in hints:
+        values.setdefault("window", _window(item))
     for f in fields(cls):  # type: ignore[arg-type]
         if f.init and f.name not in values and f.name in type(item).get_attributes():
             values[f.name] = _read(hints[f.name], getattr(item, f.name))
@@ -91,6 +93,8 @@ def dump(obj: Any, model: type[I], pk: str, sk: str, **given: Any) -> I:
     those ``given``."""
     names = model.get_attributes()
     values = {f.name: _stored(getattr(obj, f.name)) for f in fields(obj) if f.name in names}
+    if issubclass(model, Terms):
+        values |= _window_attrs(obj.window)
     return model(pk, sk, **{**values, **given})
 
 
@@ -134,7 +138,6 @@ def request_of(item: RequestItem) -> ServiceRequest:
         ServiceRequest,
         item,
         id=item.request_id,
-        window=_window(item),
         offers=offers,
     )
 
@@ -158,7 +161,6 @@ def request_item(request: ServiceRequest) -> RequestItem:
         offers=offers,
         gsi1pk=keys.customer_requests(request.customer_id),
         gsi1sk=request.id,
-        **_window_attrs(request.window),
     )
     open_ = request.status == "open"
     set_due(item, request.due_at if open_ else None, item.pk)
@@ -169,7 +171,7 @@ def request_item(request: ServiceRequest) -> RequestItem:
 
 
 def listing_of(item: OfferItem) -> OfferListing:
-    return load(OfferListing, item, reason=item.status_reason, window=_window(item))
+    return load(OfferListing, item, reason=item.status_reason)
 
 
 def offer_item(offer: OfferListing) -> OfferItem:
@@ -183,7 +185,6 @@ def offer_item(offer: OfferListing) -> OfferItem:
         gsi1pk=keys.pending_offers(offer.provider_id),
         gsi1sk=offer.request_id,
         updated_at=ids.iso(offer.created_at),
-        **_window_attrs(offer.window),
     )
 
 
@@ -218,7 +219,6 @@ def job_of(item: JobItem) -> Job:
         Job,
         item,
         id=item.job_id,
-        window=_window(item),
         price=(str(price["amount"]), str(price["currency"])) if price else None,
     )
 
@@ -232,7 +232,6 @@ def job_item(job: Job) -> JobItem:
         keys.META,
         job_id=job.id,
         price=price,
-        **_window_attrs(job.window),
     )
     set_due(item, job.due_at, item.pk)
     return item
