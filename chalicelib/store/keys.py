@@ -137,7 +137,7 @@ def job_location(job_id: str) -> tuple[str, str]:
     return job(job_id), LOCATION
 
 
-# --- marketplace (store/marketplace.py) ---------------------------------------------------
+# --- marketplace (store/marketplace/) -----------------------------------------------------
 def request(request_id: str) -> str:
     return f"REQ#{request_id}"
 
