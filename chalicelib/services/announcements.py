@@ -53,9 +53,9 @@ from chalicelib.adapters import sqs
 from chalicelib.auth import CUSTOMERS, PROVIDERS
 from chalicelib.schemas.realtime import AnnouncementData
 from chalicelib.services import events, live
+from chalicelib.store import connections as sockets_repo
 from chalicelib.store import devices as repo
 from chalicelib.store import keys
-from chalicelib.store import realtime as sockets_repo
 
 log = logging.getLogger("summon.announcements")
 

@@ -131,11 +131,6 @@ def offline_keys(candidates: Sequence[Delivery]) -> list[Key]:
     return list(wanted)
 
 
-def deliver_offline(event: Event, user_ids: Sequence[str]) -> None:
-    """Hand one event to the offline handlers for ``user_ids`` (who have no live socket)."""
-    deliver_offline_many([(event, user_ids)])
-
-
 def deliver_offline_many(
     deliveries: Iterable[Delivery], prefetched: Prefetched | None = None
 ) -> None:

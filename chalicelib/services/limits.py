@@ -4,7 +4,7 @@ addresses they call from (the WAF limits per IP). Each over-limit call is refuse
 before it changes anything. The numbers are settings (``config.LIMIT_*``).
 
 - **Sockets per user** (``$connect``): the conditional ADD that records the socket
-  (``store/realtime.add_connection``), so the cap costs no extra call.
+  (``store/connections.add_connection``), so the cap costs no extra call.
 - **Chat frames per socket** (``chat.send``): a fixed-window counter in DynamoDB, one
   conditional UpdateItem per frame (:func:`chat_frame`); a socket's frames reach many
   containers.

@@ -35,8 +35,8 @@ from chalicelib.domain.jobs import TERMINAL_STATES, JobState
 from chalicelib.errors import Conflict, Forbidden, NotFound, TooFrequent
 from chalicelib.schemas.realtime import JobLocation, LocationFrame
 from chalicelib.services import events
+from chalicelib.store import connections as store
 from chalicelib.store import keys, locations
-from chalicelib.store import realtime as store
 
 log = logging.getLogger("summon.live")
 

@@ -20,7 +20,7 @@ from pynamodb.attributes import JSONAttribute, UnicodeAttribute, UnicodeSetAttri
 
 from chalicelib import ids
 from chalicelib.store import keys
-from chalicelib.store.models import Entity, get_or_none, update_if
+from chalicelib.store.models import Entity, get_or_none, leave_gsi1, update_if
 from chalicelib.store.pagination import paged
 
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
@@ -76,14 +76,7 @@ def decide(user_id: str, status: str, by: str, reason: str | None) -> ApprovalIt
     """Approve or reject a verification (leaving the pending queue); None when there is
     none. 1 UpdateItem."""
     item = ApprovalItem(keys.user(user_id), keys.APPROVAL)
-    actions = [
-        ApprovalItem.status.set(status),
-        ApprovalItem.decided_by.set(by),
-        ApprovalItem.reason.set(reason) if reason else ApprovalItem.reason.remove(),
-        ApprovalItem.updated_at.set(ids.iso()),
-        ApprovalItem.gsi1pk.remove(),
-        ApprovalItem.gsi1sk.remove(),
-    ]
+    actions = leave_gsi1(ApprovalItem, status=status, decided_by=by, reason=reason)
     return item if update_if(item, actions, ApprovalItem.pk.exists()) else None
 
 

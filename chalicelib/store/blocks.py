@@ -13,12 +13,11 @@ every user it must be kept apart from, either way; it is never shown to them).
 from __future__ import annotations
 
 from pynamodb.attributes import UnicodeAttribute
-from pynamodb.exceptions import UpdateError
 
 from chalicelib import ids
 from chalicelib.store import keys
 from chalicelib.store.conversations import ConversationItem, MemberItem
-from chalicelib.store.models import Entity, ProviderItem, condition_failed, get_or_none, transaction
+from chalicelib.store.models import Entity, ProviderItem, get_or_none, transaction, update_if
 from chalicelib.store.pagination import paged
 
 
@@ -71,11 +70,7 @@ def _close_conversations(blocker: str, blocked: str, on: bool) -> None:
             if on
             else ConversationItem.closed_by.delete({blocker})
         )
-        try:
-            conv.update(actions=[action], condition=ConversationItem.pk.exists())
-        except UpdateError as exc:
-            if not condition_failed(exc):
-                raise
+        update_if(conv, [action], ConversationItem.pk.exists())
 
 
 def _keep_apart(a: str, b: str, on: bool) -> None:
@@ -86,13 +81,7 @@ def _keep_apart(a: str, b: str, on: bool) -> None:
         change = (
             ProviderItem.kept_apart.add({other}) if on else ProviderItem.kept_apart.delete({other})
         )
-        try:
-            item.update(
-                actions=[change, ProviderItem.version.add(1)], condition=ProviderItem.pk.exists()
-            )
-        except UpdateError as exc:
-            if not condition_failed(exc):
-                raise
+        update_if(item, [change, ProviderItem.version.add(1)], ProviderItem.pk.exists())
 
 
 def blocked(user_id: str, limit: int, cursor: str | None) -> tuple[list[BlockItem], str | None]:
@@ -132,12 +121,6 @@ def forget_user(user_id: str) -> list[str]:
         others.append(item.other_id)
     for other in dict.fromkeys(others):
         provider = ProviderItem(keys.user(other), keys.PROVIDER)
-        try:
-            provider.update(
-                actions=[ProviderItem.kept_apart.delete({user_id}), ProviderItem.version.add(1)],
-                condition=ProviderItem.pk.exists(),
-            )
-        except UpdateError as exc:
-            if not condition_failed(exc):
-                raise
+        actions = [ProviderItem.kept_apart.delete({user_id}), ProviderItem.version.add(1)]
+        update_if(provider, actions, ProviderItem.pk.exists())
     return others

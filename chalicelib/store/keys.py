@@ -105,7 +105,7 @@ def announcement_page(page: int) -> str:
     return f"PAGE#{page:06d}"
 
 
-# --- real time (store/realtime.py) -------------------------------------------------------
+# --- real time (store/connections.py, store/realtime.py) -----------------------------------
 SOCKETS = "SOCKETS"
 LOCATION = "LOCATION"
 CONNECTION_SHARDS = 16
@@ -137,7 +137,7 @@ def job_location(job_id: str) -> tuple[str, str]:
     return job(job_id), LOCATION
 
 
-# --- marketplace (store/marketplace.py) ---------------------------------------------------
+# --- marketplace (store/marketplace/) -----------------------------------------------------
 def request(request_id: str) -> str:
     return f"REQ#{request_id}"
 

@@ -26,12 +26,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 
 from chalicelib import ids
 from chalicelib.store import keys
-from chalicelib.store.models import Entity, condition_failed, get_or_none
+from chalicelib.store.models import Entity, get_or_none, update_if
 
 PENDING, READY, REJECTED = "pending", "ready", "rejected"
 PENDING_TTL_S = 24 * 3600
@@ -215,10 +214,4 @@ def settle(
     condition = MediaItem.pk.exists() & (
         MediaItem.etag.does_not_exist() if from_etag is None else MediaItem.etag == from_etag
     )
-    try:
-        MediaItem(keys.media(media_id), keys.META).update(actions=actions, condition=condition)
-    except UpdateError as exc:
-        if condition_failed(exc):
-            return False
-        raise
-    return True
+    return update_if(MediaItem(keys.media(media_id), keys.META), actions, condition)

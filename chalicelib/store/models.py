@@ -46,7 +46,7 @@ from pynamodb.indexes import (
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import runtime
+from chalicelib import ids, runtime
 
 _S = runtime.settings()  # table names and region are fixed at import (PynamoDB's Meta)
 
@@ -207,6 +207,18 @@ def get_or_none(model: type[M], pk: str, sk: str, *, consistent: bool = False) -
         return None
 
 
+def read_items(
+    request: Sequence[tuple[str, str]], *, consistent: bool = False
+) -> dict[tuple[str, str], Entity | None]:
+    """Each key mapped to its item, or None when there is none.
+    1 BatchGetItem per 100 keys (0 for none)."""
+    wanted = list(dict.fromkeys(request))
+    items: dict[tuple[str, str], Entity | None] = dict.fromkeys(wanted)
+    for item in Entity.batch_get(wanted, consistent_read=consistent) if wanted else ():
+        items[(str(item.pk), str(item.sk))] = item
+    return items
+
+
 def transaction() -> TransactWrite:
     """A TransactWriteItems on the main table's shared connection (a new ``Connection``
     would build a botocore client every time)."""
@@ -245,6 +257,17 @@ def save_if(item: Model, condition: Condition | None) -> bool:
             return False
         raise
     return True
+
+
+def leave_gsi1(model: type[Entity], **values: str | None) -> list[Action]:
+    """The update of an item leaving its gsi1 list (a queue once decided, the published
+    reviews): ``values`` set (None or empty: removed), ``updated_at`` stamped, its gsi1
+    entry removed."""
+    actions = [
+        getattr(model, name).set(value) if value else getattr(model, name).remove()
+        for name, value in values.items()
+    ]
+    return [*actions, model.updated_at.set(ids.iso()), model.gsi1pk.remove(), model.gsi1sk.remove()]
 
 
 def update_if(item: Model, actions: Sequence[Action], condition: Condition | None) -> bool:

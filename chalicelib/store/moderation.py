@@ -22,7 +22,14 @@ from chalicelib.domain.market import REMOVED
 from chalicelib.store import counters, keys
 from chalicelib.store.marketplace.items import ReviewItem
 from chalicelib.store.media import REJECTED, MediaItem
-from chalicelib.store.models import Entity, ProviderItem, get_or_none, transaction, update_if
+from chalicelib.store.models import (
+    Entity,
+    ProviderItem,
+    get_or_none,
+    leave_gsi1,
+    transaction,
+    update_if,
+)
 from chalicelib.store.pagination import paged
 from chalicelib.store.realtime import MessageItem
 
@@ -102,15 +109,7 @@ def open_reports(limit: int, cursor: str | None) -> tuple[list[ReportItem], str 
 def resolve(report_id: str, action: str, by: str, note: str | None) -> bool:
     """Close an open report (leaving the queue); False when it was not open. 1 UpdateItem."""
     item = ReportItem(keys.report(report_id), keys.META)
-    actions = [
-        ReportItem.status.set(RESOLVED),
-        ReportItem.action.set(action),
-        ReportItem.resolved_by.set(by),
-        ReportItem.note.set(note) if note else ReportItem.note.remove(),
-        ReportItem.updated_at.set(ids.iso()),
-        ReportItem.gsi1pk.remove(),
-        ReportItem.gsi1sk.remove(),
-    ]
+    actions = leave_gsi1(ReportItem, status=RESOLVED, action=action, resolved_by=by, note=note)
     return update_if(item, actions, ReportItem.status == OPEN)
 
 
@@ -133,12 +132,7 @@ def remove_review(job_id: str, side: str) -> None:
     with transaction() as tx:
         tx.update(
             item,
-            actions=[
-                ReviewItem.text.set(REMOVED),
-                ReviewItem.gsi1pk.remove(),
-                ReviewItem.gsi1sk.remove(),
-                ReviewItem.updated_at.set(ids.iso()),
-            ],
+            actions=leave_gsi1(ReviewItem, text=REMOVED),
             condition=ReviewItem.gsi1pk == item.gsi1pk
             if item.gsi1pk
             else ReviewItem.gsi1pk.does_not_exist(),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import PutError
 
 from chalicelib import ids, runtime
 from chalicelib.domain import geo
@@ -21,6 +21,7 @@ from chalicelib.store.models import (
     condition_failed,
     get_or_none,
     save_if,
+    update_if,
 )
 
 # --- profiles -------------------------------------------------------------------------
@@ -76,11 +77,8 @@ def update_user(user_id: str, changes: dict[str, Any]) -> UserItem:
 
 def get_settings(user_id: str) -> tuple[dict[str, Any], int]:
     """The settings document and its version (0 when never saved). 1 GetItem."""
-    try:
-        item = SettingsItem.get(keys.user(user_id), keys.SETTINGS)
-    except DoesNotExist:
-        return {}, 0
-    return dict(item.data or {}), int(item.version)
+    item = get_or_none(SettingsItem, keys.user(user_id), keys.SETTINGS)
+    return (dict(item.data or {}), int(item.version)) if item else ({}, 0)
 
 
 def put_settings(user_id: str, data: dict[str, Any], expected_version: int | None) -> int:
@@ -192,12 +190,8 @@ def set_availability(
             if stays:  # nobody re-indexed meanwhile: the live position stays within the cell
                 condition &= (ProviderItem.lat == current.lat) & (ProviderItem.lng == current.lng)
             item = ProviderItem(keys.user(user_id), keys.PROVIDER)
-            try:
-                item.update(actions=actions, condition=condition)
-            except UpdateError as exc:
-                if condition_failed(exc):
-                    continue
-                raise
+            if not update_if(item, actions, condition):
+                continue
             return item
         if metrics.set_online(user_id, online, actions, was=int(current.online)):
             for name, value in changes.items():
@@ -218,11 +212,8 @@ def categories() -> list[dict[str, Any]]:
     loaded_at, cached = rt.catalog
     if cached and time.monotonic() - loaded_at < _CATALOG_TTL_S:
         return cached
-    try:
-        item = CatalogItem.get(*keys.CATALOG)
-        found = list(item.categories or [])
-    except DoesNotExist:
-        found = []
+    item = get_or_none(CatalogItem, *keys.CATALOG)
+    found = list(item.categories or []) if item else []
     rt.catalog = (time.monotonic(), found)
     return found
 

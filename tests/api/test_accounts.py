@@ -154,9 +154,9 @@ def test_a_suspended_account_is_refused_everywhere_until_restored(pool, as_user)
     sub = pool.user("abuser@example.com", "customers")
     abuser = as_user(("customers",), user_id=sub)
     assert abuser.call("GET", "/me").status_code == 200
-    from chalicelib.store import realtime
+    from chalicelib.store import connections
 
-    realtime.add_connection("c1", sub, "http://127.0.0.1:1/local", 0)
+    connections.add_connection("c1", sub, "http://127.0.0.1:1/local", 0)
     staff = as_user(("operators",), user_id=pool.user("boss@example.com", "operators"))
     found = staff.call("GET", "/admin/users?email=abuser").json_body["items"]
     assert [(u["id"], u["suspended"], u["enabled"]) for u in found] == [(sub, False, True)]

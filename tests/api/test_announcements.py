@@ -21,8 +21,8 @@ from chalicelib.auth import CUSTOMERS, PROVIDERS, Principal
 from chalicelib.schemas.devices import DeviceIn
 from chalicelib.services import announcements
 from chalicelib.services import devices as device_service
+from chalicelib.store import connections as sockets
 from chalicelib.store import profiles
-from chalicelib.store import realtime as sockets
 from tests import pushmedia
 from tests.api.test_realtime import ENDPOINT, FakeSender
 from tests.support import count_dynamodb_calls

@@ -16,8 +16,8 @@ from PIL import Image
 from chalicelib import config, ids, runtime
 from chalicelib.services import erasure
 from chalicelib.services import media as media_service
+from chalicelib.store import connections
 from chalicelib.store import erasure as erasure_repo
-from chalicelib.store import realtime
 from tests import pushmedia
 from tests.api.conftest import Api
 from tests.api.test_marketplace import become_provider, offers_of, request_body, walk
@@ -127,7 +127,7 @@ def rich_history(world: World) -> History:
     assert dora.call("PUT", "/me/settings", settings, {"If-Match": '"0"'}).status_code == 200
     device = dora.call("POST", "/devices", {"platform": "apns", "token": "d" * 64})
     assert device.status_code == 201, device.json_body
-    realtime.add_connection("dora-socket", dora.user_id, "http://127.0.0.1:1/local")
+    connections.add_connection("dora-socket", dora.user_id, "http://127.0.0.1:1/local")
 
     # Dora as the customer: a request with a photo, Paula's job, chat, reviews.
     picture = photo(dora, "request_photo")

@@ -17,7 +17,7 @@ from chalicelib import runtime
 from chalicelib.adapters.websocket import SendResult
 from chalicelib.schemas.realtime import LocationFrame, MessageIn
 from chalicelib.services import chat, events, live, presence
-from chalicelib.store import conversations, keys, locations
+from chalicelib.store import connections, conversations, keys, locations
 from chalicelib.store import realtime as store
 from tests.support import count_dynamodb_calls, route_calls
 
@@ -441,18 +441,18 @@ def test_a_send_in_a_known_conversation_reads_the_sockets_with_it(pair, sent, of
 def test_a_gone_socket_is_forgotten_and_the_others_still_get_the_frame(as_user, sent, offline):
     user = as_user()
     a_minute_ago = time.time() - 60
-    store.add_connection("alive", user.user_id, ENDPOINT, a_minute_ago)
-    store.add_connection("dead", user.user_id, ENDPOINT, a_minute_ago)
+    connections.add_connection("alive", user.user_id, ENDPOINT, a_minute_ago)
+    connections.add_connection("dead", user.user_id, ENDPOINT, a_minute_ago)
     sent.gone.add("dead")
     events.publish(events.Event(type="job.updated", recipients=(user.user_id,), data={"id": "J"}))
     assert sent.types("alive") == ["job.updated"]
-    sockets = store.sockets_of([user.user_id])[user.user_id]
+    sockets = connections.sockets_of([user.user_id])[user.user_id]
     assert [s.connection_id for s in sockets] == ["alive"]
-    assert store.connection("dead") is None
+    assert connections.connection("dead") is None
     assert offline == []  # reached on another device: no push
     sent.gone.add("alive")
     events.publish(events.Event(type="job.updated", recipients=(user.user_id,), data={"id": "J"}))
-    assert store.sockets_of([user.user_id]) == {}
+    assert connections.sockets_of([user.user_id]) == {}
     assert offline == [("job.updated", [user.user_id])]  # every socket gone: push instead
 
 
@@ -462,7 +462,7 @@ def test_a_socket_still_connecting_is_not_mistaken_for_a_dead_one(as_user, sent,
     presence.connected("opening", user.user_id, ENDPOINT)
     sent.gone.add("opening")
     events.publish(events.Event(type="job.updated", recipients=(user.user_id,), data={"id": "J"}))
-    assert store.connection("opening") is not None
+    assert connections.connection("opening") is not None
     assert offline == [("job.updated", [user.user_id])]
     sent.gone.clear()
     events.publish(events.Event(type="job.updated", recipients=(user.user_id,), data={"id": "J"}))
@@ -471,11 +471,14 @@ def test_a_socket_still_connecting_is_not_mistaken_for_a_dead_one(as_user, sent,
 
 def test_expired_sockets_are_skipped_and_forgotten(as_user, sent):
     user = as_user()
-    store.add_connection("old", user.user_id, ENDPOINT, time.time() - store.CONNECTION_TTL_S - 1)
+    connections.add_connection(
+        "old", user.user_id, ENDPOINT, time.time() - connections.CONNECTION_TTL_S - 1
+    )
     presence.connected("new", user.user_id, ENDPOINT)
     events.publish(events.Event(type="job.updated", recipients=(user.user_id,), data={"id": "J"}))
     assert sent.types("new") == ["job.updated"] and sent.types("old") == []
-    assert [s.connection_id for s in store.sockets_of([user.user_id])[user.user_id]] == ["new"]
+    kept = connections.sockets_of([user.user_id])[user.user_id]
+    assert [s.connection_id for s in kept] == ["new"]
 
 
 def test_presence_goes_to_counterparts_on_first_open_and_last_close(pair, sent):

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from chalicelib import auth, runtime
 from chalicelib.adapters.websocket import ApiGatewaySender, SendResult
 from chalicelib.services import live
-from chalicelib.store import conversations, locations
+from chalicelib.store import connections, conversations, locations
 from chalicelib.store import realtime as store
 from tests.support import _KEY, unverified_token
 
@@ -175,24 +175,24 @@ def test_connect_refuses_missing_and_bad_tokens_with_401(ws):
     }.items():
         answer = ws.connect(f"bad-{name}", token)
         assert answer["statusCode"] == 401, name
-        assert store.connection(f"bad-{name}") is None, name
-    assert store.sockets_of(["eve"]) == {}
+        assert connections.connection(f"bad-{name}") is None, name
+    assert connections.sockets_of(["eve"]) == {}
 
 
 def test_connect_records_the_socket_with_its_endpoint_and_ttl(ws):
     answer = ws.connect("ana-1", token_for("ana"))
     assert answer["statusCode"] == 200
-    record = store.connection("ana-1")
+    record = connections.connection("ana-1")
     assert record is not None
     assert record.user_id == "ana"
     assert record.endpoint == ENDPOINT  # https://{domainName}/{stage}
     assert record.ttl > time.time() + 3600
     ws.connect("ana-2", token_for("ana"))  # a second device
-    sockets = store.sockets_of(["ana"])["ana"]
+    sockets = connections.sockets_of(["ana"])["ana"]
     assert [s.connection_id for s in sockets] == ["ana-1", "ana-2"]
     ws.disconnect("ana-1")
-    assert store.connection("ana-1") is None
-    assert [s.connection_id for s in store.sockets_of(["ana"])["ana"]] == ["ana-2"]
+    assert connections.connection("ana-1") is None
+    assert [s.connection_id for s in connections.sockets_of(["ana"])["ana"]] == ["ana-2"]
     ws.disconnect("ana-1")  # a repeated $disconnect changes nothing
 
 
@@ -200,7 +200,7 @@ def test_the_callback_url_setting_overrides_the_endpoint(ws, monkeypatch):
     local = replace(runtime.settings(), ws_callback_url="http://127.0.0.1:8001/local")
     runtime.use(settings=local)
     ws.connect("local-1", token_for("ana"))
-    record = store.connection("local-1")
+    record = connections.connection("local-1")
     assert record is not None and record.endpoint == "http://127.0.0.1:8001/local"
 
 
@@ -244,7 +244,7 @@ def test_a_bad_frame_gets_an_error_frame_and_the_socket_stays(chatting, ws, body
     assert len(errors) == 1
     assert errors[0]["status"] == 400
     assert detail in errors[0]["detail"], errors[0]
-    assert store.connection("ana-1") is not None
+    assert connections.connection("ana-1") is not None
     ws.frame("ana-1", {"action": "ping", "ref": "still-there"})
     assert ws.sent.of_type("ana-1", "pong") == [{"ref": "still-there"}]
     assert ws.sent.frames["rui-1"] == []
@@ -407,20 +407,20 @@ def test_a_socket_over_the_per_user_limit_is_refused_with_429_and_recorded_nowhe
     assert refused["statusCode"] == 429
     assert int(refused["headers"]["Retry-After"]) >= 1
     assert "At most 5 live connections" in refused["body"]
-    assert store.connection("ana-extra") is None
-    assert len(store.sockets_of(["ana"])["ana"]) == most
+    assert connections.connection("ana-extra") is None
+    assert len(connections.sockets_of(["ana"])["ana"]) == most
     assert ws.connect("rui-1", token_for("rui"))["statusCode"] == 200  # per user
     ws.disconnect("ana-0")  # a slot frees when a socket closes
     assert ws.connect("ana-extra", token_for("ana"))["statusCode"] == 200
-    assert store.connection("ana-extra") is not None
+    assert connections.connection("ana-extra") is not None
 
 
 def test_sockets_whose_disconnect_was_lost_do_not_count_against_the_limit(ws):
-    expired_at = time.time() - store.CONNECTION_TTL_S - 1
+    expired_at = time.time() - connections.CONNECTION_TTL_S - 1
     for n in range(runtime.settings().limit_sockets):
-        store.add_connection(f"lost-{n}", "ana", ENDPOINT, expired_at)
+        connections.add_connection(f"lost-{n}", "ana", ENDPOINT, expired_at)
     assert ws.connect("ana-new", token_for("ana"))["statusCode"] == 200
-    assert [s.connection_id for s in store.sockets_of(["ana"])["ana"]] == ["ana-new"]
+    assert [s.connection_id for s in connections.sockets_of(["ana"])["ana"]] == ["ana-new"]
 
 
 def test_a_chat_frame_over_the_limit_gets_a_429_error_frame_and_is_not_stored(chatting, ws):

@@ -2,8 +2,8 @@
 and the notification feed, in the main table.
 
 Services see domain objects and opaque cursors only: keys, index names and stored forms
-stay in this package. Changes go through the unit of work (:mod:`.unit_of_work`); lists,
-the geo index and the timers are in :mod:`.queries`.
+stay in this package. Changes go through the unit of work (:mod:`.unit_of_work`; what a
+change writes: :mod:`.staging`); lists, the geo index and the timers are in :mod:`.queries`.
 """
 
 from chalicelib.store.marketplace.changes import MAX_WRITES, Stale

@@ -19,20 +19,32 @@ from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 from chalicelib.store.models import CompactJSONAttribute, Entity
 
 
-class RequestItem(Entity, discriminator="request"):
-    """pk=REQ#<id>, sk=META; gsi1 = the customer's requests; gsi2 = its due timer."""
+class Terms:
+    """What a customer asked for, as each item of the request carries it: the request,
+    the offers it made (their summary of it) and its job."""
 
     request_id = UnicodeAttribute()
     customer_id = UnicodeAttribute()
+    mode = UnicodeAttribute()
     category = UnicodeAttribute()
     description = UnicodeAttribute()
+    window_start = UnicodeAttribute(null=True)
+    window_end = UnicodeAttribute(null=True)
+
+
+class Brief(Terms):
+    """The terms with the exact place and the photos: the request and its job (the
+    domain's ``Brief``); offers show the place approximately and no photos."""
+
     lat = NumberAttribute()
     lng = NumberAttribute()
     address = UnicodeAttribute(null=True)
-    mode = UnicodeAttribute()
-    window_start = UnicodeAttribute(null=True)
-    window_end = UnicodeAttribute(null=True)
     media_ids = JSONAttribute(null=True)
+
+
+class RequestItem(Entity, Brief, discriminator="request"):
+    """pk=REQ#<id>, sk=META; gsi1 = the customer's requests; gsi2 = its due timer."""
+
     status = UnicodeAttribute()
     status_reason = UnicodeAttribute(null=True)
     expires_at = UnicodeAttribute()
@@ -45,27 +57,20 @@ class RequestItem(Entity, discriminator="request"):
     version = NumberAttribute(default=0)
 
 
-class OfferItem(Entity, discriminator="offer"):
+class OfferItem(Entity, Terms, discriminator="offer"):
     """pk=USER#<provider>, sk=OFFER#<id>; gsi1 (only while pending) = my pending offers.
     A provider has at most one offer per request, so an offer's id is its request's id
     (unique among the provider's offers): offer and request are read in one BatchGetItem.
     Carries a summary of the request so a provider's list needs no second read."""
 
     offer_id = UnicodeAttribute()
-    request_id = UnicodeAttribute()
     provider_id = UnicodeAttribute()
-    customer_id = UnicodeAttribute()
-    mode = UnicodeAttribute()
     status = UnicodeAttribute()
     status_reason = UnicodeAttribute(null=True)
     expires_at = UnicodeAttribute()
     distance_km = NumberAttribute()
-    category = UnicodeAttribute()
-    description = UnicodeAttribute()
     approx_lat = NumberAttribute()
     approx_lng = NumberAttribute()
-    window_start = UnicodeAttribute(null=True)
-    window_end = UnicodeAttribute(null=True)
     quote_id = UnicodeAttribute(null=True)
     job_id = UnicodeAttribute(null=True)
 
@@ -86,22 +91,11 @@ class QuoteItem(Entity, discriminator="quote"):
     job_id = UnicodeAttribute(null=True)
 
 
-class JobItem(Entity, discriminator="job"):
+class JobItem(Entity, Brief, discriminator="job"):
     """pk=JOB#<id>, sk=META; gsi2 = its review-window timer once completed."""
 
     job_id = UnicodeAttribute()
-    request_id = UnicodeAttribute()
-    customer_id = UnicodeAttribute()
     provider_id = UnicodeAttribute()
-    mode = UnicodeAttribute()
-    category = UnicodeAttribute()
-    description = UnicodeAttribute()
-    lat = NumberAttribute()
-    lng = NumberAttribute()
-    address = UnicodeAttribute(null=True)
-    window_start = UnicodeAttribute(null=True)
-    window_end = UnicodeAttribute(null=True)
-    media_ids = JSONAttribute(null=True)
     state = UnicodeAttribute()
     conversation_id = UnicodeAttribute()
     offer_id = UnicodeAttribute(null=True)

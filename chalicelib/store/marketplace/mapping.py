@@ -1,9 +1,10 @@
 """Items to domain objects and back (keys, index attributes and stored forms stay here).
 
 A domain field is stored in the item attribute of the same name: datetimes as ISO 8601
-text (``ids.iso``), enums as their value, decimals as text; :func:`load` reads them back by
-the field's type. What is stored differently (ids, time windows, a request's offers, a
-job's price) is given to :func:`load` and :func:`dump` explicitly.
+text (``ids.iso``), enums as their value, decimals as text, an empty list or mapping may be
+absent; :func:`load` reads them back by the field's type. A time window is stored as its
+two ends (``window_start``, ``window_end``). What else is stored differently (ids, a
+request's offers, a job's price) is given to :func:`load` and :func:`dump` explicitly.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from chalicelib.store.marketplace.items import (
     QuoteItem,
     RequestItem,
     ReviewItem,
+    Terms,
 )
 from chalicelib.store.models import Entity
 
@@ -52,7 +54,7 @@ def _hints(cls: type) -> dict[str, Any]:
 def _read(hint: Any, raw: Any) -> Any:
     """A stored attribute as the domain field typed ``hint`` holds it."""
     if raw is None:
-        return None
+        return get_origin(hint)() if get_origin(hint) in (list, dict) else None
     if get_origin(hint) in (Union, types.UnionType):
         hint = next(a for a in get_args(hint) if a is not type(None))
     base = get_origin(hint) or hint
@@ -78,6 +80,8 @@ def load(cls: type[D], item: Entity, **given: Any) -> D:
     except those ``given``."""
     hints = _hints(cast(type, cls))
     values = dict(given)
+    if isinstance(item, Terms) and "window" in hints:
+        values.setdefault("window", _window(item))
     for f in fields(cls):  # type: ignore[arg-type]
         if f.init and f.name not in values and f.name in type(item).get_attributes():
             values[f.name] = _read(hints[f.name], getattr(item, f.name))
@@ -89,10 +93,13 @@ def dump(obj: Any, model: type[I], pk: str, sk: str, **given: Any) -> I:
     those ``given``."""
     names = model.get_attributes()
     values = {f.name: _stored(getattr(obj, f.name)) for f in fields(obj) if f.name in names}
+    if issubclass(model, Terms):
+        values |= _window_attrs(obj.window)
     return model(pk, sk, **{**values, **given})
 
 
-def _window(start: str | None, end: str | None) -> tuple[datetime, datetime] | None:
+def _window(item: Terms) -> tuple[datetime, datetime] | None:
+    start, end = item.window_start, item.window_end
     return (at(start), at(end)) if start and end else None
 
 
@@ -131,11 +138,7 @@ def request_of(item: RequestItem) -> ServiceRequest:
         ServiceRequest,
         item,
         id=item.request_id,
-        window=_window(item.window_start, item.window_end),
         offers=offers,
-        quotes=dict(item.quotes or {}),
-        media_ids=list(item.media_ids or []),
-        version=int(item.version or 0),
     )
 
 
@@ -158,7 +161,6 @@ def request_item(request: ServiceRequest) -> RequestItem:
         offers=offers,
         gsi1pk=keys.customer_requests(request.customer_id),
         gsi1sk=request.id,
-        **_window_attrs(request.window),
     )
     open_ = request.status == "open"
     set_due(item, request.due_at if open_ else None, item.pk)
@@ -169,8 +171,7 @@ def request_item(request: ServiceRequest) -> RequestItem:
 
 
 def listing_of(item: OfferItem) -> OfferListing:
-    window = _window(item.window_start, item.window_end)
-    return load(OfferListing, item, reason=item.status_reason, window=window)
+    return load(OfferListing, item, reason=item.status_reason)
 
 
 def offer_item(offer: OfferListing) -> OfferItem:
@@ -184,7 +185,6 @@ def offer_item(offer: OfferListing) -> OfferItem:
         gsi1pk=keys.pending_offers(offer.provider_id),
         gsi1sk=offer.request_id,
         updated_at=ids.iso(offer.created_at),
-        **_window_attrs(offer.window),
     )
 
 
@@ -219,11 +219,7 @@ def job_of(item: JobItem) -> Job:
         Job,
         item,
         id=item.job_id,
-        window=_window(item.window_start, item.window_end),
-        media_ids=list(item.media_ids or []),
         price=(str(price["amount"]), str(price["currency"])) if price else None,
-        history=list(item.history or []),
-        version=int(item.version or 0),
     )
 
 
@@ -236,7 +232,6 @@ def job_item(job: Job) -> JobItem:
         keys.META,
         job_id=job.id,
         price=price,
-        **_window_attrs(job.window),
     )
     set_due(item, job.due_at, item.pk)
     return item
