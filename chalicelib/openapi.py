@@ -9,8 +9,9 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from chalicelib import runtime
+from chalicelib.payloads import MAX_BODY_BYTES
 from chalicelib.schemas.common import PageQuery, Problem
-from chalicelib.web import MAX_BODY_BYTES, ROUTES, RouteSpec
+from chalicelib.web import ROUTES, RouteSpec
 
 REF = "#/components/schemas/{model}"
 

@@ -9,6 +9,7 @@ from chalice.app import Blueprint
 from chalicelib import lazy, openapi
 from chalicelib.auth import PROVIDERS
 from chalicelib.errors import Invalid, PreconditionRequired
+from chalicelib.payloads import if_match
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.profiles import (
     Availability,
@@ -22,7 +23,7 @@ from chalicelib.schemas.profiles import (
     SettingsIn,
     SettingsOut,
 )
-from chalicelib.web import Call, Reply, if_match, route
+from chalicelib.web import Call, Reply, route
 
 if TYPE_CHECKING:
     from chalicelib.services import health

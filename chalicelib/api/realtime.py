@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from chalicelib import auth, errors, lazy, strictjson
 from chalicelib.errors import DomainError, Forbidden, Invalid, TooFrequent, Unauthenticated
+from chalicelib.payloads import validation_errors
 from chalicelib.schemas.common import Page, PageQuery
 from chalicelib.schemas.realtime import (
     ACTIONS,
@@ -40,7 +41,7 @@ from chalicelib.schemas.realtime import (
     ReadIn,
     ReadState,
 )
-from chalicelib.web import Call, Reply, route, validation_errors
+from chalicelib.web import Call, Reply, route
 
 if TYPE_CHECKING:
     from chalicelib.adapters import websocket

@@ -48,7 +48,7 @@ class Strict(Model):
     """Request bodies and frames: unknown fields are an error (a typo must not be silently
     dropped); NaN/Infinity are refused; every text (every ``str`` field, and the strings of
     list fields) is refused with a control or bidi override character. The HTTP and
-    WebSocket edges validate JSON in strict mode (``web.parse_body``): no ``"45.1"`` for
+    WebSocket edges validate JSON in strict mode (``payloads.parse_body``): no ``"45.1"`` for
     a number, no ``true`` for a number, no ``"yes"`` for a bool."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)

@@ -9,9 +9,9 @@ import pytest
 
 from chalicelib.auth import _groups, bearer_token, claims_of, principal_from_claims
 from chalicelib.errors import Invalid, PreconditionFailed, Unauthenticated
+from chalicelib.payloads import if_match, problem
 from chalicelib.services.profiles import etag
 from chalicelib.store import pagination
-from chalicelib.web import if_match, problem
 
 pytestmark = pytest.mark.unit
 
