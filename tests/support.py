@@ -24,12 +24,14 @@ def unverified_token(
     user_id: str | None = None,
     groups: tuple[str, ...] = ("customers",),
     email: str | None = None,
+    **claims: Any,
 ) -> str:
     """An ID-token-shaped JWT for ``chalice.test.Client``, whose local authorizer only
-    decodes (signature checks are the e2e and integration tests' job)."""
+    decodes (signature checks are the e2e and integration tests' job); ``claims`` adds or
+    replaces claims (``**{"custom:user_id": ...}``)."""
     sub = user_id or str(uuid.uuid4())
     now = int(time.time())
-    claims = {
+    payload = {
         "sub": sub,
         "cognito:username": sub,
         "cognito:groups": list(groups),
@@ -39,8 +41,9 @@ def unverified_token(
         "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_test",
         "iat": now,
         "exp": now + 3600,
+        **claims,
     }
-    return jwt.encode(claims, _KEY, algorithm="RS256", headers={"kid": "test"})
+    return jwt.encode(payload, _KEY, algorithm="RS256", headers={"kid": "test"})
 
 
 def forged_token(claims: dict[str, Any], kid: str = "dummy") -> str:

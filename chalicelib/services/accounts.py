@@ -17,6 +17,7 @@ check every route and socket applies.
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 
 from chalicelib import runtime
@@ -74,7 +75,7 @@ def check_may_go_online(user_id: str) -> None:
 def _refused() -> tuple[frozenset[str], frozenset[str]]:
     """(suspended ids, digests of deleted accounts) as this container last read them (at
     most :data:`SUSPENSION_CACHE_S` old). 1 GetItem when the view is older."""
-    cache: list[object] = runtime.get().memo("suspended", lambda: [0.0, frozenset(), frozenset()])
+    cache = _refusals()
     now = time.monotonic()
     if now - float(cache[0]) >= SUSPENSION_CACHE_S:  # type: ignore[arg-type]
         users, erased = repo.refused()
@@ -109,7 +110,13 @@ def refusal(user_id: str) -> str | None:
 
 def forget_suspended() -> None:
     """Read the suspended set again on next use (this container just changed it)."""
-    runtime.get().memo("suspended", lambda: [0.0, frozenset(), frozenset()])[0] = 0.0
+    _refusals()[0] = -math.inf
+
+
+def _refusals() -> list[object]:
+    """This container's view: [when it was read (``time.monotonic``; never: -inf),
+    suspended ids, digests of deleted accounts]."""
+    return runtime.get().memo("suspended", lambda: [-math.inf, frozenset(), frozenset()])
 
 
 def guard(principal: Principal, *, deleting: bool = False) -> Principal:

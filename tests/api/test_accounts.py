@@ -12,7 +12,8 @@ import pytest
 from chalicelib import runtime
 from chalicelib.services import accounts
 from chalicelib.web import ROUTES
-from tests.support import count_dynamodb_calls, route_calls
+from tests.api.conftest import Api
+from tests.support import count_dynamodb_calls, route_calls, unverified_token
 
 pytestmark = pytest.mark.api
 
@@ -79,6 +80,27 @@ def test_a_new_account_takes_a_role_and_a_refreshed_token_carries_it(pool, as_us
     assert again.json_body["refresh_token"] is False  # nothing new to refresh for
     assert pool.groups(sub) == ["customers"]
     assert refreshed.call("GET", "/me").json_body["roles"] == ["customers"]
+
+
+def test_a_customer_who_becomes_a_provider_keeps_both_roles(pool, as_user, client):
+    """The account's Cognito username and its stable id differ (an account made in the
+    other region's pool, ADR 0013): the group goes to the username, the profile and the
+    verification to the stable id, with the account's email."""
+    approval_required(True)
+    sub = pool.user("both@example.com", "customers")
+    token = unverified_token(
+        sub, ("customers",), "both@example.com", **{"custom:user_id": "stable-both"}
+    )
+    me = Api(client, token, "stable-both")
+    answer = me.call("POST", "/me/roles", {"role": "provider"})
+    assert answer.status_code == 200, answer.json_body
+    assert answer.json_body["roles"] == ["customers", "providers"]
+    assert answer.json_body["provider_verification"] == "pending"
+    assert pool.groups(sub) == ["customers", "providers"]
+    assert me.call("GET", "/me").json_body["email"] == "both@example.com"
+    staff = as_user(("operators",), user_id=pool.user("staff2@example.com", "operators"))
+    queue = staff.call("GET", "/admin/providers?status=pending").json_body["items"]
+    assert [(q["user_id"], q["email"]) for q in queue] == [("stable-both", "both@example.com")]
 
 
 def test_a_role_must_be_customer_or_provider(pool, as_user):
@@ -188,6 +210,16 @@ def test_another_container_refuses_a_suspension_within_its_cache_period(pool, as
     clock = [accounts.time.monotonic() + accounts.SUSPENSION_CACHE_S]
     monkeypatch.setattr(accounts.time, "monotonic", lambda: clock[0])
     assert user.call("GET", "/me").status_code == 403
+
+
+def test_a_container_that_starts_after_a_suspension_refuses_at_once(pool, as_user):
+    sub = pool.user("cold@example.com", "customers")
+    from chalicelib.store import accounts as repo
+
+    repo.set_suspended(sub, True)  # by another container, before this one started
+    runtime.reset()  # a new container: its first call reads the suspended accounts
+    refused = as_user(("customers",), user_id=sub).call("GET", "/me")
+    assert refused.status_code == 403 and "suspended" in refused.json_body["detail"]
 
 
 def test_operators_edit_categories_and_announce(pool, as_user):

@@ -508,3 +508,57 @@ def test_idempotency_key_answers_a_retry_with_the_first_request(as_user):
     b = provider.call("POST", f"/requests/{quoting['id']}/quotes", quote, headers=headers)
     assert a.status_code == b.status_code == 201
     assert a.json_body["id"] == b.json_body["id"]
+
+
+def pages(api, path):
+    """Every item of a list route, read two at a time through its cursors, and the size of
+    each page."""
+    seen, sizes, cursor = [], [], None
+    while True:
+        sep = "&" if "?" in path else "?"
+        page = api.call("GET", f"{path}{sep}limit=2" + (f"&cursor={cursor}" if cursor else ""))
+        assert page.status_code == 200, page.json_body
+        seen += page.json_body["items"]
+        sizes.append(len(page.json_body["items"]))
+        cursor = page.json_body["cursor"]
+        if not cursor:
+            return seen, sizes
+
+
+def test_jobs_quotes_and_reviews_are_listed_page_by_page(as_user):
+    provider = become_provider(as_user(("providers",)))
+    customer = as_user(("customers",))
+    made = []
+    for _ in range(3):
+        customer.call("POST", "/requests", request_body())
+        offer = offers_of(provider)[0]
+        job = provider.call("POST", f"/offers/{offer['id']}/accept").json_body
+        walk(provider, job["id"], "en_route", "arrived", "in_progress", "completed")
+        for side in (customer, provider):
+            assert side.call("POST", f"/jobs/{job['id']}/reviews", {"rating": 5}).status_code == 201
+        made.append(job["id"])
+
+    mine, sizes = pages(customer, "/jobs")
+    assert [j["id"] for j in mine] == list(reversed(made)) and sizes == [2, 1]
+    assert all(j["next"] == [] for j in mine)  # completed: no move left for anyone
+    reviews, sizes = pages(as_user(), f"/providers/{provider.user_id}/reviews")
+    assert [r["job_id"] for r in reviews] == list(reversed(made)) and sizes == [2, 1]
+    nobody = customer.call("GET", f"/providers/{customer.user_id}/reviews")
+    assert (nobody.status_code, nobody.json_body["detail"]) == (404, "No such provider.")
+
+    quoters = [become_provider(as_user(("providers",))) for _ in range(3)]
+    rid = customer.call("POST", "/requests", request_body(mode="quote")).json_body["id"]
+    price = {"price": {"amount": "50", "currency": "EUR"}, "eta_minutes": 20}
+    quoted = [q.call("POST", f"/requests/{rid}/quotes", price).json_body["id"] for q in quoters]
+    listed, sizes = pages(customer, f"/requests/{rid}/quotes")
+    assert [q["id"] for q in listed] == quoted and sizes == [2, 1]  # oldest first
+    silent = provider.call("GET", f"/requests/{rid}/quotes")  # invited, has not quoted
+    assert (silent.status_code, silent.json_body["items"]) == (200, [])
+
+
+def test_each_side_sees_its_own_next_moves_in_the_job_list(as_user):
+    customer, provider, _ = matched_job(as_user)
+    assert [j["next"] for j in customer.call("GET", "/jobs").json_body["items"]] == [["cancelled"]]
+    assert [j["next"] for j in provider.call("GET", "/jobs").json_body["items"]] == [
+        ["en_route", "cancelled"]
+    ]

@@ -3,6 +3,7 @@ decides, the events it publishes, and how it behaves when it loses a race."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -209,3 +210,54 @@ def test_two_reviews_publish_both_and_a_lone_review_waits_for_the_window(market)
     assert timers.on_job_timer(lone.id, T0 + timedelta(days=13)) is False
     assert timers.on_job_timer(lone.id, T0 + timedelta(days=14, seconds=1)) is True
     assert market.memory.reviews[(lone.id, "customer")].published_at == T0 + timedelta(days=14)
+
+
+def _completed_job(market, pro):
+    job = offers.accept(pro, requests.create(BUYER, ask(), now=T0).id, now=T0)
+    for step in ("en_route", "arrived", "in_progress", "completed"):
+        jobs.transition(pro, job.id, step, now=T0)
+    return job
+
+
+def test_each_change_that_keeps_losing_races_says_what_to_do(market) -> None:
+    """After the unit of work's last lost race the caller gets a 409 that names what kept
+    changing and what to do; nothing was saved."""
+    rid = requests.create(BUYER, ask(), now=T0).id
+    quoting = requests.create(BUYER, ask("quote"), now=T0).id
+    price = QuoteIn.model_validate({"price": {"amount": "80", "currency": "EUR"}, "eta_minutes": 9})
+    quote = quotes.create(PROS[3], quoting, price, now=T0)
+    done = _completed_job(market, PROS[1])
+    tries = {
+        "The request kept changing while you declined; retry.": lambda: offers.decline(
+            PROS[0], rid, now=T0
+        ),
+        "The request kept changing while you chose; look at it again.": lambda: quotes.accept(
+            BUYER, quote.id, now=T0
+        ),
+        "The job kept changing while we saved your review; retry.": lambda: reviews.create(
+            BUYER, done.id, ReviewIn(rating=5), now=T0
+        ),
+    }
+    for message, attempt in tries.items():
+        market.stale = 5
+        with pytest.raises(Conflict, match=f"^{re.escape(message)}$"):
+            attempt()
+    assert market.memory.requests[rid].offers[PROS[0].user_id].status == "pending"
+    assert market.memory.quotes[quote.id].status == "pending"
+    assert market.memory.reviews == {}
+
+
+def test_a_declined_offer_keeps_the_time_it_was_made(market) -> None:
+    rid = requests.create(BUYER, ask(), now=T0).id
+    declined = offers.decline(PROS[0], rid, now=T0 + timedelta(seconds=40))
+    assert (declined.status, declined.created_at) == ("declined", "2026-05-01T09:00:00.000Z")
+
+
+def test_accepting_an_accepted_quote_again_answers_the_same_job(market) -> None:
+    rid = requests.create(BUYER, ask("quote"), now=T0).id
+    price = QuoteIn.model_validate({"price": {"amount": "80", "currency": "EUR"}, "eta_minutes": 9})
+    quote = quotes.create(PROS[0], rid, price, now=T0)
+    first = quotes.accept(BUYER, quote.id, now=T0)
+    again = quotes.accept(BUYER, quote.id, now=T0 + timedelta(minutes=1))
+    assert again.id == first.id and again.next == first.next == ["cancelled"]
+    assert len(market.memory.jobs) == 1
