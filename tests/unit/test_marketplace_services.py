@@ -227,9 +227,19 @@ def test_each_change_that_keeps_losing_races_says_what_to_do(market) -> None:
     price = QuoteIn.model_validate({"price": {"amount": "80", "currency": "EUR"}, "eta_minutes": 9})
     quote = quotes.create(PROS[3], quoting, price, now=T0)
     done = _completed_job(market, PROS[1])
+    moving = offers.accept(PROS[2], requests.create(BUYER, ask(), now=T0).id, now=T0)
     tries = {
         "The request kept changing while you declined; retry.": lambda: offers.decline(
             PROS[0], rid, now=T0
+        ),
+        "The request kept changing while you accepted; look at it again.": lambda: offers.accept(
+            PROS[0], rid, now=T0
+        ),
+        "The request kept changing while you quoted; retry.": lambda: quotes.create(
+            PROS[4], quoting, price, now=T0
+        ),
+        "The job kept changing while we tried to update it; read it and retry.": lambda: (
+            jobs.transition(PROS[2], moving.id, "en_route", now=T0)
         ),
         "The request kept changing while you chose; look at it again.": lambda: quotes.accept(
             BUYER, quote.id, now=T0
@@ -245,6 +255,8 @@ def test_each_change_that_keeps_losing_races_says_what_to_do(market) -> None:
     assert market.memory.requests[rid].offers[PROS[0].user_id].status == "pending"
     assert market.memory.quotes[quote.id].status == "pending"
     assert market.memory.reviews == {}
+    assert PROS[4].user_id not in market.memory.requests[quoting].quotes
+    assert market.memory.jobs[moving.id].state == "accepted"
 
 
 def test_a_declined_offer_keeps_the_time_it_was_made(market) -> None:
@@ -261,3 +273,15 @@ def test_accepting_an_accepted_quote_again_answers_the_same_job(market) -> None:
     again = quotes.accept(BUYER, quote.id, now=T0 + timedelta(minutes=1))
     assert again.id == first.id and again.next == first.next == ["cancelled"]
     assert len(market.memory.jobs) == 1
+
+
+def test_a_quote_keeps_its_note_and_time_and_a_job_move_names_who_made_it(market) -> None:
+    rid = requests.create(BUYER, ask("quote"), now=T0).id
+    body = {"price": {"amount": "80", "currency": "EUR"}, "eta_minutes": 9, "note": "Today"}
+    made = quotes.create(PROS[0], rid, QuoteIn.model_validate(body), now=T0 + timedelta(hours=1))
+    assert (made.note, made.created_at) == ("Today", "2026-05-01T10:00:00.000Z")
+    job = quotes.accept(BUYER, made.id, now=T0 + timedelta(hours=2))
+    jobs.transition(PROS[0], job.id, "en_route", now=T0 + timedelta(hours=3))
+    moved = market.of_type("job.updated")[-1]
+    assert (moved.data["state"], moved.actor) == ("en_route", PROS[0].user_id)
+    assert jobs.get(PROS[0], job.id).next == ["arrived", "cancelled"]
