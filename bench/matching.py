@@ -286,12 +286,14 @@ def exhaustive(
 
 
 def _snapshots(items: list[Any]) -> dict[str, list[Any]]:
-    from chalicelib.store.marketplace.queries import _snapshot
+    from chalicelib.store.marketplace.queries import provider_snapshot
 
     out: dict[str, list[Any]] = defaultdict(list)
     for item in items:
         if item.gsi3pk:
-            out[item.gsi3pk.removeprefix("GEO#")].append((item.gsi3sk, _snapshot(item)))
+            out[item.gsi3pk.removeprefix("GEO#")].append(
+                (item.gsi3sk, provider_snapshot(item.serialize()))
+            )
     return out
 
 

@@ -225,9 +225,10 @@ def transaction() -> TransactWrite:
     return TransactWrite(connection=Entity._get_connection().connection)
 
 
-def raw_query(**query: Any) -> Iterator[dict[str, Any]]:
-    """The main table's items a DynamoDB Query matches (``query``: its arguments but the
-    table's name), as DynamoDB stores them, page after page. 1 Query per 1 MB page."""
+def raw_pages(**query: Any) -> Iterator[tuple[list[dict[str, Any]], bool]]:
+    """The pages of a DynamoDB Query on the main table or an index (``query``: its
+    arguments but the table's name): each page's items as DynamoDB stores them, and
+    whether more pages follow. 1 Query per page (1 MB, or ``Limit`` items)."""
     client = Entity._get_connection().connection.client
     start: dict[str, Any] | None = None
     while True:
@@ -236,10 +237,16 @@ def raw_query(**query: Any) -> Iterator[dict[str, Any]]:
             **query,
             **({"ExclusiveStartKey": start} if start else {}),
         )
-        yield from page.get("Items", [])
         start = page.get("LastEvaluatedKey")
+        yield page.get("Items", []), bool(start)
         if not start:
             return
+
+
+def raw_query(**query: Any) -> Iterator[dict[str, Any]]:
+    """The items of every page of :func:`raw_pages`."""
+    for items, _ in raw_pages(**query):
+        yield from items
 
 
 def condition_failed(exc: Exception) -> bool:
@@ -295,7 +302,11 @@ class SettingsItem(Entity, discriminator="settings"):
     version = NumberAttribute(default=0)
 
 
-class ProviderItem(Entity, discriminator="provider"):
+PROVIDER_KIND = "provider"
+"""The ``kind`` of a provider profile (the only items of the geo indexes)."""
+
+
+class ProviderItem(Entity, discriminator=PROVIDER_KIND):
     name = UnicodeAttribute(null=True)
     categories = JSONAttribute(null=True)
     bio = UnicodeAttribute(null=True)

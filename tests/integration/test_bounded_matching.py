@@ -14,7 +14,7 @@ from chalicelib import ids, runtime
 from chalicelib.domain import ranking
 from chalicelib.services import notifications, requests, timers
 from chalicelib.store import marketplace as store
-from chalicelib.store.marketplace.queries import _snapshot
+from chalicelib.store.marketplace.queries import provider_snapshot
 from chalicelib.store.models import Entity
 from tests.integration.marketplace_support import customer, request_in
 from tests.support import count_dynamodb_calls
@@ -34,7 +34,7 @@ def seeded_city(aws: None) -> Iterator[list[ranking.ProviderSnapshot]]:
         for user, provider in everyone:
             batch.save(user)
             batch.save(provider)
-    yield [_snapshot(p) for _, p in everyone if p.gsi3pk]
+    yield [provider_snapshot(p.serialize()) for _, p in everyone if p.gsi3pk]
 
 
 def exhaustive(online, lat, lng, category, exclude) -> list[str]:

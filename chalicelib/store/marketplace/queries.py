@@ -5,12 +5,13 @@ an opaque cursor (400 for a cursor of another list); never a Scan.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
-from chalicelib import ids
+from chalicelib import ids, runtime
 from chalicelib.domain import geo, ranking
 from chalicelib.domain.job import Job, Review
 from chalicelib.domain.market import OfferListing, Quote
@@ -31,9 +32,10 @@ from chalicelib.store.marketplace.items import (
 )
 from chalicelib.store.models import (
     GEO_ATTRIBUTES,
+    PROVIDER_KIND,
     Entity,
-    ProviderItem,
     get_or_none,
+    raw_pages,
     save_if,
 )
 from chalicelib.store.pagination import paged
@@ -173,50 +175,79 @@ def save_feed(entries: Sequence[NotificationItem]) -> None:
 # --- geo ------------------------------------------------------------------------------------
 
 
+GEO_QUERY_THREADS = 4
+"""The container's threads for the Queries of one match (started once, then reused)."""
+
+
 def online_providers_in(
-    ranges: Sequence[geo.IndexRange], limit: int | None = None, max_workers: int = 4
+    ranges: Sequence[geo.IndexRange], limit: int | None = None
 ) -> tuple[list[ranking.ProviderSnapshot], bool]:
     """The online providers in these ranges of the geo indexes (what matching reads of
     them: ``models.GEO_ATTRIBUTES``), at most ``limit`` per range, and whether some range
-    held more. 1 Query per range (per 1 MB page), in parallel."""
+    held more. 1 Query per range (per 1 MB page), :data:`GEO_QUERY_THREADS` at a time."""
 
     def one(found: geo.IndexRange) -> tuple[list[ranking.ProviderSnapshot], bool]:
-        index = Entity.gsi4 if found.fine else Entity.gsi3
-        sort_key = Entity.gsi4sk if found.fine else Entity.gsi3sk
-        result = index.query(
-            keys.geo_partition(found.partition),
-            sort_key.between(found.lo_key, found.hi_key + "~"),
-            attributes_to_get=["pk", "sk", *GEO_ATTRIBUTES],
-            limit=limit,
+        index = "gsi4" if found.fine else "gsi3"
+        pages = raw_pages(
+            IndexName=index,
+            KeyConditionExpression="#0 = :0 AND #1 BETWEEN :1 AND :2",
+            ExpressionAttributeNames={"#0": f"{index}pk", "#1": f"{index}sk", **_GEO_NAMES},
+            ExpressionAttributeValues={
+                ":0": {"S": keys.geo_partition(found.partition)},
+                ":1": {"S": found.lo_key},
+                ":2": {"S": found.hi_key + "~"},
+            },
+            ProjectionExpression=", ".join(_GEO_NAMES),
+            **({"Limit": limit} if limit is not None else {}),
         )
-        items = [
-            _snapshot(item) for item in result if isinstance(item, ProviderItem) and item.online
-        ]
-        return items, limit is not None and result.last_evaluated_key is not None
+        if limit is not None:
+            raw, more = next(pages)
+        else:
+            raw, more = [item for page, _ in pages for item in page], False
+        found_here = [provider_snapshot(item) for item in raw]
+        return [p for p in found_here if p is not None], more
 
-    if len(ranges) <= 1:
-        answers = [one(r) for r in ranges]
-    else:
-        with ThreadPoolExecutor(max_workers=min(max_workers, len(ranges))) as pool:
-            answers = list(pool.map(one, ranges))
+    answers = list(_geo_pool().map(one, ranges))
     return [p for found, _ in answers for p in found], any(more for _, more in answers)
 
 
-def _snapshot(item: ProviderItem) -> ranking.ProviderSnapshot:
-    return ranking.ProviderSnapshot(
-        provider_id=item.pk.removeprefix(keys.user("")),
-        lat=float(item.lat or 0.0),
-        lng=float(item.lng or 0.0),
-        radius_km=float(item.radius_km or 0.0),
-        online=bool(item.online) and item.lat is not None and item.lng is not None,
-        categories=frozenset(item.categories or ()),
-        rating=RatingSummary(int(item.rating_count or 0), int(item.rating_sum or 0)),
-        responsiveness=ranking.Responsiveness(
-            offers_received=int(item.offers_received or 0),
-            offers_accepted=int(item.offers_accepted or 0),
-        ),
-        kept_apart=frozenset(item.kept_apart or ()),
+def _geo_pool() -> ThreadPoolExecutor:
+    return runtime.get().memo(
+        "geo_query_pool",
+        lambda: ThreadPoolExecutor(GEO_QUERY_THREADS, thread_name_prefix="geo-query"),
     )
+
+
+_GEO_NAMES = {f"#{name}": name for name in ("pk", "sk", *GEO_ATTRIBUTES)}
+
+
+def provider_snapshot(raw: dict[str, Any]) -> ranking.ProviderSnapshot | None:
+    """What matching knows of an online provider, from its geo index entry as DynamoDB
+    returns it (``models.GEO_ATTRIBUTES``: read without building a PynamoDB item, most of
+    a dense match's time); None for an entry that is not an online provider's."""
+    if raw.get("kind", {}).get("S") != PROVIDER_KIND or not _number(raw, "online"):
+        return None
+    lat, lng = raw.get("lat"), raw.get("lng")
+    categories = raw.get("categories", {}).get("S")
+    return ranking.ProviderSnapshot(
+        provider_id=raw["pk"]["S"].removeprefix(keys.user("")),
+        lat=_number(raw, "lat"),
+        lng=_number(raw, "lng"),
+        radius_km=_number(raw, "radius_km"),
+        online=lat is not None and lng is not None,
+        categories=frozenset(json.loads(categories) if categories else ()),
+        rating=RatingSummary(int(_number(raw, "rating_count")), int(_number(raw, "rating_sum"))),
+        responsiveness=ranking.Responsiveness(
+            offers_received=int(_number(raw, "offers_received")),
+            offers_accepted=int(_number(raw, "offers_accepted")),
+        ),
+        kept_apart=frozenset(raw.get("kept_apart", {}).get("SS", ())),
+    )
+
+
+def _number(raw: dict[str, Any], name: str) -> float:
+    value = raw.get(name, {}).get("N")
+    return float(value) if value is not None else 0.0
 
 
 # --- timers -----------------------------------------------------------------------------------
