@@ -76,7 +76,7 @@ def accept(principal: Principal, quote_id: str, now: datetime | None = None) -> 
         if found is None:
             raise NotFound(f"No quote {quote_id} of yours.")
         quote, request = found
-        if quote.status == QuoteStatus.ACCEPTED and quote.job_id:
+        if quote.job_id:  # accepted before (a quote has a job exactly once accepted)
             job = session.job(quote.job_id)
             if job is not None:
                 return job, None

@@ -147,5 +147,7 @@ def test_the_containers_verifier_is_built_once_from_its_settings(keys, monkeypat
         assert first.verify(token())["sub"] == "user-1"
         with refused("The token was issued to another app client."):
             first.verify(token(aud="another-client"))
+        with refused("The token was issued by another user pool."):
+            first.verify(token(iss="https://cognito-idp.eu-west-1.amazonaws.com/other"))
     finally:
         runtime.reset()
