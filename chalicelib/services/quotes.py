@@ -60,7 +60,7 @@ def list_for_request(principal: Principal, request_id: str, query: PageQuery) ->
     if uid != request.customer_id:
         mine = request.quotes.get(uid)
         own = store.quote(request.customer_id, mine) if mine else None
-        return Page[QuoteOut](items=[views.quote_out(own)] if own else [], cursor=None)
+        return Page[QuoteOut](items=[views.quote_out(own)] if own else [])
     quotes, cursor = store.request_quotes(request.id, query.limit, query.cursor)
     return Page[QuoteOut](items=[views.quote_out(q) for q in quotes], cursor=cursor)
 

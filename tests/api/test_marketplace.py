@@ -552,8 +552,10 @@ def test_jobs_quotes_and_reviews_are_listed_page_by_page(as_user):
     quoted = [q.call("POST", f"/requests/{rid}/quotes", price).json_body["id"] for q in quoters]
     listed, sizes = pages(customer, f"/requests/{rid}/quotes")
     assert [q["id"] for q in listed] == quoted and sizes == [2, 1]  # oldest first
-    silent = provider.call("GET", f"/requests/{rid}/quotes")  # invited, has not quoted
+    with count_dynamodb_calls() as calls:
+        silent = provider.call("GET", f"/requests/{rid}/quotes")  # invited, has not quoted
     assert (silent.status_code, silent.json_body["items"]) == (200, [])
+    assert calls.calls == ["GetItem"]  # the request: no quote of theirs to read
 
 
 def test_each_side_sees_its_own_next_moves_in_the_job_list(as_user):

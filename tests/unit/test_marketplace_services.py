@@ -285,3 +285,15 @@ def test_a_quote_keeps_its_note_and_time_and_a_job_move_names_who_made_it(market
     moved = market.of_type("job.updated")[-1]
     assert (moved.data["state"], moved.actor) == ("en_route", PROS[0].user_id)
     assert jobs.get(PROS[0], job.id).next == ["arrived", "cancelled"]
+
+
+def test_quoting_on_a_request_one_was_not_invited_to_or_that_does_not_exist_is_the_same_404(
+    market,
+) -> None:
+    rid = requests.create(BUYER, ask("quote"), now=T0).id
+    body = QuoteIn.model_validate({"price": {"amount": "80", "currency": "EUR"}, "eta_minutes": 9})
+    missing = "01JNOSUCHREQUEST0000000000"
+    with pytest.raises(NotFound, match=f"^No request {missing} of yours.$"):
+        quotes.create(PROS[0], missing, body, now=T0)
+    with pytest.raises(NotFound, match=f"^No request {rid} of yours.$"):
+        quotes.create(provider("stranger"), rid, body, now=T0)
