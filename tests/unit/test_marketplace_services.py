@@ -297,3 +297,18 @@ def test_quoting_on_a_request_one_was_not_invited_to_or_that_does_not_exist_is_t
         quotes.create(PROS[0], missing, body, now=T0)
     with pytest.raises(NotFound, match=f"^No request {rid} of yours.$"):
         quotes.create(provider("stranger"), rid, body, now=T0)
+
+
+def test_a_match_records_the_milliseconds_from_the_request_to_its_job(market) -> None:
+    from chalicelib import observability
+
+    rid = requests.create(BUYER, ask(), now=T0).id
+    observability.metrics.clear_metrics()
+    try:
+        offers.accept(PROS[0], rid, now=T0 + timedelta(seconds=40))
+        recorded = observability.metrics.metric_set
+        assert recorded["TimeToAccept"]["Value"] == [40_000.0]
+        assert recorded["TimeToAccept"]["Unit"] == "Milliseconds"
+        assert recorded["Matches"]["Value"] == [1.0]
+    finally:
+        observability.metrics.clear_metrics()
