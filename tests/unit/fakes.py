@@ -22,6 +22,7 @@ from chalicelib.domain.market import OfferListing, Quote, RequestStatus
 from chalicelib.domain.request import ServiceRequest
 from chalicelib.errors import Conflict
 from chalicelib.services import events, matching, notifications
+from chalicelib.store import marketplace as marketplace_store
 from chalicelib.store import moderation as moderation_repo
 from chalicelib.store import profiles as profiles_repo
 
@@ -194,8 +195,8 @@ def nearby(
 def marketplace(
     monkeypatch: pytest.MonkeyPatch, providers: list[ranking.ProviderSnapshot]
 ) -> MemoryUnitOfWork:
-    """The services against an in-memory unit of work, with these providers online and
-    the plumbing category (no AWS at all)."""
+    """The services against an in-memory unit of work, with these providers online, the
+    plumbing category and a provider's list of offers (no AWS at all)."""
     unit = MemoryUnitOfWork()
 
     def find(
@@ -204,7 +205,18 @@ def marketplace(
         eligible = ranking.candidates_for(lat, lng, category, providers, exclude=exclude)
         return ranking.rank(eligible)[:k]
 
+    def provider_offers(
+        provider_id: str, limit: int, cursor: Any, *, pending_only: bool = False
+    ) -> tuple[list[OfferListing], None]:
+        mine = [
+            listing
+            for (pid, _), listing in unit.memory.listings.items()
+            if pid == provider_id and (not pending_only or listing.status == "pending")
+        ]
+        return sorted(mine, key=lambda o: o.created_at, reverse=True)[:limit], None
+
     monkeypatch.setattr(matching, "find_candidates", find)
+    monkeypatch.setattr(marketplace_store, "provider_offers", provider_offers)
     monkeypatch.setattr(profiles_repo, "categories", lambda: [{"id": "plumbing"}])
     monkeypatch.setattr(moderation_repo, "words", lambda: (set(), set()))
     runtime.use(marketplace=unit, market_settings=Settings())

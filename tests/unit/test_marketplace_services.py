@@ -312,3 +312,16 @@ def test_a_match_records_the_milliseconds_from_the_request_to_its_job(market) ->
         assert recorded["Matches"]["Value"] == [1.0]
     finally:
         observability.metrics.clear_metrics()
+
+
+def test_an_offer_is_listed_exactly_while_it_can_be_accepted(market) -> None:
+    from chalicelib.schemas.common import PageQuery
+
+    rid = requests.create(BUYER, ask(), now=T0).id
+    ttl = timedelta(seconds=60)  # the offers' life (SUMMON_OFFER_TTL_SECONDS default)
+    just_before = T0 + ttl - timedelta(milliseconds=1)
+    listed = offers.list_pending(PROS[0], PageQuery(), now=just_before).items
+    assert [o.request_id for o in listed] == [rid]
+    assert offers.list_pending(PROS[0], PageQuery(), now=T0 + ttl).items == []
+    with pytest.raises(Conflict, match="This offer expired at"):
+        offers.accept(PROS[0], rid, now=T0 + ttl)
