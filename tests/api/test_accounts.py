@@ -149,6 +149,19 @@ def test_with_approval_a_provider_waits_for_an_operator(pool, as_user):
     assert actions == ["provider.rejected", "provider.approved"]  # newest first
 
 
+def test_a_provider_with_no_verification_record_waits_like_a_pending_one(pool, as_user):
+    """A provider made in the user pool by an admin (never asked through POST /me/roles)
+    has no verification record: with approval required it is pending."""
+    approval_required(True)
+    pro = as_user(("providers",), user_id=pool.user("direct@example.com", "providers"))
+    assert pro.call("PUT", "/me/provider", PROVIDER_BODY).status_code == 200
+    waiting = pro.call("PUT", "/me/provider/availability", {"online": True})
+    assert (waiting.status_code, waiting.json_body["detail"]) == (
+        409,
+        "Your provider verification is pending: you can go online once an operator approves it.",
+    )
+
+
 def test_only_operators_reach_the_admin_routes(pool, as_user):
     admin_routes = [r for r in ROUTES if r.path.startswith("/admin")]
     assert len(admin_routes) >= 9
